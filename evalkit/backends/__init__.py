@@ -1,0 +1,1 @@
+"""Built-in backends. Each is registered as an `evalkit.backends` entry point (pyproject.toml)."""

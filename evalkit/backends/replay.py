@@ -1,0 +1,130 @@
+"""Backend `replay`: serve outputs recorded in a file, so stored outputs of any system are scored.
+
+File format (JSONL, CSV or Parquet), one of:
+  long: {"id": <sample id>, "system": <name>, "output": <text>, ...}
+  wide: {"id": <sample id>, "outputs": {<system>: <text>, ...}, ...}
+An optional "task" column lets one file hold several tasks (rows of other tasks are skipped).
+Optional columns latency_s, cost_usd, input_tokens, output_tokens are replayed as measurements;
+any other column is kept in the generation's metadata (e.g. human ratings for meta-evaluation).
+
+Every system in the file becomes one model of the run. With no `path`, the task's own bundled
+outputs (`outputs:` in task.yaml) are served.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from evalkit.datafiles import Row, file_sha256, read_rows
+from evalkit.errors import UserError, did_you_mean
+from evalkit.protocols import Backend
+from evalkit.tasks import Task
+from evalkit.types import Generation, Request
+
+_MEASURED = ("latency_s", "cost_usd", "input_tokens", "output_tokens")
+_STRUCTURAL = ("id", "system", "output", "outputs", "task")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    text: str
+    extras: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReplayFile:
+    path: Path
+    sha256: str
+    systems: dict[str, dict[tuple[str | None, str], Recorded]]  # system -> (task, id) -> output
+
+
+def _add(systems: dict[str, dict[tuple[str | None, str], Recorded]], where: str, task: str | None,
+         sample_id: str, system: Any, text: Any, extras: dict[str, Any]) -> None:
+    if not isinstance(text, str):
+        raise UserError(f"{where}: output of system '{system}' is not text")
+    systems.setdefault(str(system), {})[(task, sample_id)] = Recorded(text, extras)
+
+
+def _parse_row(path: Path, line_no: int, row: Row,
+               systems: dict[str, dict[tuple[str | None, str], Recorded]]) -> None:
+    where = f"{path}:{line_no}"
+    if "id" not in row:
+        raise UserError(f"{where}: field 'id' missing (the sample id the output belongs to)")
+    task = str(row["task"]) if row.get("task") is not None else None
+    extras = {k: v for k, v in row.items() if k not in _STRUCTURAL}
+    sample_id = str(row["id"])
+    if "outputs" in row:
+        if not isinstance(row["outputs"], dict):
+            raise UserError(f"{where}: field 'outputs' must map system names to texts")
+        for system, text in row["outputs"].items():
+            _add(systems, where, task, sample_id, system, text, extras)
+    elif "system" in row and "output" in row:
+        _add(systems, where, task, sample_id, row["system"], row["output"], extras)
+    else:
+        raise UserError(f"{where}: field 'outputs' missing (or 'system' and 'output')")
+
+
+@lru_cache(maxsize=16)
+def _load(path: Path, mtime_ns: int, size: int) -> ReplayFile:
+    systems: dict[str, dict[tuple[str | None, str], Recorded]] = {}
+    for line_no, row in read_rows(path):
+        _parse_row(path, line_no, row, systems)
+    return ReplayFile(path=path, sha256=file_sha256(path), systems=systems)
+
+
+def load_replay_file(path: Path) -> ReplayFile:
+    path = path.expanduser().resolve()
+    if not path.is_file():
+        raise UserError(f"{path}: replay file not found")
+    stat = path.stat()
+    return _load(path, stat.st_mtime_ns, stat.st_size)
+
+
+class ReplayBackend:
+    """One recorded system of a replay file."""
+
+    def __init__(self, replay: ReplayFile, system: str) -> None:
+        self.name = system
+        self._replay = replay
+        self._outputs = replay.systems[system]
+
+    def signature(self) -> str:
+        return f"replay|file:{self._replay.path.name}@sha256:{self._replay.sha256[:16]}|system:{self.name}"
+
+    def generate(self, requests: Sequence[Request]) -> list[Generation]:
+        return [self._one(request) for request in requests]
+
+    def _one(self, request: Request) -> Generation:
+        recorded = self._outputs.get((request.task, request.sample_id))
+        if recorded is None:
+            recorded = self._outputs.get((None, request.sample_id))
+        if recorded is None:
+            return Generation(error=f"no recorded output for sample '{request.sample_id}'")
+        measured = {k: recorded.extras[k] for k in _MEASURED if recorded.extras.get(k) is not None}
+        metadata = {k: v for k, v in recorded.extras.items() if k not in _MEASURED}
+        return Generation(text=recorded.text, finish_reason="replay", metadata=metadata, **measured)
+
+
+def build_replay_backends(options: dict[str, Any], task: Task) -> list[Backend]:
+    """Options: `path` (default: the task's bundled outputs), `systems` (default: all in file)."""
+    unknown = set(options) - {"path", "systems"}
+    if unknown:
+        raise UserError(f"model (replay): unknown option(s) {', '.join(sorted(unknown))}")
+    path = Path(options["path"]) if options.get("path") else task.outputs_path
+    if path is None:
+        raise UserError(
+            f"task '{task.name}' bundles no recorded outputs: give the replay file as model.path=FILE"
+        )
+    replay = load_replay_file(path)
+    tasks_in_file = {t for outputs in replay.systems.values() for t, _ in outputs}
+    wanted = options.get("systems") or sorted(replay.systems)
+    for system in wanted:
+        if system not in replay.systems:
+            raise UserError(f"{path}: unknown system '{system}'{did_you_mean(system, replay.systems)}")
+    if tasks_in_file != {None}:
+        wanted = [s for s in wanted if any(t == task.name for t, _ in replay.systems[s])]
+    return [ReplayBackend(replay, system) for system in wanted]

@@ -1,0 +1,118 @@
+"""The `evalkit` command. Every user error ends in one line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from evalkit import __version__
+from evalkit.errors import UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="evalkit")
+def cli() -> None:
+    """Evaluate and benchmark open-ended outputs of language models.
+
+    Start with `evalkit run` (the offline demo suite), then `evalkit results RUN_DIR`.
+    """
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+def run(overrides: Sequence[str]) -> None:
+    """Run a suite. OVERRIDES are Hydra overrides, e.g. `suite=demo model=replay limit=20`.
+
+    `-m` sweeps (`evalkit run -m limit=10,20`); `--help` shows the config groups; `--cfg job`
+    prints the composed config. The last line printed is the run directory.
+    """
+    from evalkit.runner_loader import load_runner
+
+    runner = load_runner("run")
+    runner.preflight(list(overrides))
+    runner.launch(list(overrides))
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: Sequence[Path]) -> None:
+    """Check task files (task.yaml or its folder): schema, data, and every rendered prompt."""
+    from evalkit.tasks import load_task_file
+
+    for path in paths:
+        task = load_task_file(path)
+        samples = task.samples()
+        for sample in samples:
+            task.request(sample)
+        click.echo(f"ok: {task.spec_path} (task '{task.name}', {len(samples)} samples)")
+
+
+@cli.command("list")
+@click.argument("kind", type=click.Choice(["tasks", "models", "scorers", "backends", "suites"]))
+def list_components(kind: str) -> None:
+    """List what is available by name."""
+    from evalkit.catalog import catalog_rows
+
+    for row in catalog_rows(kind):
+        click.echo("\t".join(row))
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+def results(run_dirs: Sequence[Path], fmt: str) -> None:
+    """Print tidy result rows: task, model, metric, value, ci_low, ci_high, n, n_failed."""
+    from evalkit.results import results_frame
+
+    frame = results_frame(run_dirs)
+    if fmt == "json":
+        click.echo(json.dumps(frame.to_dict(orient="records"), indent=2))
+    elif fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    else:
+        click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Where to write the HTML (default: RUN_DIR/report.html).")
+def report(run_dir: Path, output: Path | None) -> None:
+    """Re-render a run's HTML report from its stored records (nothing is recomputed)."""
+    from evalkit.atomicio import atomic_write_text
+    from evalkit.report.simple import render_report
+    from evalkit.store import RunStore
+
+    store = RunStore(run_dir)
+    record = store.read_run()
+    max_samples = int(record.config.get("report", {}).get("max_samples", 100))
+    html = render_report(record, store.records(), max_samples=max_samples)
+    target = output or store.report_path
+    atomic_write_text(target, html)
+    click.echo(str(target))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="evalkit",
+                 standalone_mode=False)
+    except UserError as exc:
+        click.echo(f"evalkit: error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("evalkit: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The validated run configuration. Hydra composes a dict; this module is what the library reads.
+
+The library never imports Hydra (design.md): runners turn the composed config into a plain dict
+and call `RunConfig.from_dict`, which reports the first problem as one line naming the field.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evalkit.errors import UserError
+from evalkit.validation import first_error
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SuiteConfig(_Strict):
+    name: str
+    description: str = ""
+    tasks: list[str] = Field(min_length=1)
+
+
+class ModelConfig(BaseModel):
+    """`backend` picks the entry point; every other key is passed to it as an option."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.@+\-]+$")
+    backend: str
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class CacheConfig(_Strict):
+    enabled: bool = True
+    path: str = "~/.cache/evalkit/responses.sqlite"
+
+
+class ScoringConfig(_Strict):
+    workers: int | Literal["auto"] = Field(
+        "auto", description="Processes for CPU-heavy scoring; 0 scores in the main process."
+    )
+    bootstrap_resamples: int = Field(1000, ge=100)
+
+
+class ReportConfig(_Strict):
+    enabled: bool = True
+    max_samples: int = Field(100, ge=0, description="Samples shown per task x model.")
+
+
+class RunConfig(_Strict):
+    suite: SuiteConfig
+    tasks: list[str] | None = Field(None, description="Overrides the suite's task list.")
+    model: ModelConfig
+    scorers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Empty: each task's own default scorers."
+    )
+    run_dir: str | None = None
+    seed: int = 1234
+    batch_size: int = Field(256, ge=1)
+    limit: int | None = Field(None, ge=1, description="Only the first N samples of each task.")
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    progress: bool = True
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise UserError(f"config: {first_error(exc)}") from None
+
+    @property
+    def task_refs(self) -> list[str]:
+        return list(self.tasks) if self.tasks else list(self.suite.tasks)
+
+    def spec_for_resume(self) -> dict[str, Any]:
+        """What must match for a rerun into the same run_dir to continue the same run."""
+        data = self.model_dump(mode="json", exclude={"run_dir", "progress", "report", "cache"})
+        data["scoring"].pop("workers", None)
+        return data

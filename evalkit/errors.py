@@ -1,0 +1,19 @@
+"""Errors a user can cause. The CLI prints their message as one line and exits with status 2."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class UserError(Exception):
+    """Bad config, missing file, malformed data: something the user can fix, never a bug."""
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean ...?)' suffix when a close match exists, else a list of valid names."""
+    options = sorted(set(choices))
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (known: {', '.join(options)})" if options else ""

@@ -1,0 +1,39 @@
+"""Find components by name through entry points, importing only the ones a run uses.
+
+Built-ins register exactly like third-party plugins (pyproject.toml), so a plugin package that
+declares `[project.entry-points."evalkit.scorers"] myscore = "pkg.mod:MyScorer"` just works.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from evalkit.errors import UserError, did_you_mean
+from evalkit.protocols import BACKEND_GROUP, SCORER_GROUP
+
+_KIND = {BACKEND_GROUP: "backend", SCORER_GROUP: "scorer"}
+
+
+@cache
+def _entry_points(group: str) -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def names(group: str) -> list[str]:
+    return sorted(_entry_points(group))
+
+
+def load(group: str, name: str) -> Any:
+    """The object an entry point names; an unknown name is a UserError with a suggestion."""
+    found = _entry_points(group)
+    if name not in found:
+        kind = _KIND.get(group, group)
+        raise UserError(f"unknown {kind} '{name}'{did_you_mean(name, found)}")
+    return found[name].load()
+
+
+def describe(group: str) -> list[tuple[str, str]]:
+    """(name, 'module:attr') for every registered component, without importing any."""
+    return [(name, ep.value) for name, ep in sorted(_entry_points(group).items())]

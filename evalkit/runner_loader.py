@@ -1,0 +1,27 @@
+"""Load a Hydra entry point from the built-in runners/ folder.
+
+The library never imports Hydra (design.md); the thin runners that do live outside the package
+(in a wheel: evalkit/_builtin/runners), so the CLI loads them by path when a command needs one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from types import ModuleType
+
+from evalkit.resources import builtin_dir
+
+
+def load_runner(name: str) -> ModuleType:
+    module_name = f"evalkit_runners_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    path = builtin_dir("runners") / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"runner {path} cannot be loaded")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module

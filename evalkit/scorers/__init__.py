@@ -1,0 +1,1 @@
+"""Built-in scorers. Each is registered as an `evalkit.scorers` entry point (pyproject.toml)."""

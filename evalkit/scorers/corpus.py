@@ -1,0 +1,125 @@
+"""BLEU, chrF (and chrF++) and TER through sacrebleu, aggregated as corpus metrics.
+
+Each sample keeps sacrebleu's sufficient statistics in `Score.details["stats"]`; the task-level
+value is sacrebleu's corpus score of the summed statistics, so it equals `corpus_score` on the
+same data to the last digit, and the bootstrap CI recomputes the corpus score per resample (as
+sacrebleu's paired bootstrap does). The per-sample value is the sentence-level score (for BLEU
+with effective order, as `sentence_bleu` computes it), shown in the sample browser only.
+
+Several references per sample are supported; samples may have different numbers of references
+(sacrebleu accepts None for a missing reference in a stream).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+from sacrebleu.metrics import BLEU as SacreBLEU
+from sacrebleu.metrics import CHRF as SacreCHRF
+from sacrebleu.metrics import TER as SacreTER
+from sacrebleu.metrics.base import Metric
+
+from evalkit.bootstrap import FloatArray, corpus_ci
+from evalkit.errors import UserError
+from evalkit.protocols import ScoredItem
+from evalkit.scorers.base import ReferenceScorer, empty_aggregate
+from evalkit.types import Aggregate, Score
+
+
+def reference_streams(references: Sequence[Sequence[str]]) -> list[list[str | None]]:
+    """Per-sample reference lists -> sacrebleu's reference streams, padded with None."""
+    width = max(len(refs) for refs in references)
+    return [[refs[i] if i < len(refs) else None for refs in references] for i in range(width)]
+
+
+class SacreBLEUScorer(ReferenceScorer):
+    """Shared mechanics; subclasses say which sacrebleu metric and options."""
+
+    metric_name: ClassVar[str]
+    metric_class: ClassVar[type[Metric]]
+    higher_is_better: ClassVar[bool] = True
+
+    def __init__(self, **options: Any) -> None:
+        try:
+            self._corpus_metric = self.metric_class(**options)
+            self._sentence_metric = self.metric_class(**self._sentence_options(options))
+        except TypeError as exc:
+            raise UserError(f"scorer '{self.name}': {exc}") from exc
+        self.metrics = (self.metric_name,)
+
+    @staticmethod
+    def _sentence_options(options: dict[str, Any]) -> dict[str, Any]:
+        return options
+
+    def signature(self) -> str:
+        """sacrebleu's own signature string, less `nrefs` (that is a property of the data)."""
+        metric = self._corpus_metric
+        sig = metric._SIGNATURE_TYPE({**vars(metric), "num_refs": -1})
+        sig.update("nrefs", None)
+        return f"sacrebleu.{self.metric_class.__name__}|{sig.format()}"
+
+    def corpus_stats(self, items: Sequence[ScoredItem]) -> list[list[float]]:
+        hyps = [item.prediction for item in items]
+        streams = reference_streams([item.references for item in items])
+        stats = self._corpus_metric._extract_corpus_statistics(hyps, streams)
+        return [[float(x) for x in row] for row in stats]
+
+    def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
+        out = []
+        for stats in self.corpus_stats(items):
+            sentence = self._sentence_metric._compute_score_from_stats(stats)
+            out.append([Score(name=self.metrics[0], value=float(sentence.score),
+                              details={"stats": stats})])
+        return out
+
+    def corpus_value(self, summed: FloatArray) -> float:
+        return float(self._corpus_metric._compute_score_from_stats(summed.tolist()).score)
+
+    def aggregate(
+        self, metric: str, scores: Sequence[Score], *, task: str, model: str, seed: int,
+        n_resamples: int = 1000,
+    ) -> Aggregate:
+        ok = [s for s in scores if s.status == "ok"]
+        n_failed = len(scores) - len(ok)
+        if not ok:
+            return empty_aggregate(task, model, metric, n_failed, "corpus").model_copy(
+                update={"higher_is_better": self.higher_is_better}
+            )
+        stats = np.array([s.details["stats"] for s in ok], dtype=np.float64)
+        value, low, high = corpus_ci(stats, self.corpus_value, seed, n_resamples)
+        return Aggregate(
+            task=task, model=model, metric=metric, value=value, ci_low=low, ci_high=high,
+            n=len(ok), n_failed=n_failed, method="corpus", higher_is_better=self.higher_is_better,
+        )
+
+
+class BLEU(SacreBLEUScorer):
+    name = "bleu"
+    metric_name = "bleu"
+    metric_class = SacreBLEU
+
+    @staticmethod
+    def _sentence_options(options: dict[str, Any]) -> dict[str, Any]:
+        return {**options, "effective_order": True}
+
+
+class ChrF(SacreBLEUScorer):
+    """chrF by default; `word_order: 2` gives chrF++ (reported under the name 'chrf++')."""
+
+    name = "chrf"
+    metric_name = "chrf"
+    metric_class = SacreCHRF
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if options.get("word_order", 0) > 0:
+            self.metrics = ("chrf++",)
+
+
+class TER(SacreBLEUScorer):
+    name = "ter"
+    metric_name = "ter"
+    metric_class = SacreTER
+    higher_is_better = False  # an edit rate

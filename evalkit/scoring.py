@@ -1,0 +1,139 @@
+"""The scoring stage: build scorers from specs, and score batches inline or in worker processes.
+
+Reference metrics like TER and ROUGE-L are pure Python and CPU-bound, so a run with many samples
+scores batches in a process pool (spawned, one scorer set per worker, built once) while the main
+process keeps generating and writing records in order.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from evalkit import registry
+from evalkit.protocols import SCORER_GROUP, Scorer
+from evalkit.scorers.base import failed_scores
+from evalkit.types import Generation, Sample, Score
+
+ScorerSpec = tuple[str, dict[str, Any]]
+_HEAVY_WORK_THRESHOLD = 1000  # below this many samples a pool costs more than it saves
+
+
+@dataclass(frozen=True)
+class ScoringItem:
+    """What a scorer sees of one sample; hashable, so identical items are scored once."""
+
+    prediction: str
+    references: tuple[str, ...]
+    error: str | None = None  # the generation failed; every metric gets status "error"
+
+
+def scoring_item(sample: Sample, generation: Generation) -> ScoringItem:
+    return ScoringItem(generation.text, tuple(sample.references), generation.error)
+
+
+def build_scorer(name: str, options: dict[str, Any]) -> Scorer:
+    factory = registry.load(SCORER_GROUP, name)
+    scorer: Scorer = factory(**options)
+    return scorer
+
+
+def build_scorers(specs: Sequence[ScorerSpec]) -> list[Scorer]:
+    return [build_scorer(name, options) for name, options in specs]
+
+
+def score_items(scorers: Sequence[Scorer], items: Sequence[ScoringItem]) -> list[list[Score]]:
+    """All scores of every scorer for each item; a failed generation fails its scores."""
+    results: list[list[Score]] = [[] for _ in items]
+    ok = [i for i, item in enumerate(items) if item.error is None]
+    for scorer in scorers:
+        for i, item in enumerate(items):
+            if item.error is not None:
+                results[i].extend(failed_scores(scorer.metrics, "error", f"generation: {item.error}"))
+        if ok:
+            for i, scores in zip(ok, scorer.score([items[i] for i in ok])):
+                results[i].extend(scores)
+    return results
+
+
+_WORKER_SCORERS: dict[str, list[Scorer]] = {}
+
+
+def _init_worker(specs_by_task: dict[str, list[ScorerSpec]]) -> None:
+    for task, specs in specs_by_task.items():
+        _WORKER_SCORERS[task] = build_scorers(specs)
+
+
+def _score_in_worker(task: str, items: Sequence[ScoringItem]) -> list[list[Score]]:
+    return score_items(_WORKER_SCORERS[task], items)
+
+
+def is_heavy(scorers: Sequence[Scorer]) -> bool:
+    return any(getattr(s, "cpu_heavy", True) for s in scorers)
+
+
+def resolve_workers(setting: int | str, heavy: bool, pending: int) -> int:
+    if setting != "auto":
+        return int(setting)
+    if not heavy or pending < _HEAVY_WORK_THRESHOLD:
+        return 0
+    return max(1, os.cpu_count() or 1)
+
+
+class PendingScores:
+    """Scores of one submitted batch; items seen before point at their first scoring job."""
+
+    def __init__(self, slots: list[tuple[Future[list[list[Score]]], int]]) -> None:
+        self._slots = slots
+
+    def done(self) -> bool:
+        return all(future.done() for future, _ in self._slots)
+
+    def result(self) -> list[list[Score]]:
+        return [future.result()[position] for future, position in self._slots]
+
+
+class ScoringPool:
+    """Scores batches for several tasks, inline (workers=0) or in spawned worker processes.
+
+    Within a task an item that was already submitted (the same output for the same references,
+    e.g. two MT systems with the same translation of a segment) is not scored again.
+    """
+
+    def __init__(self, scorers_by_task: dict[str, list[Scorer]],
+                 specs_by_task: dict[str, list[ScorerSpec]], workers: int) -> None:
+        self._scorers = scorers_by_task
+        self._seen: dict[str, dict[ScoringItem, tuple[Future[list[list[Score]]], int]]] = {}
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+        if workers > 0:
+            self._executor = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_worker,
+                initargs=(specs_by_task,),
+            )
+
+    def submit(self, task: str, items: Sequence[ScoringItem]) -> PendingScores:
+        seen = self._seen.setdefault(task, {})
+        fresh = list(dict.fromkeys(item for item in items if item not in seen))
+        job = self._run(task, fresh)
+        for position, item in enumerate(fresh):
+            seen[item] = (job, position)
+        return PendingScores([seen[item] for item in items])
+
+    def _run(self, task: str, items: list[ScoringItem]) -> Future[list[list[Score]]]:
+        if self._executor is not None and items:
+            return self._executor.submit(_score_in_worker, task, items)
+        future: Future[list[list[Score]]] = Future()
+        future.set_result(score_items(self._scorers[task], items) if items else [])
+        return future
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,136 @@
+"""Core value types that flow through a run (design.md, "Core types").
+
+Every type that crosses a file boundary (samples.jsonl, run.json, caches) is frozen and forbids
+extra fields, so a typo in a stored record is an error rather than silently ignored data.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JSONValue = Any
+"""A JSON-serialisable value (pydantic validates the concrete contents)."""
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ChatMessage(Frozen):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class Sample(Frozen):
+    """One evaluation item of a task: what the model sees and what a good answer looks like."""
+
+    id: str
+    index: int = Field(description="Position in the task's data; fixes the order of aggregation.")
+    input: str | list[ChatMessage]
+    references: list[str] = Field(default_factory=list)
+    metadata: dict[str, JSONValue] = Field(default_factory=dict)
+
+
+class GenerationParams(Frozen):
+    max_new_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: list[str] = Field(default_factory=list)
+    n: int = 1
+    seed: int = 0
+
+
+class Request(Frozen):
+    """What a backend receives. `task` and `sample_id` let replay-style backends find stored text."""
+
+    task: str
+    sample_id: str
+    messages: list[ChatMessage]
+    params: GenerationParams = Field(default_factory=GenerationParams)
+
+
+class Generation(Frozen):
+    """A backend's answer to one request. An error is recorded here, never raised for the run."""
+
+    text: str = ""
+    finish_reason: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    latency_s: float | None = None
+    time_to_first_token_s: float | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+    cached: bool = False
+    metadata: dict[str, JSONValue] = Field(default_factory=dict)
+
+
+ScoreStatus = Literal["ok", "unscorable", "parse_error", "error"]
+
+
+class Score(Frozen):
+    """One metric value for one sample. A failure is a status, never a silent 0.
+
+    A failed score's value is NaN, written as the JSON constant NaN so it reads back as a float.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
+
+    name: str
+    value: float
+    status: ScoreStatus = "ok"
+    explanation: str | None = None
+    details: dict[str, JSONValue] = Field(default_factory=dict)
+
+
+class Aggregate(Frozen):
+    """A metric over a task x model, with its seeded bootstrap confidence interval."""
+
+    task: str
+    model: str
+    metric: str
+    value: float | None = Field(description="None when no sample could be scored.")
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    n_failed: int
+    method: str = Field(description="How the value was aggregated, e.g. 'mean' or 'corpus'.")
+    higher_is_better: bool = True
+
+
+class SampleRecord(Frozen):
+    """One line of samples.jsonl: a sample, what a model made of it, and its scores."""
+
+    task: str
+    model: str
+    sample_id: str
+    index: int
+    request: Request
+    generation: Generation
+    scores: list[Score]
+
+
+class ComponentInfo(Frozen):
+    name: str
+    signature: str
+
+
+class RunRecord(Frozen):
+    """run.json: what was run (provenance) and what came out (aggregates)."""
+
+    evalkit_version: str
+    status: Literal["running", "complete"]
+    created_at: str
+    finished_at: str | None = None
+    config: dict[str, JSONValue]
+    spec_hash: str
+    git_commit: str | None = None
+    task_data_hashes: dict[str, str]
+    backends: list[ComponentInfo]
+    scorers: list[ComponentInfo]
+    seed: int
+    library_versions: dict[str, str]
+    host: dict[str, JSONValue]
+    aggregates: list[Aggregate] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)

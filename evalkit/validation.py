@@ -1,0 +1,17 @@
+"""Turn pydantic's multi-line ValidationError into the one line a user error gets."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+def first_error(exc: ValidationError) -> str:
+    """'field.path: message' for the first problem, plus a count of the others."""
+    errors = exc.errors()
+    first = errors[0]
+    location = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    more = f" (+{len(errors) - 1} more problems)" if len(errors) > 1 else ""
+    return f"{location}: {message}{more}"

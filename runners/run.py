@@ -1,0 +1,105 @@
+"""Hydra entry point of `evalkit run`: compose conf/, validate, run, report, print the run dir.
+
+Kept thin on purpose (design.md): everything below `main` is library code that never sees Hydra.
+`preflight` composes the config once before Hydra takes over, so that a bad override ends in one
+clear line and exit status 2 rather than Hydra's multi-line error and status 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from evalkit.config import RunConfig
+from evalkit.errors import UserError, did_you_mean
+from evalkit.resources import builtin_dir
+from evalkit.session import finish_run
+
+CONF_DIR = builtin_dir("conf")
+CONFIG_NAME = "run"
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name=CONFIG_NAME, version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    try:
+        run_dir = Path(HydraConfig.get().runtime.output_dir)
+        finish_run(_validated(cfg, run_dir), run_dir)
+    except UserError as exc:
+        print(f"evalkit: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _validated(cfg: DictConfig, run_dir: Path | None) -> RunConfig:
+    data: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    data["run_dir"] = str(run_dir) if run_dir else None
+    return RunConfig.from_dict(data)
+
+
+def launch(overrides: list[str]) -> None:
+    """Hand the command line to Hydra (it handles -m, --cfg, --help and the launchers)."""
+    sys.argv = ["evalkit run", *overrides]
+    main()
+
+
+def _first_of_sweeps(overrides: list[str]) -> list[str]:
+    """For a multirun, the overrides of its first job (enough to catch unknown keys/options)."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    first = []
+    for override in parsed:
+        if override.is_sweep_override():
+            value = next(iter(override.sweep_string_iterator()))
+            first.append(f"{override.get_key_element()}={value}")
+        else:
+            first.append(override.input_line or "")
+    return first
+
+
+def _check_group_options(overrides: list[str]) -> None:
+    for override in OverridesParser.create().parse_overrides(overrides):
+        group_dir = CONF_DIR / override.key_or_group
+        if not group_dir.is_dir() or override.is_delete():
+            continue
+        known = sorted(p.stem for p in group_dir.glob("*.yaml"))
+        values = override.sweep_string_iterator() if override.is_sweep_override() else [
+            override.value()
+        ]
+        for value in values:
+            if isinstance(value, str) and value not in known:
+                raise UserError(
+                    f"override '{override.input_line}': no option '{value}' in config group "
+                    f"'{override.key_or_group}'{did_you_mean(value, known)}"
+                )
+
+
+def _first_line(exc: BaseException) -> str:
+    """Hydra often wraps the useful message in the exception's cause."""
+    while exc is not None:
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        if lines:
+            hint = [line for line in lines[1:2] if line.startswith("To append")]
+            return " ".join(lines[:1] + hint)
+        exc = exc.__cause__  # type: ignore[assignment]
+    return "could not compose the configuration"
+
+
+def preflight(overrides: list[str]) -> None:
+    """Compose and validate the config of (the first job of) this command line."""
+    if any(arg.startswith("-") and arg not in ("-m", "--multirun") for arg in overrides):
+        return  # Hydra's own flags (--help, --cfg, ...) are Hydra's business
+    plain = [arg for arg in overrides if arg not in ("-m", "--multirun")]
+    try:
+        _check_group_options(plain)
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            cfg = compose(CONFIG_NAME, overrides=_first_of_sweeps(plain))
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise UserError(f"invalid override: {_first_line(exc)}") from None
+    _validated(cfg, None)
