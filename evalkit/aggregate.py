@@ -30,8 +30,13 @@ def aggregate_records(
     return aggregates
 
 
-def _aggregate_one(task: str, model: str, rows: list[tuple[int, list[Score]]],
-                   scorers: list[Scorer], config: RunConfig) -> list[Aggregate]:
+def _aggregate_one(
+    task: str,
+    model: str,
+    rows: list[tuple[int, list[Score]]],
+    scorers: list[Scorer],
+    config: RunConfig,
+) -> list[Aggregate]:
     by_metric: dict[str, list[Score]] = defaultdict(list)
     for _, scores in rows:
         for score in scores:
@@ -39,8 +44,14 @@ def _aggregate_one(task: str, model: str, rows: list[tuple[int, list[Score]]],
     out = []
     for scorer in scorers:
         for metric in scorer.metrics:
-            out.append(scorer.aggregate(
-                metric, by_metric.get(metric, []), task=task, model=model, seed=config.seed,
-                n_resamples=config.scoring.bootstrap_resamples,
-            ))
+            out.append(
+                scorer.aggregate(
+                    metric,
+                    by_metric.get(metric, []),
+                    task=task,
+                    model=model,
+                    seed=config.seed,
+                    n_resamples=config.scoring.bootstrap_resamples,
+                )
+            )
     return out

@@ -20,7 +20,7 @@ def _group_rows(group: str, field: str) -> list[tuple[str, str]]:
 
 def catalog_rows(kind: str) -> list[tuple[str, ...]]:
     if kind == "tasks":
-        out = []
+        out: list[tuple[str, ...]] = []
         for name, path in available_tasks().items():
             out.append((name, load_task_file(path).spec.description, str(path.parent)))
         return out

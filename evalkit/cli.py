@@ -82,8 +82,13 @@ def results(run_dirs: Sequence[Path], fmt: str) -> None:
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Where to write the HTML (default: RUN_DIR/report.html).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the HTML (default: RUN_DIR/report.html).",
+)
 def report(run_dir: Path, output: Path | None) -> None:
     """Re-render a run's HTML report from its stored records (nothing is recomputed)."""
     from evalkit.atomicio import atomic_write_text
@@ -101,8 +106,11 @@ def report(run_dir: Path, output: Path | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="evalkit",
-                 standalone_mode=False)
+        cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name="evalkit",
+            standalone_mode=False,
+        )
     except UserError as exc:
         click.echo(f"evalkit: error: {exc}", err=True)
         sys.exit(2)

@@ -62,12 +62,13 @@ class RunConfig(_Strict):
         default_factory=dict, description="Empty: each task's own default scorers."
     )
     run_dir: str | None = None
+    sweep_dir: str | None = Field(None, description="Where a multirun sweep is written.")
     seed: int = 1234
     batch_size: int = Field(256, ge=1)
     limit: int | None = Field(None, ge=1, description="Only the first N samples of each task.")
-    cache: CacheConfig = Field(default_factory=CacheConfig)
-    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
-    report: ReportConfig = Field(default_factory=ReportConfig)
+    cache: CacheConfig = CacheConfig()
+    scoring: ScoringConfig = ScoringConfig()
+    report: ReportConfig = ReportConfig()
     progress: bool = True
 
     @classmethod
@@ -83,6 +84,8 @@ class RunConfig(_Strict):
 
     def spec_for_resume(self) -> dict[str, Any]:
         """What must match for a rerun into the same run_dir to continue the same run."""
-        data = self.model_dump(mode="json", exclude={"run_dir", "progress", "report", "cache"})
+        data = self.model_dump(
+            mode="json", exclude={"run_dir", "sweep_dir", "progress", "report", "cache"}
+        )
         data["scoring"].pop("workers", None)
         return data

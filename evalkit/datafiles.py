@@ -46,9 +46,13 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Row]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{line_no}: invalid JSON ({exc.msg}, column {exc.colno})")
+                raise UserError(
+                    f"{path}:{line_no}: invalid JSON ({exc.msg}, column {exc.colno})"
+                ) from None
             if not isinstance(row, dict):
-                raise UserError(f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}")
+                raise UserError(
+                    f"{path}:{line_no}: expected a JSON object, got {type(row).__name__}"
+                )
             yield line_no, row
 
 
@@ -67,8 +71,7 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, Row]]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise UserError(f"{path}: not a readable Parquet file ({exc})") from exc
-    for row_no, row in enumerate(table.to_pylist(), start=1):
-        yield row_no, row
+    yield from enumerate(table.to_pylist(), start=1)
 
 
 def file_sha256(path: Path) -> str:

@@ -37,8 +37,9 @@ def build_leaderboards(aggregates: Sequence[Aggregate]) -> list[Leaderboard]:
         for a in mine:
             cells.setdefault(a.model, {})[a.metric] = a
         rank_metric = metrics[0]
-        rows = sorted(cells.items(),
-                      key=lambda kv: _sort_key(kv[1].get(rank_metric), direction[rank_metric]))
+        rows = sorted(
+            cells.items(), key=lambda kv: _sort_key(kv[1].get(rank_metric), direction[rank_metric])
+        )
         boards.append(Leaderboard(task, metrics, rank_metric, direction, rows))
     return boards
 

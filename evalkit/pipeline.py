@@ -1,4 +1,4 @@
-"""One run, top to bottom: tasks -> requests -> (cached) generations -> scores -> records -> aggregates.
+"""One run, top to bottom: tasks -> requests -> generations -> scores -> records -> aggregates.
 
 Each finished batch is appended to samples.jsonl before the next result is awaited, and each
 generation is in the response cache as soon as it exists, so a killed run loses at most the batches
@@ -16,7 +16,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from evalkit import __version__, registry
 from evalkit.aggregate import aggregate_records
@@ -81,7 +80,9 @@ def spec_hash(config: RunConfig, data_hashes: dict[str, str]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _new_run_record(config: RunConfig, plans: list[TaskPlan], data_hashes: dict[str, str]) -> RunRecord:
+def _new_run_record(
+    config: RunConfig, plans: list[TaskPlan], data_hashes: dict[str, str]
+) -> RunRecord:
     backends = {b.name + "|" + b.signature(): b for p in plans for b in p.backends}
     scorers = {s.name + "|" + s.signature(): s for p in plans for s in p.scorers}
     return RunRecord(
@@ -114,8 +115,9 @@ def _open_run(store: RunStore, fresh: RunRecord) -> RunRecord:
     return previous.model_copy(update={"status": "running"})
 
 
-def _pending_batches(plans: list[TaskPlan], done: set[tuple[str, str, str]],
-                     batch_size: int) -> list[Batch]:
+def _pending_batches(
+    plans: list[TaskPlan], done: set[tuple[str, str, str]], batch_size: int
+) -> list[Batch]:
     batches = []
     for plan in plans:
         for backend in plan.backends:
@@ -125,7 +127,9 @@ def _pending_batches(plans: list[TaskPlan], done: set[tuple[str, str, str]],
     return batches
 
 
-def _generate(backend: Backend, requests: list[Request], cache: ResponseCache | None) -> list[Generation]:
+def _generate(
+    backend: Backend, requests: list[Request], cache: ResponseCache | None
+) -> list[Generation]:
     if cache is None:
         return backend.generate(requests)
     signature = backend.signature()
@@ -133,19 +137,27 @@ def _generate(backend: Backend, requests: list[Request], cache: ResponseCache | 
     hits = cache.get_many(keys)
     missing = [i for i, k in enumerate(keys) if k not in hits]
     fresh = backend.generate([requests[i] for i in missing]) if missing else []
-    cache.put_many([(keys[i], g) for i, g in zip(missing, fresh)])
+    cache.put_many([(keys[i], g) for i, g in zip(missing, fresh, strict=False)])
     out = [hits[k].model_copy(update={"cached": True}) if k in hits else None for k in keys]
-    for i, g in zip(missing, fresh):
+    for i, g in zip(missing, fresh, strict=False):
         out[i] = g
     return [g for g in out if g is not None]
 
 
-def _records(batch: Batch, requests: list[Request], generations: list[Generation],
-             scores: list[list[Score]]) -> Iterator[SampleRecord]:
-    for sample, request, generation, sample_scores in zip(batch.samples, requests, generations, scores):
+def _records(
+    batch: Batch, requests: list[Request], generations: list[Generation], scores: list[list[Score]]
+) -> Iterator[SampleRecord]:
+    for sample, request, generation, sample_scores in zip(
+        batch.samples, requests, generations, scores, strict=False
+    ):
         yield SampleRecord(
-            task=batch.plan.task.name, model=batch.backend.name, sample_id=sample.id,
-            index=sample.index, request=request, generation=generation, scores=sample_scores,
+            task=batch.plan.task.name,
+            model=batch.backend.name,
+            sample_id=sample.id,
+            index=sample.index,
+            request=request,
+            generation=generation,
+            scores=sample_scores,
         )
 
 
@@ -161,8 +173,11 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
     heavy = any(is_heavy(p.scorers) for p in plans)
     workers = resolve_workers(config.scoring.workers, heavy, pending)
     cache = ResponseCache(Path(config.cache.path)) if config.cache.enabled else None
-    pool = ScoringPool({p.task.name: p.scorers for p in plans},
-                       {p.task.name: p.scorer_specs for p in plans}, workers)
+    pool = ScoringPool(
+        {p.task.name: p.scorers for p in plans},
+        {p.task.name: p.scorer_specs for p in plans},
+        workers,
+    )
     timings = {"generate_s": 0.0}
     store.open_log()
     try:
@@ -177,10 +192,14 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
     aggregates = aggregate_records(store.records(), plans_by_task(plans), config)
     timings["aggregate_s"] = time.perf_counter() - aggregate_started
     timings["total_s"] = time.perf_counter() - started
-    final = record.model_copy(update={
-        "status": "complete", "aggregates": aggregates, "timings": timings,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    })
+    final = record.model_copy(
+        update={
+            "status": "complete",
+            "aggregates": aggregates,
+            "timings": timings,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
     store.write_run(final)
     return final
 
@@ -189,8 +208,13 @@ def plans_by_task(plans: Sequence[TaskPlan]) -> dict[str, list[Scorer]]:
     return {p.task.name: p.scorers for p in plans}
 
 
-def _run_batches(batches: list[Batch], store: RunStore, cache: ResponseCache | None,
-                 pool: ScoringPool, progress: ProgressReporter) -> float:
+def _run_batches(
+    batches: list[Batch],
+    store: RunStore,
+    cache: ResponseCache | None,
+    pool: ScoringPool,
+    progress: ProgressReporter,
+) -> float:
     """Generate batch by batch; score in the pool; write records in submission order."""
     in_flight: deque[tuple[Batch, list[Request], list[Generation], PendingScores]] = deque()
     window = max(2, 2 * pool.workers)
@@ -206,7 +230,7 @@ def _run_batches(batches: list[Batch], store: RunStore, cache: ResponseCache | N
         t0 = time.perf_counter()
         generations = _generate(batch.backend, requests, cache)
         generate_s += time.perf_counter() - t0
-        items = [scoring_item(s, g) for s, g in zip(batch.samples, generations)]
+        items = [scoring_item(s, g) for s, g in zip(batch.samples, generations, strict=False)]
         future = pool.submit(batch.plan.task.name, items)
         in_flight.append((batch, requests, generations, future))
         while len(in_flight) >= window or (in_flight and in_flight[0][3].done()):

@@ -27,9 +27,14 @@ class RateColumn(ProgressColumn):
 class ProgressReporter:
     def __init__(self, total: int, *, enabled: bool = True, label: str = "evaluating") -> None:
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(),
-            console=Console(stderr=True), disable=not enabled or total == 0,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            disable=not enabled or total == 0,
         )
         self._task = self._progress.add_task(label, total=total)
 
@@ -37,8 +42,12 @@ class ProgressReporter:
         self._progress.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self._progress.stop()
 
     def advance(self, n: int) -> None:

@@ -60,6 +60,12 @@ class Scorer(Protocol):
     def score(self, items: Sequence[ScoredItem]) -> list[list[Score]]: ...
 
     def aggregate(
-        self, metric: str, scores: Sequence[Score], *, task: str, model: str, seed: int,
+        self,
+        metric: str,
+        scores: Sequence[Score],
+        *,
+        task: str,
+        model: str,
+        seed: int,
         n_resamples: int = 1000,
     ) -> Aggregate: ...

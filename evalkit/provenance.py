@@ -12,8 +12,18 @@ from pathlib import Path
 from typing import Any
 
 LIBRARIES = (
-    "evalkit", "numpy", "pandas", "pydantic", "hydra-core", "omegaconf", "jinja2", "sacrebleu",
-    "rouge-score", "torch", "transformers", "sentence-transformers",
+    "evalkit",
+    "numpy",
+    "pandas",
+    "pydantic",
+    "hydra-core",
+    "omegaconf",
+    "jinja2",
+    "sacrebleu",
+    "rouge-score",
+    "torch",
+    "transformers",
+    "sentence-transformers",
 )
 
 
@@ -32,11 +42,17 @@ def git_commit(directory: Path) -> str | None:
     try:
         head = subprocess.run(
             ["git", "-C", str(directory), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(directory), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

@@ -33,8 +33,13 @@ class LoadedRun:
     def samples(self) -> pd.DataFrame:
         rows = []
         for rec in self.store.records():
-            row = {"task": rec.task, "model": rec.model, "sample_id": rec.sample_id,
-                   "output": rec.generation.text, "error": rec.generation.error}
+            row: dict[str, object] = {
+                "task": rec.task,
+                "model": rec.model,
+                "sample_id": rec.sample_id,
+                "output": rec.generation.text,
+                "error": rec.generation.error,
+            }
             for score in rec.scores:
                 row[score.name] = score.value
             rows.append(row)

@@ -7,7 +7,6 @@ process keeps generating and writing records in order.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -54,9 +53,11 @@ def score_items(scorers: Sequence[Scorer], items: Sequence[ScoringItem]) -> list
     for scorer in scorers:
         for i, item in enumerate(items):
             if item.error is not None:
-                results[i].extend(failed_scores(scorer.metrics, "error", f"generation: {item.error}"))
+                results[i].extend(
+                    failed_scores(scorer.metrics, "error", f"generation: {item.error}")
+                )
         if ok:
-            for i, scores in zip(ok, scorer.score([items[i] for i in ok])):
+            for i, scores in zip(ok, scorer.score([items[i] for i in ok]), strict=False):
                 results[i].extend(scores)
     return results
 
@@ -105,8 +106,12 @@ class ScoringPool:
     e.g. two MT systems with the same translation of a segment) is not scored again.
     """
 
-    def __init__(self, scorers_by_task: dict[str, list[Scorer]],
-                 specs_by_task: dict[str, list[ScorerSpec]], workers: int) -> None:
+    def __init__(
+        self,
+        scorers_by_task: dict[str, list[Scorer]],
+        specs_by_task: dict[str, list[ScorerSpec]],
+        workers: int,
+    ) -> None:
         self._scorers = scorers_by_task
         self._seen: dict[str, dict[ScoringItem, tuple[Future[list[list[Score]]], int]]] = {}
         self.workers = workers

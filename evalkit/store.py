@@ -42,7 +42,9 @@ class RunStore:
         try:
             return RunRecord.model_validate_json(self.run_path.read_text(encoding="utf-8"))
         except ValidationError as exc:
-            raise UserError(f"{self.run_path}: not a valid run record ({exc.error_count()} errors)")
+            raise UserError(
+                f"{self.run_path}: not a valid run record ({exc.error_count()} errors)"
+            ) from None
 
     def write_run(self, record: RunRecord) -> None:
         atomic_write_text(self.run_path, record.model_dump_json(indent=2))
@@ -83,7 +85,7 @@ class RunStore:
                     raise UserError(
                         f"{self.samples_path}:{line_no}: not a valid sample record "
                         f"({exc.errors()[0]['msg']})"
-                    )
+                    ) from None
 
     def done_keys(self) -> set[DoneKey]:
         keys: set[DoneKey] = set()

@@ -46,13 +46,13 @@ class TaskSpec(BaseModel):
     description: str = ""
     data: str
     format: str | None = None
-    fields: FieldMap = Field(default_factory=FieldMap)
+    fields: FieldMap = FieldMap()
     references_separator: str | None = Field(
         None, description="For CSV data: split the references column on this string."
     )
     system_prompt: str | None = None
     prompt: str = "{{ input }}"
-    generation: GenerationParams = Field(default_factory=GenerationParams)
+    generation: GenerationParams = GenerationParams()
     scorers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: str | None = Field(None, description="Recorded system outputs, served by `replay`.")
 
@@ -99,7 +99,9 @@ class Task:
             user = env.from_string(self.spec.prompt)
             system = env.from_string(self.spec.system_prompt) if self.spec.system_prompt else None
         except jinja2.TemplateSyntaxError as exc:
-            raise UserError(f"{self.spec_path}: prompt template line {exc.lineno}: {exc.message}")
+            raise UserError(
+                f"{self.spec_path}: prompt template line {exc.lineno}: {exc.message}"
+            ) from None
         return user, system
 
     def samples(self) -> list[Sample]:
@@ -154,14 +156,18 @@ class Task:
     def request(self, sample: Sample) -> Request:
         """Render the prompt for one sample; a missing template variable is a UserError."""
         user_template, system_template = self._templates
-        context = {"input": sample.input, "references": sample.references, "id": sample.id}
+        context: dict[str, Any] = {
+            "input": sample.input,
+            "references": sample.references,
+            "id": sample.id,
+        }
         context["metadata"] = sample.metadata
         try:
             messages = _render_messages(sample, user_template, system_template, context)
         except jinja2.UndefinedError as exc:
             raise UserError(
                 f"{self.spec_path}: prompt template for sample '{sample.id}': {exc.message}"
-            )
+            ) from None
         return Request(
             task=self.name, sample_id=sample.id, messages=messages, params=self.spec.generation
         )
@@ -198,13 +204,13 @@ def load_task_file(path: Path) -> Task:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML ({exc})")
+        raise UserError(f"{path}: invalid YAML ({exc})") from None
     if not isinstance(raw, dict):
         raise UserError(f"{path}: expected a mapping at the top level")
     try:
         spec = TaskSpec.model_validate(raw)
     except ValidationError as exc:
-        raise UserError(f"{path}: {first_error(exc)}")
+        raise UserError(f"{path}: {first_error(exc)}") from None
     return Task(spec, path.resolve())
 
 

@@ -43,7 +43,7 @@ class GenerationParams(Frozen):
 
 
 class Request(Frozen):
-    """What a backend receives. `task` and `sample_id` let replay-style backends find stored text."""
+    """What a backend receives; `task` and `sample_id` let replay backends find stored text."""
 
     task: str
     sample_id: str

@@ -27,6 +27,12 @@ from evalkit.session import finish_run
 CONF_DIR = builtin_dir("conf")
 CONFIG_NAME = "run"
 
+# `${evalkit_or:${run_dir},default}`: the value unless it is null (oc.select only covers missing).
+if not OmegaConf.has_resolver("evalkit_or"):
+    OmegaConf.register_new_resolver(
+        "evalkit_or", lambda value, default: default if value is None else value
+    )
+
 
 @hydra.main(config_path=str(CONF_DIR), config_name=CONFIG_NAME, version_base="1.3")
 def main(cfg: DictConfig) -> None:
@@ -69,9 +75,9 @@ def _check_group_options(overrides: list[str]) -> None:
         if not group_dir.is_dir() or override.is_delete():
             continue
         known = sorted(p.stem for p in group_dir.glob("*.yaml"))
-        values = override.sweep_string_iterator() if override.is_sweep_override() else [
-            override.value()
-        ]
+        values = (
+            override.sweep_string_iterator() if override.is_sweep_override() else [override.value()]
+        )
         for value in values:
             if isinstance(value, str) and value not in known:
                 raise UserError(

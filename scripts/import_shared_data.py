@@ -27,21 +27,37 @@ def import_summeval(shared: Path) -> None:
     articles: dict[str, dict[str, object]] = {}
     outputs = []
     for row in rows:
-        articles.setdefault(row["doc_id"], {
-            "id": row["doc_id"], "source": row["source"], "references": row["references"],
-        })
-        outputs.append({"id": row["doc_id"], "system": row["system"], "output": row["summary"],
-                        "human": row["human"]})
+        articles.setdefault(
+            row["doc_id"],
+            {
+                "id": row["doc_id"],
+                "source": row["source"],
+                "references": row["references"],
+            },
+        )
+        outputs.append(
+            {
+                "id": row["doc_id"],
+                "system": row["system"],
+                "output": row["summary"],
+                "human": row["human"],
+            }
+        )
     _write_jsonl(ROOT / "summeval/data.jsonl", list(articles.values()))
     _write_jsonl(ROOT / "summeval/outputs.jsonl", outputs)
 
 
 def import_wmt17(shared: Path) -> None:
-    rows = [json.loads(line) for line in (shared / "wmt17_en_de/newstest2017_16systems.jsonl").open()]
-    _write_jsonl(ROOT / "wmt17_en_de/data.jsonl",
-                 [{"id": r["id"], "reference": r["reference"]} for r in rows])
-    _write_jsonl(ROOT / "wmt17_en_de/outputs.jsonl",
-                 [{"id": r["id"], "outputs": r["outputs"]} for r in rows])
+    rows = [
+        json.loads(line) for line in (shared / "wmt17_en_de/newstest2017_16systems.jsonl").open()
+    ]
+    _write_jsonl(
+        ROOT / "wmt17_en_de/data.jsonl",
+        [{"id": r["id"], "reference": r["reference"]} for r in rows],
+    )
+    _write_jsonl(
+        ROOT / "wmt17_en_de/outputs.jsonl", [{"id": r["id"], "outputs": r["outputs"]} for r in rows]
+    )
 
 
 if __name__ == "__main__":

@@ -42,15 +42,23 @@ class ReplayFile:
     systems: dict[str, dict[tuple[str | None, str], Recorded]]  # system -> (task, id) -> output
 
 
-def _add(systems: dict[str, dict[tuple[str | None, str], Recorded]], where: str, task: str | None,
-         sample_id: str, system: Any, text: Any, extras: dict[str, Any]) -> None:
+def _add(
+    systems: dict[str, dict[tuple[str | None, str], Recorded]],
+    where: str,
+    task: str | None,
+    sample_id: str,
+    system: Any,
+    text: Any,
+    extras: dict[str, Any],
+) -> None:
     if not isinstance(text, str):
         raise UserError(f"{where}: output of system '{system}' is not text")
     systems.setdefault(str(system), {})[(task, sample_id)] = Recorded(text, extras)
 
 
-def _parse_row(path: Path, line_no: int, row: Row,
-               systems: dict[str, dict[tuple[str | None, str], Recorded]]) -> None:
+def _parse_row(
+    path: Path, line_no: int, row: Row, systems: dict[str, dict[tuple[str | None, str], Recorded]]
+) -> None:
     where = f"{path}:{line_no}"
     if "id" not in row:
         raise UserError(f"{where}: field 'id' missing (the sample id the output belongs to)")
@@ -93,7 +101,8 @@ class ReplayBackend:
         self._outputs = replay.systems[system]
 
     def signature(self) -> str:
-        return f"replay|file:{self._replay.path.name}@sha256:{self._replay.sha256[:16]}|system:{self.name}"
+        digest = self._replay.sha256[:16]
+        return f"replay|file:{self._replay.path.name}@sha256:{digest}|system:{self.name}"
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         return [self._one(request) for request in requests]
@@ -117,14 +126,17 @@ def build_replay_backends(options: dict[str, Any], task: Task) -> list[Backend]:
     path = Path(options["path"]) if options.get("path") else task.outputs_path
     if path is None:
         raise UserError(
-            f"task '{task.name}' bundles no recorded outputs: give the replay file as model.path=FILE"
+            f"task '{task.name}' bundles no recorded outputs: "
+            "give the replay file as model.path=FILE"
         )
     replay = load_replay_file(path)
     tasks_in_file = {t for outputs in replay.systems.values() for t, _ in outputs}
     wanted = options.get("systems") or sorted(replay.systems)
     for system in wanted:
         if system not in replay.systems:
-            raise UserError(f"{path}: unknown system '{system}'{did_you_mean(system, replay.systems)}")
+            raise UserError(
+                f"{path}: unknown system '{system}'{did_you_mean(system, replay.systems)}"
+            )
     if tasks_in_file != {None}:
         wanted = [s for s in wanted if any(t == task.name for t, _ in replay.systems[s])]
     return [ReplayBackend(replay, system) for system in wanted]

@@ -48,7 +48,9 @@ class ReferenceScorer(ABC):
             if not item.references:
                 results[i] = failed_scores(self.metrics, "unscorable", "no reference")
         if scorable:
-            for i, scores in zip(scorable, self._score_scorable([items[i] for i in scorable])):
+            for i, scores in zip(
+                scorable, self._score_scorable([items[i] for i in scorable]), strict=False
+            ):
                 results[i] = scores
         return [r if r is not None else [] for r in results]
 
@@ -57,7 +59,13 @@ class ReferenceScorer(ABC):
         """Scores for items that all have at least one reference."""
 
     def aggregate(
-        self, metric: str, scores: Sequence[Score], *, task: str, model: str, seed: int,
+        self,
+        metric: str,
+        scores: Sequence[Score],
+        *,
+        task: str,
+        model: str,
+        seed: int,
         n_resamples: int = 1000,
     ) -> Aggregate:
         """Mean of the `ok` scores with a bootstrap CI; everything else counts as failed."""
@@ -67,13 +75,27 @@ class ReferenceScorer(ABC):
             return empty_aggregate(task, model, metric, n_failed, "mean")
         value, low, high = mean_ci(values, seed, n_resamples)
         return Aggregate(
-            task=task, model=model, metric=metric, value=value, ci_low=low, ci_high=high,
-            n=len(values), n_failed=n_failed, method="mean",
+            task=task,
+            model=model,
+            metric=metric,
+            value=value,
+            ci_low=low,
+            ci_high=high,
+            n=len(values),
+            n_failed=n_failed,
+            method="mean",
         )
 
 
 def empty_aggregate(task: str, model: str, metric: str, n_failed: int, method: str) -> Aggregate:
     return Aggregate(
-        task=task, model=model, metric=metric, value=None, ci_low=None, ci_high=None,
-        n=0, n_failed=n_failed, method=method,
+        task=task,
+        model=model,
+        metric=metric,
+        value=None,
+        ci_low=None,
+        ci_high=None,
+        n=0,
+        n_failed=n_failed,
+        method=method,
     )

@@ -16,15 +16,15 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
-from sacrebleu.metrics import BLEU as SacreBLEU
-from sacrebleu.metrics import CHRF as SacreCHRF
-from sacrebleu.metrics import TER as SacreTER
 from sacrebleu.metrics.base import Metric
+from sacrebleu.metrics.bleu import BLEU as SacreBLEU
+from sacrebleu.metrics.chrf import CHRF as SacreCHRF
 
 from evalkit.bootstrap import FloatArray, corpus_ci
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer, empty_aggregate
+from evalkit.scorers.fast_ter import FastTER
 from evalkit.types import Aggregate, Score
 
 
@@ -40,6 +40,7 @@ class SacreBLEUScorer(ReferenceScorer):
     metric_name: ClassVar[str]
     metric_class: ClassVar[type[Metric]]
     higher_is_better: ClassVar[bool] = True
+    kernel: ClassVar[str] = "sacrebleu"
 
     def __init__(self, **options: Any) -> None:
         try:
@@ -58,27 +59,34 @@ class SacreBLEUScorer(ReferenceScorer):
         metric = self._corpus_metric
         sig = metric._SIGNATURE_TYPE({**vars(metric), "num_refs": -1})
         sig.update("nrefs", None)
-        return f"sacrebleu.{self.metric_class.__name__}|{sig.format()}"
+        return f"sacrebleu.{self.metric_name.upper()}|{sig.format()}|kernel:{self.kernel}"
 
     def corpus_stats(self, items: Sequence[ScoredItem]) -> list[list[float]]:
         hyps = [item.prediction for item in items]
         streams = reference_streams([item.references for item in items])
-        stats = self._corpus_metric._extract_corpus_statistics(hyps, streams)
+        stats = self._corpus_metric._extract_corpus_statistics(hyps, streams)  # type: ignore[arg-type]
         return [[float(x) for x in row] for row in stats]
 
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
         out = []
         for stats in self.corpus_stats(items):
             sentence = self._sentence_metric._compute_score_from_stats(stats)
-            out.append([Score(name=self.metrics[0], value=float(sentence.score),
-                              details={"stats": stats})])
+            out.append(
+                [Score(name=self.metrics[0], value=float(sentence.score), details={"stats": stats})]
+            )
         return out
 
     def corpus_value(self, summed: FloatArray) -> float:
         return float(self._corpus_metric._compute_score_from_stats(summed.tolist()).score)
 
     def aggregate(
-        self, metric: str, scores: Sequence[Score], *, task: str, model: str, seed: int,
+        self,
+        metric: str,
+        scores: Sequence[Score],
+        *,
+        task: str,
+        model: str,
+        seed: int,
         n_resamples: int = 1000,
     ) -> Aggregate:
         ok = [s for s in scores if s.status == "ok"]
@@ -90,8 +98,16 @@ class SacreBLEUScorer(ReferenceScorer):
         stats = np.array([s.details["stats"] for s in ok], dtype=np.float64)
         value, low, high = corpus_ci(stats, self.corpus_value, seed, n_resamples)
         return Aggregate(
-            task=task, model=model, metric=metric, value=value, ci_low=low, ci_high=high,
-            n=len(ok), n_failed=n_failed, method="corpus", higher_is_better=self.higher_is_better,
+            task=task,
+            model=model,
+            metric=metric,
+            value=value,
+            ci_low=low,
+            ci_high=high,
+            n=len(ok),
+            n_failed=n_failed,
+            method="corpus",
+            higher_is_better=self.higher_is_better,
         )
 
 
@@ -119,7 +135,10 @@ class ChrF(SacreBLEUScorer):
 
 
 class TER(SacreBLEUScorer):
+    """sacrebleu's TER, computed with evalkit's exactly equal, faster edit-distance kernel."""
+
     name = "ter"
     metric_name = "ter"
-    metric_class = SacreTER
+    metric_class = FastTER
     higher_is_better = False  # an edit rate
+    kernel = "evalkit.fast_ter"

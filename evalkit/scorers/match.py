@@ -46,8 +46,12 @@ class ExactMatch(ReferenceScorer):
 
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
         return [
-            [Score(name="exact_match",
-                   value=exact_match(prediction=i.prediction, references=i.references))]
+            [
+                Score(
+                    name="exact_match",
+                    value=exact_match(prediction=i.prediction, references=i.references),
+                )
+            ]
             for i in items
         ]
 

@@ -28,7 +28,7 @@ from evalkit.types import Score
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 
 
-class _MemoTokenizer(tokenizers.Tokenizer):
+class _MemoTokenizer(tokenizers.Tokenizer):  # type: ignore[misc]
     """rouge-score's DefaultTokenizer, memoised by text (tokens are unchanged)."""
 
     def __init__(self, use_stemmer: bool) -> None:
@@ -45,9 +45,10 @@ def rouge_scores(
     """rouge-score's Score tuples (precision, recall, fmeasure) per type, best over references."""
     pred = "\n".join(split_sentences(prediction))
     refs = ["\n".join(split_sentences(r)) for r in references]
-    if len(refs) == 1:
-        return scorer.score(refs[0], pred)
-    return scorer.score_multi(refs, pred)
+    result: dict[str, Any] = (
+        scorer.score(refs[0], pred) if len(refs) == 1 else scorer.score_multi(refs, pred)
+    )
+    return result
 
 
 class Rouge(ReferenceScorer):
@@ -75,11 +76,14 @@ class Rouge(ReferenceScorer):
             result = rouge_scores(
                 prediction=item.prediction, references=item.references, scorer=self._scorer
             )
-            out.append([
-                Score(
-                    name=t, value=result[t].fmeasure,
-                    details={"precision": result[t].precision, "recall": result[t].recall},
-                )
-                for t in self.metrics
-            ])
+            out.append(
+                [
+                    Score(
+                        name=t,
+                        value=result[t].fmeasure,
+                        details={"precision": result[t].precision, "recall": result[t].recall},
+                    )
+                    for t in self.metrics
+                ]
+            )
         return out

@@ -1,0 +1,86 @@
+"""Shared fixtures: an isolated cache, and small real tasks written to disk for each test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+def write_jsonl(path: Path, rows: Sequence[dict[str, object]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
+    return path
+
+
+QA_ROWS = [
+    {"qid": f"q{i}", "question": f"What is {i} plus {i}?", "answer": [str(2 * i), f"{2 * i}.0"]}
+    for i in range(40)
+]
+
+
+@pytest.fixture
+def qa_task(tmp_path: Path) -> Path:
+    """A small QA task with two recorded systems: 'good' (mostly right) and 'bad'."""
+    root = tmp_path / "tasks" / "toy_qa"
+    write_jsonl(root / "data.jsonl", QA_ROWS)
+    outputs = []
+    for i, row in enumerate(QA_ROWS):
+        outputs.append(
+            {
+                "id": row["qid"],
+                "system": "good",
+                "output": str(2 * i) if i % 4 else "I do not know",
+                "latency_s": 0.5,
+            }
+        )
+        outputs.append({"id": row["qid"], "system": "bad", "output": str(2 * i + 1)})
+    write_jsonl(root / "outputs.jsonl", outputs)
+    (root / "task.yaml").write_text(
+        "name: toy_qa\nversion: 1\ndescription: toy arithmetic QA\ndata: data.jsonl\n"
+        "fields: {id: qid, input: question, references: answer}\n"
+        "prompt: 'Answer briefly. {{ input }}'\n"
+        "scorers: {exact_match: {}, f1: {}}\noutputs: outputs.jsonl\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> CliRunner:
+    """Run the installed `evalkit` command in a subprocess (the path users take)."""
+
+    def run(
+        *args: str, cwd: Path | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "evalkit.cli", *args],
+            cwd=cwd or tmp_path,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+
+    return run

@@ -1,0 +1,149 @@
+"""The `evalkit` command end to end, in subprocesses, as a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+import evalkit
+
+
+def test_help_and_list(run_cli):
+    out = run_cli("--help")
+    assert out.returncode == 0 and "run" in out.stdout and "results" in out.stdout
+    scorers = run_cli("list", "scorers").stdout
+    for name in ("bleu", "chrf", "ter", "rouge", "exact_match", "f1"):
+        assert f"{name}\t" in scorers
+    assert "summeval" in run_cli("list", "tasks").stdout
+    assert "replay\tbackend=replay" in run_cli("list", "models").stdout
+    assert "demo\t" in run_cli("list", "suites").stdout
+
+
+def test_run_task_by_path_then_results_in_every_format(run_cli, qa_task, tmp_path):
+    run_dir = tmp_path / "runs" / "one"
+    out = run_cli("run", f"tasks=[{qa_task}]", f"run_dir={run_dir}")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == str(run_dir)
+    assert "toy_qa" in out.stdout and "exact_match" in out.stdout
+    for name in ("run.json", "samples.jsonl", "report.html"):
+        assert (run_dir / name).is_file()
+
+    rows = json.loads(run_cli("results", str(run_dir), "--format", "json").stdout)
+    frame = evalkit.load_run(run_dir).results()
+    assert rows == json.loads(frame.to_json(orient="records"))
+    assert {r["model"] for r in rows} == {"good", "bad"}
+    good_em = next(r for r in rows if r["model"] == "good" and r["metric"] == "exact_match")
+    assert good_em["value"] == pytest.approx(0.75) and good_em["n"] == 40
+
+    table = list(
+        csv.DictReader(io.StringIO(run_cli("results", str(run_dir), "--format", "csv").stdout))
+    )
+    assert list(table[0]) == [
+        "run",
+        "task",
+        "model",
+        "metric",
+        "value",
+        "ci_low",
+        "ci_high",
+        "n",
+        "n_failed",
+    ]
+    assert "exact_match" in run_cli("results", str(run_dir)).stdout
+
+
+def test_report_escapes_model_text(run_cli, qa_task, tmp_path):
+    outputs = qa_task / "outputs.jsonl"
+    outputs.write_text(outputs.read_text().replace("I do not know", "<script>alert(1)</script>"))
+    run_dir = tmp_path / "r"
+    assert run_cli("run", f"tasks=[{qa_task}]", f"run_dir={run_dir}").returncode == 0
+    html = (run_dir / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert "Content-Security-Policy" in html and "http" not in html.split("<body>")[0].replace(
+        "http-equiv", ""
+    )
+
+
+def test_demo_suite_on_a_subset(run_cli, tmp_path):
+    run_dir = tmp_path / "demo"
+    out = run_cli("run", "limit=15", f"run_dir={run_dir}")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == str(run_dir)
+    record = evalkit.load_run(run_dir).record
+    metrics = {(a.task, a.metric) for a in record.aggregates}
+    assert {("summeval", m) for m in ("rouge1", "rouge2", "rougeL", "rougeLsum", "chrf")} <= metrics
+    assert {("wmt17_en_de", m) for m in ("bleu", "chrf", "ter")} <= metrics
+    assert len({a.model for a in record.aggregates if a.task == "wmt17_en_de"}) == 16
+    assert len({a.model for a in record.aggregates if a.task == "summeval"}) == 16
+    assert "uedin-nmt.4722" in out.stdout and "M23" in out.stdout
+
+
+def test_default_run_dir_layout(run_cli, qa_task, tmp_path):
+    out = run_cli("run", f"tasks=[{qa_task}]", "progress=false")
+    assert out.returncode == 0, out.stderr
+    run_dir = Path(out.stdout.strip().splitlines()[-1])
+    relative = run_dir.relative_to(tmp_path)  # reports/<date>/<time>_<suite>_<model>
+    assert relative.parts[0] == "reports" and len(relative.parts) == 3
+    assert relative.name.endswith("_demo_replay")
+    assert (run_dir / "run.json").is_file()
+
+
+def test_multirun_sweep(run_cli, qa_task, tmp_path):
+    out = run_cli("run", "-m", f"tasks=[{qa_task}]", "limit=5,10", f"sweep_dir={tmp_path / 'sw'}")
+    assert out.returncode == 0, out.stderr
+    runs = sorted((tmp_path / "sw").glob("*/run.json"))
+    assert len(runs) == 2
+    ns = sorted(json.loads(p.read_text())["aggregates"][0]["n"] for p in runs)
+    assert ns == [5, 10]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["run", "model=replai"],
+            "no option 'replai' in config group 'model' (did you mean 'replay'?)",
+        ),
+        (["run", "tasks=[summevl]"], "unknown task 'summevl' (did you mean 'summeval'?)"),
+        (["run", "+scorers.bleuu={}"], "unknown scorer 'bleuu' (did you mean 'bleu'?)"),
+        (["run", "limit=many"], "config: limit: Input should be a valid integer"),
+        (["run", "nonsense_key=1"], "Could not override 'nonsense_key'"),
+        (["run", "tasks=[/no/such/task.yaml]"], "/no/such/task.yaml: task file not found"),
+        (["results", "/no/such/run"], "/no/such/run/run.json: not found"),
+        (["validate", "/no/such/dir"], "task file not found"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(run_cli, args, message):
+    out = run_cli(*args)
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_malformed_data_line_mid_file(run_cli, qa_task, tmp_path):
+    data = qa_task / "data.jsonl"
+    lines = data.read_text().splitlines()
+    lines[16] = lines[16][:-5]
+    data.write_text("\n".join(lines) + "\n")
+    out = run_cli("validate", str(qa_task))
+    assert out.returncode == 2 and "data.jsonl:17: invalid JSON" in out.stderr
+    out = run_cli("run", f"tasks=[{qa_task}]", f"run_dir={tmp_path / 'x'}")
+    assert out.returncode == 2 and "data.jsonl:17: invalid JSON" in out.stderr
+
+
+def test_validate_ok(run_cli, qa_task):
+    out = run_cli("validate", str(qa_task / "task.yaml"))
+    assert out.returncode == 0 and "task 'toy_qa', 40 samples" in out.stdout
+
+
+def test_report_command_rerenders(run_cli, qa_task, tmp_path):
+    run_dir = tmp_path / "r"
+    run_cli("run", f"tasks=[{qa_task}]", f"run_dir={run_dir}")
+    target = tmp_path / "again.html"
+    out = run_cli("report", str(run_dir), "-o", str(target))
+    assert out.returncode == 0 and target.read_text().startswith("<!doctype html>")
