@@ -136,19 +136,19 @@ def _generate(
     keys = [cache_key(signature, r) for r in requests]
     hits = cache.get_many(keys)
     missing = [i for i, k in enumerate(keys) if k not in hits]
-    fresh = backend.generate([requests[i] for i in missing]) if missing else []
-    cache.put_many([(keys[i], g) for i, g in zip(missing, fresh, strict=False)])
-    out = [hits[k].model_copy(update={"cached": True}) if k in hits else None for k in keys]
-    for i, g in zip(missing, fresh, strict=False):
-        out[i] = g
-    return [g for g in out if g is not None]
+    fresh = dict(zip(missing, backend.generate([requests[i] for i in missing]), strict=True))
+    cache.put_many([(keys[i], g) for i, g in fresh.items()])
+    return [
+        fresh[i] if i in fresh else hits[k].model_copy(update={"cached": True})
+        for i, k in enumerate(keys)
+    ]
 
 
 def _records(
     batch: Batch, requests: list[Request], generations: list[Generation], scores: list[list[Score]]
 ) -> Iterator[SampleRecord]:
     for sample, request, generation, sample_scores in zip(
-        batch.samples, requests, generations, scores, strict=False
+        batch.samples, requests, generations, scores, strict=True
     ):
         yield SampleRecord(
             task=batch.plan.task.name,
@@ -173,11 +173,7 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
     heavy = any(is_heavy(p.scorers) for p in plans)
     workers = resolve_workers(config.scoring.workers, heavy, pending)
     cache = ResponseCache(Path(config.cache.path)) if config.cache.enabled else None
-    pool = ScoringPool(
-        {p.task.name: p.scorers for p in plans},
-        {p.task.name: p.scorer_specs for p in plans},
-        workers,
-    )
+    pool = ScoringPool(plans_by_task(plans), {p.task.name: p.scorer_specs for p in plans}, workers)
     timings = {"generate_s": 0.0}
     store.open_log()
     try:
@@ -230,7 +226,7 @@ def _run_batches(
         t0 = time.perf_counter()
         generations = _generate(batch.backend, requests, cache)
         generate_s += time.perf_counter() - t0
-        items = [scoring_item(s, g) for s, g in zip(batch.samples, generations, strict=False)]
+        items = [scoring_item(s, g) for s, g in zip(batch.samples, generations, strict=True)]
         future = pool.submit(batch.plan.task.name, items)
         in_flight.append((batch, requests, generations, future))
         while len(in_flight) >= window or (in_flight and in_flight[0][3].done()):

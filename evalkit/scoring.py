@@ -57,7 +57,7 @@ def score_items(scorers: Sequence[Scorer], items: Sequence[ScoringItem]) -> list
                     failed_scores(scorer.metrics, "error", f"generation: {item.error}")
                 )
         if ok:
-            for i, scores in zip(ok, scorer.score([items[i] for i in ok]), strict=False):
+            for i, scores in zip(ok, scorer.score([items[i] for i in ok]), strict=True):
                 results[i].extend(scores)
     return results
 

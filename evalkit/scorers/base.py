@@ -31,6 +31,8 @@ class ReferenceScorer(ABC):
     name: ClassVar[str]
     metrics: tuple[str, ...]
     cpu_heavy: ClassVar[bool] = True  # worth scoring in worker processes
+    higher_is_better: ClassVar[bool] = True
+    aggregation: ClassVar[str] = "mean"
 
     def __init__(self, **options: Any) -> None:
         if options:
@@ -49,7 +51,7 @@ class ReferenceScorer(ABC):
                 results[i] = failed_scores(self.metrics, "unscorable", "no reference")
         if scorable:
             for i, scores in zip(
-                scorable, self._score_scorable([items[i] for i in scorable]), strict=False
+                scorable, self._score_scorable([items[i] for i in scorable]), strict=True
             ):
                 results[i] = scores
         return [r if r is not None else [] for r in results]
@@ -68,12 +70,10 @@ class ReferenceScorer(ABC):
         seed: int,
         n_resamples: int = 1000,
     ) -> Aggregate:
-        """Mean of the `ok` scores with a bootstrap CI; everything else counts as failed."""
-        values = np.array([s.value for s in scores if s.status == "ok"], dtype=np.float64)
-        n_failed = len(scores) - len(values)
-        if len(values) == 0:
-            return empty_aggregate(task, model, metric, n_failed, "mean")
-        value, low, high = mean_ci(values, seed, n_resamples)
+        """The `ok` scores' estimate with a bootstrap CI; every other status counts as failed."""
+        ok = [s for s in scores if s.status == "ok"]
+        estimate = self._estimate(ok, seed, n_resamples) if ok else (None, None, None)
+        value, low, high = estimate
         return Aggregate(
             task=task,
             model=model,
@@ -81,21 +81,14 @@ class ReferenceScorer(ABC):
             value=value,
             ci_low=low,
             ci_high=high,
-            n=len(values),
-            n_failed=n_failed,
-            method="mean",
+            n=len(ok),
+            n_failed=len(scores) - len(ok),
+            method=self.aggregation,
+            higher_is_better=self.higher_is_better,
         )
 
-
-def empty_aggregate(task: str, model: str, metric: str, n_failed: int, method: str) -> Aggregate:
-    return Aggregate(
-        task=task,
-        model=model,
-        metric=metric,
-        value=None,
-        ci_low=None,
-        ci_high=None,
-        n=0,
-        n_failed=n_failed,
-        method=method,
-    )
+    def _estimate(
+        self, ok: Sequence[Score], seed: int, n_resamples: int
+    ) -> tuple[float, float, float]:
+        """(value, ci_low, ci_high) from non-empty ok scores: by default their mean."""
+        return mean_ci(np.array([s.value for s in ok], dtype=np.float64), seed, n_resamples)

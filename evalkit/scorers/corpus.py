@@ -23,9 +23,9 @@ from sacrebleu.metrics.chrf import CHRF as SacreCHRF
 from evalkit.bootstrap import FloatArray, corpus_ci
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
-from evalkit.scorers.base import ReferenceScorer, empty_aggregate
+from evalkit.scorers.base import ReferenceScorer
 from evalkit.scorers.fast_ter import FastTER
-from evalkit.types import Aggregate, Score
+from evalkit.types import Score
 
 
 def reference_streams(references: Sequence[Sequence[str]]) -> list[list[str | None]]:
@@ -39,7 +39,7 @@ class SacreBLEUScorer(ReferenceScorer):
 
     metric_name: ClassVar[str]
     metric_class: ClassVar[type[Metric]]
-    higher_is_better: ClassVar[bool] = True
+    aggregation = "corpus"
     kernel: ClassVar[str] = "sacrebleu"
 
     def __init__(self, **options: Any) -> None:
@@ -79,36 +79,11 @@ class SacreBLEUScorer(ReferenceScorer):
     def corpus_value(self, summed: FloatArray) -> float:
         return float(self._corpus_metric._compute_score_from_stats(summed.tolist()).score)
 
-    def aggregate(
-        self,
-        metric: str,
-        scores: Sequence[Score],
-        *,
-        task: str,
-        model: str,
-        seed: int,
-        n_resamples: int = 1000,
-    ) -> Aggregate:
-        ok = [s for s in scores if s.status == "ok"]
-        n_failed = len(scores) - len(ok)
-        if not ok:
-            return empty_aggregate(task, model, metric, n_failed, "corpus").model_copy(
-                update={"higher_is_better": self.higher_is_better}
-            )
+    def _estimate(
+        self, ok: Sequence[Score], seed: int, n_resamples: int
+    ) -> tuple[float, float, float]:
         stats = np.array([s.details["stats"] for s in ok], dtype=np.float64)
-        value, low, high = corpus_ci(stats, self.corpus_value, seed, n_resamples)
-        return Aggregate(
-            task=task,
-            model=model,
-            metric=metric,
-            value=value,
-            ci_low=low,
-            ci_high=high,
-            n=len(ok),
-            n_failed=n_failed,
-            method="corpus",
-            higher_is_better=self.higher_is_better,
-        )
+        return corpus_ci(stats, self.corpus_value, seed, n_resamples)
 
 
 class BLEU(SacreBLEUScorer):

@@ -14,7 +14,7 @@ from tests.conftest import SHARED_DATA
 
 
 def corpus_value(scorer, hyps, refs_per_sample) -> float:
-    items = [ScoringItem(h, tuple(r)) for h, r in zip(hyps, refs_per_sample, strict=False)]
+    items = [ScoringItem(h, tuple(r)) for h, r in zip(hyps, refs_per_sample, strict=True)]
     scores = [s[0] for s in scorer.score(items)]
     return scorer.aggregate(scorer.metrics[0], scores, task="t", model="m", seed=0).value
 
@@ -25,7 +25,7 @@ _REF_STREAMS = [
     ["The dog had bit the man.", "No one was surprised.", "The man had bitten the dog."],
 ]
 _HYPS = ["The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."]
-_PER_SAMPLE = [list(refs) for refs in zip(*_REF_STREAMS, strict=False)]
+_PER_SAMPLE = [list(refs) for refs in zip(*_REF_STREAMS, strict=True)]
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def test_equals_rouge_score_on_summeval_with_stemming():
     rows = [json.loads(line) for line in path.open(encoding="utf-8")][:30]
     reference = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     ours = Rouge().score([ScoringItem(r["summary"], tuple(r["references"])) for r in rows])
-    for row, scores in zip(rows, ours, strict=False):
+    for row, scores in zip(rows, ours, strict=True):
         expected = reference.score_multi(row["references"], row["summary"])
         got = {s.name: s.value for s in scores}
         for rouge_type in ("rouge1", "rouge2", "rougeL"):
