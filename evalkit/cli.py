@@ -40,6 +40,20 @@ def run(overrides: Sequence[str]) -> None:
     runner.launch(list(overrides))
 
 
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+)
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+def serve(overrides: Sequence[str]) -> None:
+    """Serve a model over an OpenAI-compatible HTTP API (127.0.0.1:8000 by default).
+
+    E.g. `evalkit serve model=hf model.path=/models/tiny port=8001 api_key_env=MY_KEY`.
+    """
+    from evalkit.runner_loader import load_runner
+
+    load_runner("serve").launch(list(overrides))
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: Sequence[Path]) -> None:
@@ -98,7 +112,7 @@ def report(run_dir: Path, output: Path | None) -> None:
     store = RunStore(run_dir)
     record = store.read_run()
     max_samples = int(record.config.get("report", {}).get("max_samples", 100))
-    html = render_report(record, store.records(), max_samples=max_samples)
+    html = render_report(record, store.latest_records(), max_samples=max_samples)
     target = output or store.report_path
     atomic_write_text(target, html)
     click.echo(str(target))

@@ -70,6 +70,10 @@ class RunConfig(_Strict):
     scoring: ScoringConfig = ScoringConfig()
     report: ReportConfig = ReportConfig()
     progress: bool = True
+    retry_failed: bool = Field(
+        False, description="On resume, redo samples whose generation failed."
+    )
+    dry_run: bool = Field(False, description="Estimate tokens and cost; call no model.")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
@@ -85,7 +89,16 @@ class RunConfig(_Strict):
     def spec_for_resume(self) -> dict[str, Any]:
         """What must match for a rerun into the same run_dir to continue the same run."""
         data = self.model_dump(
-            mode="json", exclude={"run_dir", "sweep_dir", "progress", "report", "cache"}
+            mode="json",
+            exclude={
+                "run_dir",
+                "sweep_dir",
+                "progress",
+                "report",
+                "cache",
+                "retry_failed",
+                "dry_run",
+            },
         )
         data["scoring"].pop("workers", None)
         return data

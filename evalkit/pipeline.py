@@ -13,6 +13,7 @@ import json
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,7 +66,7 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
         samples = task.samples()[: config.limit] if config.limit else task.samples()
         requests = {s.id: task.request(s) for s in samples}  # template errors surface now
         specs = list((config.scorers or task.spec.scorers).items())
-        backends = factory(config.model.options, task)
+        backends = factory(config.model.name, config.model.options, task)
         if not backends:
             raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")
         plans.append(TaskPlan(task, samples, requests, specs, build_scorers(specs), backends))
@@ -127,21 +128,67 @@ def _pending_batches(
     return batches
 
 
-def _generate(
-    backend: Backend, requests: list[Request], cache: ResponseCache | None
-) -> list[Generation]:
-    if cache is None:
-        return backend.generate(requests)
-    signature = backend.signature()
-    keys = [cache_key(signature, r) for r in requests]
-    hits = cache.get_many(keys)
-    missing = [i for i, k in enumerate(keys) if k not in hits]
-    fresh = dict(zip(missing, backend.generate([requests[i] for i in missing]), strict=True))
-    cache.put_many([(keys[i], g) for i, g in fresh.items()])
-    return [
-        fresh[i] if i in fresh else hits[k].model_copy(update={"cached": True})
-        for i, k in enumerate(keys)
-    ]
+@dataclass
+class Generating:
+    """A batch whose uncached requests are with the backend (possibly still running)."""
+
+    batch: Batch
+    requests: list[Request]
+    keys: list[str]
+    cached: dict[str, Generation]
+    missing: list[int]
+    future: Future[list[Generation]]
+
+
+class GenerationStage:
+    """Looks batches up in the cache, hands the rest to the backend off the main thread.
+
+    A backend that can take several batches at once (`concurrent_batches`, e.g. an API client
+    with one shared concurrency cap) gets them, so the tail of one batch overlaps the next.
+    """
+
+    def __init__(self, batches: list[Batch], cache: ResponseCache | None) -> None:
+        self.cache = cache
+        self.window = max((getattr(b.backend, "concurrent_batches", 1) for b in batches), default=1)
+        self._executor = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="generate")
+        self.busy_s = 0.0
+        self._span: list[float] = []
+
+    def start(self, batch: Batch) -> Generating:
+        requests = [batch.plan.requests[s.id] for s in batch.samples]
+        signature = batch.backend.signature()
+        keys = [cache_key(signature, r) for r in requests]
+        cached = self.cache.get_many(keys) if self.cache is not None else {}
+        missing = [i for i, k in enumerate(keys) if k not in cached]
+        todo = [requests[i] for i in missing]
+        future = self._executor.submit(self._timed, batch.backend, todo)
+        return Generating(batch, requests, keys, cached, missing, future)
+
+    def finish(self, item: Generating) -> list[Generation]:
+        fresh = dict(zip(item.missing, item.future.result(), strict=True))
+        if self.cache is not None:
+            self.cache.put_many([(item.keys[i], g) for i, g in fresh.items()])
+        return [
+            fresh[i] if i in fresh else item.cached[k].model_copy(update={"cached": True})
+            for i, k in enumerate(item.keys)
+        ]
+
+    def _timed(self, backend: Backend, requests: list[Request]) -> list[Generation]:
+        if not requests:
+            return []
+        start = time.perf_counter()
+        out = backend.generate(requests)
+        end = time.perf_counter()
+        self._span = [min(self._span[0], start), end] if self._span else [start, end]
+        return out
+
+    @property
+    def wall_s(self) -> float:
+        """From the first backend call's start to the last one's end."""
+        return self._span[1] - self._span[0] if self._span else 0.0
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _records(
@@ -168,24 +215,28 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
     data_hashes = {p.task.name: p.task.data_hash() for p in plans}
     store = RunStore(run_dir)
     record = _open_run(store, _new_run_record(config, plans, data_hashes))
-    batches = _pending_batches(plans, store.done_keys(), config.batch_size)
+    done = store.done_keys(successful_only=config.retry_failed)
+    batches = _pending_batches(plans, done, config.batch_size)
     pending = sum(len(b.samples) for b in batches)
     heavy = any(is_heavy(p.scorers) for p in plans)
     workers = resolve_workers(config.scoring.workers, heavy, pending)
     cache = ResponseCache(Path(config.cache.path)) if config.cache.enabled else None
+    generation = GenerationStage(batches, cache)
     pool = ScoringPool(plans_by_task(plans), {p.task.name: p.scorer_specs for p in plans}, workers)
-    timings = {"generate_s": 0.0}
     store.open_log()
     try:
         with ProgressReporter(pending, enabled=config.progress) as progress:
-            timings["generate_s"] = _run_batches(batches, store, cache, pool, progress)
+            _run_batches(batches, store, generation, pool, progress)
     finally:
+        generation.close()
         pool.close()
         store.close()
         if cache is not None:
             cache.close()
+        _close_backends(plans)
+    timings = {"generate_s": generation.wall_s}
     aggregate_started = time.perf_counter()
-    aggregates = aggregate_records(store.records(), plans_by_task(plans), config)
+    aggregates = aggregate_records(store.latest_records(), plans_by_task(plans), config)
     timings["aggregate_s"] = time.perf_counter() - aggregate_started
     timings["total_s"] = time.perf_counter() - started
     final = record.model_copy(
@@ -200,6 +251,54 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
     return final
 
 
+@dataclass(frozen=True)
+class Estimate:
+    task: str
+    model: str
+    requests: int
+    input_tokens: int | None
+    max_output_tokens: int | None
+    cost_usd: float | None
+
+
+def estimate_evaluation(config: RunConfig) -> list[Estimate]:
+    """A dry run: what the run would send, in tokens and dollars, without calling any model."""
+    plans = plan_tasks(config)
+    rows = []
+    try:
+        for plan in plans:
+            requests = [plan.requests[s.id] for s in plan.samples]
+            for backend in plan.backends:
+                estimate = getattr(backend, "estimate", None)
+                if estimate is None:  # replay and local models cost no API money
+                    rows.append(
+                        Estimate(plan.task.name, backend.name, len(requests), None, None, None)
+                    )
+                    continue
+                guesses = estimate(requests)
+                costs = [g.cost_usd for g in guesses]
+                rows.append(
+                    Estimate(
+                        plan.task.name,
+                        backend.name,
+                        len(requests),
+                        sum(g.input_tokens or 0 for g in guesses),
+                        sum(g.output_tokens or 0 for g in guesses),
+                        None if None in costs else sum(c for c in costs if c is not None),
+                    )
+                )
+    finally:
+        _close_backends(plans)
+    return rows
+
+
+def _close_backends(plans: Sequence[TaskPlan]) -> None:
+    for backend in {id(b): b for p in plans for b in p.backends}.values():
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
+
+
 def plans_by_task(plans: Sequence[TaskPlan]) -> dict[str, list[Scorer]]:
     return {p.task.name: p.scorers for p in plans}
 
@@ -207,30 +306,35 @@ def plans_by_task(plans: Sequence[TaskPlan]) -> dict[str, list[Scorer]]:
 def _run_batches(
     batches: list[Batch],
     store: RunStore,
-    cache: ResponseCache | None,
+    generation: GenerationStage,
     pool: ScoringPool,
     progress: ProgressReporter,
-) -> float:
-    """Generate batch by batch; score in the pool; write records in submission order."""
-    in_flight: deque[tuple[Batch, list[Request], list[Generation], PendingScores]] = deque()
+) -> None:
+    """Generate (cache, then backend), score in the pool, write records in batch order."""
+    generating: deque[Generating] = deque()
+    scoring: deque[tuple[Generating, list[Generation], PendingScores]] = deque()
     window = max(2, 2 * pool.workers)
-    generate_s = 0.0
+
+    def to_scoring() -> None:
+        item = generating.popleft()
+        generations = generation.finish(item)
+        items = [scoring_item(s, g) for s, g in zip(item.batch.samples, generations, strict=True)]
+        scoring.append((item, generations, pool.submit(item.batch.plan.task.name, items)))
 
     def write_oldest() -> None:
-        batch, requests, generations, future = in_flight.popleft()
-        store.append(_records(batch, requests, generations, future.result()))
-        progress.advance(len(batch.samples))
+        item, generations, pending = scoring.popleft()
+        store.append(_records(item.batch, item.requests, generations, pending.result()))
+        progress.advance(len(item.batch.samples))
 
     for batch in batches:
-        requests = [batch.plan.requests[s.id] for s in batch.samples]
-        t0 = time.perf_counter()
-        generations = _generate(batch.backend, requests, cache)
-        generate_s += time.perf_counter() - t0
-        items = [scoring_item(s, g) for s, g in zip(batch.samples, generations, strict=True)]
-        future = pool.submit(batch.plan.task.name, items)
-        in_flight.append((batch, requests, generations, future))
-        while len(in_flight) >= window or (in_flight and in_flight[0][3].done()):
+        generating.append(generation.start(batch))
+        while len(generating) >= generation.window or generating[0].future.done():
+            to_scoring()
+            if not generating:
+                break
+        while len(scoring) >= window or (scoring and scoring[0][2].done()):
             write_oldest()
-    while in_flight:
+    while generating:
+        to_scoring()
+    while scoring:
         write_oldest()
-    return generate_s

@@ -30,12 +30,12 @@ class Backend(Protocol):
 
 
 class BackendFactory(Protocol):
-    """What a backend entry point resolves to: model options (+ the task) -> named backends.
+    """What a backend entry point resolves to: model name, options (+ the task) -> backends.
 
     One model config may stand for several systems (replay of 16 recorded systems), hence a list.
     """
 
-    def __call__(self, options: dict[str, Any], task: Task) -> list[Backend]: ...
+    def __call__(self, name: str, options: dict[str, Any], task: Task | None) -> list[Backend]: ...
 
 
 class ScoredItem(Protocol):

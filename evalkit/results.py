@@ -32,7 +32,7 @@ class LoadedRun:
 
     def samples(self) -> pd.DataFrame:
         rows = []
-        for rec in self.store.records():
+        for rec in self.store.latest_records():
             row: dict[str, object] = {
                 "task": rec.task,
                 "model": rec.model,

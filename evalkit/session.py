@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 from evalkit.config import RunConfig
 from evalkit.leaderboard import print_leaderboards
-from evalkit.pipeline import run_evaluation
+from evalkit.pipeline import estimate_evaluation, run_evaluation
 from evalkit.report.simple import render_report
 from evalkit.store import RunStore
 from evalkit.types import RunRecord
+
+_LISTED_FAILURES = 10
 
 
 def results_console() -> Console:
@@ -24,17 +28,53 @@ def results_console() -> Console:
 
 
 def write_report(store: RunStore, record: RunRecord, max_samples: int) -> Path:
-    store.write_report(render_report(record, store.records(), max_samples=max_samples))
+    store.write_report(render_report(record, store.latest_records(), max_samples=max_samples))
     return store.report_path
 
 
-def finish_run(config: RunConfig, run_dir: Path) -> RunRecord:
+def report_failures(store: RunStore, console: Console) -> None:
+    """Name the samples whose generation failed, and how to redo exactly those."""
+    failed = [r for r in store.latest_records() if r.generation.error]
+    if not failed:
+        return
+    per_model = Counter((r.task, r.model) for r in failed)
+    summary = ", ".join(f"{task}/{model}: {n}" for (task, model), n in per_model.items())
+    console.print(
+        f"[yellow]{len(failed)} samples failed[/] ({summary}); "
+        "rerun with the same run_dir and retry_failed=true to redo exactly those"
+    )
+    for record in failed[:_LISTED_FAILURES]:
+        console.print(
+            f"  {record.task}/{record.model}/{record.sample_id}: {record.generation.error}",
+            markup=False,
+        )
+
+
+def print_estimate(config: RunConfig) -> None:
+    table = Table(title="dry run: nothing was sent to any model")
+    for column in ("task", "model", "requests", "input tokens", "max output tokens", "cost (USD)"):
+        table.add_column(column, justify="left" if column in ("task", "model") else "right")
+    for row in estimate_evaluation(config):
+        cost = "n/a" if row.cost_usd is None else f"{row.cost_usd:.4f}"
+        tokens = [
+            ("n/a" if v is None else f"{v:,}") for v in (row.input_tokens, row.max_output_tokens)
+        ]
+        table.add_row(row.task, row.model, f"{row.requests:,}", *tokens, cost)
+    results_console().print(table)
+
+
+def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     """Run, report, and print leaderboards; the last stdout line is the run directory."""
+    if config.dry_run:
+        print_estimate(config)
+        return None
     record = run_evaluation(config, run_dir)
     store = RunStore(run_dir)
+    stderr = Console(stderr=True)
+    report_failures(store, stderr)
     if config.report.enabled:
         path = write_report(store, record, config.report.max_samples)
-        Console(stderr=True).print(f"report: {path}")
+        stderr.print(f"report: {path}")
     print_leaderboards(record.aggregates, results_console())
     print(run_dir, flush=True)
     return record

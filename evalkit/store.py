@@ -87,16 +87,26 @@ class RunStore:
                         f"({exc.errors()[0]['msg']})"
                     ) from None
 
-    def done_keys(self) -> set[DoneKey]:
-        keys: set[DoneKey] = set()
+    def latest_records(self) -> list[SampleRecord]:
+        """One record per (task, model, sample): the last one written (a retried sample's
+        new record supersedes its failed one; the log itself is never rewritten)."""
+        latest: dict[DoneKey, SampleRecord] = {}
+        for record in self.records():
+            latest[(record.task, record.model, record.sample_id)] = record
+        return list(latest.values())
+
+    def done_keys(self, *, successful_only: bool = False) -> set[DoneKey]:
+        """Samples that need no more work; with successful_only, failed generations do."""
+        state: dict[DoneKey, bool] = {}
         if not self.samples_path.is_file():
-            return keys
+            return set()
         with self.samples_path.open(encoding="utf-8") as handle:
             for line in handle:
                 if line.endswith("\n"):
                     head = json.loads(line)
-                    keys.add((head["task"], head["model"], head["sample_id"]))
-        return keys
+                    key = (head["task"], head["model"], head["sample_id"])
+                    state[key] = head["generation"]["error"] is None
+        return {key for key, ok in state.items() if ok or not successful_only}
 
 
 def _truncate_partial_tail(path: Path) -> None:

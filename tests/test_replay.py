@@ -12,7 +12,7 @@ from tests.conftest import write_jsonl
 
 def test_bundled_outputs_give_one_backend_per_system(qa_task):
     task = load_task_file(qa_task)
-    backends = build_replay_backends({}, task)
+    backends = build_replay_backends("replay", {}, task)
     assert sorted(b.name for b in backends) == ["bad", "good"]
     good = next(b for b in backends if b.name == "good")
     requests = [task.request(s) for s in task.samples()[:2]]
@@ -30,7 +30,7 @@ def test_wide_file_with_task_column_and_extras(qa_task, tmp_path):
             {"id": "q1", "task": "other_task", "outputs": {"C": "x"}},
         ],
     )
-    backends = build_replay_backends({"path": str(path)}, task)
+    backends = build_replay_backends("replay", {"path": str(path)}, task)
     assert sorted(b.name for b in backends) == ["A", "B"]
     [gen_missing, gen_q1] = backends[0].generate([task.request(s) for s in task.samples()[:2]])
     assert gen_missing.error == "no recorded output for sample 'q0'"
@@ -39,11 +39,11 @@ def test_wide_file_with_task_column_and_extras(qa_task, tmp_path):
 
 def test_system_selection_and_bad_files(qa_task, tmp_path):
     task = load_task_file(qa_task)
-    assert [b.name for b in build_replay_backends({"systems": ["bad"]}, task)] == ["bad"]
+    assert [b.name for b in build_replay_backends("replay", {"systems": ["bad"]}, task)] == ["bad"]
     with pytest.raises(UserError, match="did you mean 'good'"):
-        build_replay_backends({"systems": ["god"]}, task)
+        build_replay_backends("replay", {"systems": ["god"]}, task)
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "q1", "text": "2"}])
     with pytest.raises(UserError, match=r"bad.jsonl:1: field 'outputs' missing"):
-        build_replay_backends({"path": str(bad)}, task)
+        build_replay_backends("replay", {"path": str(bad)}, task)
     with pytest.raises(UserError, match="unknown option"):
-        build_replay_backends({"paht": "x"}, task)
+        build_replay_backends("replay", {"paht": "x"}, task)

@@ -118,11 +118,16 @@ class ReplayBackend:
         return Generation(text=recorded.text, finish_reason="replay", metadata=metadata, **measured)
 
 
-def build_replay_backends(options: dict[str, Any], task: Task) -> list[Backend]:
-    """Options: `path` (default: the task's bundled outputs), `systems` (default: all in file)."""
+def build_replay_backends(name: str, options: dict[str, Any], task: Task | None) -> list[Backend]:
+    """Options: `path` (default: the task's bundled outputs), `systems` (default: all in file).
+
+    The model config's own name is not used: each recorded system is a model of the run.
+    """
     unknown = set(options) - {"path", "systems"}
     if unknown:
         raise UserError(f"model (replay): unknown option(s) {', '.join(sorted(unknown))}")
+    if task is None:
+        raise UserError("the replay backend serves recorded outputs of a task; it cannot serve")
     path = Path(options["path"]) if options.get("path") else task.outputs_path
     if path is None:
         raise UserError(

@@ -1,0 +1,161 @@
+"""Backend `openai`: any OpenAI-compatible endpoint (OpenAI, vLLM, TGI, SGLang, llama.cpp, ...).
+
+Requests run on one asyncio loop in a background thread, so every batch shares one connection
+pool, one concurrency cap and one rate budget, and the pipeline may hand over the next batch while
+the last requests of the previous one are still out. The API key is read from the environment
+variable the config names, sent in the Authorization header, and kept nowhere else: not in the
+signature (so not in run.json or cache keys), not in errors, not in logs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import aiohttp
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evalkit.backends.api_call import ApiCall, CallSettings
+from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
+from evalkit.errors import UserError
+from evalkit.pricing import Price, estimate_tokens, load_price_table
+from evalkit.tasks import Task
+from evalkit.types import Generation, Request
+from evalkit.validation import first_error
+
+T = TypeVar("T")
+
+
+class OpenAIOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str = "https://api.openai.com/v1"
+    model: str = Field(description="The model name the endpoint expects.")
+    api_key_env: str | None = Field("OPENAI_API_KEY", description="Env var holding the key.")
+    endpoint: Literal["chat", "completions"] = "chat"
+    max_concurrency: int = Field(16, ge=1)
+    requests_per_minute: float | None = Field(None, gt=0)
+    tokens_per_minute: float | None = Field(None, gt=0)
+    timeout_s: float = Field(60.0, gt=0)
+    max_tries: int = Field(6, ge=1)
+    backoff_base_s: float = Field(0.5, ge=0)
+    backoff_max_s: float = Field(60.0, ge=0)
+    stream: bool = True
+    logprobs: bool = False
+    top_logprobs: int | None = Field(None, ge=0, le=20)
+    price: dict[str, float] | None = Field(None, description="{input, output} $ per 1M tokens.")
+    price_table: str | None = None
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+
+
+class OpenAIBackend:
+    """Batch in, batch out; failures become `Generation.error`, the run goes on."""
+
+    def __init__(self, name: str, options: OpenAIOptions) -> None:
+        self.name = name
+        self.options = options
+        self.price = _price_for(options)
+        self.concurrent_batches = 2
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._call = self._run(self._make_call())
+
+    def signature(self) -> str:
+        o = self.options
+        return (
+            f"openai|base_url:{o.base_url}|model:{o.model}|endpoint:{o.endpoint}"
+            f"|logprobs:{o.logprobs}:{o.top_logprobs}|extra:{sorted(o.extra_body.items())}"
+        )
+
+    @property
+    def peak_in_flight(self) -> int:
+        return self._call.limit.peak_in_flight
+
+    def generate(self, requests: Sequence[Request]) -> list[Generation]:
+        return self._run(self._call.many(list(requests)))
+
+    def estimate(self, requests: Sequence[Request]) -> list[Generation]:
+        """A dry run: prompt tokens counted, output tokens at their maximum, cost from prices."""
+        out = []
+        for request in requests:
+            prompt_tokens = sum(estimate_tokens(m.content) for m in request.messages)
+            max_out = request.params.max_new_tokens * request.params.n
+            cost = self.price.cost(prompt_tokens, max_out) if self.price else None
+            out.append(Generation(input_tokens=prompt_tokens, output_tokens=max_out, cost_usd=cost))
+        return out
+
+    def close(self) -> None:
+        for key, backend in list(_BACKENDS.items()):
+            if backend is self:
+                del _BACKENDS[key]
+        if self._loop.is_running():
+            self._run(self._call.close())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=5)
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    async def _make_call(self) -> ApiCall:
+        o = self.options
+        key = os.environ.get(o.api_key_env) if o.api_key_env else None
+        if o.api_key_env and not key:
+            raise UserError(f"model '{self.name}': environment variable {o.api_key_env} is not set")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        session = aiohttp.ClientSession(
+            base_url=o.base_url.rstrip("/") + "/",
+            headers=headers,
+            connector=aiohttp.TCPConnector(limit=o.max_concurrency),
+        )
+        settings = CallSettings(
+            model=o.model,
+            endpoint=o.endpoint,
+            stream=o.stream,
+            timeout_s=o.timeout_s,
+            max_tries=o.max_tries,
+            backoff_base_s=o.backoff_base_s,
+            backoff_max_s=o.backoff_max_s,
+            logprobs=o.logprobs,
+            top_logprobs=o.top_logprobs,
+            extra_body=dict(o.extra_body),
+        )
+        return ApiCall(
+            session=session,
+            settings=settings,
+            limit=AdaptiveLimit(o.max_concurrency),
+            rpm=MinuteBudget(o.requests_per_minute) if o.requests_per_minute else None,
+            tpm=MinuteBudget(o.tokens_per_minute) if o.tokens_per_minute else None,
+            price=self.price,
+        )
+
+
+def _price_for(options: OpenAIOptions) -> Price | None:
+    if options.price is not None:
+        try:
+            return Price(float(options.price["input"]), float(options.price["output"]))
+        except (KeyError, TypeError, ValueError):
+            raise UserError("model.price: needs numeric 'input' and 'output'") from None
+    table = load_price_table(Path(options.price_table) if options.price_table else None)
+    return table.get(options.model)
+
+
+_BACKENDS: dict[tuple[str, str], OpenAIBackend] = {}
+
+
+def build_openai_backends(
+    name: str, options: dict[str, Any], task: Task | None
+) -> list[OpenAIBackend]:
+    """One backend per model config, shared by every task of the run."""
+    try:
+        parsed = OpenAIOptions.model_validate(options)
+    except ValidationError as exc:
+        raise UserError(f"model (openai): {first_error(exc)}") from None
+    key = (name, parsed.model_dump_json())
+    if key not in _BACKENDS:
+        _BACKENDS[key] = OpenAIBackend(name, parsed)
+    return [_BACKENDS[key]]

@@ -1,0 +1,106 @@
+"""Tiny real models for tests: a tokenizer trained with `tokenizers`, a random-init model from a
+config, both saved to disk and loaded back through the same code path users take."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CORPUS = [
+    "the cat sat on the mat",
+    "a dog ran in the park",
+    "what is two plus two",
+    "four",
+    "summarise the article in one sentence",
+    "translate into german",
+    "hello world",
+    "the quick brown fox jumps over the lazy dog",
+    "answer briefly",
+    "yes no maybe",
+] * 20
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} {% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+def train_tokenizer(directory: Path, *, chat_template: str | None = CHAT_TEMPLATE) -> None:
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<pad>", "<s>", "</s>", "<unk>", "<|user|>", "<|assistant|>", "<|system|>"]
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    from tokenizers import decoders
+
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=300,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tokenizer.train_from_iterator(CORPUS, trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        pad_token="<pad>",
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+    )
+    if chat_template:
+        fast.chat_template = chat_template
+    fast.save_pretrained(directory)
+
+
+def build_causal(
+    directory: Path,
+    kind: str = "llama",
+    *,
+    seed: int = 0,
+    chat_template: str | None = CHAT_TEMPLATE,
+) -> Path:
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    train_tokenizer(directory, chat_template=chat_template)
+    vocab = len(AutoTokenizer.from_pretrained(directory))
+    shapes = {
+        "llama": dict(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=256,
+        ),
+        "gpt2": dict(n_embd=32, n_layer=2, n_head=4, n_positions=256),
+    }[kind]
+    config = AutoConfig.for_model(
+        kind, vocab_size=vocab, bos_token_id=1, eos_token_id=2, pad_token_id=0, **shapes
+    )
+    torch.manual_seed(seed)
+    AutoModelForCausalLM.from_config(config).save_pretrained(directory)
+    return directory
+
+
+def build_seq2seq(directory: Path, *, seed: int = 0) -> Path:
+    import torch
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    train_tokenizer(directory, chat_template=None)
+    vocab = len(AutoTokenizer.from_pretrained(directory))
+    config = AutoConfig.for_model(
+        "t5",
+        vocab_size=vocab,
+        d_model=32,
+        d_ff=64,
+        d_kv=8,
+        num_layers=2,
+        num_heads=4,
+        pad_token_id=0,
+        eos_token_id=2,
+        decoder_start_token_id=0,
+    )
+    torch.manual_seed(seed)
+    AutoModelForSeq2SeqLM.from_config(config).save_pretrained(directory)
+    return directory
