@@ -38,6 +38,7 @@ from evalkit.scoring import (
 from evalkit.store import RunStore
 from evalkit.tasks import Task, load_task
 from evalkit.types import ComponentInfo, Generation, Request, RunRecord, Sample, SampleRecord, Score
+from evalkit.usage import summarize_usage
 
 
 @dataclass
@@ -236,13 +237,15 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
         _close_backends(plans)
     timings = {"generate_s": generation.wall_s}
     aggregate_started = time.perf_counter()
-    aggregates = aggregate_records(store.latest_records(), plans_by_task(plans), config)
+    latest = store.latest_records()
+    aggregates = aggregate_records(latest, plans_by_task(plans), config)
     timings["aggregate_s"] = time.perf_counter() - aggregate_started
     timings["total_s"] = time.perf_counter() - started
     final = record.model_copy(
         update={
             "status": "complete",
             "aggregates": aggregates,
+            "usage": summarize_usage(latest),
             "timings": timings,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }

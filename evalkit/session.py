@@ -50,6 +50,47 @@ def report_failures(store: RunStore, console: Console) -> None:
         )
 
 
+def _fmt(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def print_usage(record: RunRecord, console: Console) -> None:
+    """Tokens, cost and latency per task x model, when a backend measured any of them."""
+    rows = [u for u in record.usage if u.latency_p50_s is not None or u.cost_usd is not None]
+    if not rows:
+        return
+    table = Table(title="cost and latency (fresh generations; cached ones cost nothing again)")
+    for column in (
+        "task",
+        "model",
+        "n",
+        "errors",
+        "cached",
+        "in tokens",
+        "out tokens",
+        "cost USD",
+        "p50 s",
+        "p95 s",
+        "TTFT p50 s",
+    ):
+        table.add_column(column, justify="left" if column in ("task", "model") else "right")
+    for u in rows:
+        table.add_row(
+            u.task,
+            u.model,
+            str(u.n),
+            str(u.n_errors),
+            str(u.n_cached),
+            _fmt(u.input_tokens, ",.0f"),
+            _fmt(u.output_tokens, ",.0f"),
+            _fmt(u.cost_usd, ".4f"),
+            _fmt(u.latency_p50_s, ".3f"),
+            _fmt(u.latency_p95_s, ".3f"),
+            _fmt(u.ttft_p50_s, ".3f"),
+        )
+    console.print(table)
+
+
 def print_estimate(config: RunConfig) -> None:
     table = Table(title="dry run: nothing was sent to any model")
     for column in ("task", "model", "requests", "input tokens", "max output tokens", "cost (USD)"):
@@ -75,6 +116,8 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     if config.report.enabled:
         path = write_report(store, record, config.report.max_samples)
         stderr.print(f"report: {path}")
-    print_leaderboards(record.aggregates, results_console())
+    console = results_console()
+    print_leaderboards(record.aggregates, console)
+    print_usage(record, console)
     print(run_dir, flush=True)
     return record

@@ -111,6 +111,22 @@ class SampleRecord(Frozen):
     scores: list[Score]
 
 
+class UsageSummary(Frozen):
+    """What generating cost for one task x model (cached answers cost nothing again)."""
+
+    task: str
+    model: str
+    n: int
+    n_errors: int
+    n_cached: int
+    input_tokens: float | None
+    output_tokens: float | None
+    cost_usd: float | None
+    latency_p50_s: float | None
+    latency_p95_s: float | None
+    ttft_p50_s: float | None
+
+
 class ComponentInfo(Frozen):
     name: str
     signature: str
@@ -133,4 +149,5 @@ class RunRecord(Frozen):
     library_versions: dict[str, str]
     host: dict[str, JSONValue]
     aggregates: list[Aggregate] = Field(default_factory=list)
+    usage: list[UsageSummary] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)

@@ -10,35 +10,57 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 
 
 class AdaptiveLimit:
+    """A semaphore whose size moves between 1 and `cap`; waiters are served first come, first
+    served, and a release wakes exactly one of them (not all: thousands may be waiting)."""
+
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self.limit = cap
         self.in_flight = 0
         self.peak_in_flight = 0
         self._successes = 0
-        self._changed = asyncio.Condition()
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.in_flight < self.limit)
-            self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        if self.in_flight < self.limit and not self._waiters:
+            self._admit()
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter  # _wake admitted us (in_flight already counts this request)
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.in_flight -= 1  # admitted, then cancelled: give the place back
+                self._wake()
+            raise
 
     async def release(self, *, rate_limited: bool) -> None:
-        async with self._changed:
-            self.in_flight -= 1
-            if rate_limited:
-                self.limit = max(1, self.limit // 2)
+        self.in_flight -= 1
+        if rate_limited:
+            self.limit = max(1, self.limit // 2)
+            self._successes = 0
+        else:
+            self._successes += 1
+            if self._successes >= self.limit and self.limit < self.cap:
+                self.limit += 1
                 self._successes = 0
-            else:
-                self._successes += 1
-                if self._successes >= self.limit and self.limit < self.cap:
-                    self.limit += 1
-                    self._successes = 0
-            self._changed.notify_all()
+        self._wake()
+
+    def _admit(self) -> None:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.limit:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self._admit()
+                waiter.set_result(None)
 
 
 class MinuteBudget:

@@ -30,6 +30,7 @@ class FaultServer:
         self.auth_headers: set[str] = set()
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.last_body: dict[str, Any] = {}
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -77,6 +78,7 @@ class FaultServer:
         try:
             self.auth_headers.add(request.headers.get("Authorization", ""))
             body = await request.json()
+            self.last_body = body
             prompt = body["messages"][-1]["content"]
             action = self._action(prompt)
             if self.delay_s:
@@ -85,8 +87,9 @@ class FaultServer:
         finally:
             self.in_flight -= 1
 
-    async def _respond(self, request: web.Request, body: dict[str, Any], prompt: str,
-                       action: str) -> web.StreamResponse:
+    async def _respond(
+        self, request: web.Request, body: dict[str, Any], prompt: str, action: str
+    ) -> web.StreamResponse:
         if action == "hang":
             await asyncio.sleep(3600)
         if action.startswith("slow:"):
@@ -104,14 +107,18 @@ class FaultServer:
         usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
         if body.get("stream"):
             return await self._stream(request, text, usage, truncate=action == "truncate")
-        return web.json_response({
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                         "finish_reason": "stop"}],
-            "usage": usage,
-        })
+        choice: dict[str, Any] = {
+            "index": 0,
+            "finish_reason": "stop",
+            "message": {"role": "assistant", "content": text},
+        }
+        if action == "logprobs":
+            choice["logprobs"] = {"content": [{"token": "echo", "logprob": -0.5}]}
+        return web.json_response({"choices": [choice], "usage": usage})
 
-    async def _stream(self, request: web.Request, text: str, usage: dict[str, int],
-                      truncate: bool) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, text: str, usage: dict[str, int], truncate: bool
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         for word in text.split(" "):

@@ -17,15 +17,29 @@ from tests.backends.fault_server import FaultServer
 
 
 def backend(server: FaultServer, **options):
-    defaults = {"base_url": server.base_url, "model": "m", "api_key_env": None, "stream": False,
-                "backoff_base_s": 0.01, "max_tries": 3, "timeout_s": 5}
+    defaults = {
+        "base_url": server.base_url,
+        "model": "m",
+        "api_key_env": None,
+        "stream": False,
+        "backoff_base_s": 0.01,
+        "max_tries": 3,
+        "timeout_s": 5,
+    }
     [b] = build_openai_backends("api", {**defaults, **options}, None)
     return b
 
 
 def ask(b, *prompts: str):
-    requests = [Request(task="t", sample_id=str(i), messages=[ChatMessage(role="user", content=p)],
-                        params=GenerationParams(max_new_tokens=16)) for i, p in enumerate(prompts)]
+    requests = [
+        Request(
+            task="t",
+            sample_id=str(i),
+            messages=[ChatMessage(role="user", content=p)],
+            params=GenerationParams(max_new_tokens=16),
+        )
+        for i, p in enumerate(prompts)
+    ]
     try:
         return b.generate(requests)
     finally:
@@ -120,21 +134,36 @@ def make_task(root: Path, n: int) -> Path:
     root.mkdir(parents=True)
     with (root / "data.jsonl").open("w") as handle:
         for i in range(n):
-            handle.write(json.dumps({"id": f"s{i}", "q": f"question {i}", "a": f"echo: question {i}"}) + "\n")
+            handle.write(
+                json.dumps({"id": f"s{i}", "q": f"question {i}", "a": f"echo: question {i}"}) + "\n"
+            )
     (root / "task.yaml").write_text(
         "name: api_task\nversion: 1\ndata: data.jsonl\nfields: {id: id, input: q, references: a}\n"
-        "scorers: {exact_match: {}}\n")
+        "scorers: {exact_match: {}}\n"
+    )
     return root
 
 
 def run_config(task: Path, server: FaultServer, **model) -> RunConfig:
-    return RunConfig.from_dict({
-        "suite": {"name": "api", "tasks": [str(task)]},
-        "model": {"name": "api", "backend": "openai", "base_url": server.base_url, "model": "m",
-                  "api_key_env": None, "stream": False, "backoff_base_s": 0.01,
-                  "max_concurrency": 8, **model},
-        "progress": False, "batch_size": 32, "report": {"enabled": False},
-    })
+    return RunConfig.from_dict(
+        {
+            "suite": {"name": "api", "tasks": [str(task)]},
+            "model": {
+                "name": "api",
+                "backend": "openai",
+                "base_url": server.base_url,
+                "model": "m",
+                "api_key_env": None,
+                "stream": False,
+                "backoff_base_s": 0.01,
+                "max_concurrency": 8,
+                **model,
+            },
+            "progress": False,
+            "batch_size": 32,
+            "report": {"enabled": False},
+        }
+    )
 
 
 def test_no_sample_lost_or_duplicated_under_20_percent_5xx(tmp_path):
@@ -174,3 +203,40 @@ def test_cached_generations_are_not_requested_again(tmp_path):
         before = server.total_attempts
         run_evaluation(run_config(task, server), tmp_path / "b")
         assert server.total_attempts == before == 10
+
+
+def test_run_json_totals_tokens_cost_and_latency(tmp_path):
+    task = make_task(tmp_path / "task", 20)
+    with FaultServer() as server:
+        record = run_evaluation(
+            run_config(task, server, price={"input": 1.0, "output": 2.0}), tmp_path / "run"
+        )
+    [usage] = record.usage
+    assert (usage.n, usage.n_errors, usage.n_cached) == (20, 0, 0)
+    # the server counts words: "question 7" is 2 prompt tokens, "echo: question 7" 3 output tokens
+    assert usage.input_tokens == 2 * 20 and usage.output_tokens == 3 * 20
+    assert usage.cost_usd == pytest.approx((40 * 1.0 + 60 * 2.0) / 1e6)
+    assert 0 < usage.latency_p50_s <= usage.latency_p95_s
+
+
+def test_minute_budget_waits_once_spent():
+    import asyncio
+
+    from evalkit.backends.ratelimit import MinuteBudget
+
+    async def scenario() -> float:
+        budget = MinuteBudget(600)  # 10 per second
+        await budget.take(600)
+        start = time.monotonic()
+        await budget.take(5)
+        return time.monotonic() - start
+
+    assert 0.4 <= asyncio.run(scenario()) < 1.5
+
+
+def test_logprobs_are_requested_and_kept():
+    with FaultServer() as server:
+        server.script["p"] = ["logprobs"]
+        [g] = ask(backend(server, logprobs=True, top_logprobs=2), "p")
+        assert server.last_body["logprobs"] is True and server.last_body["top_logprobs"] == 2
+    assert g.metadata["logprobs"] == {"content": [{"token": "echo", "logprob": -0.5}]}

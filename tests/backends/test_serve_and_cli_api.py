@@ -37,15 +37,28 @@ def served(tiny_llama, tmp_path):
     port = free_port()
     env = {**os.environ, "SERVE_KEY": CANARY}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "evalkit.cli", "serve", "model=hf", f"model.path={tiny_llama}",
-         f"port={port}", "api_key_env=SERVE_KEY"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "evalkit.cli",
+            "serve",
+            "model=hf",
+            f"model.path={tiny_llama}",
+            f"port={port}",
+            "api_key_env=SERVE_KEY",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 120
     while True:
         try:
-            request = urllib.request.Request(f"{url}/models",
-                                             headers={"Authorization": f"Bearer {CANARY}"})
+            request = urllib.request.Request(
+                f"{url}/models", headers={"Authorization": f"Bearer {CANARY}"}
+            )
             with urllib.request.urlopen(request, timeout=2) as response:
                 assert json.load(response)["data"][0]["id"] == "hf"
             break
@@ -71,8 +84,9 @@ def post(url: str, body: dict, key: str | None = CANARY) -> tuple[int, bytes]:
 
 
 def test_serve_requires_the_bearer_key(served):
-    status, body = post(f"{served}/chat/completions",
-                        {"messages": [{"role": "user", "content": "hi"}]}, key="wrong")
+    status, body = post(
+        f"{served}/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}, key="wrong"
+    )
     assert status == 401 and b"bearer" in body
 
 
@@ -86,8 +100,11 @@ def test_serve_streams_and_completes(served):
     status, streamed = post(f"{served}/chat/completions", {**body, "stream": True})
     events = [line[6:] for line in streamed.decode().splitlines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
-    pieces = [json.loads(e)["choices"][0]["delta"].get("content", "")
-              for e in events[:-1] if json.loads(e)["choices"]]
+    pieces = [
+        json.loads(e)["choices"][0]["delta"].get("content", "")
+        for e in events[:-1]
+        if json.loads(e)["choices"]
+    ]
     assert "".join(pieces) == text
     status, completion = post(f"{served}/completions", {"prompt": "the cat", "max_tokens": 5})
     assert status == 200 and "text" in json.loads(completion)["choices"][0]
@@ -97,13 +114,26 @@ def test_evalkit_run_against_served_model_matches_direct_hf(served, tiny_llama, 
     task = make_task(tmp_path / "task", 12)
     common = [sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{task}]", "progress=false"]
     via_api = subprocess.run(
-        [*common, "model=openai", f"model.base_url={served}", "model.model=hf",
-         "model.api_key_env=SERVE_KEY", f"run_dir={tmp_path / 'api'}"],
-        env={**os.environ, "SERVE_KEY": CANARY}, capture_output=True, text=True, timeout=300)
+        [
+            *common,
+            "model=openai",
+            f"model.base_url={served}",
+            "model.model=hf",
+            "model.api_key_env=SERVE_KEY",
+            f"run_dir={tmp_path / 'api'}",
+        ],
+        env={**os.environ, "SERVE_KEY": CANARY},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert via_api.returncode == 0, via_api.stderr
-    direct = subprocess.run([*common, "model=hf", f"model.path={tiny_llama}",
-                             f"run_dir={tmp_path / 'direct'}"],
-                            capture_output=True, text=True, timeout=300)
+    direct = subprocess.run(
+        [*common, "model=hf", f"model.path={tiny_llama}", f"run_dir={tmp_path / 'direct'}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert direct.returncode == 0, direct.stderr
 
     def outputs(run: str) -> dict[str, str]:
@@ -122,10 +152,23 @@ def test_canary_key_reaches_the_server_only(tmp_path):
     task = make_task(tmp_path / "task", 5)
     with FaultServer() as server:
         out = subprocess.run(
-            [sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{task}]", "model=openai",
-             f"model.base_url={server.base_url}", "model.model=gpt-4o-mini",
-             "model.api_key_env=CANARY_KEY", f"run_dir={tmp_path / 'run'}"],
-            env={**os.environ, "CANARY_KEY": CANARY}, capture_output=True, text=True, timeout=300)
+            [
+                sys.executable,
+                "-m",
+                "evalkit.cli",
+                "run",
+                f"tasks=[{task}]",
+                "model=openai",
+                f"model.base_url={server.base_url}",
+                "model.model=gpt-4o-mini",
+                "model.api_key_env=CANARY_KEY",
+                f"run_dir={tmp_path / 'run'}",
+            ],
+            env={**os.environ, "CANARY_KEY": CANARY},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert out.returncode == 0, out.stderr
         assert server.auth_headers == {f"Bearer {CANARY}"}
     written = [*(tmp_path / "run").rglob("*"), *Path(os.environ["EVALKIT_CACHE_DIR"]).rglob("*")]
@@ -139,23 +182,49 @@ def test_canary_key_reaches_the_server_only(tmp_path):
 def test_missing_key_variable_is_a_user_error(tmp_path):
     task = make_task(tmp_path / "task", 2)
     out = subprocess.run(
-        [sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{task}]", "model=openai",
-         "model.api_key_env=SURELY_NOT_SET_KEY", f"run_dir={tmp_path / 'run'}"],
+        [
+            sys.executable,
+            "-m",
+            "evalkit.cli",
+            "run",
+            f"tasks=[{task}]",
+            "model=openai",
+            "model.api_key_env=SURELY_NOT_SET_KEY",
+            f"run_dir={tmp_path / 'run'}",
+        ],
         env={k: v for k, v in os.environ.items() if k != "SURELY_NOT_SET_KEY"},
-        capture_output=True, text=True, timeout=120)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2
-    assert out.stderr.strip() == ("evalkit: error: model 'openai': environment variable "
-                                  "SURELY_NOT_SET_KEY is not set")
+    assert out.stderr.strip() == (
+        "evalkit: error: model 'openai': environment variable SURELY_NOT_SET_KEY is not set"
+    )
 
 
 def test_dry_run_estimates_without_calling(tmp_path):
     task = make_task(tmp_path / "task", 30)
     with FaultServer() as server:
         out = subprocess.run(
-            [sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{task}]", "model=openai",
-             f"model.base_url={server.base_url}", "model.model=gpt-4o", "model.api_key_env=null",
-             "dry_run=true", f"run_dir={tmp_path / 'run'}"],
-            capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+            [
+                sys.executable,
+                "-m",
+                "evalkit.cli",
+                "run",
+                f"tasks=[{task}]",
+                "model=openai",
+                f"model.base_url={server.base_url}",
+                "model.model=gpt-4o",
+                "model.api_key_env=null",
+                "dry_run=true",
+                f"run_dir={tmp_path / 'run'}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "200"},
+        )
         assert out.returncode == 0, out.stderr
         assert server.total_attempts == 0
     assert "dry run" in out.stdout and "api_task" in out.stdout

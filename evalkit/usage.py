@@ -1,0 +1,52 @@
+"""Per task x model totals of what generation cost: tokens, dollars, latency percentiles.
+
+Computed from the latest record of each sample, so a retried sample counts once. A total is None
+when any sample lacks the measurement: an unknown cost is not a zero cost.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from evalkit.types import SampleRecord, UsageSummary
+
+
+def _total(values: Sequence[float | int | None]) -> float | None:
+    return (
+        None if not values or any(v is None for v in values) else float(sum(v or 0 for v in values))
+    )
+
+
+def _percentile(values: Sequence[float | None], q: float) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(np.percentile(known, q)) if known else None
+
+
+def summarize_usage(records: Iterable[SampleRecord]) -> list[UsageSummary]:
+    grouped: dict[tuple[str, str], list[SampleRecord]] = defaultdict(list)
+    for record in records:
+        grouped[(record.task, record.model)].append(record)
+    out = []
+    for (task, model), group in grouped.items():
+        generations = [r.generation for r in group if not r.generation.cached]
+        fresh = generations or [r.generation for r in group]
+        latencies = [g.latency_s for g in fresh]
+        out.append(
+            UsageSummary(
+                task=task,
+                model=model,
+                n=len(group),
+                n_errors=sum(r.generation.error is not None for r in group),
+                n_cached=sum(r.generation.cached for r in group),
+                input_tokens=_total([r.generation.input_tokens for r in group]),
+                output_tokens=_total([r.generation.output_tokens for r in group]),
+                cost_usd=_total([r.generation.cost_usd for r in group]),
+                latency_p50_s=_percentile(latencies, 50),
+                latency_p95_s=_percentile(latencies, 95),
+                ttft_p50_s=_percentile([g.time_to_first_token_s for g in fresh], 50),
+            )
+        )
+    return out
