@@ -235,7 +235,7 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
         if cache is not None:
             cache.close()
         _close_backends(plans)
-    timings = {"generate_s": generation.wall_s}
+    timings = {"generation_span_s": generation.wall_s}
     aggregate_started = time.perf_counter()
     latest = store.latest_records()
     aggregates = aggregate_records(latest, plans_by_task(plans), config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -14,7 +15,7 @@ from evalkit.leaderboard import print_leaderboards
 from evalkit.pipeline import estimate_evaluation, run_evaluation
 from evalkit.report.simple import render_report
 from evalkit.store import RunStore
-from evalkit.types import RunRecord
+from evalkit.types import RunRecord, SampleRecord
 
 _LISTED_FAILURES = 10
 
@@ -27,14 +28,9 @@ def results_console() -> Console:
     return console
 
 
-def write_report(store: RunStore, record: RunRecord, max_samples: int) -> Path:
-    store.write_report(render_report(record, store.latest_records(), max_samples=max_samples))
-    return store.report_path
-
-
-def report_failures(store: RunStore, console: Console) -> None:
+def report_failures(records: Sequence[SampleRecord], console: Console) -> None:
     """Name the samples whose generation failed, and how to redo exactly those."""
-    failed = [r for r in store.latest_records() if r.generation.error]
+    failed = [r for r in records if r.generation.error]
     if not failed:
         return
     per_model = Counter((r.task, r.model) for r in failed)
@@ -111,11 +107,12 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
         return None
     record = run_evaluation(config, run_dir)
     store = RunStore(run_dir)
+    latest = store.latest_records()
     stderr = Console(stderr=True)
-    report_failures(store, stderr)
+    report_failures(latest, stderr)
     if config.report.enabled:
-        path = write_report(store, record, config.report.max_samples)
-        stderr.print(f"report: {path}")
+        store.write_report(render_report(record, latest, max_samples=config.report.max_samples))
+        stderr.print(f"report: {store.report_path}")
     console = results_console()
     print_leaderboards(record.aggregates, console)
     print_usage(record, console)
