@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from evalkit import __version__, registry
 from evalkit.aggregate import aggregate_records
@@ -228,6 +229,7 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
     try:
         with ProgressReporter(pending, enabled=config.progress) as progress:
             _run_batches(batches, store, generation, pool, progress)
+        backend_reports = _backend_reports(plans)
     finally:
         generation.close()
         pool.close()
@@ -246,6 +248,7 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
             "status": "complete",
             "aggregates": aggregates,
             "usage": summarize_usage(latest),
+            "backend_reports": backend_reports,
             "timings": timings,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -295,8 +298,21 @@ def estimate_evaluation(config: RunConfig) -> list[Estimate]:
     return rows
 
 
+def _unique_backends(plans: Sequence[TaskPlan]) -> list[Backend]:
+    return list({id(b): b for p in plans for b in p.backends}.values())
+
+
+def _backend_reports(plans: Sequence[TaskPlan]) -> dict[str, dict[str, Any]]:
+    reports = {}
+    for backend in _unique_backends(plans):
+        report = getattr(backend, "report", None)
+        if callable(report):
+            reports[backend.name] = report()
+    return reports
+
+
 def _close_backends(plans: Sequence[TaskPlan]) -> None:
-    for backend in {id(b): b for p in plans for b in p.backends}.values():
+    for backend in _unique_backends(plans):
         close = getattr(backend, "close", None)
         if callable(close):
             close()

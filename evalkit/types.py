@@ -150,4 +150,8 @@ class RunRecord(Frozen):
     host: dict[str, JSONValue]
     aggregates: list[Aggregate] = Field(default_factory=list)
     usage: list[UsageSummary] = Field(default_factory=list)
+    backend_reports: dict[str, dict[str, JSONValue]] = Field(
+        default_factory=dict,
+        description="Run-level measurements a backend made (throughput, memory).",
+    )
     timings: dict[str, float] = Field(default_factory=dict)

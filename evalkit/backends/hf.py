@@ -2,54 +2,43 @@
 
 Requests are sorted by prompt length and grouped into batches under a token budget, left-padded
 (causal models), generated, and returned in input order: padding is masked, so a greedy output does
-not depend on which other prompts share its batch. The tokenizer's chat template is applied when it
-has one (or one is configured); stop sequences cut the text after generation.
+not depend on which other prompts share its batch (`batch_check=N` re-generates N samples alone and
+reports how many came out identical). Out of memory halves the batch and retries. Latency is
+measured per batch after a warm-up: time to first token (the first decoding step) and total, with
+GPU work synchronised before the clock is read.
 """
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
+from evalkit.backends.hf_loading import HFOptions, load, weights_digest
 from evalkit.errors import UserError
 from evalkit.tasks import Task
 from evalkit.types import ChatMessage, Generation, GenerationParams, Request
 from evalkit.validation import first_error
 
 
-class HFOptions(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _FirstStepClock:
+    """A stopping criterion that never stops: it notes when the first new token exists."""
 
-    path: str = Field(description="A hub id or a local directory.")
-    revision: str | None = None
-    dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    trust_remote_code: bool = False
-    chat_template: str | None = Field(None, description="Used when the tokenizer has none.")
-    batch_tokens: int = Field(16384, ge=1, description="Padded prompt tokens per batch, at most.")
-    max_batch_size: int = Field(64, ge=1)
+    def __init__(self, start: float, sync: Any) -> None:
+        self.start = start
+        self.sync = sync
+        self.first_token_s: float | None = None
 
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        if self.first_token_s is None:
+            self.sync()
+            self.first_token_s = time.perf_counter() - self.start
+        import torch
 
-def _torch_dtype(name: str, device: str) -> Any:
-    import torch
-
-    if name == "auto":
-        return torch.bfloat16 if device == "cuda" else torch.float32
-    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[name]
-
-
-def _resolve_device(requested: str) -> str:
-    import torch
-
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise UserError("model.device=cuda was asked for, but no CUDA device is available")
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return requested
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 class HFBackend:
@@ -58,17 +47,31 @@ class HFBackend:
     def __init__(self, name: str, options: HFOptions) -> None:
         self.name = name
         self.options = options
-        self.device = _resolve_device(options.device)
-        self.dtype = _torch_dtype(options.dtype, self.device)
-        self.model, self.tokenizer, self.is_seq2seq = _load(options, self.device, self.dtype)
+        loaded = load(options)
+        self.model, self.tokenizer, self.is_seq2seq = (
+            loaded.model,
+            loaded.tokenizer,
+            loaded.is_seq2seq,
+        )
+        self.device, self.dtype, self.draft = loaded.device, loaded.dtype, loaded.draft
+        self._warm = False
+        self.stats: dict[str, Any] = {
+            "oom_backoffs": 0,
+            "batches": 0,
+            "output_tokens": 0,
+            "generate_s": 0.0,
+            "checked": 0,
+            "identical": 0,
+        }
 
     def signature(self) -> str:
         o = self.options
         commit = getattr(self.model.config, "_commit_hash", None) or o.revision or "local"
+        draft = f"|draft:{o.draft}@{weights_digest(o.draft)}" if o.draft else ""
         return (
-            f"hf|path:{o.path}|revision:{commit}|weights:{_weights_digest(o.path)}"
+            f"hf|path:{o.path}|revision:{commit}|weights:{weights_digest(o.path)}"
             f"|dtype:{str(self.dtype).removeprefix('torch.')}|device:{self.device}"
-            f"|template:{self._template_source()}"
+            f"|quantization:{o.quantization}{draft}|template:{self._template_source()}"
         )
 
     def _template_source(self) -> str:
@@ -91,38 +94,64 @@ class HFBackend:
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         prompts = [self.prompt_text(r.messages) for r in requests]
+        if not self._warm:
+            self._generate_batch(prompts[:1], GenerationParams(max_new_tokens=2))  # warm-up
+            self._warm = True
         lengths = [len(self.tokenizer(p).input_ids) for p in prompts]
         out: list[Generation | None] = [None] * len(requests)
-        for batch in self._batches(lengths, [r.params for r in requests]):
+        for batch in self.batches(lengths, [r.params for r in requests]):
             texts = [prompts[i] for i in batch]
-            for i, generation in zip(
-                batch, self._generate_batch(texts, requests[batch[0]].params), strict=True
-            ):
+            results = self._with_oom_backoff(texts, requests[batch[0]].params)
+            for i, generation in zip(batch, results, strict=True):
                 out[i] = generation
-        return [g for g in out if g is not None]
+        done = [g for g in out if g is not None]
+        self._check_batch_sensitivity(prompts, list(requests), done)
+        return done
 
-    def _batches(self, lengths: list[int], params: list[GenerationParams]) -> list[list[int]]:
-        """Indices grouped by identical params, sorted by length, cut by the token budget."""
+    def batches(self, lengths: list[int], params: list[GenerationParams]) -> list[list[int]]:
+        """Indices grouped by identical params, sorted by length, cut by the token budget.
+        Assisted decoding (a draft model) takes one prompt at a time."""
+        limit = 1 if self.draft is not None else self.options.max_batch_size
         order = sorted(range(len(lengths)), key=lambda i: (params[i].model_dump_json(), lengths[i]))
         batches: list[list[int]] = []
         for i in order:
             current = batches[-1] if batches else None
-            fits = (
+            if (
                 current is not None
                 and params[current[0]] == params[i]
-                and (
-                    len(current) < self.options.max_batch_size
-                    and lengths[i] * (len(current) + 1) <= self.options.batch_tokens
-                )
-            )
-            if fits and current is not None:
+                and len(current) < limit
+                and lengths[i] * (len(current) + 1) <= self.options.batch_tokens
+            ):
                 current.append(i)
             else:
                 batches.append([i])
         return batches
 
+    def _with_oom_backoff(self, prompts: list[str], params: GenerationParams) -> list[Generation]:
+        import torch
+
+        try:
+            return self._generate_batch(prompts, params)
+        except torch.OutOfMemoryError:
+            if len(prompts) == 1:
+                return [Generation(error="out of memory for a single prompt")]
+            if self.device == "cuda":
+                torch.cuda.empty_cache()
+            self.stats["oom_backoffs"] += 1
+            half = len(prompts) // 2
+            return self._with_oom_backoff(prompts[:half], params) + self._with_oom_backoff(
+                prompts[half:], params
+            )
+
+    def _sync(self) -> None:
+        if self.device == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+
     def _generate_batch(self, prompts: list[str], params: GenerationParams) -> list[Generation]:
         import torch
+        from transformers import StoppingCriteriaList
 
         encoded = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
         sampling = params.temperature > 0
@@ -135,89 +164,90 @@ class HFBackend:
         if sampling:
             kwargs.update(temperature=params.temperature, top_p=params.top_p)
             torch.manual_seed(params.seed)
+        if self.draft is not None:
+            kwargs["assistant_model"] = self.draft
+        self._sync()
         start = time.perf_counter()
+        clock = _FirstStepClock(start, self._sync)
         with torch.inference_mode():
-            output = self.model.generate(**encoded, **kwargs)
-        if self.device == "cuda":
-            torch.cuda.synchronize()
+            output = self.model.generate(
+                **encoded, **kwargs, stopping_criteria=StoppingCriteriaList([clock])
+            )
+        self._sync()
         latency = time.perf_counter() - start
         new_tokens = output if self.is_seq2seq else output[:, encoded.input_ids.shape[1] :]
-        return [
-            self._one(
+        results = [
+            self._decode(
                 new_tokens[k * params.n : (k + 1) * params.n],
                 params,
-                latency,
                 int(encoded.attention_mask[k].sum()),
             )
             for k in range(len(prompts))
         ]
+        if self._warm:
+            self.stats["batches"] += 1
+            self.stats["generate_s"] += latency
+            self.stats["output_tokens"] += sum(g.output_tokens or 0 for g in results)
+        timing = {"latency_s": latency, "time_to_first_token_s": clock.first_token_s}
+        return [g.model_copy(update=timing) for g in results]
 
-    def _one(
-        self, sequences: Any, params: GenerationParams, latency: float, prompt_tokens: int
-    ) -> Generation:
+    def _decode(self, sequences: Any, params: GenerationParams, prompt_tokens: int) -> Generation:
         texts, finishes, counts = [], [], []
+        special = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id}
         for sequence in sequences:
-            ids = [t for t in sequence.tolist() if t != self.tokenizer.pad_token_id]
-            ended = bool(ids) and ids[-1] == self.tokenizer.eos_token_id
-            text = self.tokenizer.decode(ids, skip_special_tokens=True)
+            ids = sequence.tolist()
+            ended = self.tokenizer.eos_token_id in ids
+            kept = [t for t in ids if t not in special]
+            text = self.tokenizer.decode(kept, skip_special_tokens=True)
             cut = _cut_at_stop(text, params.stop)
             finishes.append("stop" if ended or cut != text else "length")
             texts.append(cut)
-            counts.append(len(ids))
+            counts.append(len(kept) + int(ended))
         metadata = {"choices": texts} if len(texts) > 1 else {}
         return Generation(
             text=texts[0],
             finish_reason=finishes[0],
             input_tokens=prompt_tokens,
             output_tokens=counts[0],
-            latency_s=latency,
             metadata=metadata,
         )
+
+    def _check_batch_sensitivity(
+        self, prompts: list[str], requests: list[Request], batched: list[Generation]
+    ) -> None:
+        """Re-generate up to `batch_check` greedy samples alone; count identical texts."""
+        for prompt, request, generation in zip(prompts, requests, batched, strict=True):
+            if self.stats["checked"] >= self.options.batch_check:
+                return
+            if request.params.temperature > 0:
+                continue
+            [alone] = self._generate_batch([prompt], request.params)
+            self.stats["checked"] += 1
+            self.stats["identical"] += alone.text == generation.text
+
+    def report(self) -> dict[str, Any]:
+        """Run-level measurements for run.json (warm-up excluded)."""
+        import torch
+
+        s = self.stats
+        report: dict[str, Any] = {
+            "batches": s["batches"],
+            "oom_backoffs": s["oom_backoffs"],
+            "output_tokens": s["output_tokens"],
+            "generate_s": round(s["generate_s"], 4),
+            "tokens_per_s": s["output_tokens"] / s["generate_s"] if s["generate_s"] else None,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+        if self.device == "cuda":
+            report["peak_gpu_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        if self.options.batch_check:
+            report["batch_sensitivity"] = {"checked": s["checked"], "identical": s["identical"]}
+        return report
 
 
 def _cut_at_stop(text: str, stops: Sequence[str]) -> str:
     cut = min((text.find(s) for s in stops if s and s in text), default=-1)
     return text[:cut] if cut >= 0 else text
-
-
-def _weights_digest(path: str) -> str:
-    """Size+mtime of a local directory's weight files (a cheap change detector), else 'hub'."""
-    directory = Path(path)
-    if not directory.is_dir():
-        return "hub"
-    files = sorted(directory.glob("*.safetensors")) + sorted(directory.glob("*.bin"))
-    return (
-        ",".join(f"{f.name}:{f.stat().st_size}:{int(f.stat().st_mtime)}" for f in files) or "none"
-    )
-
-
-def _load(options: HFOptions, device: str, dtype: Any) -> tuple[Any, Any, bool]:
-    from transformers import (
-        AutoConfig,
-        AutoModelForCausalLM,
-        AutoModelForSeq2SeqLM,
-        AutoTokenizer,
-    )
-
-    local = Path(options.path).expanduser()
-    if options.path.startswith((".", "/", "~")) and not local.is_dir():
-        raise UserError(f"{local}: model directory not found")
-    common = {"revision": options.revision, "trust_remote_code": options.trust_remote_code}
-    try:
-        config = AutoConfig.from_pretrained(options.path, **common)
-        model_class: Any = (
-            AutoModelForSeq2SeqLM if config.is_encoder_decoder else AutoModelForCausalLM
-        )
-        model = model_class.from_pretrained(options.path, dtype=dtype, **common).to(device).eval()
-        tokenizer = AutoTokenizer.from_pretrained(options.path, **common)
-    except OSError as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise UserError(f"model.path={options.path}: cannot load ({first_line})") from None
-    if not config.is_encoder_decoder:
-        tokenizer.padding_side = "left"
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer, bool(config.is_encoder_decoder)
 
 
 _LOADED: dict[tuple[str, str], HFBackend] = {}
