@@ -23,30 +23,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evalkit.backends.hf import HFBackend
 from evalkit.backends.hf_loading import HFOptions
 from evalkit.types import ChatMessage, GenerationParams, Request
-from tests.tiny_models import CORPUS, train_tokenizer
+from tests.tiny_models import CORPUS, build_causal
 
 
 def build_model(directory: Path) -> Path:
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    train_tokenizer(directory, chat_template=None)
-    vocab = len(AutoTokenizer.from_pretrained(directory))
-    config = AutoConfig.for_model(
-        "llama",
-        vocab_size=vocab,
-        hidden_size=256,
-        intermediate_size=688,
-        num_hidden_layers=4,
-        num_attention_heads=8,
-        num_key_value_heads=4,
-        max_position_embeddings=1024,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=0,
-    )
-    torch.manual_seed(0)
-    AutoModelForCausalLM.from_config(config).save_pretrained(directory)
-    return directory
+    sizes = {
+        "hidden_size": 256,
+        "intermediate_size": 688,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "max_position_embeddings": 1024,
+    }
+    return build_causal(directory, chat_template=None, sizes=sizes)
 
 
 def make_prompts(n: int) -> list[str]:

@@ -58,7 +58,9 @@ def build_causal(
     *,
     seed: int = 0,
     chat_template: str | None = CHAT_TEMPLATE,
+    sizes: dict[str, int] | None = None,
 ) -> Path:
+    """A random-init causal LM; `sizes` overrides the config's tiny default dimensions."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
@@ -74,7 +76,7 @@ def build_causal(
             max_position_embeddings=256,
         ),
         "gpt2": dict(n_embd=32, n_layer=2, n_head=4, n_positions=256),
-    }[kind]
+    }[kind] | (sizes or {})
     config = AutoConfig.for_model(
         kind, vocab_size=vocab, bos_token_id=1, eos_token_id=2, pad_token_id=0, **shapes
     )

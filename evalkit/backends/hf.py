@@ -15,13 +15,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ValidationError
-
 from evalkit.backends.hf_loading import HFOptions, load, weights_digest
-from evalkit.errors import UserError
+from evalkit.backends.shared import LiveBackends
 from evalkit.tasks import Task
 from evalkit.types import ChatMessage, Generation, GenerationParams, Request
-from evalkit.validation import first_error
 
 
 class _FirstStepClock:
@@ -225,6 +222,18 @@ class HFBackend:
             self.stats["checked"] += 1
             self.stats["identical"] += alone.text == generation.text
 
+    def close(self) -> None:
+        """Hand the model back at the end of a run and free its memory."""
+        _LIVE.release(self)
+        self.model = self.draft = None
+        import gc
+
+        import torch
+
+        gc.collect()
+        if self.device == "cuda":
+            torch.cuda.empty_cache()
+
     def report(self) -> dict[str, Any]:
         """Run-level measurements for run.json (warm-up excluded)."""
         import torch
@@ -250,16 +259,9 @@ def _cut_at_stop(text: str, stops: Sequence[str]) -> str:
     return text[:cut] if cut >= 0 else text
 
 
-_LOADED: dict[tuple[str, str], HFBackend] = {}
+_LIVE: LiveBackends[HFOptions, HFBackend] = LiveBackends("hf", HFOptions, HFBackend)
 
 
 def build_hf_backends(name: str, options: dict[str, Any], task: Task | None) -> list[HFBackend]:
     """One loaded model per model config, shared by every task of the run."""
-    try:
-        parsed = HFOptions.model_validate(options)
-    except ValidationError as exc:
-        raise UserError(f"model (hf): {first_error(exc)}") from None
-    key = (name, parsed.model_dump_json())
-    if key not in _LOADED:
-        _LOADED[key] = HFBackend(name, parsed)
-    return [_LOADED[key]]
+    return [_LIVE.get(name, options)]

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.backends.api_call import ApiCall, CallSettings
 from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
+from evalkit.backends.shared import LiveBackends
 from evalkit.errors import UserError
 from evalkit.pricing import Price, estimate_tokens, load_price_table
 from evalkit.tasks import Task
 from evalkit.types import Generation, Request
-from evalkit.validation import first_error
 
 T = TypeVar("T")
 
@@ -90,9 +90,7 @@ class OpenAIBackend:
         return out
 
     def close(self) -> None:
-        for key, backend in list(_BACKENDS.items()):
-            if backend is self:
-                del _BACKENDS[key]
+        _LIVE.release(self)
         if self._loop.is_running():
             self._run(self._call.close())
             self._loop.call_soon_threadsafe(self._loop.stop)
@@ -144,18 +142,13 @@ def _price_for(options: OpenAIOptions) -> Price | None:
     return table.get(options.model)
 
 
-_BACKENDS: dict[tuple[str, str], OpenAIBackend] = {}
+_LIVE: LiveBackends[OpenAIOptions, OpenAIBackend] = LiveBackends(
+    "openai", OpenAIOptions, OpenAIBackend
+)
 
 
 def build_openai_backends(
     name: str, options: dict[str, Any], task: Task | None
 ) -> list[OpenAIBackend]:
-    """One backend per model config, shared by every task of the run."""
-    try:
-        parsed = OpenAIOptions.model_validate(options)
-    except ValidationError as exc:
-        raise UserError(f"model (openai): {first_error(exc)}") from None
-    key = (name, parsed.model_dump_json())
-    if key not in _BACKENDS:
-        _BACKENDS[key] = OpenAIBackend(name, parsed)
-    return [_BACKENDS[key]]
+    """One backend (one connection pool and concurrency cap) per model config, for every task."""
+    return [_LIVE.get(name, options)]
