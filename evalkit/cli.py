@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import click
 
@@ -92,6 +93,39 @@ def results(run_dirs: Sequence[Path], fmt: str) -> None:
         click.echo(frame.to_csv(index=False), nl=False)
     else:
         click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--baseline", default=None, help="Model to compare against (default: the first).")
+@click.option(
+    "--test",
+    "test",
+    type=click.Choice(["bootstrap", "ar"]),
+    default="bootstrap",
+    help="Paired bootstrap or approximate randomization (binary metrics: McNemar).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON rows instead of a table.")
+@click.option("--seed", default=1234, show_default=True)
+@click.option("--resamples", default=2000, show_default=True, help="Bootstrap resamples.")
+def compare(
+    run_dirs: Sequence[Path],
+    baseline: str | None,
+    test: str,
+    as_json: bool,
+    seed: int,
+    resamples: int,
+) -> None:
+    """Compare every model with a baseline on shared samples: deltas, CIs, p-values (Holm)."""
+    from evalkit.compare import compare_runs
+    from evalkit.compare_view import print_comparisons
+
+    chosen: Literal["bootstrap", "ar"] = "ar" if test == "ar" else "bootstrap"
+    rows = compare_runs(run_dirs, baseline=baseline, test=chosen, seed=seed, n_resamples=resamples)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+    else:
+        print_comparisons(rows)
 
 
 @cli.command()

@@ -98,6 +98,7 @@ def _new_run_record(
         task_data_hashes=data_hashes,
         backends=[ComponentInfo(name=b.name, signature=b.signature()) for b in backends.values()],
         scorers=[ComponentInfo(name=s.name, signature=s.signature()) for s in scorers.values()],
+        task_scorers={p.task.name: p.scorer_specs for p in plans},
         seed=config.seed,
         library_versions=library_versions(),
         host=host_info(),

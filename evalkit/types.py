@@ -145,6 +145,9 @@ class RunRecord(Frozen):
     task_data_hashes: dict[str, str]
     backends: list[ComponentInfo]
     scorers: list[ComponentInfo]
+    task_scorers: dict[str, list[tuple[str, dict[str, JSONValue]]]] = Field(
+        default_factory=dict, description="Scorer (name, options) per task, to rebuild them."
+    )
     seed: int
     library_versions: dict[str, str]
     host: dict[str, JSONValue]

@@ -147,3 +147,20 @@ def test_report_command_rerenders(run_cli, qa_task, tmp_path):
     target = tmp_path / "again.html"
     out = run_cli("report", str(run_dir), "-o", str(target))
     assert out.returncode == 0 and target.read_text().startswith("<!doctype html>")
+
+
+def test_compare_models_of_a_run(run_cli, qa_task, tmp_path):
+    run_dir = tmp_path / "r"
+    assert run_cli("run", f"tasks=[{qa_task}]", f"run_dir={run_dir}").returncode == 0
+    out = run_cli("compare", str(run_dir), "--baseline", "bad", "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    by_metric = {r["metric"]: r for r in rows}
+    em = by_metric["exact_match"]
+    assert em["model"] == "good" and em["test"] == "mcnemar" and em["n"] == 40
+    assert em["delta"] == pytest.approx(0.75) and em["p_value"] < 1e-6 and em["significant"]
+    f1 = by_metric["f1"]  # f1 is 0/1 on these one-token answers, so McNemar applies too
+    assert f1["delta_ci"][0] > 0 and f1["p_holm"] >= f1["p_value"]
+    assert "paired comparison" in run_cli("compare", str(run_dir), "--baseline", "bad").stdout
+    bad = run_cli("compare", str(run_dir), "--baseline", "godd")
+    assert bad.returncode == 2 and "did you mean 'good'" in bad.stderr

@@ -1,0 +1,183 @@
+"""`evalkit compare`: every model against a baseline, on the samples both have, with paired tests.
+
+For each task x metric x model: both values with bootstrap CIs on the shared samples, the delta with
+its paired-bootstrap CI, a p-value (paired bootstrap or approximate randomization; McNemar's exact
+test for binary metrics such as exact match), and whether it survives Holm's correction across all
+comparisons printed. Corpus metrics are resampled as sufficient statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from evalkit.bootstrap import corpus_ci
+from evalkit.errors import UserError, did_you_mean
+from evalkit.protocols import Scorer
+from evalkit.scoring import build_scorers
+from evalkit.significance import (
+    Statistic,
+    approximate_randomization,
+    holm,
+    mcnemar,
+    mean_statistic,
+    paired_bootstrap,
+)
+from evalkit.store import RunStore
+from evalkit.types import SampleRecord
+
+Test = Literal["bootstrap", "ar"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    task: str
+    metric: str
+    baseline: str
+    model: str
+    n: int
+    baseline_value: float
+    baseline_ci: tuple[float, float]
+    value: float
+    ci: tuple[float, float]
+    delta: float
+    delta_ci: tuple[float, float]
+    test: str
+    p_value: float
+    p_holm: float
+    significant: bool
+    effect_size: float | None
+    p_moses: float | None  # the bootstrap p in Moses' convention, comparable with WMT papers
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Loaded:
+    records: dict[tuple[str, str], dict[str, SampleRecord]]  # (task, model) -> id -> record
+    scorers: dict[str, list[Scorer]]
+    models: list[str]
+
+
+def _load(run_dirs: Sequence[Path]) -> _Loaded:
+    records: dict[tuple[str, str], dict[str, SampleRecord]] = {}
+    scorers: dict[str, list[Scorer]] = {}
+    models: list[str] = []
+    for run_dir in run_dirs:
+        store = RunStore(run_dir)
+        run = store.read_run()
+        for task, specs in run.task_scorers.items():
+            scorers.setdefault(task, build_scorers([(name, dict(opts)) for name, opts in specs]))
+        for record in store.latest_records():
+            key = (record.task, record.model)
+            if key in records and record.sample_id not in records[key]:
+                records[key][record.sample_id] = record
+            elif key not in records:
+                records[key] = {record.sample_id: record}
+            if record.model not in models:
+                models.append(record.model)
+    return _Loaded(records, scorers, models)
+
+
+def _rows(records: dict[str, SampleRecord], ids: list[str], metric: str) -> np.ndarray:
+    out = []
+    for sample_id in ids:
+        score = next(s for s in records[sample_id].scores if s.name == metric)
+        out.append(score.details.get("stats", [score.value]))
+    return np.array(out, dtype=np.float64)
+
+
+def _ok_ids(records: dict[str, SampleRecord], metric: str) -> set[str]:
+    return {
+        sid
+        for sid, r in records.items()
+        if any(s.name == metric and s.status == "ok" for s in r.scores)
+    }
+
+
+def _statistic(scorer: Scorer, n: int) -> Statistic:
+    corpus = getattr(scorer, "corpus_value", None)
+    return corpus if callable(corpus) else mean_statistic(n)
+
+
+def _one(
+    task: str,
+    metric: str,
+    scorer: Scorer,
+    base: str,
+    model: str,
+    data: _Loaded,
+    test: Test,
+    seed: int,
+    n_resamples: int,
+) -> dict[str, Any] | None:
+    a, b = data.records[(task, base)], data.records[(task, model)]
+    ids = sorted(_ok_ids(a, metric) & _ok_ids(b, metric))
+    if len(ids) < 2:
+        return None
+    rows_a, rows_b = _rows(a, ids, metric), _rows(b, ids, metric)
+    statistic = _statistic(scorer, len(ids))
+    boot = paired_bootstrap(rows_a, rows_b, statistic, seed=seed, n_resamples=n_resamples)
+    binary = rows_a.shape[1] == 1 and set(np.unique(np.r_[rows_a[:, 0], rows_b[:, 0]])) <= {0, 1}
+    if binary:
+        chosen = mcnemar(rows_a[:, 0] == 1, rows_b[:, 0] == 1)
+    elif test == "ar":
+        chosen = approximate_randomization(rows_a, rows_b, statistic, seed=seed)
+    else:
+        chosen = boot
+    _, low_a, high_a = corpus_ci(rows_a, statistic, seed, n_resamples)
+    _, low_b, high_b = corpus_ci(rows_b, statistic, seed, n_resamples)
+    return {
+        "task": task,
+        "metric": metric,
+        "baseline": base,
+        "model": model,
+        "n": len(ids),
+        "baseline_value": boot.value_a,
+        "baseline_ci": (low_a, high_a),
+        "value": boot.value_b,
+        "ci": (low_b, high_b),
+        "delta": boot.delta,
+        "delta_ci": (boot.ci_low, boot.ci_high),
+        "test": chosen.test,
+        "p_value": chosen.p_value,
+        "p_moses": boot.p_moses if chosen is boot else None,
+        "effect_size": chosen.effect_size,
+    }
+
+
+def compare_runs(
+    run_dirs: Sequence[Path],
+    *,
+    baseline: str | None = None,
+    test: Test = "bootstrap",
+    seed: int = 1234,
+    n_resamples: int = 1000,
+    alpha: float = 0.05,
+) -> list[Comparison]:
+    data = _load(run_dirs)
+    if not data.models:
+        raise UserError("no sample records in the given run directories")
+    base = baseline or data.models[0]
+    if base not in data.models:
+        raise UserError(f"unknown baseline model '{base}'{did_you_mean(base, data.models)}")
+    raw = []
+    for task, scorers in data.scorers.items():
+        if (task, base) not in data.records:
+            continue
+        for scorer in scorers:
+            for metric in scorer.metrics:
+                for model in data.models:
+                    if model != base and (task, model) in data.records:
+                        row = _one(task, metric, scorer, base, model, data, test, seed, n_resamples)
+                        if row is not None:
+                            raw.append(row)
+    adjusted = holm([r["p_value"] for r in raw])
+    return [
+        Comparison(**r, p_holm=p, significant=p < alpha) for r, p in zip(raw, adjusted, strict=True)
+    ]

@@ -1,0 +1,50 @@
+"""The terminal table of `evalkit compare`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from evalkit.compare import Comparison
+from evalkit.session import results_console
+
+
+def _ci(value: float, ci: tuple[float | None, float | None]) -> str:
+    low, high = ci
+    return f"{value:.4g}" if low is None or high is None else f"{value:.4g} [{low:.4g}, {high:.4g}]"
+
+
+def print_comparisons(rows: Sequence[Comparison]) -> None:
+    table = Table(title="paired comparison with the baseline (95% CIs; p adjusted by Holm)")
+    for column in (
+        "task",
+        "metric",
+        "model",
+        "n",
+        "baseline",
+        "model value",
+        "delta",
+        "test",
+        "p",
+        "p (Holm)",
+        "sig.",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("task", "metric", "model") else "right"
+        )
+    for r in rows:
+        table.add_row(
+            r.task,
+            r.metric,
+            r.model,
+            str(r.n),
+            _ci(r.baseline_value, r.baseline_ci),
+            _ci(r.value, r.ci),
+            _ci(r.delta, r.delta_ci),
+            r.test,
+            f"{r.p_value:.4f}",
+            f"{r.p_holm:.4f}",
+            "yes" if r.significant else "no",
+        )
+    results_console().print(table)
