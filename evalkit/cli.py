@@ -95,6 +95,38 @@ def results(run_dirs: Sequence[Path], fmt: str) -> None:
         click.echo(frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
 
 
+@cli.command("meta-eval")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--pred", default=None, help="File mode: field with the metric's score(s).")
+@click.option("--human", default=None, help="File mode: field with the human score(s).")
+@click.option("--group", default=None, help="File mode: field naming the source document.")
+@click.option("--system", default=None, help="File mode: field naming the system.")
+@click.option("--resamples", default=200, show_default=True, help="Bootstrap resamples for CIs.")
+@click.option("--json", "as_json", is_flag=True)
+def meta_eval(
+    source: Path,
+    pred: str | None,
+    human: str | None,
+    group: str | None,
+    system: str | None,
+    resamples: int,
+    as_json: bool,
+) -> None:
+    """Correlate metrics with human judgments (Pearson, Spearman, Kendall; sample, system and
+    summary level, with bootstrap CIs). SOURCE is a run directory or a JSONL/CSV file."""
+    from evalkit.metaeval_view import meta_evaluate
+
+    meta_evaluate(
+        source,
+        pred=pred,
+        human=human,
+        group=group,
+        system=system,
+        n_resamples=resamples,
+        as_json=as_json,
+    )
+
+
 @cli.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--baseline", default=None, help="Model to compare against (default: the first).")

@@ -1,0 +1,63 @@
+"""Where `evalkit meta-eval` gets (metric, human) pairs: a run directory or a JSONL file.
+
+A run: every ok score of every metric, against the human ratings its replayed output carried
+(`generation.metadata["human"]`, e.g. the SummEval expert ratings); documents are samples and
+systems are models. A file: named fields of each row, a dict of dimensions or one number.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from evalkit.datafiles import read_rows
+from evalkit.errors import UserError
+from evalkit.metaeval import Judged
+from evalkit.store import RunStore
+
+Series = dict[tuple[str, str, str], list[Judged]]  # (source, metric, human dimension) -> pairs
+
+
+def from_run(run_dir: Path) -> Series:
+    series: Series = defaultdict(list)
+    for record in RunStore(run_dir).latest_records():
+        human = record.generation.metadata.get("human")
+        if not isinstance(human, dict):
+            continue
+        for score in record.scores:
+            if score.status != "ok":
+                continue
+            for dimension, rating in human.items():
+                series[(record.task, score.name, dimension)].append(
+                    Judged(score.value, float(rating), record.sample_id, record.model)
+                )
+    if not series:
+        raise UserError(f"{run_dir}: no sample carries human ratings (generation.metadata.human)")
+    return dict(series)
+
+
+def _field(row: dict[str, Any], dotted: str, where: str) -> Any:
+    value: Any = row
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise UserError(f"{where}: field '{dotted}' missing")
+        value = value[part]
+    return value
+
+
+def from_file(path: Path, pred: str, human: str, group: str | None, system: str | None) -> Series:
+    series: Series = defaultdict(list)
+    for line_no, row in read_rows(path):
+        where = f"{path}:{line_no}"
+        predicted, judged = _field(row, pred, where), _field(row, human, where)
+        g = str(_field(row, group, where)) if group else None
+        s = str(_field(row, system, where)) if system else None
+        if isinstance(predicted, dict) and isinstance(judged, dict):
+            for dimension in predicted.keys() & judged.keys():
+                series[(path.stem, pred, dimension)].append(
+                    Judged(float(predicted[dimension]), float(judged[dimension]), g, s)
+                )
+        else:
+            series[(path.stem, pred, human)].append(Judged(float(predicted), float(judged), g, s))
+    return dict(series)
