@@ -6,6 +6,7 @@ and call `RunConfig.from_dict`, which reports the first problem as one line nami
 
 from __future__ import annotations
 
+import os
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -37,9 +38,14 @@ class ModelConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+def _default_cache_path() -> str:
+    """$EVALKIT_CACHE_DIR/responses.sqlite, else ~/.cache/evalkit/ (as conf/run.yaml says)."""
+    return os.path.join(os.environ.get("EVALKIT_CACHE_DIR", "~/.cache/evalkit"), "responses.sqlite")
+
+
 class CacheConfig(_Strict):
     enabled: bool = True
-    path: str = "~/.cache/evalkit/responses.sqlite"
+    path: str = Field(default_factory=_default_cache_path)
 
 
 class ScoringConfig(_Strict):
@@ -66,7 +72,7 @@ class RunConfig(_Strict):
     seed: int = 1234
     batch_size: int = Field(256, ge=1)
     limit: int | None = Field(None, ge=1, description="Only the first N samples of each task.")
-    cache: CacheConfig = CacheConfig()
+    cache: CacheConfig = Field(default_factory=lambda: CacheConfig())
     scoring: ScoringConfig = ScoringConfig()
     report: ReportConfig = ReportConfig()
     progress: bool = True

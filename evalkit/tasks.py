@@ -7,7 +7,6 @@ a template that names a missing field fails loudly instead of sending an empty p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -240,8 +239,3 @@ def load_task(ref: str) -> Task:
     if ref not in known:
         raise UserError(f"unknown task '{ref}'{did_you_mean(ref, known)}")
     return load_task_file(known[ref])
-
-
-def iter_task_refs(refs: list[str]) -> Iterator[Task]:
-    for ref in refs:
-        yield load_task(ref)

@@ -116,6 +116,7 @@ class ApiCall:
     async def one(self, request: Request) -> Generation:
         s = self.settings
         last_error = "no attempt made"
+        history: list[str] = []
         started = time.perf_counter()
         for attempt in range(1, s.max_tries + 1):
             await self._admit(request)
@@ -135,12 +136,14 @@ class ApiCall:
             else:
                 await self.limit.release(rate_limited=False)
                 return self._generation(reply, t0, attempt)
+            history.append(last_error.split(":")[0])
             await self.limit.release(rate_limited=rate_limited)
             if attempt < s.max_tries:
                 await asyncio.sleep(self._backoff(attempt, retry_after))
         return Generation(
             error=f"gave up after {s.max_tries} tries: {last_error}",
             latency_s=time.perf_counter() - started,
+            metadata={"attempt_errors": history},
         )
 
     async def _admit(self, request: Request) -> None:

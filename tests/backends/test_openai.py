@@ -173,7 +173,8 @@ def test_no_sample_lost_or_duplicated_under_20_percent_5xx(tmp_path):
         assert server.total_attempts > 220  # failures did happen and were retried
     records = list(RunStore(tmp_path / "run").records())
     assert sorted(r.sample_id for r in records) == sorted(f"s{i}" for i in range(200))
-    assert all(r.generation.error is None for r in records)
+    errors = [(r.generation.error, r.generation.metadata) for r in records if r.generation.error]
+    assert not errors, errors[:3]
     [em] = record.aggregates
     assert (em.value, em.n, em.n_failed) == (1.0, 200, 0)
 
