@@ -21,6 +21,35 @@ from tests.tiny_models import build_causal
 CANARY = "sk-canary-7f3d9a0e1b2c4d5e"
 
 
+def openai_run(
+    task: Path, *overrides: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`evalkit run` of `task` with the openai backend, as a user runs it."""
+    command = [
+        sys.executable,
+        "-m",
+        "evalkit.cli",
+        "run",
+        f"tasks=[{task}]",
+        "model=openai",
+        *overrides,
+    ]
+    return subprocess.run(
+        command,
+        env=env or {**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def assert_canary_absent(paths: list[Path], out: subprocess.CompletedProcess[str]) -> None:
+    for path in paths:
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path
+    assert CANARY not in out.stdout + out.stderr
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -142,60 +171,33 @@ def test_evalkit_run_against_served_model_matches_direct_hf(served, tiny_llama, 
 
     assert outputs("api") == outputs("direct") and len(outputs("api")) == 12
     # the key was used, and appears in no file the run wrote, nor in its output
-    for path in [*(tmp_path / "api").rglob("*"), *Path(os.environ["EVALKIT_CACHE_DIR"]).rglob("*")]:
-        if path.is_file():
-            assert CANARY.encode() not in path.read_bytes(), path
-    assert CANARY not in via_api.stdout + via_api.stderr
+    cache_files = list(Path(os.environ["EVALKIT_CACHE_DIR"]).rglob("*"))
+    assert_canary_absent([*(tmp_path / "api").rglob("*"), *cache_files], via_api)
 
 
 def test_canary_key_reaches_the_server_only(tmp_path):
     task = make_task(tmp_path / "task", 5)
     with FaultServer() as server:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "evalkit.cli",
-                "run",
-                f"tasks=[{task}]",
-                "model=openai",
-                f"model.base_url={server.base_url}",
-                "model.model=gpt-4o-mini",
-                "model.api_key_env=CANARY_KEY",
-                f"run_dir={tmp_path / 'run'}",
-            ],
+        out = openai_run(
+            task,
+            f"model.base_url={server.base_url}",
+            "model.model=gpt-4o-mini",
+            "model.api_key_env=CANARY_KEY",
+            f"run_dir={tmp_path / 'run'}",
             env={**os.environ, "CANARY_KEY": CANARY},
-            capture_output=True,
-            text=True,
-            timeout=300,
         )
         assert out.returncode == 0, out.stderr
         assert server.auth_headers == {f"Bearer {CANARY}"}
     written = [*(tmp_path / "run").rglob("*"), *Path(os.environ["EVALKIT_CACHE_DIR"]).rglob("*")]
     assert any(p.name == "run.json" for p in written)
-    for path in written:
-        if path.is_file():
-            assert CANARY.encode() not in path.read_bytes(), path
-    assert CANARY not in out.stdout + out.stderr
+    assert_canary_absent(written, out)
 
 
 def test_missing_key_variable_is_a_user_error(tmp_path):
     task = make_task(tmp_path / "task", 2)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "evalkit.cli",
-            "run",
-            f"tasks=[{task}]",
-            "model=openai",
-            "model.api_key_env=SURELY_NOT_SET_KEY",
-            f"run_dir={tmp_path / 'run'}",
-        ],
-        env={k: v for k, v in os.environ.items() if k != "SURELY_NOT_SET_KEY"},
-        capture_output=True,
-        text=True,
-        timeout=120,
+    env = {k: v for k, v in os.environ.items() if k != "SURELY_NOT_SET_KEY"}
+    out = openai_run(
+        task, "model.api_key_env=SURELY_NOT_SET_KEY", f"run_dir={tmp_path / 'run'}", env=env
     )
     assert out.returncode == 2
     assert out.stderr.strip() == (
@@ -206,24 +208,13 @@ def test_missing_key_variable_is_a_user_error(tmp_path):
 def test_dry_run_estimates_without_calling(tmp_path):
     task = make_task(tmp_path / "task", 30)
     with FaultServer() as server:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "evalkit.cli",
-                "run",
-                f"tasks=[{task}]",
-                "model=openai",
-                f"model.base_url={server.base_url}",
-                "model.model=gpt-4o",
-                "model.api_key_env=null",
-                "dry_run=true",
-                f"run_dir={tmp_path / 'run'}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, "COLUMNS": "200"},
+        out = openai_run(
+            task,
+            f"model.base_url={server.base_url}",
+            "model.model=gpt-4o",
+            "model.api_key_env=null",
+            "dry_run=true",
+            f"run_dir={tmp_path / 'run'}",
         )
         assert out.returncode == 0, out.stderr
         assert server.total_attempts == 0
