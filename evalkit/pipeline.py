@@ -33,6 +33,7 @@ from evalkit.scoring import (
     ScoringPool,
     build_scorers,
     is_heavy,
+    prepare_scorers,
     resolve_workers,
     scoring_item,
 )
@@ -71,7 +72,9 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
         backends = factory(config.model.name, config.model.options, task)
         if not backends:
             raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")
-        plans.append(TaskPlan(task, samples, requests, specs, build_scorers(specs), backends))
+        scorers = build_scorers(specs)
+        prepare_scorers(scorers, samples)
+        plans.append(TaskPlan(task, samples, requests, specs, scorers, backends))
     names = [p.task.name for p in plans]
     if len(set(names)) != len(names):
         raise UserError(f"the same task is listed twice: {names}")
@@ -225,7 +228,12 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
     workers = resolve_workers(config.scoring.workers, heavy, pending)
     cache = ResponseCache(Path(config.cache.path)) if config.cache.enabled else None
     generation = GenerationStage(batches, cache)
-    pool = ScoringPool(plans_by_task(plans), {p.task.name: p.scorer_specs for p in plans}, workers)
+    pool = ScoringPool(
+        plans_by_task(plans),
+        {p.task.name: p.scorer_specs for p in plans},
+        workers,
+        {p.task.name: [tuple(s.references) for s in p.samples] for p in plans},
+    )
     store.open_log()
     try:
         with ProgressReporter(pending, enabled=config.progress) as progress:

@@ -46,6 +46,18 @@ def build_scorers(specs: Sequence[ScorerSpec]) -> list[Scorer]:
     return [build_scorer(name, options) for name, options in specs]
 
 
+def prepare_scorers(scorers: Sequence[Scorer], samples: Sequence[Sample]) -> None:
+    """Hand the task's references to scorers that learn from the corpus (BERTScore's IDF).
+
+    Optional: a scorer opts in by defining `prepare(references)`.
+    """
+    references = [tuple(s.references) for s in samples]
+    for scorer in scorers:
+        prepare = getattr(scorer, "prepare", None)
+        if callable(prepare):
+            prepare(references)
+
+
 def score_items(scorers: Sequence[Scorer], items: Sequence[ScoringItem]) -> list[list[Score]]:
     """All scores of every scorer for each item; a failed generation fails its scores."""
     results: list[list[Score]] = [[] for _ in items]
@@ -65,9 +77,17 @@ def score_items(scorers: Sequence[Scorer], items: Sequence[ScoringItem]) -> list
 _WORKER_SCORERS: dict[str, list[Scorer]] = {}
 
 
-def _init_worker(specs_by_task: dict[str, list[ScorerSpec]]) -> None:
+def _init_worker(
+    specs_by_task: dict[str, list[ScorerSpec]],
+    references_by_task: dict[str, list[tuple[str, ...]]],
+) -> None:
     for task, specs in specs_by_task.items():
-        _WORKER_SCORERS[task] = build_scorers(specs)
+        scorers = build_scorers(specs)
+        for scorer in scorers:
+            prepare = getattr(scorer, "prepare", None)
+            if callable(prepare):
+                prepare(references_by_task.get(task, []))
+        _WORKER_SCORERS[task] = scorers
 
 
 def _score_in_worker(task: str, items: Sequence[ScoringItem]) -> list[list[Score]]:
@@ -75,7 +95,11 @@ def _score_in_worker(task: str, items: Sequence[ScoringItem]) -> list[list[Score
 
 
 def is_heavy(scorers: Sequence[Scorer]) -> bool:
-    return any(getattr(s, "cpu_heavy", True) for s in scorers)
+    return any(_heavy(s) for s in scorers)
+
+
+def _heavy(scorer: Scorer) -> bool:
+    return bool(getattr(scorer, "cpu_heavy", True))
 
 
 def resolve_workers(setting: int | str, heavy: bool, pending: int) -> int:
@@ -86,22 +110,53 @@ def resolve_workers(setting: int | str, heavy: bool, pending: int) -> int:
     return max(1, os.cpu_count() or 1)
 
 
+class ScoringJob:
+    """The scores of one batch: pure-Python scorers' part from a worker, the rest computed
+    inline; `result` puts each item's scores back in the task's scorer order."""
+
+    def __init__(
+        self,
+        worker_part: Future[list[list[Score]]] | None,
+        inline_part: list[list[Score]],
+        metric_order: dict[str, int],
+    ) -> None:
+        self._worker_part = worker_part
+        self._inline_part = inline_part
+        self._metric_order = metric_order
+
+    def done(self) -> bool:
+        return self._worker_part is None or self._worker_part.done()
+
+    def result(self) -> list[list[Score]]:
+        if self._worker_part is None:
+            return self._inline_part
+        merged = []
+        for remote, local in zip(self._worker_part.result(), self._inline_part, strict=True):
+            last = len(self._metric_order)
+            merged.append(
+                sorted(remote + local, key=lambda sc: self._metric_order.get(sc.name, last))
+            )
+        return merged
+
+
 class PendingScores:
     """Scores of one submitted batch; items seen before point at their first scoring job."""
 
-    def __init__(self, slots: list[tuple[Future[list[list[Score]]], int]]) -> None:
+    def __init__(self, slots: list[tuple[ScoringJob, int]]) -> None:
         self._slots = slots
 
     def done(self) -> bool:
-        return all(future.done() for future, _ in self._slots)
+        return all(job.done() for job, _ in self._slots)
 
     def result(self) -> list[list[Score]]:
-        return [future.result()[position] for future, position in self._slots]
+        return [job.result()[position] for job, position in self._slots]
 
 
 class ScoringPool:
     """Scores batches for several tasks, inline (workers=0) or in spawned worker processes.
 
+    Only CPU-bound pure-Python scorers (`cpu_heavy`) go to workers; model-based scorers (torch)
+    stay in this process, where they already use every core and load their model once.
     Within a task an item that was already submitted (the same output for the same references,
     e.g. two MT systems with the same translation of a segment) is not scored again.
     """
@@ -111,17 +166,24 @@ class ScoringPool:
         scorers_by_task: dict[str, list[Scorer]],
         specs_by_task: dict[str, list[ScorerSpec]],
         workers: int,
+        references_by_task: dict[str, list[tuple[str, ...]]] | None = None,
     ) -> None:
         self._scorers = scorers_by_task
-        self._seen: dict[str, dict[ScoringItem, tuple[Future[list[list[Score]]], int]]] = {}
+        self._seen: dict[str, dict[ScoringItem, tuple[ScoringJob, int]]] = {}
         self.workers = workers
         self._executor: ProcessPoolExecutor | None = None
         if workers > 0:
+            remote_specs = {
+                task: [
+                    spec for spec, s in zip(specs_by_task[task], scorers, strict=True) if _heavy(s)
+                ]
+                for task, scorers in scorers_by_task.items()
+            }
             self._executor = ProcessPoolExecutor(
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(specs_by_task,),
+                initargs=(remote_specs, references_by_task or {}),
             )
 
     def submit(self, task: str, items: Sequence[ScoringItem]) -> PendingScores:
@@ -132,12 +194,16 @@ class ScoringPool:
             seen[item] = (job, position)
         return PendingScores([seen[item] for item in items])
 
-    def _run(self, task: str, items: list[ScoringItem]) -> Future[list[list[Score]]]:
-        if self._executor is not None and items:
-            return self._executor.submit(_score_in_worker, task, items)
-        future: Future[list[list[Score]]] = Future()
-        future.set_result(score_items(self._scorers[task], items) if items else [])
-        return future
+    def _run(self, task: str, items: list[ScoringItem]) -> ScoringJob:
+        scorers = self._scorers[task]
+        remote = [s for s in scorers if _heavy(s)] if self._executor is not None else []
+        if not items or not remote:
+            return ScoringJob(None, score_items(scorers, items) if items else [], {})
+        local = [s for s in scorers if not _heavy(s)]
+        assert self._executor is not None
+        worker_part = self._executor.submit(_score_in_worker, task, items)
+        metric_order = {m: i for i, m in enumerate(m for s in scorers for m in s.metrics)}
+        return ScoringJob(worker_part, score_items(local, items), metric_order)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -106,3 +106,38 @@ def build_seq2seq(directory: Path, *, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     AutoModelForSeq2SeqLM.from_config(config).save_pretrained(directory)
     return directory
+
+
+def build_bert(directory: Path, *, seed: int = 0, layers: int = 3) -> Path:
+    """A random-init BERT encoder with a WordPiece tokenizer (vocab.txt and tokenizer.json)."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import AutoConfig, AutoModel, BertTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(
+        CORPUS, trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials)
+    )
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
+    fast = BertTokenizerFast(tokenizer_object=tokenizer, model_max_length=128)
+    fast.save_pretrained(directory)
+    config = AutoConfig.for_model(
+        "bert",
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        max_position_embeddings=128,
+    )
+    torch.manual_seed(seed)
+    AutoModel.from_config(config).save_pretrained(directory)
+    return directory
