@@ -93,18 +93,83 @@ def correlate(
         raise ValueError(f"{level}-level correlation needs a {needed} for every item")
     value, n = _value(items, level, method)
     units = _units(items)
-    rng = np.random.default_rng(seed)
-    replicates = []
-    for _ in range(n_resamples if n_resamples else 0):
-        picked = rng.integers(0, len(units), size=len(units))
-        sample = [item for k in picked for item in units[k]]
-        replicate, _ = _value(sample, level, method)
-        if not math.isnan(replicate):
-            replicates.append(replicate)
+    picks = np.random.default_rng(seed).integers(0, len(units), size=(n_resamples, len(units)))
+    if level == "summary":
+        replicates = _summary_replicates(units, method, picks)
+    elif level == "system":
+        replicates = _system_replicates(units, method, picks)
+    else:
+        replicates = np.array(
+            [_value([item for k in row for item in units[k]], level, method)[0] for row in picks]
+        )
+    replicates = replicates[~np.isnan(replicates)]
     low = high = None
-    if replicates:
+    if len(replicates):
         low, high = (float(v) for v in np.quantile(replicates, [0.025, 0.975]))
     return Correlation(level, method, value, low, high, n)
+
+
+def _summary_replicates(units: list[list[Judged]], method: str, picks: np.ndarray) -> np.ndarray:
+    """A summary-level value is a mean of per-document correlations, so a replicate is the mean
+    of the picked documents' correlations, each counted as often as it was drawn."""
+    per_document = np.array(
+        [_corr(method, [i.prediction for i in u], [i.human for i in u]) for u in units]
+    )
+    drawn = per_document[picks]
+    defined = ~np.isnan(drawn)
+    counts = defined.sum(axis=1)
+    sums = np.where(defined, drawn, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+def _system_replicates(units: list[list[Judged]], method: str, picks: np.ndarray) -> np.ndarray:
+    """Per-system means over the drawn units, from per-unit sums: one matrix product."""
+    systems = sorted({str(i.system) for u in units for i in u})
+    column = {s: k for k, s in enumerate(systems)}
+    shape = (len(units), len(systems))
+    metric, human, count = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for row, unit in enumerate(units):
+        for item in unit:
+            k = column[str(item.system)]
+            metric[row, k] += item.prediction
+            human[row, k] += item.human
+            count[row, k] += 1
+    draws = np.zeros((len(picks), len(units)))
+    for r, row in enumerate(picks):
+        draws[r] = np.bincount(row, minlength=len(units))
+    n = draws @ count
+    with np.errstate(invalid="ignore", divide="ignore"):
+        metric_means, human_means = (draws @ metric) / n, (draws @ human) / n
+    complete = np.all(n > 0, axis=1)
+    out = np.full(len(picks), np.nan)
+    out[complete] = corr_rows(method, metric_means[complete], human_means[complete])
+    for partial in np.flatnonzero(~complete):  # a system with no drawn unit: correlate the rest
+        present = n[partial] > 0
+        out[partial] = _corr(
+            method, list(metric_means[partial, present]), list(human_means[partial, present])
+        )
+    return out
+
+
+def corr_rows(method: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The correlation of each row of x with the same row of y (NaN where a row is constant):
+    Pearson; Spearman as Pearson of average ranks; Kendall tau-b from pairwise signs, which is
+    the statistic scipy.stats.kendalltau computes."""
+    if method == "spearman":
+        x, y = scipy_stats.rankdata(x, axis=1), scipy_stats.rankdata(y, axis=1)
+    if method in ("pearson", "spearman"):
+        dx, dy = x - x.mean(axis=1, keepdims=True), y - y.mean(axis=1, keepdims=True)
+        numerator = (dx * dy).sum(axis=1)
+        denominator = np.sqrt((dx * dx).sum(axis=1) * (dy * dy).sum(axis=1))
+    else:
+        upper = np.triu_indices(x.shape[1], k=1)
+        sx = np.sign(x[:, :, None] - x[:, None, :])[:, upper[0], upper[1]]
+        sy = np.sign(y[:, :, None] - y[:, None, :])[:, upper[0], upper[1]]
+        numerator = (sx * sy).sum(axis=1)
+        denominator = np.sqrt(np.abs(sx).sum(axis=1) * np.abs(sy).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denominator > 0, numerator / denominator, np.nan)
 
 
 def correlation_table(

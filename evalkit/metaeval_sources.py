@@ -8,6 +8,7 @@ systems are models. A file: named fields of each row, a dict of dimensions or on
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,22 @@ from evalkit.datafiles import read_rows
 from evalkit.errors import UserError
 from evalkit.metaeval import Judged
 from evalkit.store import RunStore
+from evalkit.types import SampleRecord
 
 Series = dict[tuple[str, str, str], list[Judged]]  # (source, metric, human dimension) -> pairs
 
 
 def from_run(run_dir: Path) -> Series:
+    series = from_records(RunStore(run_dir).latest_records())
+    if not series:
+        raise UserError(f"{run_dir}: no sample carries human ratings (generation.metadata.human)")
+    return series
+
+
+def from_records(records: Iterable[SampleRecord]) -> Series:
+    """(task, metric, human dimension) -> pairs, from records whose outputs carry ratings."""
     series: Series = defaultdict(list)
-    for record in RunStore(run_dir).latest_records():
+    for record in records:
         human = record.generation.metadata.get("human")
         if not isinstance(human, dict):
             continue
@@ -32,8 +42,6 @@ def from_run(run_dir: Path) -> Series:
                 series[(record.task, score.name, dimension)].append(
                     Judged(score.value, float(rating), record.sample_id, record.model)
                 )
-    if not series:
-        raise UserError(f"{run_dir}: no sample carries human ratings (generation.metadata.human)")
     return dict(series)
 
 

@@ -31,6 +31,7 @@ from evalkit.scoring import (
     PendingScores,
     ScorerSpec,
     ScoringPool,
+    Timings,
     build_scorers,
     is_heavy,
     prepare_scorers,
@@ -39,7 +40,16 @@ from evalkit.scoring import (
 )
 from evalkit.store import RunStore
 from evalkit.tasks import Task, load_task
-from evalkit.types import ComponentInfo, Generation, Request, RunRecord, Sample, SampleRecord, Score
+from evalkit.types import (
+    ComponentInfo,
+    Generation,
+    Request,
+    RunRecord,
+    Sample,
+    SampleRecord,
+    Score,
+    ScorerTiming,
+)
 from evalkit.usage import summarize_usage
 
 
@@ -259,6 +269,7 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
             "usage": summarize_usage(latest),
             "backend_reports": backend_reports,
             "timings": timings,
+            "scorer_timings": _scorer_timings(record.scorer_timings, pool.timings, plans),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     )
@@ -305,6 +316,30 @@ def estimate_evaluation(config: RunConfig) -> list[Estimate]:
     finally:
         _close_backends(plans)
     return rows
+
+
+def _scorer_timings(
+    previous: Sequence[ScorerTiming], measured: dict[str, Timings], plans: Sequence[TaskPlan]
+) -> list[ScorerTiming]:
+    """This invocation's scorer timings, added to those of the run it resumes."""
+    totals: dict[tuple[str, str], tuple[float, int]] = {
+        (t.task, t.scorer): (t.seconds, t.items) for t in previous
+    }
+    for task, per_scorer in measured.items():
+        for scorer, (seconds, items) in per_scorer.items():
+            old_seconds, old_items = totals.get((task, scorer), (0.0, 0))
+            totals[(task, scorer)] = (old_seconds + seconds, old_items + items)
+    metrics = {(p.task.name, s.name): list(s.metrics) for p in plans for s in p.scorers}
+    return [
+        ScorerTiming(
+            task=task,
+            scorer=scorer,
+            metrics=metrics.get((task, scorer), []),
+            seconds=seconds,
+            items=items,
+        )
+        for (task, scorer), (seconds, items) in totals.items()
+    ]
 
 
 def _unique_backends(plans: Sequence[TaskPlan]) -> list[Backend]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -58,11 +59,27 @@ def prepare_scorers(scorers: Sequence[Scorer], samples: Sequence[Sample]) -> Non
             prepare(references)
 
 
-def score_items(scorers: Sequence[Scorer], items: Sequence[ScoringItem]) -> list[list[Score]]:
-    """All scores of every scorer for each item; a failed generation fails its scores."""
+Timings = dict[str, tuple[float, int]]  # scorer name -> (seconds, items scored)
+
+
+def add_timings(total: Timings, more: Timings) -> None:
+    for name, (seconds, count) in more.items():
+        old_seconds, old_count = total.get(name, (0.0, 0))
+        total[name] = (old_seconds + seconds, old_count + count)
+
+
+def score_items(
+    scorers: Sequence[Scorer], items: Sequence[ScoringItem], timings: Timings | None = None
+) -> list[list[Score]]:
+    """All scores of every scorer for each item; a failed generation fails its scores.
+
+    When `timings` is given, each scorer's wall time and item count are added to it: the
+    figures behind "what a metric costs per 1,000 samples".
+    """
     results: list[list[Score]] = [[] for _ in items]
     ok = [i for i, item in enumerate(items) if item.error is None]
     for scorer in scorers:
+        started = time.perf_counter()
         for i, item in enumerate(items):
             if item.error is not None:
                 results[i].extend(
@@ -71,6 +88,8 @@ def score_items(scorers: Sequence[Scorer], items: Sequence[ScoringItem]) -> list
         if ok:
             for i, scores in zip(ok, scorer.score([items[i] for i in ok]), strict=True):
                 results[i].extend(scores)
+        if timings is not None:
+            add_timings(timings, {scorer.name: (time.perf_counter() - started, len(ok))})
     return results
 
 
@@ -90,8 +109,9 @@ def _init_worker(
         _WORKER_SCORERS[task] = scorers
 
 
-def _score_in_worker(task: str, items: Sequence[ScoringItem]) -> list[list[Score]]:
-    return score_items(_WORKER_SCORERS[task], items)
+def _score_in_worker(task: str, items: Sequence[ScoringItem]) -> tuple[list[list[Score]], Timings]:
+    timings: Timings = {}
+    return score_items(_WORKER_SCORERS[task], items, timings), timings
 
 
 def is_heavy(scorers: Sequence[Scorer]) -> bool:
@@ -116,27 +136,31 @@ class ScoringJob:
 
     def __init__(
         self,
-        worker_part: Future[list[list[Score]]] | None,
+        worker_part: Future[tuple[list[list[Score]], Timings]] | None,
         inline_part: list[list[Score]],
         metric_order: dict[str, int],
+        timings: Timings,
     ) -> None:
         self._worker_part = worker_part
         self._inline_part = inline_part
         self._metric_order = metric_order
+        self._timings = timings  # the task's running totals; the worker's part is added once
+        self._merged: list[list[Score]] | None = None if worker_part else inline_part
 
     def done(self) -> bool:
         return self._worker_part is None or self._worker_part.done()
 
     def result(self) -> list[list[Score]]:
-        if self._worker_part is None:
-            return self._inline_part
-        merged = []
-        for remote, local in zip(self._worker_part.result(), self._inline_part, strict=True):
+        if self._merged is None:
+            assert self._worker_part is not None
+            remote_scores, remote_timings = self._worker_part.result()
+            add_timings(self._timings, remote_timings)
             last = len(self._metric_order)
-            merged.append(
+            self._merged = [
                 sorted(remote + local, key=lambda sc: self._metric_order.get(sc.name, last))
-            )
-        return merged
+                for remote, local in zip(remote_scores, self._inline_part, strict=True)
+            ]
+        return self._merged
 
 
 class PendingScores:
@@ -170,6 +194,7 @@ class ScoringPool:
     ) -> None:
         self._scorers = scorers_by_task
         self._seen: dict[str, dict[ScoringItem, tuple[ScoringJob, int]]] = {}
+        self.timings: dict[str, Timings] = {task: {} for task in scorers_by_task}
         self.workers = workers
         self._executor: ProcessPoolExecutor | None = None
         if workers > 0:
@@ -196,14 +221,16 @@ class ScoringPool:
 
     def _run(self, task: str, items: list[ScoringItem]) -> ScoringJob:
         scorers = self._scorers[task]
+        timings = self.timings[task]
         remote = [s for s in scorers if _heavy(s)] if self._executor is not None else []
         if not items or not remote:
-            return ScoringJob(None, score_items(scorers, items) if items else [], {})
+            inline = score_items(scorers, items, timings) if items else []
+            return ScoringJob(None, inline, {}, timings)
         local = [s for s in scorers if not _heavy(s)]
         assert self._executor is not None
         worker_part = self._executor.submit(_score_in_worker, task, items)
         metric_order = {m: i for i, m in enumerate(m for s in scorers for m in s.metrics)}
-        return ScoringJob(worker_part, score_items(local, items), metric_order)
+        return ScoringJob(worker_part, score_items(local, items, timings), metric_order, timings)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from evalkit.config import RunConfig
 from evalkit.leaderboard import print_leaderboards
+from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.pipeline import estimate_evaluation, run_evaluation
 from evalkit.report.simple import render_report
 from evalkit.store import RunStore
@@ -87,6 +88,33 @@ def print_usage(record: RunRecord, console: Console) -> None:
     console.print(table)
 
 
+def print_agreement(tables: Sequence[AgreementTable], console: Console) -> None:
+    """Per task with human ratings: each metric's summary-level Kendall tau per dimension."""
+    for t in tables:
+        table = Table(
+            title=f"{t.task}: agreement with human ratings (summary-level Kendall tau, 95% CI)"
+        )
+        table.add_column("metric")
+        for dimension in t.dimensions:
+            table.add_column(dimension, justify="right")
+        table.add_column("scorer s / 1k samples", justify="right")
+        for row in t.rows:
+            cells = []
+            for dimension in t.dimensions:
+                c = row.by_dimension.get(dimension, {}).get("summary")
+                if c is None:
+                    cells.append("n/a")
+                    continue
+                text = f"{c.value:.3f}"
+                if c.ci_low is not None and c.ci_high is not None:
+                    text += f" [{c.ci_low:.2f}, {c.ci_high:.2f}]"
+                best = t.best.get((dimension, "summary")) == row.metric
+                cells.append(f"[bold]{text}[/]" if best else text)
+            cost = "n/a" if row.seconds_per_1000 is None else f"{row.seconds_per_1000:.3f}"
+            table.add_row(row.metric, *cells, cost)
+        console.print(table)
+
+
 def print_estimate(config: RunConfig) -> None:
     table = Table(title="dry run: nothing was sent to any model")
     for column in ("task", "model", "requests", "input tokens", "max output tokens", "cost (USD)"):
@@ -110,11 +138,16 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     latest = store.latest_records()
     stderr = Console(stderr=True)
     report_failures(latest, stderr)
+    agreement = agreement_tables(record, latest)
     if config.report.enabled:
-        store.write_report(render_report(record, latest, max_samples=config.report.max_samples))
+        html = render_report(
+            record, latest, max_samples=config.report.max_samples, agreement=agreement
+        )
+        store.write_report(html)
         stderr.print(f"report: {store.report_path}")
     console = results_console()
     print_leaderboards(record.aggregates, console)
+    print_agreement(agreement, console)
     print_usage(record, console)
     print(run_dir, flush=True)
     return record

@@ -127,6 +127,20 @@ class UsageSummary(Frozen):
     ttft_p50_s: float | None
 
 
+class ScorerTiming(Frozen):
+    """Wall time a scorer spent on one task's distinct items (identical outputs are scored once)."""
+
+    task: str
+    scorer: str
+    metrics: list[str] = Field(default_factory=list)
+    seconds: float
+    items: int
+
+    @property
+    def seconds_per_1000(self) -> float | None:
+        return 1000 * self.seconds / self.items if self.items else None
+
+
 class ComponentInfo(Frozen):
     name: str
     signature: str
@@ -158,3 +172,4 @@ class RunRecord(Frozen):
         description="Run-level measurements a backend made (throughput, memory).",
     )
     timings: dict[str, float] = Field(default_factory=dict)
+    scorer_timings: list[ScorerTiming] = Field(default_factory=list)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from evalkit.metaeval import Judged, correlate
@@ -76,6 +77,20 @@ def test_meta_eval_cli_on_a_run_and_a_file(run_cli, tmp_path):
     assert ("rouge1", "relevance", "summary", "kendall") in keys
     assert ("chrf", "coherence", "system", "pearson") in keys
     assert {r["n"] for r in rows if r["level"] == "system"} == {16}
+    # the run itself printed and reported the same agreement, next to each scorer's cost
+    ours = next(
+        r
+        for r in rows
+        if (r["metric"], r["human"], r["level"], r["method"])
+        == ("rouge1", "relevance", "summary", "kendall")
+    )
+    report = (run_dir / "report.html").read_text()
+    assert "Which metric agrees with the human ratings?" in report
+    assert f"{ours['value']:.3f}" in report
+    timings = json.loads((run_dir / "run.json").read_text())["scorer_timings"]
+    by_scorer = {t["scorer"]: t for t in timings}
+    assert by_scorer["rouge"]["metrics"] == ["rouge1", "rouge2", "rougeL", "rougeLsum"]
+    assert by_scorer["embedding"]["items"] > 0 and by_scorer["embedding"]["seconds"] > 0
     if (UNIEVAL / "qags_xsum.jsonl").is_file():
         out = run_cli(
             "meta-eval",
@@ -92,3 +107,24 @@ def test_meta_eval_cli_on_a_run_and_a_file(run_cli, tmp_path):
             "meta-eval", str(UNIEVAL / "qags_xsum.jsonl"), "--pred", "nope", "--human", "scores"
         )
         assert bad.returncode == 2 and "field 'nope' missing" in bad.stderr
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman", "kendall"])
+def test_row_wise_correlations_equal_scipy_with_ties_and_constants(method):
+    from scipy import stats as scipy_stats
+
+    from evalkit.metaeval import corr_rows
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 5, size=(200, 16)).astype(float)  # many ties, as with 1-5 ratings
+    y = x + rng.integers(-2, 3, size=(200, 16))
+    x[0] = 3.0  # a constant row: undefined
+    ours = corr_rows(method, x, y)
+    scipy_method = {
+        "pearson": scipy_stats.pearsonr,
+        "spearman": scipy_stats.spearmanr,
+        "kendall": scipy_stats.kendalltau,
+    }[method]
+    assert np.isnan(ours[0])
+    expected = [scipy_method(a, b)[0] for a, b in zip(x[1:], y[1:], strict=True)]
+    assert ours[1:] == pytest.approx(expected, abs=1e-12)

@@ -7,11 +7,12 @@ nothing from the network and its Content-Security-Policy forbids scripts altoget
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import jinja2
 
 from evalkit.leaderboard import build_leaderboards, format_cell
+from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.types import RunRecord, SampleRecord
 
 _ENV = jinja2.Environment(
@@ -33,12 +34,20 @@ def _sample_rows(records: Iterable[SampleRecord], per_group: int) -> list[Sample
     return rows
 
 
-def render_report(run: RunRecord, records: Iterable[SampleRecord], *, max_samples: int) -> str:
+def render_report(
+    run: RunRecord,
+    records: Sequence[SampleRecord],
+    *,
+    max_samples: int,
+    agreement: Sequence[AgreementTable] | None = None,
+) -> str:
+    """`agreement` tables are computed from `records` when not given."""
     template = _ENV.get_template("report.html.j2")
     samples = _sample_rows(records, max_samples)
     return template.render(
         run=run,
         boards=build_leaderboards(run.aggregates),
+        agreement=agreement_tables(run, records) if agreement is None else agreement,
         samples=samples,
         config_json=json.dumps(run.config, indent=2, sort_keys=True),
     )
