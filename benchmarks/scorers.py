@@ -9,7 +9,8 @@ sacrebleu, `score_multi` per summary for rouge-score, one `encode` of the distin
 sentence-transformers, one `bert_score.score` call for bert-score. "evalkit" is the scorer's
 `score` on the same items plus its point estimate (the bootstrap CI, which the direct call does
 not compute, is timed separately). Models are loaded before timing on both sides. Each figure is
-the best of `--repeat` runs.
+the best of `--repeat` runs, the two sides alternating; model scorers get one untimed warm-up
+call each first.
 
     python benchmarks/scorers.py [--repeat 2] [--slice 400] [--skip-models]
 """
@@ -43,6 +44,22 @@ def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
     return best, result
 
 
+def side_by_side(
+    repeat: int, direct: Callable[[], Any], ours: Callable[[], Any], warm_up: bool = False
+) -> tuple[float, Any, float, Any]:
+    """Best time of each, the two alternating so that drift in machine speed hits both."""
+    if warm_up:
+        direct(), ours()
+    t_direct = t_ours = float("inf")
+    expected = got = None
+    for _ in range(repeat):
+        t, expected = best_of(1, direct)
+        t_direct = min(t_direct, t)
+        t, got = best_of(1, ours)
+        t_ours = min(t_ours, t)
+    return t_direct, expected, t_ours, got
+
+
 def wmt17() -> tuple[list[str], dict[str, list[str]]]:
     refs = [json.loads(line)["reference"] for line in (WMT / "data.jsonl").open()]
     rows = [json.loads(line)["outputs"] for line in (WMT / "outputs.jsonl").open()]
@@ -62,7 +79,7 @@ def summeval(limit: int | None = None) -> list[ScoringItem]:
 Row = tuple[str, str, float, float, str]
 
 
-def corpus_rows(repeat: int) -> list[Row]:
+def corpus_rows(repeat: int, only: set[str] | None = None) -> list[Row]:
     from sacrebleu.metrics import BLEU, CHRF, TER
 
     from evalkit.scorers.corpus import BLEU as EkBLEU
@@ -72,16 +89,21 @@ def corpus_rows(repeat: int) -> list[Row]:
     refs, systems = wmt17()
     rows: list[Row] = []
     cases: list[tuple[str, Any, Any, list[str]]] = [
-        ("bleu", BLEU(), EkBLEU(), list(systems)),
-        ("chrf", CHRF(), EkChrF(), list(systems)),
-        ("ter", TER(), EkTER(), list(systems)[:3]),
+        ("bleu", BLEU, EkBLEU, list(systems)),
+        ("chrf", CHRF, EkChrF, list(systems)),
+        ("ter", TER, EkTER, list(systems)[:3]),
     ]
-    for name, direct_metric, scorer, names in cases:
+    for name, direct_class, scorer_class, names in cases:
+        if only is not None and name not in only:
+            continue
+        # fresh objects per repetition on both sides: sacrebleu's tokenizer cache starts cold
 
-        def direct(metric: Any = direct_metric, names: list[str] = names) -> list[float]:
+        def direct(direct_class: Any = direct_class, names: list[str] = names) -> list[float]:
+            metric = direct_class()
             return [float(metric.corpus_score(systems[s], [refs]).score) for s in names]
 
-        def ours(scorer: Any = scorer, names: list[str] = names) -> list[float]:
+        def ours(scorer_class: Any = scorer_class, names: list[str] = names) -> list[float]:
+            scorer = scorer_class()
             values = []
             for s in names:
                 scores = scorer.score(
@@ -91,8 +113,7 @@ def corpus_rows(repeat: int) -> list[Row]:
                 values.append(scorer.corpus_value(summed))
             return values
 
-        t_direct, expected = best_of(repeat, direct)
-        t_ours, got = best_of(repeat, ours)
+        t_direct, expected, t_ours, got = side_by_side(repeat, direct, ours)
         equal = "equal" if np.allclose(expected, got, rtol=0, atol=1e-9) else "DIFFERENT"
         data = f"WMT17 {len(names)} systems x {len(refs):,} segments"
         rows.append((name, data, t_direct, t_ours, equal))
@@ -118,8 +139,7 @@ def rouge_row(repeat: int) -> Row:
     def ours() -> list[float]:
         return [row[0].value for row in Rouge().score(items)]
 
-    t_direct, expected = best_of(repeat, direct)
-    t_ours, got = best_of(repeat, ours)
+    t_direct, expected, t_ours, got = side_by_side(repeat, direct, ours)
     equal = "equal" if np.allclose(expected, got, rtol=0, atol=1e-12) else "DIFFERENT"
     return ("rouge", f"SummEval {len(items):,} summaries x 11 refs", t_direct, t_ours, equal)
 
@@ -148,8 +168,7 @@ def embedding_row(repeat: int, limit: int) -> Row:
         scorer._model = model
         return [row[0].value for row in scorer.score(items)]
 
-    t_direct, expected = best_of(repeat, direct)
-    t_ours, got = best_of(repeat, ours)
+    t_direct, expected, t_ours, got = side_by_side(repeat, direct, ours, warm_up=True)
     equal = "equal" if np.allclose(expected, got, rtol=0, atol=1e-5) else "DIFFERENT"
     return ("embedding", f"SummEval {len(items):,} summaries x 11 refs", t_direct, t_ours, equal)
 
@@ -185,8 +204,7 @@ def bertscore_row(repeat: int, limit: int) -> Row:
         bert_score.utils.get_model(path, 6)
 
     t_load, _ = best_of(3, load)
-    t_direct, expected = best_of(repeat, direct)
-    t_ours, got = best_of(repeat, ours)
+    t_direct, expected, t_ours, got = side_by_side(repeat, direct, ours, warm_up=True)
     equal = "equal" if np.allclose(expected, got, rtol=0, atol=1e-5) else "DIFFERENT"
     data = f"SummEval {len(items):,} summaries x 11 refs (direct less its {t_load:.2f} s load)"
     return ("bertscore", data, t_direct - t_load, t_ours, equal)
@@ -197,10 +215,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--slice", type=int, default=400, help="summaries for model scorers")
     parser.add_argument("--skip-models", action="store_true")
+    parser.add_argument("--only", help="comma-separated scorers, e.g. bleu,embedding")
     args = parser.parse_args()
-    rows = [*corpus_rows(args.repeat), rouge_row(args.repeat)]
-    if not args.skip_models:
-        rows += [embedding_row(args.repeat, args.slice), bertscore_row(1, args.slice)]
+    only = set(args.only.split(",")) if args.only else None
+    rows = [r for r in corpus_rows(args.repeat, only) if only is None or r[0] in only]
+    if only is None or "rouge" in only:
+        rows.append(rouge_row(args.repeat))
+    if not args.skip_models and (only is None or "embedding" in only):
+        rows.append(embedding_row(args.repeat, args.slice))
+    if not args.skip_models and (only is None or "bertscore" in only):
+        rows.append(bertscore_row(args.repeat, args.slice))
     header = f"{'scorer':10} {'direct s':>9} {'evalkit s':>10} {'overhead':>9} {'throughput':>11}"
     print(header + "  values  data")
     for name, data, t_direct, t_ours, equal in rows:

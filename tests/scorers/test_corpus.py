@@ -124,6 +124,23 @@ def test_sentence_value_is_sentence_bleu():
     assert len(score.details["stats"]) == 10
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"smooth_method": "floor", "smooth_value": 0.1}, {"smooth_method": "add-k"},
+     {"smooth_method": "none"}, {"max_ngram_order": 2}, {"lowercase": True}],
+)  # fmt: skip
+def test_sentence_values_equal_sacrebleu_on_every_wmt17_segment(wmt17_rows, options):
+    """evalkit's BLEU sentence values are sacrebleu's `sentence_bleu`, bit for bit."""
+    scorer = BLEU(**options)
+    reference = sacrebleu.BLEU(**options, effective_order=True)
+    for system in ["uedin-nmt.4722", "online-F.0", "PROMT-Rule-based.4735"]:
+        hyps = [r["outputs"][system] for r in wmt17_rows] + ["", "a"]
+        refs = [r["reference"] for r in wmt17_rows] + ["x y", "a"]
+        ours = scorer.score([ScoringItem(h, (r,)) for h, r in zip(hyps, refs, strict=True)])
+        expected = [reference.sentence_score(h, [r]).score for h, r in zip(hyps, refs, strict=True)]
+        assert [row[0].value for row in ours] == expected
+
+
 def test_corpus_ci_brackets_value_and_is_seeded(wmt17_rows):
     scorer = BLEU()
     items = [ScoringItem(r["outputs"]["KIT.4950"], (r["reference"],)) for r in wmt17_rows]
