@@ -356,8 +356,9 @@ def _backend_reports(plans: Sequence[TaskPlan]) -> dict[str, dict[str, Any]]:
 
 
 def _close_backends(plans: Sequence[TaskPlan]) -> None:
-    for backend in _unique_backends(plans):
-        close = getattr(backend, "close", None)
+    """Backends, and scorers that hold one (judges), hand their resources back."""
+    for component in [*_unique_backends(plans), *(s for p in plans for s in p.scorers)]:
+        close = getattr(component, "close", None)
         if callable(close):
             close()
 

@@ -31,10 +31,20 @@ class ScoringItem:
     prediction: str
     references: tuple[str, ...]
     error: str | None = None  # the generation failed; every metric gets status "error"
+    source: str = ""  # the sample's input (a judge shows it: the request, or the article)
+
+
+def sample_source(sample: Sample) -> str:
+    """The sample's input as text: the string itself, or its messages' contents."""
+    if isinstance(sample.input, str):
+        return sample.input
+    return "\n\n".join(m.content for m in sample.input if m.role != "system")
 
 
 def scoring_item(sample: Sample, generation: Generation) -> ScoringItem:
-    return ScoringItem(generation.text, tuple(sample.references), generation.error)
+    return ScoringItem(
+        generation.text, tuple(sample.references), generation.error, sample_source(sample)
+    )
 
 
 def build_scorer(name: str, options: dict[str, Any]) -> Scorer:

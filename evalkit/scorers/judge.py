@@ -1,0 +1,320 @@
+"""LLM-as-judge scorer: a rubric from judges/ asked of any backend (or a panel of them).
+
+Every judgment is a request to a backend like any generation, and cached the same way (keyed on
+the judge backend's signature and the whole prompt). The reply is read as JSON first, then as a
+tagged score; an unreadable or out-of-range verdict is status `parse_error` with the reason and
+the raw reply in the score's details, counted as a failure in every aggregate, never coerced.
+Optionally the judge is asked once more, with the reason, before giving up. With `logprobs`, the
+score is G-Eval's probability-weighted score when the backend returns top logprobs.
+
+A panel (`models: [...]`) records one metric per judge (`<metric>@<judge>`) and their combination
+(`mean`, or `majority`: the most common score, the median on a tie) under the metric's name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from evalkit import registry
+from evalkit.cache import ResponseCache, cache_key
+from evalkit.config import ModelConfig, _default_cache_path
+from evalkit.errors import UserError
+from evalkit.judges.parse import ParseFailure, Verdict, logprob_weighted_score, parse_score
+from evalkit.judges.rubric import Rubric, load_rubric
+from evalkit.protocols import BACKEND_GROUP, Backend, ScoredItem
+from evalkit.scorers.base import NAN, ReferenceScorer
+from evalkit.types import ChatMessage, Generation, GenerationParams, JSONValue, Request, Score
+
+REASK = (
+    "Your reply could not be read ({reason}). Reply again with the JSON object only, exactly in "
+    "the format asked for."
+)
+
+
+def build_judge_backend(spec: dict[str, Any]) -> Backend:
+    try:
+        model = ModelConfig.model_validate(spec)
+    except Exception as exc:  # pydantic's message names the field
+        raise UserError(f"judge model: {exc}".splitlines()[0]) from None
+    factory = registry.load(BACKEND_GROUP, model.backend)
+    backends: list[Backend] = factory(model.name, model.options, None)
+    if len(backends) != 1:
+        raise UserError(f"judge model '{model.name}' must be one model, got {len(backends)}")
+    return backends[0]
+
+
+class Judge:
+    """One judge model asking one rubric: requests, cache, re-ask, parsing."""
+
+    def __init__(
+        self,
+        rubric: Rubric,
+        backend: Backend,
+        *,
+        reask: int,
+        max_new_tokens: int,
+        logprobs: bool,
+        cache: ResponseCache | None,
+    ) -> None:
+        self.rubric = rubric
+        self.backend = backend
+        self.reask = reask
+        self.params = GenerationParams(max_new_tokens=max_new_tokens, temperature=0.0, seed=0)
+        self.logprobs = logprobs
+        self.cache = cache
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def ask(self, conversations: Sequence[list[ChatMessage]]) -> list[Generation]:
+        """One reply per conversation, from the cache where this exact prompt was judged."""
+        signature = self.backend.signature()
+        requests = [
+            Request(
+                task=f"judge:{self.rubric.signature}",
+                sample_id=hashlib.sha256(
+                    "\x00".join(m.content for m in messages).encode()
+                ).hexdigest()[:16],
+                messages=messages,
+                params=self.params,
+            )
+            for messages in conversations
+        ]
+        keys = [cache_key(signature, r) for r in requests]
+        cached = self.cache.get_many(keys) if self.cache is not None else {}
+        todo = [i for i, k in enumerate(keys) if k not in cached]
+        fresh = dict(zip(todo, self.backend.generate([requests[i] for i in todo]), strict=True))
+        if self.cache is not None:
+            self.cache.put_many([(keys[i], g) for i, g in fresh.items()])
+        return [
+            fresh[i] if i in fresh else cached[k].model_copy(update={"cached": True})
+            for i, k in enumerate(keys)
+        ]
+
+    def judge(
+        self, prompts: Sequence[tuple[str, str]]
+    ) -> list[tuple[Verdict | str, list[Generation]]]:
+        """For each (system, user) prompt: the verdict or the failure reason, and every reply."""
+        conversations = [
+            [ChatMessage(role="system", content=s), ChatMessage(role="user", content=u)]
+            for s, u in prompts
+        ]
+        replies: list[list[Generation]] = [[] for _ in prompts]
+        outcome: list[Verdict | str] = ["not judged"] * len(prompts)
+        pending = list(range(len(prompts)))
+        for attempt in range(self.reask + 1):
+            generations = self.ask([conversations[i] for i in pending])
+            retry = []
+            for i, generation in zip(pending, generations, strict=True):
+                replies[i].append(generation)
+                if generation.error:
+                    outcome[i] = f"judge call failed: {generation.error}"
+                    continue
+                try:
+                    outcome[i] = self.read(generation)
+                except ParseFailure as exc:
+                    outcome[i] = str(exc)
+                    if attempt < self.reask:
+                        conversations[i] = [
+                            *conversations[i],
+                            ChatMessage(role="assistant", content=generation.text),
+                            ChatMessage(role="user", content=REASK.format(reason=exc)),
+                        ]
+                        retry.append(i)
+            pending = retry
+            if not pending:
+                break
+        return list(zip(outcome, replies, strict=True))
+
+    def read(self, generation: Generation) -> Verdict:
+        low, high = self.rubric.scale or (0, 0)
+        verdict = parse_score(generation.text, low, high)
+        if self.logprobs and "logprobs" in generation.metadata:
+            assert isinstance(verdict.value, float)
+            weighted = logprob_weighted_score(
+                generation.metadata["logprobs"], verdict.value, low, high
+            )
+            if weighted is not None:
+                return Verdict(weighted, verdict.rationale, verdict.form + "+logprobs")
+        return verdict
+
+
+def usage_details(replies: Sequence[Generation]) -> dict[str, JSONValue]:
+    """What the judgment cost: summed over the first ask and any re-ask."""
+
+    def total(field: str) -> float | None:
+        values = [getattr(g, field) for g in replies if getattr(g, field) is not None]
+        return float(sum(values)) if values else None
+
+    return {
+        "judge_calls": len(replies),
+        "judge_cached": all(g.cached for g in replies),
+        "judge_latency_s": total("latency_s"),
+        "judge_cost_usd": total("cost_usd"),
+        "judge_input_tokens": total("input_tokens"),
+        "judge_output_tokens": total("output_tokens"),
+    }
+
+
+class JudgeScorer(ReferenceScorer):
+    """Pointwise judging with a rubric; see the module docstring."""
+
+    name = "judge"
+    cpu_heavy: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        rubric: str = "overall_quality",
+        model: dict[str, Any] | None = None,
+        models: list[dict[str, Any]] | None = None,
+        metric: str | None = None,
+        combine: str = "mean",
+        reask: int = 1,
+        max_new_tokens: int = 512,
+        logprobs: bool = False,
+        cache: bool = True,
+        cache_path: str | None = None,
+    ) -> None:
+        self.rubric = load_rubric(rubric)
+        if self.rubric.mode != "pointwise":
+            raise UserError(
+                f"rubric '{self.rubric.name}' is pairwise: use `evalkit judge RUN_DIR "
+                f"judge={self.rubric.name}`, which compares models' outputs"
+            )
+        specs = models if models else ([model] if model else [])
+        if not specs:
+            raise UserError(
+                "scorer 'judge' needs a judge model: model: {backend: openai, name: ..., ...}"
+            )
+        if combine not in ("mean", "majority"):
+            raise UserError(f"scorer 'judge': combine must be mean or majority, got {combine!r}")
+        self.combine = combine
+        self.specs = specs
+        self.metric = metric or self.rubric.name
+        self.reask = reask
+        self.max_new_tokens = max_new_tokens
+        self.logprobs = logprobs
+        self.cache_path = Path(cache_path or _default_cache_path()) if cache else None
+        self._judges: list[Judge] | None = None
+        names = [str(s.get("name", "?")) for s in specs]
+        self.metrics = (
+            (self.metric,)
+            if len(specs) == 1
+            else (self.metric, *(f"{self.metric}@{n}" for n in names))
+        )
+
+    def signature(self) -> str:
+        judges = ",".join(
+            f"{s.get('backend')}:{s.get('model') or s.get('path') or s.get('name')}"
+            for s in self.specs
+        )
+        extra = f"|panel:{self.combine}" if len(self.specs) > 1 else ""
+        return (
+            f"judge|rubric:{self.rubric.signature}|judges:{judges}|reask:{self.reask}"
+            f"|logprobs:{self.logprobs}{extra}"
+        )
+
+    @property
+    def judges(self) -> list[Judge]:
+        if self._judges is None:
+            cache = ResponseCache(self.cache_path) if self.cache_path else None
+            self._judges = [
+                Judge(
+                    self.rubric,
+                    build_judge_backend(spec),
+                    reask=self.reask,
+                    max_new_tokens=self.max_new_tokens,
+                    logprobs=self.logprobs,
+                    cache=cache,
+                )
+                for spec in self.specs
+            ]
+        return self._judges
+
+    def close(self) -> None:
+        for judge in self._judges or []:
+            close = getattr(judge.backend, "close", None)
+            if callable(close):
+                close()
+        self._judges = None
+
+    def score(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
+        results: list[list[Score] | None] = [None] * len(items)
+        prompts, positions = [], []
+        for i, item in enumerate(items):
+            missing = self._missing(item)
+            if missing:
+                results[i] = [
+                    Score(name=m, value=NAN, status="unscorable", explanation=missing)
+                    for m in self.metrics
+                ]
+                continue
+            source = getattr(item, "source", "")
+            reference = item.references[0] if item.references else ""
+            prompts.append(
+                self.rubric.render(source=source, output=item.prediction, reference=reference)
+            )
+            positions.append(i)
+        if prompts:
+            per_judge = [judge.judge(prompts) for judge in self.judges]
+            for k, i in enumerate(positions):
+                results[i] = self._scores([outcomes[k] for outcomes in per_judge])
+        return [r if r is not None else [] for r in results]
+
+    def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
+        raise NotImplementedError  # `score` is overridden: judges need not have references
+
+    def _missing(self, item: ScoredItem) -> str | None:
+        if "reference" in self.rubric.needs and not item.references:
+            return "the rubric needs a reference"
+        if "source" in self.rubric.needs and not getattr(item, "source", ""):
+            return "the rubric needs the source"
+        return None
+
+    def _one(
+        self, name: str, judge: Judge, outcome: tuple[Verdict | str, list[Generation]]
+    ) -> Score:
+        verdict, replies = outcome
+        details: dict[str, JSONValue] = {
+            "judge": judge.name,
+            "raw": [g.text for g in replies],
+            **usage_details(replies),
+        }
+        if isinstance(verdict, str):
+            status = "error" if verdict.startswith("judge call failed") else "parse_error"
+            return Score(name=name, value=NAN, status=status, explanation=verdict, details=details)
+        details["form"] = verdict.form
+        assert isinstance(verdict.value, float)
+        return Score(name=name, value=verdict.value, explanation=verdict.rationale, details=details)
+
+    def _scores(self, outcomes: list[tuple[Verdict | str, list[Generation]]]) -> list[Score]:
+        if len(self.judges) == 1:
+            return [self._one(self.metric, self.judges[0], outcomes[0])]
+        singles = [
+            self._one(f"{self.metric}@{judge.name}", judge, outcome)
+            for judge, outcome in zip(self.judges, outcomes, strict=True)
+        ]
+        ok = [s.value for s in singles if s.status == "ok"]
+        if not ok:
+            combined = Score(
+                name=self.metric, value=NAN, status="parse_error",
+                explanation="no judge of the panel gave a readable verdict",
+            )  # fmt: skip
+        else:
+            if self.combine == "mean":
+                value = statistics.fmean(ok)
+            else:
+                counts = Counter(ok).most_common()
+                tied = [v for v, c in counts if c == counts[0][1]]
+                value = tied[0] if len(tied) == 1 else statistics.median(ok)
+            combined = Score(
+                name=self.metric, value=value,
+                details={"judges_ok": len(ok), "judges": len(singles)},
+            )  # fmt: skip
+        return [combined, *singles]
