@@ -26,6 +26,14 @@ def catalog_rows(kind: str) -> list[tuple[str, ...]]:
         return out
     if kind == "models":
         return [(name, f"backend={backend}") for name, backend in _group_rows("model", "backend")]
+    if kind == "judges":
+        from evalkit.judges.rubric import available_rubrics, load_rubric
+
+        return [
+            (name, rubric.mode, rubric.description)
+            for name in available_rubrics()
+            for rubric in [load_rubric(name)]
+        ]
     if kind == "suites":
         return [(name, f"tasks={tasks}") for name, tasks in _group_rows("suite", "tasks")]
     group = SCORER_GROUP if kind == "scorers" else BACKEND_GROUP

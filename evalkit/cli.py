@@ -70,13 +70,34 @@ def validate(paths: Sequence[Path]) -> None:
 
 
 @cli.command("list")
-@click.argument("kind", type=click.Choice(["tasks", "models", "scorers", "backends", "suites"]))
+@click.argument(
+    "kind", type=click.Choice(["tasks", "models", "scorers", "backends", "suites", "judges"])
+)
 def list_components(kind: str) -> None:
     """List what is available by name."""
     from evalkit.catalog import catalog_rows
 
     for row in catalog_rows(kind):
         click.echo("\t".join(row))
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+def judge(run_dir: Path, overrides: Sequence[str]) -> None:
+    """Judge a finished run's outputs with an LLM judge (nothing is generated again).
+
+    OVERRIDES: `judge=RUBRIC` (evalkit list judges), `judge_model=openai judge_model.model=...`,
+    `pairwise.pairs=all`, ... (conf/judge.yaml). Scores join the run, its aggregates and report.
+    """
+    from evalkit.judge_view import print_judging
+    from evalkit.judging import JudgeConfig, judge_run
+    from evalkit.runner_loader import load_runner
+
+    config = JudgeConfig.from_dict(load_runner("judge").compose_config(list(overrides)))
+    record = judge_run(run_dir, config)
+    print_judging(record, config.judge)
+    click.echo(str(run_dir / "report.html"))
 
 
 @cli.command()

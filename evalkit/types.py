@@ -173,3 +173,9 @@ class RunRecord(Frozen):
     )
     timings: dict[str, float] = Field(default_factory=dict)
     scorer_timings: list[ScorerTiming] = Field(default_factory=list)
+    judge_reports: list[dict[str, JSONValue]] = Field(
+        default_factory=list, description="Reliability of each judge that judged this run."
+    )
+    pairwise: dict[str, JSONValue] = Field(
+        default_factory=dict, description="Pairwise judging: win rates and ratings per task."
+    )

@@ -38,6 +38,9 @@ class Rubric(BaseModel):
     )
     system: str
     prompt: str
+    human: str | None = Field(
+        default=None, description="The human-rated dimension this rubric estimates, if any."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Rubric:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,8 +60,10 @@ class Judge:
         max_new_tokens: int,
         logprobs: bool,
         cache: ResponseCache | None,
+        reader: Callable[[Generation], Verdict] | None = None,
     ) -> None:
         self.rubric = rubric
+        self.reader = reader  # how a reply is read; default: the rubric's pointwise score
         self.backend = backend
         self.reask = reask
         self.params = GenerationParams(max_new_tokens=max_new_tokens, temperature=0.0, seed=0)
@@ -133,6 +135,8 @@ class Judge:
         return list(zip(outcome, replies, strict=True))
 
     def read(self, generation: Generation) -> Verdict:
+        if self.reader is not None:
+            return self.reader(generation)
         low, high = self.rubric.scale or (0, 0)
         verdict = parse_score(generation.text, low, high)
         if self.logprobs and "logprobs" in generation.metadata:

@@ -1,0 +1,67 @@
+"""What `evalkit judge` prints: the judge-reliability panel and, for pairwise rubrics, win rates
+and Bradley-Terry ratings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from evalkit.leaderboard import print_leaderboards
+from evalkit.session import results_console
+from evalkit.types import JSONValue, RunRecord
+
+_SKIP = {"task", "kind", "rubric", "judge", "metric", "judges"}
+
+
+def _cell(value: JSONValue) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    return str(value)
+
+
+def print_judging(record: RunRecord, rubric: str) -> None:
+    console = results_console()
+    pairwise: Any = record.pairwise.get("tasks") if record.pairwise else None
+    if isinstance(pairwise, dict) and rubric.startswith(
+        str(record.pairwise.get("rubric", "?"))[:0]
+    ):
+        for task, table in pairwise.items():
+            rows = Table(title=f"{task}: win rate vs {table['baseline']} (95% CI) and LC win rate")
+            for column in ("model", "n", "win rate", "CI", "LC win rate", "W/T/L"):
+                rows.add_column(column)
+            for row in table["win_rates"]:
+                rows.add_row(
+                    row["model"], str(row["n"]), _cell(row["win_rate"]),
+                    f"[{_cell(row['ci_low'])}, {_cell(row['ci_high'])}]", _cell(row["lc_win_rate"]),
+                    f"{row['wins']}/{row['ties']}/{row['losses']}",
+                )  # fmt: skip
+            console.print(rows)
+            if table["bradley_terry"]:
+                bt = Table(title=f"{task}: Bradley-Terry ratings (Elo scale, 95% CI)")
+                for column in ("model", "rating", "CI"):
+                    bt.add_column(column)
+                for r in table["bradley_terry"]:
+                    bt.add_row(
+                        r["model"], f"{r['rating']:.1f}", f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
+                    )
+                console.print(bt)
+    else:
+        print_leaderboards(record.aggregates, console)
+    for report in record.judge_reports:
+        table = Table(
+            title=f"judge reliability: {report.get('task')} / {report.get('kind')} / "
+            f"{report.get('rubric', '')} / {report.get('judge', _cell(report.get('judges')))}"
+        )
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, value in report.items():
+            if key not in _SKIP:
+                table.add_row(key, _cell(value))
+        console.print(table)
