@@ -188,3 +188,33 @@ def test_self_preference_flags_a_shared_model_family():
     assert model_family("gpt-4o-mini") == model_family("gpt-3.5-turbo") == "gpt"
     assert model_family("meta-llama/Llama-3.1-8B") == "llama"
     assert self_preference("gpt-4o", ["gpt-4o-mini", "claude-3", "llama-3"]) == ["gpt-4o-mini"]
+
+
+def test_a_panel_of_judges_reports_inter_judge_agreement(toy_run):
+    from evalkit.judging import JudgeConfig, judge_run
+
+    def exact(messages):
+        answer = _between(messages[1]["content"], "[Answer]", "Reply")
+        return '{"score": 9}' if answer.isdigit() and int(answer) % 2 == 0 else '{"score": 2}'
+
+    def lenient(messages):
+        return '{"score": 9}'
+
+    with JudgeServer(exact) as one, JudgeServer(exact) as two, JudgeServer(lenient) as three:
+        config = JudgeConfig.from_dict(
+            {
+                "judge_model": one.model("exact-a"),
+                "panel": [two.model("exact-b"), three.model("lenient")],
+                "combine": "majority",
+                "progress": False,
+                "cache": {"enabled": False},
+            }
+        )
+        record = judge_run(toy_run, config)
+    [panel] = [r for r in record.judge_reports if r["kind"] == "panel"]
+    kappas = panel["cohen_kappa"]
+    assert kappas["overall_quality@exact-a vs overall_quality@exact-b"] == 1.0
+    assert kappas["overall_quality@exact-a vs overall_quality@lenient"] == 0.0
+    assert -1 < panel["krippendorff_alpha_interval"] < 1
+    aggs = {(a.model, a.metric): a.value for a in record.aggregates}
+    assert aggs[("bad", "overall_quality")] == 2.0  # the two exact judges outvote the lenient one

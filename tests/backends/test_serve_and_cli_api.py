@@ -222,3 +222,36 @@ def test_dry_run_estimates_without_calling(tmp_path):
     row = next(line for line in out.stdout.splitlines() if "api_task" in line)
     assert "30" in row and "7,680" in row  # 30 requests x 256 max new tokens (the default)
     assert not (tmp_path / "run" / "samples.jsonl").exists()
+
+
+def test_a_served_tiny_model_as_judge_exercises_the_whole_path(served, qa_task, tmp_path):
+    """`evalkit serve` -> openai backend -> judge scorer -> run records and reliability panel.
+    A random-weight model writes no readable verdict: every judgment must end as a counted
+    parse_error with its raw reply kept, after one re-ask."""
+    run_dir = tmp_path / "run"
+    cli = [sys.executable, "-m", "evalkit.cli"]
+    env = {**os.environ, "SERVE_KEY": CANARY}
+    out = subprocess.run(
+        [*cli, "run", f"tasks=[{qa_task}]", f"run_dir={run_dir}", "limit=4", "progress=false"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    judge = [
+        "judge", str(run_dir), "judge_model=openai", f"judge_model.base_url={served}",
+        "judge_model.api_key_env=SERVE_KEY", "judge_model.model=hf", "max_new_tokens=8",
+        "progress=false",
+    ]  # fmt: skip
+    out = subprocess.run([*cli, *judge], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    run = json.loads((run_dir / "run.json").read_text())
+    [report] = [r for r in run["judge_reports"] if r["kind"] == "pointwise"]
+    assert report["judgments"] == 8 and report["parse_failure_rate"] == 1.0
+    scores = [
+        s
+        for line in (run_dir / "samples.jsonl").read_text().splitlines()[-8:]
+        for s in json.loads(line)["scores"]
+        if s["name"] == "overall_quality"
+    ]
+    assert len(scores) == 8 and all(s["status"] == "parse_error" for s in scores)
+    assert all(len(s["details"]["raw"]) == 2 for s in scores)  # asked, then re-asked once
+    assert_canary_absent([run_dir / "run.json", run_dir / "samples.jsonl"], out)
