@@ -67,7 +67,8 @@ class SacreBLEUScorer(ReferenceScorer):
         hyps = [item.prediction for item in items]
         streams = reference_streams([item.references for item in items])
         stats = self._corpus_metric._extract_corpus_statistics(hyps, streams)  # type: ignore[arg-type]
-        return [[float(x) for x in row] for row in stats]
+        rows: list[list[float]] = np.asarray(stats, dtype=np.float64).tolist()
+        return rows
 
     def sentence_value(self, stats: list[float]) -> float:
         return float(self._sentence_metric._compute_score_from_stats(stats).score)
