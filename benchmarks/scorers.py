@@ -6,13 +6,13 @@ SummEval slice for the embedding and BERTScore scorers (model inference dominate
 
 "direct" is what a careful user would write with the library alone: corpus scores per system for
 sacrebleu, `score_multi` per summary for rouge-score, one `encode` of the distinct texts for
-sentence-transformers, one `bert_score.score` call for bert-score. "evalkit" is the scorer's
-`score` on the same items plus its point estimate (the bootstrap CI, which the direct call does
-not compute, is timed separately). Models are loaded before timing on both sides. Each figure is
-the best of `--repeat` runs, the two sides alternating; model scorers get one untimed warm-up
-call each first.
+sentence-transformers, one `bert_score.score` call for bert-score. "evalkit" is a run's scoring
+path (`score_items` with the scorer, on the same items) plus its point estimate (the bootstrap CI,
+which the direct call does not compute, is not timed). Models are loaded before timing on both
+sides. Each figure is the best of `--repeat` runs, the two sides alternating; model scorers get one
+untimed warm-up call each first.
 
-    python benchmarks/scorers.py [--repeat 2] [--slice 400] [--skip-models]
+    python benchmarks/scorers.py [--repeat 2] [--slice 400] [--skip-models] [--only bleu,ter]
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.scoring import ScoringItem
+from evalkit.scoring import ScoringItem, score_items
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,9 +106,8 @@ def corpus_rows(repeat: int, only: set[str] | None = None) -> list[Row]:
             scorer = scorer_class()
             values = []
             for s in names:
-                scores = scorer.score(
-                    [ScoringItem(h, (r,)) for h, r in zip(systems[s], refs, strict=True)]
-                )
+                items = [ScoringItem(h, (r,)) for h, r in zip(systems[s], refs, strict=True)]
+                scores = score_items([scorer], items)
                 summed = np.array([sc[0].details["stats"] for sc in scores]).sum(axis=0)
                 values.append(scorer.corpus_value(summed))
             return values
@@ -137,7 +136,7 @@ def rouge_row(repeat: int) -> Row:
         return out
 
     def ours() -> list[float]:
-        return [row[0].value for row in Rouge().score(items)]
+        return [row[0].value for row in score_items([Rouge()], items)]
 
     t_direct, expected, t_ours, got = side_by_side(repeat, direct, ours)
     equal = "equal" if np.allclose(expected, got, rtol=0, atol=1e-12) else "DIFFERENT"
@@ -166,7 +165,7 @@ def embedding_row(repeat: int, limit: int) -> Row:
     def ours() -> list[float]:
         scorer = EmbeddingSimilarity(batch_size=64)  # a fresh text cache each time
         scorer._model = model
-        return [row[0].value for row in scorer.score(items)]
+        return [row[0].value for row in score_items([scorer], items)]
 
     t_direct, expected, t_ours, got = side_by_side(repeat, direct, ours, warm_up=True)
     equal = "equal" if np.allclose(expected, got, rtol=0, atol=1e-5) else "DIFFERENT"
@@ -197,7 +196,7 @@ def bertscore_row(repeat: int, limit: int) -> Row:
         scorer = BERTScore(layer=6)  # a fresh embedding cache each time, same loaded model
         scorer._model, scorer._tokenizer = warm._model, warm._tokenizer
         scorer._max_length, scorer._layer = warm._max_length, warm._layer
-        return [row[2].value for row in scorer.score(items)]
+        return [row[2].value for row in score_items([scorer], items)]
 
     def load() -> None:  # what bert_score.score does before scoring, on every call
         bert_score.utils.get_tokenizer(path)
