@@ -205,6 +205,84 @@ def report(run_dir: Path, output: Path | None) -> None:
     click.echo(str(target))
 
 
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--baseline",
+    "baseline_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A run directory or a file from `evalkit baseline save`.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="YAML thresholds: max_drop, rules: [{task, model, metric, max_drop, floor}].",
+)
+@click.option("--max-drop", type=float, default=None, help="Allowed drop for every metric.")
+@click.option("--markdown", "markdown_path", type=click.Path(path_type=Path), default=None)
+@click.option("--junit", "junit_path", type=click.Path(path_type=Path), default=None)
+def gate(
+    run_dir: Path,
+    baseline_path: Path,
+    config_path: Path | None,
+    max_drop: float | None,
+    markdown_path: Path | None,
+    junit_path: Path | None,
+) -> None:
+    """Fail (exit 1) only when quality dropped by more than the noise; 0 when it did not.
+
+    Prints a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).
+    """
+    import os
+
+    from evalkit.gate import (
+        GateConfig,
+        junit_xml,
+        load_baseline,
+        markdown_summary,
+        run_gate,
+        snapshot_of_run,
+    )
+
+    config = GateConfig.load(config_path, max_drop)
+    checks = run_gate(load_baseline(baseline_path), snapshot_of_run(run_dir), config)
+    summary = markdown_summary(checks, str(baseline_path), str(run_dir))
+    click.echo(summary, nl=False)
+    if markdown_path is not None:
+        markdown_path.write_text(summary, encoding="utf-8")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
+            handle.write(summary)
+    if junit_path is not None:
+        junit_path.write_text(junit_xml(checks), encoding="utf-8")
+    if any(c.failed for c in checks):
+        sys.exit(1)
+
+
+@cli.group()
+def baseline() -> None:
+    """Bless a run as the baseline that `evalkit gate` compares against."""
+
+
+@baseline.command("save")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The baseline file (.json, or .json.gz compressed).",
+)
+def baseline_save(run_dir: Path, output: Path) -> None:
+    """Write RUN_DIR's per-sample scores into a baseline file to commit."""
+    from evalkit.gate import save_baseline
+
+    click.echo(str(save_baseline(run_dir, output)))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         cli.main(

@@ -1,0 +1,307 @@
+"""Noise-aware regression gates: fail CI only when quality dropped by more than the noise.
+
+`evalkit gate --baseline BASELINE RUN` compares, per task x model x metric, the run with a baseline
+(a run directory, or a file written by `evalkit baseline save`) on the samples both scored, with a
+paired bootstrap of the difference (corpus metrics resampled as sufficient statistics). A metric
+regresses only when the whole 95% CI of its change lies beyond the allowed drop, and breaks a floor
+only when its whole CI lies below the floor. For every check the gate also reports the minimum
+detectable effect (what a drop must exceed to be caught at 80% power, from the observed variance),
+so a suite too small for the configured drop says so instead of passing silently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evalkit import __version__
+from evalkit.compare import _statistic
+from evalkit.errors import UserError
+from evalkit.scoring import build_scorers
+from evalkit.significance import paired_bootstrap
+from evalkit.store import RunStore
+from evalkit.validation import first_error
+
+Z_ONE_SIDED_95, Z_POWER_80 = 1.6449, 0.8416
+Rows = dict[str, list[float]]  # sample id -> the metric's row (its value, or corpus statistics)
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    task: str = "*"
+    metric: str = "*"
+    model: str = "*"
+    max_drop: float | None = Field(None, ge=0, description="Allowed drop, in the metric's units.")
+    floor: float | None = None
+
+    def matches(self, task: str, model: str, metric: str) -> bool:
+        return all(
+            p in ("*", v)
+            for p, v in ((self.task, task), (self.model, model), (self.metric, metric))
+        )
+
+
+class GateConfig(BaseModel):
+    """Thresholds: `max_drop` for every check, refined by rules (the last matching rule wins)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_drop: float = Field(0.0, ge=0)
+    rules: list[Rule] = Field(default_factory=list)
+    seed: int = 1234
+    n_resamples: int = Field(1000, ge=100)
+
+    @classmethod
+    def load(cls, path: Path | None, max_drop: float | None) -> GateConfig:
+        data: dict[str, Any] = {}
+        if path is not None:
+            if not path.is_file():
+                raise UserError(f"gate config not found: {path}")
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise UserError(f"{path}: invalid YAML ({exc})") from None
+        if max_drop is not None:
+            data["max_drop"] = max_drop
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise UserError(f"{path or 'gate config'}: {first_error(exc)}") from None
+
+    def thresholds(self, task: str, model: str, metric: str) -> tuple[float, float | None]:
+        max_drop, floor = self.max_drop, None
+        for rule in self.rules:
+            if rule.matches(task, model, metric):
+                max_drop = rule.max_drop if rule.max_drop is not None else max_drop
+                floor = rule.floor if rule.floor is not None else floor
+        return max_drop, floor
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a gate needs of a run: per task x model x metric, each sample's row."""
+
+    source: str
+    task_scorers: dict[str, Any]
+    higher_is_better: dict[str, bool]
+    rows: dict[str, dict[str, dict[str, Rows]]]  # task -> model -> metric -> rows
+
+
+def snapshot_of_run(run_dir: Path) -> Snapshot:
+    store = RunStore(run_dir)
+    if not store.exists():
+        raise UserError(f"{run_dir}: not a run directory (no run.json)")
+    run = store.read_run()
+    rows: dict[str, dict[str, dict[str, Rows]]] = {}
+    for record in store.latest_records():
+        for score in record.scores:
+            if score.status != "ok":
+                continue
+            stats = score.details.get("stats")
+            row = [float(v) for v in stats] if isinstance(stats, list) else [score.value]
+            rows.setdefault(record.task, {}).setdefault(record.model, {}).setdefault(
+                score.name, {}
+            )[record.sample_id] = row
+    better = {a.metric: a.higher_is_better for a in run.aggregates}
+    return Snapshot(str(run_dir), dict(run.task_scorers), better, rows)
+
+
+def save_baseline(run_dir: Path, output: Path) -> Path:
+    snap = snapshot_of_run(run_dir)
+    payload = {
+        "evalkit_baseline": 1,
+        "evalkit_version": __version__,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **asdict(snap),
+    }
+    text = json.dumps(payload, separators=(",", ":"))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix == ".gz":
+        output.write_bytes(gzip.compress(text.encode("utf-8")))
+    else:
+        output.write_text(text, encoding="utf-8")
+    return output
+
+
+def load_baseline(path: Path) -> Snapshot:
+    if path.is_dir():
+        return snapshot_of_run(path)
+    if not path.is_file():
+        raise UserError(f"baseline not found: {path}")
+    raw = path.read_bytes()
+    try:
+        data = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: not a baseline file ({exc})") from None
+    if not isinstance(data, dict) or data.get("evalkit_baseline") != 1:
+        raise UserError(f"{path}: not a baseline file (write one with `evalkit baseline save`)")
+    return Snapshot(data["source"], data["task_scorers"], data["higher_is_better"], data["rows"])
+
+
+@dataclass(frozen=True)
+class Check:
+    task: str
+    model: str
+    metric: str
+    n: int
+    baseline: float
+    value: float
+    change: (
+        float  # value - baseline, in the metric's units (negative = worse when higher is better)
+    )
+    ci_low: float
+    ci_high: float
+    max_drop: float
+    floor: float | None
+    mde: float  # minimum detectable drop at 80% power (one-sided 5%)
+    status: str  # pass | regression | below_floor
+    underpowered: bool
+
+    @property
+    def failed(self) -> bool:
+        return self.status != "pass"
+
+
+def run_gate(baseline: Snapshot, run: Snapshot, config: GateConfig) -> list[Check]:
+    checks = []
+    scorers = {
+        task: build_scorers([(name, dict(opts)) for name, opts in specs])
+        for task, specs in run.task_scorers.items()
+    }
+    for task, per_model in run.rows.items():
+        for model, per_metric in per_model.items():
+            for metric, rows in per_metric.items():
+                base_rows = baseline.rows.get(task, {}).get(model, {}).get(metric)
+                if not base_rows:
+                    continue
+                scorer = next((s for s in scorers.get(task, []) if metric in s.metrics), None)
+                check = _check(task, model, metric, base_rows, rows, scorer, run, config)
+                if check is not None:
+                    checks.append(check)
+    if not checks:
+        raise UserError(
+            f"nothing to compare: no task x model x metric of {run.source} is in the baseline"
+        )
+    return checks
+
+
+def _check(
+    task: str,
+    model: str,
+    metric: str,
+    base_rows: Rows,
+    rows: Rows,
+    scorer: Any,
+    run: Snapshot,
+    config: GateConfig,
+) -> Check | None:
+    ids = sorted(base_rows.keys() & rows.keys())
+    if len(ids) < 2:
+        return None
+    a = np.array([base_rows[i] for i in ids], dtype=np.float64)
+    b = np.array([rows[i] for i in ids], dtype=np.float64)
+    statistic = _statistic(scorer, len(ids)) if scorer is not None else _mean(len(ids))
+    result = paired_bootstrap(a, b, statistic, seed=config.seed, n_resamples=config.n_resamples)
+    higher = run.higher_is_better.get(metric, True)
+    sign = 1.0 if higher else -1.0  # worse = a negative signed change
+    worst_to_best = sorted((sign * (result.ci_low or 0.0), sign * (result.ci_high or 0.0)))
+    high = worst_to_best[1]  # the best the change can be, within its 95% CI
+    max_drop, floor = config.thresholds(task, model, metric)
+    se = ((result.ci_high or 0.0) - (result.ci_low or 0.0)) / (2 * 1.96)
+    mde = (Z_ONE_SIDED_95 + Z_POWER_80) * se
+    value_b = result.value_b
+    _, value_low, value_high = _value_ci(b, statistic, config)
+    status = "pass"
+    if high < -max_drop:
+        status = "regression"
+    elif floor is not None and (value_high < floor if higher else value_low > floor):
+        status = "below_floor"
+    return Check(
+        task, model, metric, len(ids), result.value_a, value_b, result.delta,
+        result.ci_low or 0.0, result.ci_high or 0.0, max_drop, floor, mde, status,
+        underpowered=mde > max(max_drop, 1e-12),
+    )  # fmt: skip
+
+
+def _mean(n: int) -> Any:
+    return lambda summed: float(summed[0] / n)
+
+
+def _value_ci(rows: np.ndarray, statistic: Any, config: GateConfig) -> tuple[float, float, float]:
+    from evalkit.bootstrap import corpus_ci
+
+    return corpus_ci(rows, statistic, config.seed, config.n_resamples)
+
+
+# ---- output ----------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.4g}"
+
+
+def markdown_summary(checks: Sequence[Check], baseline: str, run: str) -> str:
+    failed = [c for c in checks if c.failed]
+    head = "FAILED" if failed else "passed"
+    lines = [
+        f"## evalkit gate: {head}",
+        "",
+        f"{len(checks)} checks of `{run}` against `{baseline}`: {len(failed)} failed. A check "
+        "fails only when the 95% CI of the change lies entirely beyond the allowed drop (or below "
+        "the floor).",
+        "",
+        "| | task | model | metric | baseline | run | change [95% CI] | allowed drop | MDE | n |",
+        "|---|---|---|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for c in sorted(checks, key=lambda c: (not c.failed, c.task, c.model, c.metric)):
+        mark = {"pass": "ok", "regression": "REGRESSION", "below_floor": "BELOW FLOOR"}[c.status]
+        mde = _fmt(c.mde) + (" (too small a suite)" if c.underpowered else "")
+        lines.append(
+            f"| {mark} | {c.task} | {c.model} | {c.metric} | {_fmt(c.baseline)} | {_fmt(c.value)} "
+            f"| {c.change:+.4g} [{c.ci_low:+.4g}, {c.ci_high:+.4g}] | {_fmt(c.max_drop)} | {mde} "
+            f"| {c.n} |"
+        )
+    under = [c for c in checks if c.underpowered]
+    if under:
+        lines += [
+            "",
+            f"{len(under)} checks cannot detect their allowed drop: the minimum detectable effect "
+            "(80% power) exceeds it. Add samples or allow a larger drop.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def junit_xml(checks: Sequence[Check]) -> str:
+    failures = sum(c.failed for c in checks)
+    cases = []
+    for c in checks:
+        name = quoteattr(f"{c.task}.{c.model}.{c.metric}")
+        body = ""
+        if c.failed:
+            message = (
+                f"{c.status}: {c.metric} {_fmt(c.baseline)} -> {_fmt(c.value)} "
+                f"(change {c.change:+.4g}, 95% CI [{c.ci_low:+.4g}, {c.ci_high:+.4g}], "
+                f"allowed drop {_fmt(c.max_drop)}, floor {_fmt(c.floor)})"
+            )
+            body = f"<failure message={quoteattr(message)}>{escape(message)}</failure>"
+        cases.append(f'  <testcase classname="evalkit.gate" name={name}>{body}</testcase>')
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<testsuite name="evalkit gate" tests="{len(checks)}" failures="{failures}">\n'
+        + "\n".join(cases)
+        + "\n</testsuite>\n"
+    )
