@@ -97,6 +97,18 @@ def _first_line(exc: BaseException) -> str:
     return "could not compose the configuration"
 
 
+def compose_run_config(overrides: list[str], run_dir: Path) -> RunConfig:
+    """The validated RunConfig of one (non-multirun) command line, without launching Hydra:
+    for library callers such as the pytest plugin."""
+    _check_group_options(overrides)
+    try:
+        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+            cfg = compose(CONFIG_NAME, overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise UserError(f"invalid override: {_first_line(exc)}") from None
+    return _validated(cfg, run_dir)
+
+
 def preflight(overrides: list[str]) -> None:
     """Compose and validate the config of (the first job of) this command line."""
     if any(arg.startswith("-") and arg not in ("-m", "--multirun") for arg in overrides):
