@@ -262,6 +262,23 @@ def gate(
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Directory for leaderboard.html, .csv and .json.",
+)
+def leaderboard(run_dirs: Sequence[Path], output: Path) -> None:
+    """Merge runs into one leaderboard (ranks with ties where CIs overlap, mean win rate)."""
+    from evalkit.leaderboard_export import write_leaderboard
+
+    for path in write_leaderboard(run_dirs, output):
+        click.echo(str(path))
+
+
 @cli.group()
 def baseline() -> None:
     """Bless a run as the baseline that `evalkit gate` compares against."""

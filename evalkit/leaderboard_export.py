@@ -1,0 +1,151 @@
+"""`evalkit leaderboard RUN_DIR... -o DIR`: one leaderboard from many runs, as HTML, CSV and JSON.
+
+Rules, stated in every output:
+- Each task is ranked by its first metric (the task's own scorer order), direction respected.
+- Rank = 1 + the number of models whose 95% CI lies entirely better than this model's CI, so models
+  whose CIs overlap share a rank (ties), as LMSYS's arena leaderboard ranks.
+- Overall = mean win rate (HELM): per task, the share of the other ranked models this model beats
+  on the point estimate, averaged over the tasks the model has; the number of tasks is shown.
+- Bradley-Terry ratings from pairwise judging (`evalkit judge ... judge=pairwise_preference`) are
+  listed per task when a run has them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from evalkit.atomicio import atomic_write_text
+from evalkit.errors import UserError
+from evalkit.store import RunStore
+from evalkit.types import Aggregate
+
+RULES = (
+    "Each task is ranked by its first metric. Rank = 1 + the number of models whose 95% CI lies "
+    "entirely better; overlapping CIs share a rank. Overall = mean win rate over the tasks a model "
+    "has (the share of other models it beats on the point estimate, per task)."
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    task: str
+    metric: str
+    model: str
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    n: int
+    rank: int
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class Overall:
+    model: str
+    mean_win_rate: float
+    tasks: int
+
+
+def _collect(run_dirs: Sequence[Path]) -> tuple[list[Aggregate], dict[str, Any]]:
+    seen: dict[tuple[str, str, str], Path] = {}
+    out: list[Aggregate] = []
+    pairwise: dict[str, Any] = {}
+    for run_dir in run_dirs:
+        store = RunStore(run_dir)
+        if not store.exists():
+            raise UserError(f"{run_dir}: not a run directory (no run.json)")
+        run = store.read_run()
+        for a in run.aggregates:
+            model = a.model
+            if (a.task, model, a.metric) in seen and seen[(a.task, model, a.metric)] != run_dir:
+                model = f"{a.model}@{run_dir.name}"  # the same model name in two runs
+            seen[(a.task, model, a.metric)] = run_dir
+            out.append(a.model_copy(update={"model": model}))
+        tasks = run.pairwise.get("tasks") if run.pairwise else None
+        if isinstance(tasks, dict):
+            for task, table in tasks.items():
+                if isinstance(table, dict) and table.get("bradley_terry"):
+                    pairwise[task] = table["bradley_terry"]
+    if not out:
+        raise UserError("no aggregates in the given run directories")
+    return out, pairwise
+
+
+def _better(a: Aggregate, b: Aggregate) -> bool:
+    """a is better than b beyond doubt: their 95% CIs do not overlap."""
+    if None in (a.ci_low, a.ci_high, b.ci_low, b.ci_high):
+        return False
+    if a.higher_is_better:
+        return a.ci_low > b.ci_high  # type: ignore[operator]
+    return a.ci_high < b.ci_low  # type: ignore[operator]
+
+
+def build(run_dirs: Sequence[Path]) -> tuple[list[Entry], list[Overall], dict[str, Any]]:
+    aggregates, pairwise = _collect(run_dirs)
+    entries: list[Entry] = []
+    wins: dict[str, list[float]] = {}
+    for task in dict.fromkeys(a.task for a in aggregates):
+        first_metric = next(a.metric for a in aggregates if a.task == task)
+        ranked = [
+            a
+            for a in aggregates
+            if a.task == task and a.metric == first_metric and a.value is not None
+        ]
+        sign = 1.0 if ranked and ranked[0].higher_is_better else -1.0
+        ranked.sort(key=lambda a: -sign * (a.value or 0.0))
+        for a in ranked:
+            rank = 1 + sum(_better(other, a) for other in ranked if other is not a)
+            entries.append(
+                Entry(task, first_metric, a.model, float(a.value or 0.0), a.ci_low, a.ci_high,
+                      a.n, rank, a.higher_is_better)
+            )  # fmt: skip
+            if len(ranked) > 1:
+                beaten = sum(sign * ((a.value or 0.0) - (o.value or 0.0)) > 0 for o in ranked)
+                wins.setdefault(a.model, []).append(beaten / (len(ranked) - 1))
+    overall = sorted(
+        (Overall(m, sum(w) / len(w), len(w)) for m, w in wins.items()),
+        key=lambda o: -o.mean_win_rate,
+    )
+    return entries, overall, pairwise
+
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("evalkit.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def write_leaderboard(run_dirs: Sequence[Path], output: Path) -> list[Path]:
+    entries, overall, pairwise = build(run_dirs)
+    output.mkdir(parents=True, exist_ok=True)
+    by_task: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_task.setdefault(e.task, []).append(e)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(Entry.__dataclass_fields__))
+    writer.writeheader()
+    writer.writerows(asdict(e) for e in entries)
+    payload = {
+        "rules": RULES,
+        "overall": [asdict(o) for o in overall],
+        "tasks": {t: [asdict(e) for e in rows] for t, rows in by_task.items()},
+        "bradley_terry": pairwise,
+        "runs": [str(d) for d in run_dirs],
+    }
+    html = _ENV.get_template("leaderboard.html.j2").render(
+        rules=RULES, overall=overall, by_task=by_task, pairwise=pairwise
+    )
+    paths = [output / "leaderboard.html", output / "leaderboard.csv", output / "leaderboard.json"]
+    atomic_write_text(paths[0], html)
+    atomic_write_text(paths[1], buffer.getvalue())
+    atomic_write_text(paths[2], json.dumps(payload, indent=2))
+    return paths

@@ -1,0 +1,46 @@
+"""`evalkit leaderboard`: runs merged into HTML/CSV/JSON, ranks tied where CIs overlap, mean win
+rate overall, and model-name collisions between runs kept apart."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+from evalkit.leaderboard_export import _better
+from evalkit.types import Aggregate
+
+
+def agg(model: str, value: float, low: float, high: float, higher: bool = True) -> Aggregate:
+    return Aggregate(
+        task="t", model=model, metric="m", value=value, ci_low=low, ci_high=high, n=10,
+        n_failed=0, method="mean", higher_is_better=higher,
+    )  # fmt: skip
+
+
+def test_better_needs_separated_intervals_in_the_metric_direction():
+    assert _better(agg("a", 0.8, 0.7, 0.9), agg("b", 0.5, 0.4, 0.6))
+    assert not _better(agg("a", 0.8, 0.55, 0.9), agg("b", 0.5, 0.4, 0.6))  # overlap: a tie
+    assert _better(agg("a", 0.2, 0.1, 0.3, False), agg("b", 0.5, 0.4, 0.6, False))  # e.g. TER
+
+
+def test_leaderboard_from_two_runs(run_cli, qa_task, tmp_path):
+    for name in ("one", "two"):
+        out = run_cli("run", f"tasks=[{qa_task}]", f"run_dir={tmp_path / name}", "progress=false")
+        assert out.returncode == 0, out.stderr
+    out = run_cli("leaderboard", str(tmp_path / "one"), str(tmp_path / "two"), "-o", "board")
+    assert out.returncode == 0, out.stderr
+    board = tmp_path / "board"
+    data = json.loads((board / "leaderboard.json").read_text())
+    rows = {r["model"]: r for r in data["tasks"]["toy_qa"]}
+    assert set(rows) == {"good", "bad", "good@two", "bad@two"}  # same names, two runs
+    assert rows["good"]["rank"] == rows["good@two"]["rank"] == 1  # identical: overlapping CIs
+    assert rows["bad"]["rank"] == 3  # both 'good' entries are better beyond doubt
+    overall = {o["model"]: o["mean_win_rate"] for o in data["overall"]}
+    assert overall["good"] == overall["good@two"] == 2 / 3 and overall["bad"] == 0
+    assert "overlapping CIs share a rank" in data["rules"]
+    with (board / "leaderboard.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == 4
+    html = (board / "leaderboard.html").read_text()
+    assert "Content-Security-Policy" in html and "good@two" in html
+    missing = run_cli("leaderboard", str(tmp_path / "nope"), "-o", "x")
+    assert missing.returncode == 2 and "not a run directory" in missing.stderr
