@@ -24,4 +24,18 @@ def load_runner(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
+    _pickle_by_value(module)
     return module
+
+
+def _pickle_by_value(module: ModuleType) -> None:
+    """Parallel launchers (joblib's loky, submitit) pickle the job function and unpickle it in
+    another process, where this by-path module cannot be imported by name: ship it by value."""
+    for name in ("joblib.externals.cloudpickle", "cloudpickle"):
+        try:
+            pickler = importlib.import_module(name)
+        except ImportError:
+            continue
+        register = getattr(pickler, "register_pickle_by_value", None)
+        if callable(register):
+            register(module)
