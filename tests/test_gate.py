@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,7 @@ def test_an_unchanged_run_passes_and_writes_summaries(
     assert step_summary.read_text() == (tmp_path / "gate.md").read_text() == out.stdout
     suite = ET.parse(tmp_path / "gate.xml").getroot()
     assert suite.get("failures") == "0" and int(suite.get("tests")) >= 4
+    assert_valid_junit(tmp_path / "gate.xml")
 
 
 def test_a_real_drop_fails_with_exit_1(run_cli, runs, qa_task, tmp_path):
@@ -62,6 +64,24 @@ def test_a_real_drop_fails_with_exit_1(run_cli, runs, qa_task, tmp_path):
     assert "| ok | toy_qa | bad | exact_match |" in out.stdout  # 'bad' did not change
     failures = ET.parse(tmp_path / "g.xml").getroot().findall(".//failure")
     assert failures and "regression: exact_match 0.75 -> 0.25" in failures[0].get("message")
+    assert_valid_junit(tmp_path / "g.xml")
+
+
+def assert_valid_junit(path):
+    from lxml import etree
+
+    schema = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "junit.xsd")))
+    document = etree.parse(str(path))
+    assert schema.validate(document), schema.error_log
+
+
+def test_a_clear_improvement_passes(run_cli, runs, qa_task, tmp_path):
+    worse = runs(candidate_task(qa_task, tmp_path, wrong=set(range(1, 40, 2))), "worse")
+    better = runs(qa_task, "better")
+    out = run_cli("gate", str(better), "--baseline", str(worse), "--junit", str(tmp_path / "g.xml"))
+    assert out.returncode == 0, out.stdout
+    assert "| ok | toy_qa | good | exact_match | 0.25 | 0.75 | +0.5 [" in out.stdout
+    assert_valid_junit(tmp_path / "g.xml")
 
 
 def test_a_drop_within_the_noise_or_the_allowance_passes(run_cli, runs, qa_task, tmp_path):
