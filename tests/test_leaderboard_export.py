@@ -42,5 +42,17 @@ def test_leaderboard_from_two_runs(run_cli, qa_task, tmp_path):
         assert len(list(csv.DictReader(handle))) == 4
     html = (board / "leaderboard.html").read_text()
     assert "Content-Security-Policy" in html and "good@two" in html
+    # Bradley-Terry ratings a pairwise judging stored in a run are listed with its task
+    run_json = tmp_path / "one" / "run.json"
+    run = json.loads(run_json.read_text())
+    ratings = [{"model": "good", "rating": 1100.0, "ci_low": 1050.0, "ci_high": 1150.0}]
+    run["pairwise"] = {"tasks": {"toy_qa": {"bradley_terry": ratings}}}
+    run_json.write_text(json.dumps(run))
+    out = run_cli("leaderboard", str(tmp_path / "one"), "-o", "board2")
+    assert out.returncode == 0, out.stderr
+    assert json.loads((tmp_path / "board2" / "leaderboard.json").read_text())["bradley_terry"] == {
+        "toy_qa": ratings
+    }
+    assert "Bradley-Terry ratings" in (tmp_path / "board2" / "leaderboard.html").read_text()
     missing = run_cli("leaderboard", str(tmp_path / "nope"), "-o", "x")
     assert missing.returncode == 2 and "not a run directory" in missing.stderr
