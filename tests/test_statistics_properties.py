@@ -132,7 +132,9 @@ def true_mean(name: str, scale: float) -> float:
     return min(0.9, scale / 4) if mean is None else mean(scale)
 
 
-@settings(max_examples=6, deadline=None)
+# derandomize: the same drawn configurations on every run, so that a statistical bound that holds
+# is not re-gambled by each CI run (the bounds sit >= 3.5 binomial standard errors out)
+@settings(max_examples=6, deadline=None, derandomize=True)
 @given(
     name=st.sampled_from(sorted(DISTRIBUTIONS)),
     n=st.integers(60, 150),
@@ -142,17 +144,17 @@ def true_mean(name: str, scale: float) -> float:
 def test_bootstrap_intervals_cover_the_true_mean_at_the_nominal_rate(name, n, scale, seed):
     rng = np.random.default_rng(seed)
     draw = DISTRIBUTIONS[name][0]
-    trials = 200
+    trials = 400
     covered = 0
     for trial in range(trials):
         _, low, high = mean_ci(draw(rng, n, scale), seed=trial, n_resamples=300)
         covered += low <= true_mean(name, scale) <= high
-    # nominal 0.95; the percentile bootstrap runs a little narrow on skewed data, and 200 trials
-    # leave a binomial standard error of about 0.015
-    assert 0.88 <= covered / trials <= 0.995
+    # nominal 0.95; the percentile bootstrap runs a little narrow on skewed data (about 0.93 for
+    # exponential samples of 60), and 400 trials leave a binomial standard error of about 0.012
+    assert 0.885 <= covered / trials <= 0.995
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=4, deadline=None, derandomize=True)
 @given(
     test=st.sampled_from(["bootstrap", "ar"]),
     n=st.integers(40, 120),
@@ -161,7 +163,7 @@ def test_bootstrap_intervals_cover_the_true_mean_at_the_nominal_rate(name, n, sc
 )
 def test_paired_tests_hold_their_level_under_the_null(test, n, noise, seed):
     rng = np.random.default_rng(seed)
-    trials = 200
+    trials = 400
     rejections = 0
     for trial in range(trials):
         difficulty = rng.normal(size=n)
@@ -173,4 +175,6 @@ def test_paired_tests_hold_their_level_under_the_null(test, n, noise, seed):
         else:
             p = paired_bootstrap(a, b, statistic, seed=trial, n_resamples=200).p_value
         rejections += p < 0.05
-    assert rejections / trials <= 0.09  # level 0.05 plus about 2.5 binomial standard errors
+    # measured level with 2,000 trials: 0.054-0.058 (bootstrap), 0.045-0.053 (AR) at n = 40-120;
+    # 0.095 is 3.5 binomial standard errors (400 trials) above that
+    assert rejections / trials <= 0.095
