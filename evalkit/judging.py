@@ -585,14 +585,16 @@ def _pairwise_report(
         "self_preference": self_preference(judge, models),
         **usage_figures([usage_details(j.replies) for j in judged]),
     }
-    with_human = [j for j in judged if j.human is not None and j.outcome is not None]
-    if with_human:
-        labels = {1.0: "first", 0.5: "tie", 0.0: "second"}
-        judge_labels = [labels[j.outcome] for j in with_human]  # type: ignore[index]
-        human_labels = [labels[j.human] for j in with_human]  # type: ignore[index]
-        report["human_n"] = len(with_human)
-        report["human_accuracy"] = _rounded(
-            sum(a == b for a, b in zip(judge_labels, human_labels, strict=True)) / len(with_human)
-        )
+    labels = {1.0: "first", 0.5: "tie", 0.0: "second"}
+    pairs = [
+        (labels[j.outcome], labels[j.human])
+        for j in judged
+        if j.human is not None and j.outcome is not None
+    ]
+    if pairs:
+        judge_labels = [judge for judge, _ in pairs]
+        human_labels = [human for _, human in pairs]
+        report["human_n"] = len(pairs)
+        report["human_accuracy"] = _rounded(sum(a == b for a, b in pairs) / len(pairs))
         report["human_kappa"] = _rounded(cohen_kappa(judge_labels, human_labels))
     return report

@@ -81,11 +81,11 @@ def _collect(run_dirs: Sequence[Path]) -> tuple[list[Aggregate], dict[str, Any]]
 
 def _better(a: Aggregate, b: Aggregate) -> bool:
     """a is better than b beyond doubt: their 95% CIs do not overlap."""
-    if None in (a.ci_low, a.ci_high, b.ci_low, b.ci_high):
+    if a.ci_low is None or a.ci_high is None or b.ci_low is None or b.ci_high is None:
         return False
     if a.higher_is_better:
-        return a.ci_low > b.ci_high  # type: ignore[operator]
-    return a.ci_high < b.ci_low  # type: ignore[operator]
+        return a.ci_low > b.ci_high
+    return a.ci_high < b.ci_low
 
 
 def build(run_dirs: Sequence[Path]) -> tuple[list[Entry], list[Overall], dict[str, Any]]:

@@ -172,5 +172,7 @@ def test_reference_and_source_requirements_and_user_errors(server):
         JudgeScorer()
     with pytest.raises(UserError, match="unknown rubric 'overal_quality'"):
         JudgeScorer(rubric="overal_quality", model=server.model())
+    with pytest.raises(UserError, match="judge model: backend: Field required"):
+        JudgeScorer(model={"name": "no-backend"}, cache=False).score(items("a"))
     with pytest.raises(UserError, match="is pairwise"):
         JudgeScorer(rubric="pairwise_preference", model=server.model())

@@ -1,7 +1,7 @@
 """Shared scorer behaviour: reference checks, failure statuses and aggregation with CIs.
 
-A subclass implements `_score_scorable` for items that have references; items without references
-get status `unscorable` (counted in n_failed), never a made-up value.
+A subclass implements `_score_scorable` for items it can score (by default: those with references);
+the others get status `unscorable` (counted in n_failed), never a made-up value.
 """
 
 from __future__ import annotations
@@ -45,10 +45,13 @@ class ReferenceScorer(ABC):
 
     def score(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
         results: list[list[Score] | None] = [None] * len(items)
-        scorable = [i for i, item in enumerate(items) if item.references]
+        scorable = []
         for i, item in enumerate(items):
-            if not item.references:
-                results[i] = failed_scores(self.metrics, "unscorable", "no reference")
+            reason = self._unscorable_reason(item)
+            if reason is None:
+                scorable.append(i)
+            else:
+                results[i] = failed_scores(self.metrics, "unscorable", reason)
         if scorable:
             for i, scores in zip(
                 scorable, self._score_scorable([items[i] for i in scorable]), strict=True
@@ -56,9 +59,14 @@ class ReferenceScorer(ABC):
                 results[i] = scores
         return [r if r is not None else [] for r in results]
 
+    def _unscorable_reason(self, item: ScoredItem) -> str | None:
+        """Why this item cannot be scored (status `unscorable`), or None. By default: it has no
+        reference; a scorer that needs other inputs (a judge: the source) overrides this."""
+        return None if item.references else "no reference"
+
     @abstractmethod
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
-        """Scores for items that all have at least one reference."""
+        """Scores for items that passed `_unscorable_reason` (by default: have a reference)."""
 
     def aggregate(
         self,

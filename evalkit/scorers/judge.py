@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import ValidationError
+
 from evalkit import registry
 from evalkit.cache import ResponseCache, cache_key
 from evalkit.config import ModelConfig, _default_cache_path
@@ -29,6 +31,7 @@ from evalkit.judges.rubric import Rubric, load_rubric
 from evalkit.protocols import BACKEND_GROUP, Backend, ScoredItem
 from evalkit.scorers.base import NAN, ReferenceScorer
 from evalkit.types import ChatMessage, Generation, GenerationParams, JSONValue, Request, Score
+from evalkit.validation import first_error
 
 REASK = (
     "Your reply could not be read ({reason}). Reply again with the JSON object only, exactly in "
@@ -39,8 +42,8 @@ REASK = (
 def build_judge_backend(spec: dict[str, Any]) -> Backend:
     try:
         model = ModelConfig.model_validate(spec)
-    except Exception as exc:  # pydantic's message names the field
-        raise UserError(f"judge model: {exc}".splitlines()[0]) from None
+    except ValidationError as exc:
+        raise UserError(f"judge model: {first_error(exc)}") from None
     factory = registry.load(BACKEND_GROUP, model.backend)
     backends: list[Backend] = factory(model.name, model.options, None)
     if len(backends) != 1:
@@ -248,38 +251,24 @@ class JudgeScorer(ReferenceScorer):
                 close()
         self._judges = None
 
-    def score(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
-        results: list[list[Score] | None] = [None] * len(items)
-        prompts, positions = [], []
-        for i, item in enumerate(items):
-            missing = self._missing(item)
-            if missing:
-                results[i] = [
-                    Score(name=m, value=NAN, status="unscorable", explanation=missing)
-                    for m in self.metrics
-                ]
-                continue
-            source = getattr(item, "source", "")
-            reference = item.references[0] if item.references else ""
-            prompts.append(
-                self.rubric.render(source=source, output=item.prediction, reference=reference)
-            )
-            positions.append(i)
-        if prompts:
-            per_judge = [judge.judge(prompts) for judge in self.judges]
-            for k, i in enumerate(positions):
-                results[i] = self._scores([outcomes[k] for outcomes in per_judge])
-        return [r if r is not None else [] for r in results]
-
-    def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
-        raise NotImplementedError  # `score` is overridden: judges need not have references
-
-    def _missing(self, item: ScoredItem) -> str | None:
+    def _unscorable_reason(self, item: ScoredItem) -> str | None:
         if "reference" in self.rubric.needs and not item.references:
             return "the rubric needs a reference"
         if "source" in self.rubric.needs and not getattr(item, "source", ""):
             return "the rubric needs the source"
         return None
+
+    def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
+        prompts = [
+            self.rubric.render(
+                source=getattr(item, "source", ""),
+                output=item.prediction,
+                reference=item.references[0] if item.references else "",
+            )
+            for item in items
+        ]
+        per_judge = [judge.judge(prompts) for judge in self.judges]
+        return [self._scores([outcomes[k] for outcomes in per_judge]) for k in range(len(items))]
 
     def _one(
         self, name: str, judge: Judge, outcome: tuple[Verdict | str, list[Generation]]
