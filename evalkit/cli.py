@@ -182,25 +182,37 @@ def compare(
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
     default=None,
-    help="Where to write the HTML (default: RUN_DIR/report.html).",
+    help="Where to write the HTML (default: RUN_DIR/report.html; required for several runs).",
 )
-def report(run_dir: Path, output: Path | None) -> None:
-    """Re-render a run's HTML report from its stored records (nothing is recomputed)."""
+@click.option(
+    "--baseline",
+    default=None,
+    help="The comparison view's baseline: a model name or one of the run directories given "
+    "(default: the first model of the first run).",
+)
+@click.option("--max-samples", type=int, default=None, help="Outputs per task x model shown.")
+def report(
+    run_dirs: tuple[Path, ...], output: Path | None, baseline: str | None, max_samples: int | None
+) -> None:
+    """Render one self-contained HTML report of one or more runs from their stored records."""
     from evalkit.atomicio import atomic_write_text
-    from evalkit.report.simple import render_report
+    from evalkit.report.bundle import bundle_runs, load_runs, resolve_baseline
+    from evalkit.report.page import render_bundle
     from evalkit.store import RunStore
 
-    store = RunStore(run_dir)
-    record = store.read_run()
-    max_samples = int(record.config.get("report", {}).get("max_samples", 100))
-    html = render_report(record, store.latest_records(), max_samples=max_samples)
-    target = output or store.report_path
+    if output is None and len(run_dirs) > 1:
+        raise UserError("several runs make one report: say where to write it with -o FILE.html")
+    bundle = bundle_runs(load_runs(run_dirs))
+    html = render_bundle(
+        bundle, baseline=resolve_baseline(bundle, run_dirs, baseline), max_samples=max_samples
+    )
+    target = output or RunStore(run_dirs[0]).report_path
     atomic_write_text(target, html)
     click.echo(str(target))
 

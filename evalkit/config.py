@@ -57,7 +57,9 @@ class ScoringConfig(_Strict):
 
 class ReportConfig(_Strict):
     enabled: bool = True
-    max_samples: int = Field(100, ge=0, description="Samples shown per task x model.")
+    max_samples: int | None = Field(
+        None, ge=0, description="Outputs per task x model in the sample browser (None: all)."
+    )
 
 
 class RunConfig(_Strict):

@@ -273,7 +273,7 @@ def _rewrite_run(
     reports: list[dict[str, JSONValue]],
     pairwise: dict[str, JSONValue] | None = None,
 ) -> RunRecord:
-    from evalkit.report.simple import render_report
+    from evalkit.report.page import render_report
 
     scorers_by_task = {task: build_scorers(specs) for task, specs in task_scorers.items()}
     aggregates = aggregate_records(latest, scorers_by_task, data.config)
@@ -298,8 +298,7 @@ def _rewrite_run(
         }
     )
     data.store.write_run(record)
-    max_samples = int(data.config.report.max_samples)
-    data.store.write_report(render_report(record, latest, max_samples=max_samples))
+    data.store.write_report(render_report(record, latest, label=data.store.run_dir.name))
     return record
 
 

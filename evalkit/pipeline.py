@@ -221,6 +221,7 @@ def _records(
             request=request,
             generation=generation,
             scores=sample_scores,
+            references=sample.references,
         )
 
 

@@ -14,7 +14,7 @@ from evalkit.config import RunConfig
 from evalkit.leaderboard import print_leaderboards
 from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.pipeline import estimate_evaluation, run_evaluation
-from evalkit.report.simple import render_report
+from evalkit.report.page import render_report
 from evalkit.store import RunStore
 from evalkit.types import RunRecord, SampleRecord
 
@@ -140,9 +140,7 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     report_failures(latest, stderr)
     agreement = agreement_tables(record, latest)
     if config.report.enabled:
-        html = render_report(
-            record, latest, max_samples=config.report.max_samples, agreement=agreement
-        )
+        html = render_report(record, latest, label=run_dir.name, agreement=agreement)
         store.write_report(html)
         stderr.print(f"report: {store.report_path}")
     console = results_console()

@@ -109,6 +109,10 @@ class SampleRecord(Frozen):
     request: Request
     generation: Generation
     scores: list[Score]
+    references: list[str] = Field(
+        default_factory=list,
+        description="The sample's references, so a run's report and rescoring need no task data.",
+    )
 
 
 class UsageSummary(Frozen):

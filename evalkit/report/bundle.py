@@ -1,0 +1,181 @@
+"""Runs gathered for one report: records, aggregates and usage of any number of runs, merged.
+
+When the same model name appears in several runs (a sweep over `model.quantization=none,int8`,
+say), each gets a label that names what differs between those runs' configurations
+(`tiny [quantization=int8]`), so variants sit side by side instead of overwriting each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import UserError, did_you_mean
+from evalkit.protocols import Scorer
+from evalkit.scoring import build_scorers
+from evalkit.store import RunStore
+from evalkit.tasks import load_task
+from evalkit.types import Aggregate, RunRecord, SampleRecord, UsageSummary
+
+# Keys that differ between any two runs without saying anything about the model variant.
+_IGNORED_KEYS = ("run_dir", "sweep_dir", "progress", "cache", "report", "scoring", "retry_failed")
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    label: str
+    run: RunRecord
+    records: list[SampleRecord]
+
+
+@dataclass
+class ReportBundle:
+    """Everything a report shows, with model names made unique across runs."""
+
+    runs: list[LoadedRun]
+    records: list[SampleRecord]
+    aggregates: list[Aggregate]
+    usage: list[UsageSummary]
+    scorers: dict[str, list[Scorer]] = field(default_factory=dict)
+    run_models: list[list[str]] = field(default_factory=list)  # per run, its model labels
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(a.task for a in self.aggregates))
+
+    @property
+    def models(self) -> list[str]:
+        return list(dict.fromkeys(r.model for r in self.records))
+
+    @property
+    def seed(self) -> int:
+        return self.runs[0].run.seed
+
+
+def load_runs(run_dirs: Sequence[Path]) -> list[LoadedRun]:
+    runs = []
+    for run_dir in run_dirs:
+        store = RunStore(run_dir)
+        if not store.exists():
+            raise UserError(f"{run_dir}: not a run directory (no run.json)")
+        run = store.read_run()
+        records = _with_task_references(run, store.latest_records())
+        runs.append(LoadedRun(Path(run_dir).name, run, records))
+    return runs
+
+
+def _task_references(run: RunRecord, task: str) -> dict[str, list[str]]:
+    """References from the task's data, when it is still there unchanged (same sha256)."""
+    refs = [
+        str(t) for t in (run.config.get("tasks") or run.config.get("suite", {}).get("tasks", []))
+    ]
+    for ref in [
+        r for r in refs if r == task or Path(r).parent.name == task or Path(r).name == task
+    ] or [task]:
+        try:
+            loaded = load_task(ref)
+        except UserError:
+            continue
+        if loaded.name == task and loaded.data_hash() == run.task_data_hashes.get(task):
+            return {s.id: s.references for s in loaded.samples()}
+    return {}
+
+
+def _with_task_references(run: RunRecord, records: list[SampleRecord]) -> list[SampleRecord]:
+    """Runs written before records kept their references get them back from the task data."""
+    missing = {r.task for r in records if not r.references}
+    found = {task: _task_references(run, task) for task in missing}
+    return [
+        r.model_copy(update={"references": found[r.task][r.sample_id]})
+        if not r.references and r.sample_id in found.get(r.task, {})
+        else r
+        for r in records
+    ]
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in config.items():
+        if not prefix and key in _IGNORED_KEYS:
+            continue
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = str(value)
+    return out
+
+
+def _variant_names(runs: Sequence[LoadedRun]) -> list[str]:
+    """Per run, the config settings that set it apart from the other runs (short keys)."""
+    flat = [_flatten(r.run.config) for r in runs]
+    keys = sorted({k for f in flat for k in f})
+    differing = [k for k in keys if len({f.get(k) for f in flat}) > 1]
+    names = []
+    for run, f in zip(runs, flat, strict=True):
+        parts = [f"{k.removeprefix('model.')}={f.get(k)}" for k in differing]
+        names.append(", ".join(parts) if parts else run.label)
+    return names
+
+
+def _model_labels(runs: Sequence[LoadedRun]) -> list[dict[str, str]]:
+    """Per run: model name -> label, unique across runs."""
+    owners: dict[str, list[int]] = {}
+    for i, run in enumerate(runs):
+        for model in dict.fromkeys(r.model for r in run.records):
+            owners.setdefault(model, []).append(i)
+    labels: list[dict[str, str]] = [{} for _ in runs]
+    for model, indices in owners.items():
+        if len(indices) == 1:
+            labels[indices[0]][model] = model
+            continue
+        variants = _variant_names([runs[i] for i in indices])
+        if len(set(variants)) < len(variants):
+            variants = [f"{runs[i].label}#{n}" for n, i in enumerate(indices)]
+        for i, variant in zip(indices, variants, strict=True):
+            labels[i][model] = f"{model} [{variant}]"
+    return labels
+
+
+def _renamed(run: LoadedRun, names: dict[str, str]) -> tuple[list[Any], list[Any], list[Any]]:
+    def rename(items: Sequence[Any]) -> list[Any]:
+        return [
+            x
+            if names.get(x.model, x.model) == x.model
+            else x.model_copy(update={"model": names[x.model]})
+            for x in items
+        ]
+
+    return rename(run.records), rename(run.run.aggregates), rename(run.run.usage)
+
+
+def bundle_runs(runs: Sequence[LoadedRun]) -> ReportBundle:
+    if not runs:
+        raise UserError("no runs to report on")
+    bundle = ReportBundle(list(runs), [], [], [])
+    for run, names in zip(runs, _model_labels(runs), strict=True):
+        records, aggregates, usage = _renamed(run, names)
+        bundle.records.extend(records)
+        bundle.aggregates.extend(aggregates)
+        bundle.usage.extend(usage)
+        bundle.run_models.append(list(dict.fromkeys(r.model for r in records)))
+        for task, specs in run.run.task_scorers.items():
+            if task not in bundle.scorers:
+                bundle.scorers[task] = build_scorers([(n, dict(o)) for n, o in specs])
+    return bundle
+
+
+def resolve_baseline(
+    bundle: ReportBundle, run_dirs: Sequence[Path], baseline: str | None
+) -> str | None:
+    """A model label, or a run directory standing for its (first) model."""
+    if baseline is None or baseline in bundle.models:
+        return baseline
+    for path, models in zip(run_dirs, bundle.run_models, strict=True):
+        if models and Path(baseline).resolve() == Path(path).resolve():
+            return models[0]
+    raise UserError(
+        f"--baseline '{baseline}' is neither a model of these runs nor one of their directories"
+        f"{did_you_mean(baseline, bundle.models)}"
+    )

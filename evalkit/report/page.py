@@ -1,0 +1,174 @@
+"""Render one self-contained report.html from any number of runs.
+
+Self-contained: the stylesheet, the charting library (plotly.js from the `plotly` package) and the
+page's own script are inlined, so the file opens from disk with no network. Safe: every value the
+server renders goes through Jinja's autoescaping; the data the script draws from sits in a
+`type="application/json"` block (never executed) whose `<`, `>` and `&` are written as `\\u003c`...,
+so no `</script>` in model text can close it; the script only ever puts data into the DOM as text;
+and the Content-Security-Policy allows exactly the inlined scripts (by hash), no network at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+
+from evalkit.leaderboard import format_cell
+from evalkit.metric_agreement import AgreementTable, agreement_tables
+from evalkit.report.bundle import LoadedRun, ReportBundle, bundle_runs
+from evalkit.report.comparisons import baseline_comparisons, summary_tables, task_baselines
+from evalkit.report.payload import build_payload
+from evalkit.types import RunRecord, SampleRecord
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("evalkit.report", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+_ENV.filters["cell"] = format_cell
+
+_JSON_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
+
+
+def embed_json(value: Any) -> str:
+    """JSON that is safe inside a <script> element: nothing in it can end the element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for raw, escaped in _JSON_ESCAPES.items():
+        text = text.replace(raw, escaped)
+    return text
+
+
+@cache
+def _static(name: str) -> str:
+    return resources.files("evalkit.report").joinpath("static", name).read_text(encoding="utf-8")
+
+
+@cache
+def _plotly_js() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
+
+
+def _script_hash(script: str) -> str:
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def content_security_policy(scripts: Sequence[str]) -> str:
+    hashes = " ".join(_script_hash(s) for s in scripts)
+    return (
+        f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
+        "img-src data: blob:; font-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def _scripts() -> list[str]:
+    scripts = [_plotly_js(), _static("report.js")]
+    for script in scripts:
+        if "</script" in script.lower():
+            raise RuntimeError("an inlined script contains '</script'; it would end its element")
+    return scripts
+
+
+def _title(bundle: ReportBundle) -> str:
+    suites = dict.fromkeys(str(r.run.config.get("suite", {}).get("name", "?")) for r in bundle.runs)
+    return f"{', '.join(suites)} · {len(bundle.models)} models"
+
+
+def render_bundle(
+    bundle: ReportBundle,
+    *,
+    baseline: str | None = None,
+    agreement: Sequence[AgreementTable] | None = None,
+    n_resamples: int = 1000,
+    max_samples: int | None = None,
+) -> str:
+    """The report of `bundle`; `baseline` (a model label) defaults to the first model.
+
+    `max_samples` caps the outputs per task x model in the sample browser (statistics always use
+    every record).
+    """
+    models = bundle.models
+    base = baseline if baseline in models else (models[0] if models else None)
+    comparison = None
+    if base is not None and len(models) > 1:
+        baselines = task_baselines(bundle, base)
+        rows = baseline_comparisons(bundle, baselines, n_resamples=n_resamples)
+        comparison = {"baselines": baselines, "rows": rows}
+    if agreement is None:
+        agreement = [t for r in bundle.runs for t in agreement_tables(r.run, r.records)]
+    scripts = _scripts()
+    judge_reports = [j for r in bundle.runs for j in r.run.judge_reports]
+    pairwise = [r.run.pairwise for r in bundle.runs if r.run.pairwise.get("tasks")]
+    return _ENV.get_template("report.html.j2").render(
+        title=_title(bundle),
+        csp=content_security_policy(scripts),
+        css=_static("report.css"),
+        runs=[
+            {
+                "label": r.label,
+                "run": r.run,
+                "config_json": json.dumps(r.run.config, indent=2, sort_keys=True),
+            }
+            for r in bundle.runs
+        ],
+        n_outputs=f"{len(bundle.records):,}",
+        n_models=len(models),
+        n_tasks=len(bundle.tasks),
+        summary=summary_tables(bundle, n_resamples=n_resamples),
+        usage=bundle.usage,
+        agreement=agreement,
+        has_judges=bool(judge_reports or pairwise),
+        judge_reports=judge_reports,
+        pairwise=pairwise,
+        data_json=embed_json(
+            {
+                **build_payload(bundle, comparison=comparison, max_samples=max_samples),
+                "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        ),
+        scripts=scripts,
+    )
+
+
+def render_runs(
+    runs: Sequence[LoadedRun],
+    *,
+    baseline: str | None = None,
+    agreement: Sequence[AgreementTable] | None = None,
+    max_samples: int | None = None,
+) -> str:
+    return render_bundle(
+        bundle_runs(runs), baseline=baseline, agreement=agreement, max_samples=max_samples
+    )
+
+
+def render_report(
+    run: RunRecord,
+    records: list[SampleRecord],
+    *,
+    label: str = "run",
+    agreement: Sequence[AgreementTable] | None = None,
+) -> str:
+    """The report of one run, as `evalkit run` and `evalkit judge` write it."""
+    max_samples = run.config.get("report", {}).get("max_samples")
+    return render_runs(
+        [LoadedRun(label, run, records)],
+        agreement=agreement,
+        max_samples=None if max_samples is None else int(max_samples),
+    )

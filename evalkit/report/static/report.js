@@ -1,0 +1,395 @@
+// evalkit report: tabs, charts, the sample browser and the comparison view.
+// Every string from the data reaches the page through textContent (never innerHTML); strings
+// handed to Plotly are entity-escaped first, since Plotly reads a few HTML tags in its labels.
+"use strict";
+(function () {
+  const D = JSON.parse(document.getElementById("evalkit-data").textContent);
+  const S = D.samples, O = D.outputs;
+  const PAGE = 50;
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, text, cls) {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+  function addOption(select, value, label) {
+    const o = el("option", label === undefined ? value : label);
+    o.value = String(value);
+    select.appendChild(o);
+  }
+  function fmt(v) {
+    if (v === null || v === undefined) return "n/a";
+    const a = Math.abs(v);
+    return a >= 1000 ? v.toFixed(0) : a >= 10 ? v.toFixed(2) : v.toPrecision(3);
+  }
+  function plotText(s) {
+    return String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+  function metricsOf(task) { return D.metrics[task] || []; }
+  function higherIsBetter(task, metric) {
+    const m = metricsOf(task).find((x) => x.name === metric);
+    return m ? m.higher : true;
+  }
+
+  // ---------- tabs ----------
+  const drawn = {};
+  function showTab(name) {
+    document.querySelectorAll("section.tab").forEach((s) => { s.hidden = s.id !== name; });
+    document.querySelectorAll("#tabs button").forEach((b) => {
+      b.classList.toggle("active", b.dataset.tab === name);
+    });
+    if (name === "charts" && !drawn.charts) { drawn.charts = true; drawCharts(); }
+    if (name === "compare" && !drawn.compare) { drawn.compare = true; initCompare(); }
+  }
+  document.querySelectorAll("#tabs button").forEach((b) => {
+    b.addEventListener("click", () => showTab(b.dataset.tab));
+  });
+
+  // ---------- charts ----------
+  const AXES = { lat50: "latency p50 (s)", lat95: "latency p95 (s)", cost1k: "cost per 1,000 samples (USD)" };
+  const PLOT_CONFIG = { displaylogo: false, responsive: true };
+
+  function aggregatesOf(task, metric) {
+    return D.aggregates.filter((a) => a.task === task && a.metric === metric && a.value !== null);
+  }
+  function errorBars(rows) {
+    return {
+      type: "data", symmetric: false, visible: true,
+      array: rows.map((a) => (a.hi === null ? 0 : a.hi - a.value)),
+      arrayminus: rows.map((a) => (a.lo === null ? 0 : a.value - a.lo)),
+    };
+  }
+  function drawTradeoff(task, metric, axis) {
+    const box = $("chart-" + axis);
+    const usage = {};
+    D.usage.filter((u) => u.task === task && u[axis] !== null).forEach((u) => { usage[u.model] = u[axis]; });
+    const rows = aggregatesOf(task, metric).filter((a) => a.model in usage);
+    if (!rows.length) {
+      Plotly.purge(box);
+      box.replaceChildren(el("p", AXES[axis] + ": not measured for " + task + " (replayed outputs carry no latency or cost).", "muted note"));
+      return;
+    }
+    if (box.querySelector(".note")) box.replaceChildren();  // Plotly keeps its own DOM between redraws
+    const front = ((D.frontiers[task] || {})[metric] || {})[axis] || [];
+    const frontRows = rows.filter((a) => front.includes(a.model)).sort((a, b) => usage[a.model] - usage[b.model]);
+    const points = {
+      type: "scatter", mode: "markers+text", name: "models",
+      x: rows.map((a) => usage[a.model]), y: rows.map((a) => a.value),
+      text: rows.map((a) => plotText(a.model)), textposition: "top center",
+      error_y: errorBars(rows), marker: { size: 10 },
+      hovertemplate: "%{text}<br>" + plotText(metric) + " %{y}<br>" + AXES[axis] + " %{x}<extra></extra>",
+    };
+    const line = {
+      type: "scatter", mode: "lines", name: "Pareto frontier", line: { dash: "dot" },
+      x: frontRows.map((a) => usage[a.model]), y: frontRows.map((a) => a.value), hoverinfo: "skip",
+    };
+    Plotly.react(box, [points, line], {
+      title: { text: plotText(metric) + " vs " + AXES[axis] }, margin: { t: 40, r: 10, l: 50, b: 40 },
+      xaxis: { title: { text: AXES[axis] } }, yaxis: { title: { text: plotText(metric) } }, showlegend: false,
+    }, PLOT_CONFIG);
+  }
+  function drawBars(task, metric) {
+    const higher = higherIsBetter(task, metric);
+    const rows = aggregatesOf(task, metric).sort((a, b) => (higher ? b.value - a.value : a.value - b.value));
+    Plotly.react($("chart-bars"), [{
+      type: "bar", x: rows.map((a) => plotText(a.model)), y: rows.map((a) => a.value), error_y: errorBars(rows),
+      hovertemplate: "%{x}: %{y}<extra></extra>",
+    }], {
+      title: { text: plotText(task) + ": " + plotText(metric) + (higher ? " (higher is better)" : " (lower is better)") },
+      margin: { t: 40, r: 10, l: 50, b: 120 }, yaxis: { title: { text: plotText(metric) } },
+    }, PLOT_CONFIG);
+  }
+  function drawHeatmap(task) {
+    const h = D.heatmaps[task];
+    const box = $("chart-heatmap");
+    if (!h) { Plotly.purge(box); box.replaceChildren(el("p", "Fewer than two metrics for " + task + ".", "muted note")); return; }
+    if (box.querySelector(".note")) box.replaceChildren();  // Plotly keeps its own DOM between redraws
+    const labels = h.labels.map(plotText);
+    Plotly.react(box, [{
+      type: "heatmap", z: h.matrix, x: labels, y: labels, zmin: -1, zmax: 1, colorscale: "RdBu",
+      text: h.matrix.map((row) => row.map((v) => (v === null ? "" : v.toFixed(2)))), texttemplate: "%{text}",
+      hovertemplate: "%{y} vs %{x}: %{z}<extra></extra>",
+    }], {
+      title: { text: plotText(task) + ": Spearman over " + h.n + " outputs" },
+      margin: { t: 40, r: 10, l: 140, b: 120 }, yaxis: { autorange: "reversed" },
+    }, PLOT_CONFIG);
+  }
+  function redrawCharts() {
+    const task = $("chart-task").value, metric = $("chart-metric").value;
+    Object.keys(AXES).forEach((axis) => drawTradeoff(task, metric, axis));
+    drawBars(task, metric);
+    drawHeatmap(task);
+    document.body.dataset.charts = "drawn";
+    document.body.dataset.chartsMs = String(Math.round(performance.now()));
+  }
+  function fillMetricSelect(select, task) {
+    select.replaceChildren();
+    metricsOf(task).forEach((m) => addOption(select, m.name));
+  }
+  function drawCharts() {
+    const taskSel = $("chart-task");
+    D.tasks.forEach((t) => addOption(taskSel, t));
+    fillMetricSelect($("chart-metric"), taskSel.value);
+    taskSel.addEventListener("change", () => { fillMetricSelect($("chart-metric"), taskSel.value); redrawCharts(); });
+    $("chart-metric").addEventListener("change", redrawCharts);
+    if (!D.tasks.length) { document.body.dataset.charts = "drawn"; return; }
+    redrawCharts();
+  }
+
+  // ---------- sample browser ----------
+  const nOut = O.s.length;
+  let byLower = null;
+  let outputsOfSample = null;
+  const spreadCache = {};
+  const state = { page: 0, rows: [] };
+
+  function taskOfOutput(i) { return D.tasks[S.task[O.s[i]]]; }
+  function metricPos(task, metric) { return metricsOf(task).findIndex((m) => m.name === metric); }
+  function valueOf(i, metric) {
+    const k = metricPos(taskOfOutput(i), metric);
+    return k < 0 ? null : O.v[i][k];
+  }
+  function groupsBySample() {
+    if (!outputsOfSample) {
+      outputsOfSample = Array.from({ length: S.id.length }, () => []);
+      for (let i = 0; i < nOut; i++) outputsOfSample[O.s[i]].push(i);
+    }
+    return outputsOfSample;
+  }
+  function spread(metric) {
+    if (!spreadCache[metric]) {
+      const groups = groupsBySample();
+      spreadCache[metric] = groups.map((outs) => {
+        let lo = Infinity, hi = -Infinity;
+        outs.forEach((i) => { const v = valueOf(i, metric); if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); } });
+        return hi >= lo ? hi - lo : -1;
+      });
+    }
+    return spreadCache[metric];
+  }
+  function lowered() {
+    if (!byLower) {
+      byLower = { text: O.t.map((t) => t.toLowerCase()), input: S.input.map((t) => t.toLowerCase()), id: S.id.map((t) => t.toLowerCase()) };
+    }
+    return byLower;
+  }
+  function selectedModels() {
+    const set = new Set();
+    document.querySelectorAll("#f-models input:checked").forEach((c) => set.add(Number(c.value)));
+    return set;
+  }
+  function filterOutputs() {
+    const task = $("f-task").value, metric = $("f-metric").value;
+    const lo = $("f-min").value === "" ? -Infinity : Number($("f-min").value);
+    const hi = $("f-max").value === "" ? Infinity : Number($("f-max").value);
+    const failedOnly = $("f-status").value === "failed";
+    const query = $("f-search").value.trim().toLowerCase();
+    const models = selectedModels();
+    const ranged = lo !== -Infinity || hi !== Infinity;
+    const low = query ? lowered() : null;
+    const rows = [];
+    for (let i = 0; i < nOut; i++) {
+      if (!models.has(O.m[i])) continue;
+      if (task !== "*" && taskOfOutput(i) !== task) continue;
+      if (failedOnly && !(String(i) in O.e) && !(String(i) in O.f)) continue;
+      if (ranged) { const v = valueOf(i, metric); if (v === null || v < lo || v > hi) continue; }
+      if (low && !low.text[i].includes(query) && !low.input[O.s[i]].includes(query) && !low.id[O.s[i]].includes(query)) continue;
+      rows.push(i);
+    }
+    const sort = $("f-sort").value;
+    const missingLast = (v, sign) => (v === null ? Infinity : sign * v);
+    if (sort === "score-asc" || sort === "score-desc") {
+      const sign = sort === "score-asc" ? 1 : -1;
+      rows.sort((a, b) => missingLast(valueOf(a, metric), sign) - missingLast(valueOf(b, metric), sign) || a - b);
+    } else if (sort === "disagree") {
+      const sp = spread(metric);
+      rows.sort((a, b) => sp[O.s[b]] - sp[O.s[a]] || O.s[a] - O.s[b] || O.m[a] - O.m[b]);
+    }
+    state.rows = rows;
+    state.page = 0;
+    renderPage();
+  }
+  function failureText(i) {
+    if (String(i) in O.e) return "error: " + O.e[i];
+    const f = O.f[i];
+    return f ? f.map(([, status, why]) => status + (why ? ": " + why : "")).join("; ") : null;
+  }
+  function renderPage() {
+    const metric = $("f-metric").value;
+    const body = document.querySelector("#s-table tbody");
+    const start = state.page * PAGE;
+    const slice = state.rows.slice(start, start + PAGE);
+    body.replaceChildren(...slice.map((i) => {
+      const tr = el("tr");
+      tr.dataset.output = String(i);
+      tr.appendChild(el("td", taskOfOutput(i)));
+      tr.appendChild(el("td", S.id[O.s[i]]));
+      tr.appendChild(el("td", D.models[O.m[i]]));
+      const failure = String(i) in O.e ? failureText(i) : null;
+      const text = O.t[i];
+      tr.appendChild(el("td", failure || (text.length > 300 ? text.slice(0, 300) + "…" : text), failure ? "text err" : "text"));
+      const v = valueOf(i, metric);
+      const k = metricPos(taskOfOutput(i), metric);
+      const why = k >= 0 && O.f[i] ? O.f[i].find((f) => f[0] === k) : null;
+      tr.appendChild(el("td", why ? why[1] : fmt(v), why ? "num err" : "num"));
+      tr.addEventListener("click", () => showDetail(O.s[i]));
+      return tr;
+    }));
+    const total = state.rows.length;
+    $("s-count").textContent = total ? `showing ${start + 1}–${start + slice.length} of ${total.toLocaleString("en")} outputs` : "no output matches";
+    $("s-page").textContent = `page ${total ? state.page + 1 : 0} of ${Math.ceil(total / PAGE)}`;
+    $("s-prev").disabled = state.page === 0;
+    $("s-next").disabled = start + PAGE >= total;
+  }
+
+  function words(text) { return text.split(/(\s+)/).filter((w) => w !== ""); }
+  function diffNodes(output, reference) {
+    // Word-level LCS diff; whitespace tokens ride along with the words they follow.
+    const a = words(reference).filter((w) => !/^\s+$/.test(w));
+    const b = words(output).filter((w) => !/^\s+$/.test(w));
+    const n = a.length, m = b.length;
+    if (!n || n * m > 4e6) return [document.createTextNode(output)];
+    const L = new Int32Array((n + 1) * (m + 1));
+    for (let i = n - 1; i >= 0; i--) {
+      for (let j = m - 1; j >= 0; j--) {
+        L[i * (m + 1) + j] = a[i] === b[j] ? L[(i + 1) * (m + 1) + j + 1] + 1 : Math.max(L[(i + 1) * (m + 1) + j], L[i * (m + 1) + j + 1]);
+      }
+    }
+    const nodes = [];
+    let i = 0, j = 0;
+    const push = (tag, w) => { nodes.push(tag ? el(tag, w) : document.createTextNode(w)); nodes.push(document.createTextNode(" ")); };
+    while (i < n && j < m) {
+      if (a[i] === b[j]) { push(null, b[j]); i++; j++; }
+      else if (L[(i + 1) * (m + 1) + j] >= L[i * (m + 1) + j + 1]) { push("del", a[i]); i++; }
+      else { push("ins", b[j]); j++; }
+    }
+    while (i < n) push("del", a[i++]);
+    while (j < m) push("ins", b[j++]);
+    return nodes;
+  }
+  function showDetail(sample) {
+    const task = D.tasks[S.task[sample]];
+    $("detail").hidden = false;
+    $("d-title").textContent = task + " / " + S.id[sample];
+    $("d-input").textContent = S.input[sample];
+    const refs = S.refs[sample];
+    $("d-refs").replaceChildren(...(refs.length ? refs.map((r) => el("p", r, "ref")) : [el("p", "no reference", "muted")]));
+    const models = selectedModels();
+    const cards = groupsBySample()[sample].filter((i) => models.has(O.m[i])).map((i) => {
+      const card = el("div", null, "card");
+      card.dataset.model = D.models[O.m[i]];
+      card.appendChild(el("h4", D.models[O.m[i]]));
+      const failure = failureText(i);
+      if (failure) card.appendChild(el("p", failure, "err"));
+      const text = el("p", null, "text diff");
+      text.replaceChildren(...(refs.length ? diffNodes(O.t[i], refs[0]) : [document.createTextNode(O.t[i])]));
+      card.appendChild(text);
+      const scores = el("ul", null, "scores");
+      metricsOf(task).forEach((m, k) => { if (O.v[i][k] !== null) scores.appendChild(el("li", m.name + ": " + fmt(O.v[i][k]))); });
+      card.appendChild(scores);
+      (O.x[i] || []).forEach(([k, why]) => {
+        const box = el("details", null, "rationale");
+        box.appendChild(el("summary", "judge rationale: " + metricsOf(task)[k].name));
+        box.appendChild(el("p", why, "text"));
+        card.appendChild(box);
+      });
+      return card;
+    });
+    $("d-outputs").replaceChildren(...cards);
+    $("detail").scrollIntoView({ block: "start" });
+  }
+
+  function metricNames(task) {
+    if (task !== "*") return metricsOf(task).map((m) => m.name);
+    return [...new Set(D.tasks.flatMap((t) => metricsOf(t).map((m) => m.name)))];
+  }
+  function initSamples() {
+    const taskSel = $("f-task");
+    addOption(taskSel, "*", "all tasks");
+    D.tasks.forEach((t) => addOption(taskSel, t));
+    const fillMetrics = () => { const sel = $("f-metric"); sel.replaceChildren(); metricNames(taskSel.value).forEach((m) => addOption(sel, m)); };
+    fillMetrics();
+    D.models.forEach((m, k) => {
+      const label = el("label");
+      const box = el("input");
+      box.type = "checkbox"; box.value = String(k); box.checked = true;
+      label.appendChild(box);
+      label.appendChild(document.createTextNode(" " + m));
+      $("f-models").appendChild(label);
+    });
+    taskSel.addEventListener("change", () => { fillMetrics(); filterOutputs(); });
+    ["f-metric", "f-status", "f-sort", "f-min", "f-max"].forEach((id) => $(id).addEventListener("change", filterOutputs));
+    $("f-models").addEventListener("change", filterOutputs);
+    let timer = null;
+    $("f-search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(filterOutputs, 150); });
+    $("s-prev").addEventListener("click", () => { state.page -= 1; renderPage(); });
+    $("s-next").addEventListener("click", () => { state.page += 1; renderPage(); });
+    filterOutputs();
+  }
+
+  // ---------- comparison ----------
+  function sampleDeltas(task, metric, model, baseline) {
+    const k = metricPos(task, metric);
+    const sign = higherIsBetter(task, metric) ? 1 : -1;
+    const out = [];
+    groupsBySample().forEach((outs, sample) => {
+      if (D.tasks[S.task[sample]] !== task) return;
+      const a = outs.find((i) => D.models[O.m[i]] === baseline), b = outs.find((i) => D.models[O.m[i]] === model);
+      if (a === undefined || b === undefined || O.v[a][k] === null || O.v[b][k] === null) return;
+      out.push([sample, sign * (O.v[b][k] - O.v[a][k]), O.v[a][k], O.v[b][k]]);
+    });
+    return out;
+  }
+  function sampleList(target, items) {
+    target.replaceChildren(...items.map(([sample, , before, after]) => {
+      const li = el("li");
+      const link = el("button", S.id[sample], "link");
+      link.addEventListener("click", () => { showTab("samples"); showDetail(sample); });
+      li.appendChild(link);
+      li.appendChild(document.createTextNode(` ${fmt(before)} → ${fmt(after)}`));
+      return li;
+    }));
+  }
+  function withCi(value, ci) { return ci ? `${fmt(value)} [${fmt(ci[0])}, ${fmt(ci[1])}]` : fmt(value); }
+  function renderCompare() {
+    const C = D.comparison, model = $("c-model").value, task = $("c-task").value, metric = $("c-metric").value;
+    const rows = C.rows.filter((r) => r.model === model && r.task === task);
+    document.querySelector("#c-table tbody").replaceChildren(...rows.map((r) => {
+      const tr = el("tr", null, r.significant ? (r.delta * (higherIsBetter(r.task, r.metric) ? 1 : -1) > 0 ? "better" : "worse") : "");
+      [r.task, r.metric, r.n, withCi(r.baseline_value, r.baseline_ci), withCi(r.value, r.ci),
+        `${fmt(r.delta)} [${fmt(r.delta_ci[0])}, ${fmt(r.delta_ci[1])}]`,
+        r.test, r.p_value.toPrecision(3), r.p_holm.toPrecision(3), r.significant ? "yes" : "no"].forEach((v, k) => tr.appendChild(el("td", v, k >= 2 ? "num" : "")));
+      return tr;
+    }));
+    const deltas = model ? sampleDeltas(task, metric, model, C.baselines[task]) : [];
+    sampleList($("c-worse"), deltas.filter((d) => d[1] < 0).sort((a, b) => a[1] - b[1]).slice(0, 10));
+    sampleList($("c-better"), deltas.filter((d) => d[1] > 0).sort((a, b) => b[1] - a[1]).slice(0, 10));
+  }
+  function initCompare() {
+    const C = D.comparison;
+    if (!C) { $("compare").appendChild(el("p", "Only one model: nothing to compare.", "muted")); return; }
+    const taskSel = $("c-task"), modelSel = $("c-model");
+    Object.keys(C.baselines).forEach((t) => addOption(taskSel, t));
+    const fill = () => {
+      const task = taskSel.value, previous = modelSel.value;
+      $("c-baseline").textContent = C.baselines[task];
+      fillMetricSelect($("c-metric"), task);
+      modelSel.replaceChildren();
+      [...new Set(C.rows.filter((r) => r.task === task).map((r) => r.model))].forEach((m) => addOption(modelSel, m));
+      if ([...modelSel.options].some((o) => o.value === previous)) modelSel.value = previous;
+    };
+    fill();
+    taskSel.addEventListener("change", () => { fill(); renderCompare(); });
+    ["c-model", "c-metric"].forEach((id) => $(id).addEventListener("change", renderCompare));
+    renderCompare();
+  }
+
+  initSamples();
+  const first = (location.hash || "#summary").slice(1);
+  const known = Array.from(document.querySelectorAll("#tabs button")).some((b) => b.dataset.tab === first);
+  showTab(known ? first : "summary");
+  document.body.dataset.readyMs = String(Math.round(performance.now()));
+  document.body.dataset.ready = "1";
+})();

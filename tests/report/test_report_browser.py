@@ -1,0 +1,182 @@
+"""The report in a real browser (Debian Chromium through Playwright): it renders, its controls
+work on data whose answers we know, and nothing planted in the data can run."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from evalkit.report.pareto import pareto_front
+from tests.report.conftest import evalkit, keep_artifact, report_data
+from tests.synthetic_runs import VARIANTS, XSS_PAYLOADS, hostile_variants, write_task
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo suite (SummEval + WMT17, all its scorers) on its first 12 samples per task."""
+    root = tmp_path_factory.mktemp("demo")
+    evalkit("run", "limit=12", f"run_dir={root / 'run'}", cwd=root)
+    return root / "run" / "report.html"
+
+
+def _records(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
+
+
+def _f1(record: dict) -> float:
+    return next(s["value"] for s in record["scores"] if s["name"] == "f1")
+
+
+def test_demo_report_renders_every_view_without_errors(demo_report, open_report, tmp_path):
+    view = open_report(demo_report)
+    shot = tmp_path / "report-summary.png"
+    view.page.screenshot(path=str(shot))
+    keep_artifact(shot)
+    assert view.page.locator("table.summary").count() == 2
+    assert view.page.locator("td.best").count() > 0
+    view.tab("charts")
+    view.page.wait_for_selector("body[data-charts='drawn']")
+    data = report_data(demo_report.read_text())
+    first_task = data["tasks"][0]
+    n_models = len(
+        {
+            data["models"][m]
+            for m, s in zip(data["outputs"]["m"], data["outputs"]["s"], strict=False)
+            if data["tasks"][data["samples"]["task"][s]] == first_task
+        }
+    )
+    assert view.page.locator("#chart-bars g.point").count() == n_models  # one bar per model
+    assert view.page.locator("#chart-heatmap .hm").count() == 1  # the heatmap was drawn
+    view.tab("samples")
+    view.page.click("#s-table tbody tr >> nth=0")
+    assert view.page.locator("#d-outputs .card").count() == n_models
+    assert view.page.locator("#d-outputs ins").count() + view.page.locator("#d-outputs del").count()
+    view.tab("compare")
+    assert view.page.locator("#c-table tbody tr").count() == len(data["metrics"][first_task])
+    assert view.problems() == [] and view.dialogs == []
+
+
+def test_filters_sorting_and_search_match_the_data(synthetic_run, open_report):
+    records = _records(synthetic_run)
+    view = open_report(synthetic_run / "report.html")
+    page = view.page
+    view.tab("samples")
+    assert "of 240 outputs" in page.inner_text("#s-count")
+    page.select_option("#f-metric", "f1")
+    page.fill("#f-min", "0.9")
+    page.dispatch_event("#f-min", "change")
+    expected = sum(1 for r in records if _f1(r) >= 0.9)
+    assert f"of {expected} outputs" in page.inner_text("#s-count") or (
+        expected <= 50 and (page.locator("#s-table tbody tr").count() == expected)
+    )
+    page.fill("#f-min", "")
+    page.dispatch_event("#f-min", "change")
+    page.select_option("#f-sort", "score-asc")
+    worst = min(_f1(r) for r in records)
+    assert float(page.inner_text("#s-table tbody tr >> nth=0 >> td >> nth=4")) == pytest.approx(
+        worst, abs=5e-3
+    )
+    page.select_option("#f-sort", "disagree")
+    spreads: dict[str, list[float]] = {}
+    for r in records:
+        spreads.setdefault(r["sample_id"], []).append(_f1(r))
+    widest = max(spreads, key=lambda k: max(spreads[k]) - min(spreads[k]))
+    assert page.inner_text("#s-table tbody tr >> nth=0 >> td >> nth=1") == widest
+    for box in page.locator("#f-models input").all()[1:]:
+        box.uncheck()
+    assert "of 60 outputs" in page.inner_text("#s-count")
+    page.fill("#f-search", "restate item 7:")
+    from playwright.sync_api import expect  # the page's CSP forbids evaluating strings
+
+    expect(page.locator("#s-count")).to_contain_text("of 1 output")
+    assert page.inner_text("#s-table tbody tr >> nth=0 >> td >> nth=1") == "s7"
+    page.click("#s-table tbody tr >> nth=0")
+    assert page.locator("#d-outputs .card").count() == 1
+    assert view.problems() == []
+
+
+def test_tradeoff_charts_draw_the_pareto_frontier(synthetic_run, open_report):
+    run = json.loads((synthetic_run / "run.json").read_text())
+    usage = {u["model"]: u for u in run["usage"]}
+    f1 = {a["model"]: a["value"] for a in run["aggregates"] if a["metric"] == "f1"}
+    models = list(usage)
+    front = pareto_front(
+        [usage[m]["latency_p50_s"] for m in models], [f1[m] for m in models], higher_is_better=True
+    )
+    view = open_report(synthetic_run / "report.html")
+    view.tab("charts")
+    view.page.wait_for_selector("body[data-charts='drawn']")
+    view.page.select_option("#chart-metric", "f1")
+    chart = view.page.locator("#chart-lat50")
+    assert chart.locator(".points .point").count() == len(models)  # one marker per variant
+    assert chart.locator("g.trace.scatter").count() == 2  # the variants and the frontier line
+    # the fastest variant is on every latency frontier, whatever its quality
+    assert front[models.index("small")]
+    for axis in ("lat50", "lat95", "cost1k"):
+        assert view.page.locator(f"#chart-{axis} .main-svg").count() > 0
+    assert view.problems() == []
+
+
+def test_comparison_view_lists_deltas_and_links_samples(synthetic_run, open_report):
+    view = open_report(synthetic_run / "report.html")
+    page = view.page
+    view.tab("compare")
+    page.select_option("#c-model", "small")
+    page.select_option("#c-metric", "f1")
+    rows = page.locator("#c-table tbody tr")
+    assert rows.count() == 3  # exact_match, f1, chrf against the baseline
+    f1_row = next(r for r in rows.all() if r.locator("td").nth(1).inner_text() == "f1")
+    assert f1_row.locator("td").nth(9).inner_text() == "yes"
+    worse = page.locator("#c-worse li")
+    assert worse.count() == 10
+    page.click("#c-worse li >> nth=0 >> button")
+    assert page.is_visible("#samples") and page.is_visible("#detail")
+    assert view.problems() == []
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Payloads in prompts, references, outputs and model names; the task renamed to one too."""
+    root = tmp_path_factory.mktemp("xss")
+    variants = {**dict(list(VARIANTS.items())[:1]), **hostile_variants()}
+    task = write_task(
+        root / "tasks" / "xss", 14, name="xss", payloads=XSS_PAYLOADS, variants=variants
+    )
+    run = root / "run"
+    evalkit("run", f"tasks=[{task}]", f"run_dir={run}", cwd=root)
+    hostile_task = "<img src=x onerror=alert('task')>"
+    for name in ("samples.jsonl", "run.json"):
+        text = (run / name).read_text()
+        (run / name).write_text(text.replace('"xss"', json.dumps(hostile_task)))
+    out = root / "report.html"
+    evalkit("report", str(run), "-o", str(out), cwd=root)
+    return out
+
+
+@pytest.mark.parametrize("with_csp", [True, False], ids=["with-csp", "escaping-alone"])
+def test_nothing_planted_in_the_data_runs(hostile_report, open_report, with_csp, tmp_path):
+    html = hostile_report.read_text()
+    assert html.count("<script") == 3  # the data block, plotly.js and the page's script
+    path = hostile_report
+    if not with_csp:  # the escaping must hold on its own, without the policy's second line
+        path = tmp_path / "no-csp.html"
+        path.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html))
+    view = open_report(path)
+    page = view.page
+    for tab in ("charts", "samples", "compare", "provenance", "summary"):
+        view.tab(tab)
+    view.tab("samples")
+    for i in range(3):
+        page.click(f"#s-table tbody tr >> nth={i}")
+        page.hover("#d-outputs .card >> nth=0")
+    assert page.get_attribute("body", "data-pwned") is None
+    assert view.dialogs == []
+    assert page.evaluate("document.scripts.length") == 3
+    assert page.locator("main img, main svg[onload], main a[href^='javascript']").count() == 0
+    # the payloads are shown as text
+    assert "<img src=x onerror=alert('task')>" in page.inner_text("#summary h3 >> nth=0")
+    assert "<script>document.body.dataset.pwned='script'</script>" in page.inner_text("#d-input")
+    assert view.errors == []
