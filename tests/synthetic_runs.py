@@ -70,8 +70,12 @@ def write_task(
     seed: int = 0,
     variants: dict[str, tuple[float, float, float]] | None = None,
     payloads: list[str] | None = None,
+    unanswered: tuple[str, int] | None = None,
 ) -> Path:
-    """Write task.yaml, data.jsonl and outputs.jsonl (long format) under `root`; return root."""
+    """Write task.yaml, data.jsonl and outputs.jsonl (long format) under `root`; return root.
+
+    `unanswered=(system, k)`: that system has no output for every k-th sample (a replay error).
+    """
     rng = random.Random(seed)
     variants = variants or VARIANTS
     root.mkdir(parents=True, exist_ok=True)
@@ -85,6 +89,8 @@ def write_task(
             ref_text += " " + payloads[(i + 1) % len(payloads)]
         data.append({"id": f"s{i}", "prompt": prompt, "answer": ref_text})
         for system, (error, latency, cost) in variants.items():
+            if unanswered and system == unanswered[0] and i % unanswered[1] == 0:
+                continue
             text = " ".join(_corrupt(reference, error, rng))
             if payloads:
                 text += " " + payloads[(i + 2) % len(payloads)]

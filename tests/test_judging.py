@@ -18,6 +18,7 @@ from evalkit.pairwise_stats import (
     length_controlled_win_rate,
 )
 from tests.backends.judge_server import JudgeServer
+from tests.report.conftest import report_data
 
 
 def _between(text: str, start: str, end: str) -> str:
@@ -70,6 +71,13 @@ def test_pointwise_scores_join_the_run_and_failures_are_counted(run_cli, toy_run
         if s["name"] == "overall_quality" and s["status"] == "parse_error"
     ]
     assert failed and failed[-1]["details"]["raw"][0] == "no idea what to score"
+    # the report's sample browser carries every rationale and every parse failure with its reason
+    data = report_data(html)
+    metric = [m["name"] for m in data["metrics"]["toy_qa"]].index("overall_quality")
+    rationales = [why for notes in data["outputs"]["x"].values() for k, why in notes if k == metric]
+    parse_errors = [f for fails in data["outputs"]["f"].values() for f in fails if f[0] == metric]
+    assert rationales == ["checked"] * 70
+    assert len(parse_errors) == 10 and all(f[1] == "parse_error" and f[2] for f in parse_errors)
 
 
 def test_pairwise_both_orders_swap_consistency_and_ties(run_cli, toy_run):

@@ -55,9 +55,10 @@ def report_data(html: str) -> Any:
 
 @pytest.fixture(scope="session")
 def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """60 samples x 4 variants (base, base-int8, base-spec, small) with latency and cost."""
+    """60 samples x 4 variants (base, base-int8, base-spec, small) with latency and cost; 'small'
+    has no output for 4 of them (samples 0, 15, 30, 45)."""
     root = tmp_path_factory.mktemp("synthetic")
-    task = write_task(root / "tasks" / "synth", 60, seed=7)
+    task = write_task(root / "tasks" / "synth", 60, seed=7, unanswered=("small", 15))
     run_dir = root / "run"
     evalkit("run", f"tasks=[{task}]", f"run_dir={run_dir}", cwd=root)
     return run_dir

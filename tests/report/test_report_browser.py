@@ -26,8 +26,9 @@ def _records(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "samples.jsonl").read_text().splitlines()]
 
 
-def _f1(record: dict) -> float:
-    return next(s["value"] for s in record["scores"] if s["name"] == "f1")
+def _f1(record: dict) -> float | None:
+    score = next(s for s in record["scores"] if s["name"] == "f1")
+    return score["value"] if score["status"] == "ok" else None
 
 
 def test_demo_report_renders_every_view_without_errors(demo_report, open_report, tmp_path):
@@ -68,21 +69,30 @@ def test_filters_sorting_and_search_match_the_data(synthetic_run, open_report):
     page.select_option("#f-metric", "f1")
     page.fill("#f-min", "0.9")
     page.dispatch_event("#f-min", "change")
-    expected = sum(1 for r in records if _f1(r) >= 0.9)
+    expected = sum(1 for r in records if _f1(r) is not None and _f1(r) >= 0.9)
     assert f"of {expected} outputs" in page.inner_text("#s-count") or (
         expected <= 50 and (page.locator("#s-table tbody tr").count() == expected)
     )
     page.fill("#f-min", "")
     page.dispatch_event("#f-min", "change")
     page.select_option("#f-sort", "score-asc")
-    worst = min(_f1(r) for r in records)
+    worst = min(_f1(r) for r in records if _f1(r) is not None)
     assert float(page.inner_text("#s-table tbody tr >> nth=0 >> td >> nth=4")) == pytest.approx(
         worst, abs=5e-3
     )
+    page.select_option("#f-status", "failed")
+    assert "of 4 outputs" in page.inner_text("#s-count")
+    assert page.inner_text("#s-table tbody tr >> nth=0 >> td >> nth=3").startswith(
+        "error: no recorded output for sample 's0'"
+    )
+    page.click("#s-table tbody tr >> nth=0")
+    assert "no recorded output" in page.inner_text("#d-outputs .card[data-model='small'] p.err")
+    page.select_option("#f-status", "all")
     page.select_option("#f-sort", "disagree")
     spreads: dict[str, list[float]] = {}
     for r in records:
-        spreads.setdefault(r["sample_id"], []).append(_f1(r))
+        if _f1(r) is not None:
+            spreads.setdefault(r["sample_id"], []).append(_f1(r))
     widest = max(spreads, key=lambda k: max(spreads[k]) - min(spreads[k]))
     assert page.inner_text("#s-table tbody tr >> nth=0 >> td >> nth=1") == widest
     for box in page.locator("#f-models input").all()[1:]:
