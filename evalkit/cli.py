@@ -312,6 +312,39 @@ def baseline_save(run_dir: Path, output: Path) -> None:
     click.echo(str(save_baseline(run_dir, output)))
 
 
+@cli.group()
+def data() -> None:
+    """Build evaluation datasets (clean, deduplicate, decontaminate, split, profile)."""
+
+
+@data.command("build", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def data_build(args: Sequence[str]) -> None:
+    """Build a dataset: [CONFIG.yaml] [key=value overrides] over conf/data_build.yaml.
+
+    Writes <output>/{<split>.jsonl, removed.jsonl, clusters.jsonl, datacard.md, datacard.json,
+    task.yaml}; the last line printed is the output folder, usable as `tasks=[<output>]`.
+    """
+    from evalkit.databuild.build import build_dataset
+    from evalkit.databuild.config import DataBuildConfig
+    from evalkit.runner_loader import load_runner
+
+    config_file = None
+    overrides = list(args)
+    if overrides and "=" not in overrides[0]:
+        config_file = Path(overrides.pop(0))
+    composed = load_runner("data_build").compose_config(config_file, overrides)
+    config = DataBuildConfig.from_dict(composed)
+    card = build_dataset(config)
+    flagged = card["contamination_flagged"] or "none"
+    click.echo(
+        f"{card['rows_read']:,} rows read, {card['rows_kept']:,} kept; removed: "
+        f"{card['removed'] or 'none'}; contamination flagged: {flagged}",
+        err=True,
+    )
+    click.echo(str(config.output))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         cli.main(

@@ -25,7 +25,10 @@ class RateColumn(ProgressColumn):
 
 
 class ProgressReporter:
-    def __init__(self, total: int, *, enabled: bool = True, label: str = "evaluating") -> None:
+    def __init__(
+        self, total: int | None, *, enabled: bool = True, label: str = "evaluating"
+    ) -> None:
+        """`total=None`: a stream of unknown length (counts and rate, no bar end)."""
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -56,6 +56,10 @@ class EmbeddingSimilarity(ReferenceScorer):
             f"|cosine|normalized|refs:max"
         )
 
+    def load_model(self) -> Any:
+        """The SentenceTransformer, loaded once (also used by the dataset builder)."""
+        return self._load()
+
     def _load(self) -> Any:
         if self._model is None:
             try:

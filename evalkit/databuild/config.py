@@ -1,0 +1,143 @@
+"""What `evalkit data build` does, validated (conf/data_build.yaml holds the defaults)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evalkit.errors import UserError
+from evalkit.validation import first_error
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Fields(_Strict):
+    id: str | None = Field(None, description="Row id column; None: '<file>:<line>'.")
+    input: str = "input"
+    references: str | None = "reference"
+    image: str | None = Field(None, description="Column with an image path (relative to its file).")
+    keep: list[str] = Field(default_factory=list, description="More columns kept as metadata.")
+
+
+class Normalize(_Strict):
+    ftfy: bool = True
+    nfc: bool = True
+    whitespace: bool = True
+
+
+class Filters(_Strict):
+    min_chars: int = 1
+    max_chars: int | None = None
+    min_words: int = 0
+    max_words: int | None = None
+    boilerplate: list[str] = Field(
+        default_factory=list, description="Regexes; a field matching one entirely is dropped."
+    )
+    languages: list[str] = Field(
+        default_factory=list, description="ISO 639-1 codes to keep (py3langid); empty: all."
+    )
+
+
+def _all_pii_kinds() -> list[Literal["email", "phone", "url"]]:
+    return ["email", "phone", "url"]
+
+
+def _exact_match_only() -> dict[str, dict[str, Any]]:
+    return {"exact_match": {}}
+
+
+class Pii(_Strict):
+    enabled: bool = False
+    kinds: list[Literal["email", "phone", "url"]] = Field(default_factory=_all_pii_kinds)
+
+
+class Dedup(_Strict):
+    exact: bool = True
+    near: bool = True
+    threshold: float = Field(0.8, gt=0, le=1, description="Jaccard similarity of word shingles.")
+    num_perm: int = Field(128, ge=16)
+    shingle: int = Field(3, ge=1, description="Words per shingle.")
+
+
+class Images(_Strict):
+    hamming: int = Field(6, ge=0, le=64, description="pHash bits that may differ for a near copy.")
+
+
+class ReferenceCorpus(_Strict):
+    path: Path
+    field: str = "text"
+    name: str | None = None
+
+
+class Decontamination(_Strict):
+    corpora: list[ReferenceCorpus] = Field(default_factory=list)
+    ngram: int = Field(13, ge=1)
+    embedding_threshold: float | None = Field(None, gt=0, le=1)
+    embedding_model: str | None = None
+    action: Literal["flag", "remove"] = "flag"
+
+
+class Splits(_Strict):
+    fractions: dict[str, float] = Field(default_factory=lambda: {"test": 1.0})
+    key: str | None = Field(None, description="Column hashed to place a row; None: the row id.")
+    stratify: str | None = None
+    salt: str = "evalkit"
+
+    @model_validator(mode="after")
+    def _sums_to_one(self) -> Splits:
+        if not self.fractions or abs(sum(self.fractions.values()) - 1.0) > 1e-9:
+            raise ValueError(f"split fractions must sum to 1 (got {self.fractions})")
+        return self
+
+
+class Profile(_Strict):
+    tokenizer: str | None = Field(
+        None, description="An HF tokenizer path or hub id, or 'tiktoken:<encoding>'."
+    )
+    bins: int = 20
+
+
+class TaskOut(_Strict):
+    split: str = "test"
+    prompt: str = "{{ input }}"
+    scorers: dict[str, dict[str, Any]] = Field(default_factory=_exact_match_only)
+
+
+class Engine(_Strict):
+    name: Literal["local", "dask"] = "local"
+    address: str | None = Field(None, description="A Dask scheduler; None: start a local cluster.")
+    workers: int = Field(2, ge=1, description="Workers of the local cluster.")
+    in_flight: int = Field(4, ge=1, description="Chunks submitted ahead of the one consumed.")
+
+
+class DataBuildConfig(_Strict):
+    name: str = Field("built", pattern=r"^[A-Za-z0-9_.\-]+$")
+    inputs: list[Path]
+    output: Path
+    fields: Fields = Field(default_factory=Fields)
+    normalize: Normalize = Field(default_factory=Normalize)
+    filters: Filters = Field(default_factory=Filters)
+    pii: Pii = Field(default_factory=Pii)
+    dedup: Dedup = Field(default_factory=Dedup)
+    images: Images = Field(default_factory=Images)
+    decontamination: Decontamination = Field(default_factory=Decontamination)
+    splits: Splits = Field(default_factory=Splits)
+    profile: Profile = Field(default_factory=Profile)
+    task: TaskOut = Field(default_factory=TaskOut)
+    engine: Engine = Field(default_factory=Engine)
+    chunk_size: int = Field(5000, ge=1)
+    progress: bool = True
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DataBuildConfig:
+        try:
+            config = cls.model_validate(data)
+        except ValidationError as exc:
+            raise UserError(f"data build config: {first_error(exc)}") from None
+        if not config.inputs:
+            raise UserError("data build config: no inputs (set inputs=[file.jsonl,...])")
+        return config
