@@ -108,9 +108,9 @@ class Builder:
             else:
                 survivors.append(p)
         if self.near is not None and survivors:
-            signatures = [p.signature for p in survivors]
-            assert all(s is not None for s in signatures)
-            reps = self.near.add([p.candidate.key for p in survivors], signatures)  # type: ignore[arg-type]
+            signatures = [p.signature for p in survivors if p.signature is not None]
+            ids = [p.shingle_ids for p in survivors if p.shingle_ids is not None]
+            reps = self.near.add([p.candidate.key for p in survivors], signatures, ids)
             for p, rep in zip(survivors, reps, strict=True):
                 if rep is not None:
                     reason = f"near duplicate of {self.ids[rep]}"

@@ -18,7 +18,7 @@ import numpy as np
 from datasketch import MinHash
 
 from evalkit.databuild.config import DataBuildConfig
-from evalkit.databuild.dedup import exact_key, shingles
+from evalkit.databuild.dedup import exact_key, shingle_ids, shingles
 from evalkit.databuild.images import perceptual_hash
 from evalkit.databuild.textclean import normalize_text, rejection, scrub_pii
 
@@ -46,6 +46,7 @@ class Prepared:
     normalized: bool = False
     exact: str | None = None
     signature: np.ndarray | None = None
+    shingle_ids: np.ndarray | None = None
     image_sha: str | None = None
     image_phash: int | None = None
     pii: Counter[str] = field(default_factory=Counter)
@@ -85,8 +86,8 @@ def prepare_chunk(chunk: list[Candidate], config: DataBuildConfig) -> list[Prepa
     if config.dedup.near:
         alive = [p for p in prepared if p.rejected is None]
         sets = [shingles(p.candidate.text, config.dedup.shingle) for p in alive]
-        for p, minhash in zip(
-            alive, MinHash.bulk(sets, num_perm=config.dedup.num_perm), strict=True
-        ):
+        minhashes = MinHash.bulk(sets, num_perm=config.dedup.num_perm)
+        for p, minhash, shingle_set in zip(alive, minhashes, sets, strict=True):
             p.signature = minhash.hashvalues
+            p.shingle_ids = shingle_ids(shingle_set)
     return prepared
