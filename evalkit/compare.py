@@ -9,7 +9,7 @@ comparisons printed. Corpus metrics are resampled as sufficient statistics.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +62,24 @@ class LoadedRecords:
     records: dict[tuple[str, str], dict[str, SampleRecord]]  # (task, model) -> id -> record
     scorers: dict[str, list[Scorer]]
     models: list[str]
+    _columns: dict[tuple[str, str, str], tuple[dict[str, int], np.ndarray]] = field(
+        default_factory=dict, repr=False
+    )
+
+    def column(self, task: str, model: str, metric: str) -> tuple[dict[str, int], np.ndarray]:
+        """The samples where `metric` scored ok (id -> row) and their rows (the value, or the
+        sufficient statistics of a corpus metric); built once, reused by every comparison."""
+        key = (task, model, metric)
+        if key not in self._columns:
+            positions: dict[str, int] = {}
+            rows: list[list[float]] = []
+            for sample_id, record in self.records[(task, model)].items():
+                score = next((s for s in record.scores if s.name == metric), None)
+                if score is not None and score.status == "ok":
+                    positions[sample_id] = len(rows)
+                    rows.append(score.details.get("stats", [score.value]))
+            self._columns[key] = (positions, np.array(rows, dtype=np.float64))
+        return self._columns[key]
 
 
 def _load(run_dirs: Sequence[Path]) -> LoadedRecords:
@@ -84,22 +102,6 @@ def _load(run_dirs: Sequence[Path]) -> LoadedRecords:
     return LoadedRecords(records, scorers, models)
 
 
-def _rows(records: dict[str, SampleRecord], ids: list[str], metric: str) -> np.ndarray:
-    out = []
-    for sample_id in ids:
-        score = next(s for s in records[sample_id].scores if s.name == metric)
-        out.append(score.details.get("stats", [score.value]))
-    return np.array(out, dtype=np.float64)
-
-
-def _ok_ids(records: dict[str, SampleRecord], metric: str) -> set[str]:
-    return {
-        sid
-        for sid, r in records.items()
-        if any(s.name == metric and s.status == "ok" for s in r.scores)
-    }
-
-
 def _statistic(scorer: Scorer, n: int) -> Statistic:
     corpus = getattr(scorer, "corpus_value", None)
     return corpus if callable(corpus) else mean_statistic(n)
@@ -120,11 +122,12 @@ def compare_pair(
 ) -> dict[str, Any] | None:
     """One paired comparison; `with_cis=False` skips the two per-model intervals (the report
     already has each model's CI from its aggregates, and they are two thirds of the cost)."""
-    a, b = data.records[(task, base)], data.records[(task, model)]
-    ids = sorted(_ok_ids(a, metric) & _ok_ids(b, metric))
+    pos_a, all_a = data.column(task, base, metric)
+    pos_b, all_b = data.column(task, model, metric)
+    ids = sorted(pos_a.keys() & pos_b.keys())
     if len(ids) < 2:
         return None
-    rows_a, rows_b = _rows(a, ids, metric), _rows(b, ids, metric)
+    rows_a, rows_b = all_a[[pos_a[i] for i in ids]], all_b[[pos_b[i] for i in ids]]
     statistic = _statistic(scorer, len(ids))
     boot = paired_bootstrap(rows_a, rows_b, statistic, seed=seed, n_resamples=n_resamples)
     binary = rows_a.shape[1] == 1 and set(np.unique(np.r_[rows_a[:, 0], rows_b[:, 0]])) <= {0, 1}

@@ -61,6 +61,10 @@ def _clean(c: Candidate, config: DataBuildConfig, out: Prepared) -> None:
     if reason is not None:
         out.rejected = f"input {reason}"
         return
+    c.references = [r for r in c.references if r]
+    if config.fields.references is not None and not c.references:
+        out.rejected = "references empty"
+        return
     if config.pii.enabled:
         c.input = scrub_pii(c.input, config.pii, out.pii)
         c.references = [scrub_pii(r, config.pii, out.pii) for r in c.references]

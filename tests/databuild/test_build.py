@@ -207,23 +207,24 @@ def test_cleaning_language_pii_and_token_counts(tmp_path):
     from tests.tiny_models import train_tokenizer
 
     train_tokenizer(tmp_path / "tok")
-    write_jsonl(tmp_path / "raw.jsonl", [
-        {"input": "The weather today is sunny and warm, perfect for a walk in the park."},
-        {"input": "Das Wetter ist heute sonnig und warm, perfekt für einen Spaziergang."},
-        {"input": "Write to jane.roe@example.org or call +44 20 7946 0958 about the cafÃ© menu."},
-        {"input": "Click here to subscribe"},
-    ])  # fmt: skip
+    rows = [
+        "The weather today is sunny and warm, perfect for a walk in the park.",
+        "Das Wetter ist heute sonnig und warm, perfekt für einen Spaziergang.",
+        "Write to jane.roe@example.org or call +44 20 7946 0958 about the cafÃ© menu.",
+        "Click here to subscribe",
+    ]
+    blank = {"input": "A question whose reference is blank.", "reference": "  "}
+    write_jsonl(tmp_path / "raw.jsonl", [{"input": r, "reference": "ok"} for r in rows] + [blank])
     out = build(
-        tmp_path, "inputs=[raw.jsonl]", "output=out", "fields.references=null",
-        "filters.languages=[en]", "pii.enabled=true", "filters.boilerplate=['click here.*']",
-        f"profile.tokenizer={tmp_path / 'tok'}",
+        tmp_path, "inputs=[raw.jsonl]", "output=out", "filters.languages=[en]", "pii.enabled=true",
+        "filters.boilerplate=['click here.*']", f"profile.tokenizer={tmp_path / 'tok'}",
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     texts = [r["input"] for r in built(tmp_path / "out")]
     assert texts[0].startswith("The weather")
     assert texts[1] == "Write to [EMAIL] or call [PHONE] about the café menu."
     card = json.loads((tmp_path / "out/datacard.json").read_text())
-    assert card["removed"] == {"input language": 1, "input boilerplate": 1}
+    assert card["removed"] == {"input language": 1, "input boilerplate": 1, "references empty": 1}
     assert card["pii_replaced"] == {"email": 1, "phone": 1, "url": 0}
     from tokenizers import Tokenizer
 
@@ -258,3 +259,27 @@ def test_a_dask_cluster_builds_the_same_dataset(tmp_path, planted):
     assert local.returncode == 0 and dask.returncode == 0, dask.stderr[-2000:]
     for name in ("dev.jsonl", "test.jsonl", "removed.jsonl", "clusters.jsonl"):
         assert (tmp_path / "dask" / name).read_text() == (tmp_path / "local" / name).read_text()
+
+
+def test_csv_parquet_and_a_config_file_give_the_same_build(tmp_path):
+    import pandas as pd
+
+    rows = [{"qid": f"q{i}", "question": f"what is item {i} made of", "answer": f"a{i}"}
+            for i in range(30)]  # fmt: skip
+    rows.append(dict(rows[3], qid="copy"))
+    write_jsonl(tmp_path / "raw.jsonl", rows)
+    pd.DataFrame(rows).to_csv(tmp_path / "raw.csv", index=False)
+    pd.DataFrame(rows).to_parquet(tmp_path / "raw.parquet")
+    (tmp_path / "build.yaml").write_text(
+        "fields: {id: qid, input: question, references: answer}\n"
+        "splits: {fractions: {dev: 0.3, test: 0.7}}\n"
+    )
+    for name in ("jsonl", "csv", "parquet"):
+        out = build(tmp_path, "build.yaml", f"inputs=[raw.{name}]", f"output=out_{name}")
+        assert out.returncode == 0, out.stderr
+    for split in ("dev", "test"):
+        expected = built(tmp_path / "out_jsonl", split)
+        assert expected and all(r["references"] for r in expected)
+        for name in ("csv", "parquet"):
+            assert built(tmp_path / f"out_{name}", split) == expected
+    assert "exact duplicate of q3" in (tmp_path / "out_csv/removed.jsonl").read_text()
