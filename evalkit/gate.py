@@ -22,11 +22,11 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalkit import __version__
 from evalkit.compare import _statistic
+from evalkit.datafiles import read_yaml_mapping
 from evalkit.errors import UserError
 from evalkit.scoring import build_scorers
 from evalkit.significance import paired_bootstrap
@@ -67,12 +67,7 @@ class GateConfig(BaseModel):
     def load(cls, path: Path | None, max_drop: float | None) -> GateConfig:
         data: dict[str, Any] = {}
         if path is not None:
-            if not path.is_file():
-                raise UserError(f"gate config not found: {path}")
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                raise UserError(f"{path}: invalid YAML ({exc})") from None
+            data = read_yaml_mapping(path, "gate config")
         if max_drop is not None:
             data["max_drop"] = max_drop
         try:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from evalkit.datafiles import read_yaml_mapping
 from evalkit.errors import UserError
 from evalkit.resources import builtin_dir
 
@@ -27,22 +27,12 @@ def compose_config(config_file: Path | None, overrides: list[str]) -> dict[str, 
             base = compose("data_build")
             OmegaConf.set_struct(base, False)
             if config_file is not None:
-                base = OmegaConf.merge(base, OmegaConf.create(_read(config_file)))
+                base = OmegaConf.merge(
+                    base, OmegaConf.create(read_yaml_mapping(config_file, "config file"))
+                )
             final = OmegaConf.merge(base, OmegaConf.from_dotlist(overrides))
         data: dict[str, Any] = OmegaConf.to_container(final, resolve=True)  # type: ignore[assignment]
     except (HydraException, OmegaConfBaseException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"invalid data build config: {first}") from None
     return data
-
-
-def _read(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise UserError(f"{path}: expected a mapping at the top level")
-    return raw

@@ -60,6 +60,23 @@ def _best(cells: list[Aggregate]) -> Aggregate | None:
     return max(valued, key=lambda a: sign * float(a.value or 0.0))
 
 
+def _paired(
+    bundle: ReportBundle,
+    data: LoadedRecords,
+    where: tuple[str, str, Scorer],
+    base: str,
+    model: str,
+    n_resamples: int,
+) -> dict[str, Any] | None:
+    """`evalkit compare`'s paired bootstrap (McNemar for binary metrics), without per-model CIs:
+    the report shows each model's CI from its aggregates."""
+    task, metric, scorer = where
+    return compare_pair(
+        task, metric, scorer, base, model, data, "bootstrap", bundle.seed, n_resamples,
+        with_cis=False,
+    )  # fmt: skip
+
+
 def _column(
     bundle: ReportBundle, data: LoadedRecords, task: str, metric: str, n_resamples: int
 ) -> dict[str, SummaryCell]:
@@ -70,18 +87,7 @@ def _column(
     raw: dict[str, float] = {}
     if best is not None and scorer is not None:
         for a in others:
-            row = compare_pair(
-                task,
-                metric,
-                scorer,
-                best.model,
-                a.model,
-                data,
-                "bootstrap",
-                bundle.seed,
-                n_resamples,
-                with_cis=False,
-            )
+            row = _paired(bundle, data, (task, metric, scorer), best.model, a.model, n_resamples)
             if row is not None:
                 raw[a.model] = float(row["p_value"])
     adjusted = dict(zip(raw, holm(list(raw.values())), strict=True))
@@ -145,18 +151,7 @@ def baseline_comparisons(
             for model in bundle.models:
                 if model == baseline or (task, model) not in data.records:
                     continue
-                row = compare_pair(
-                    task,
-                    metric,
-                    scorer,
-                    baseline,
-                    model,
-                    data,
-                    "bootstrap",
-                    bundle.seed,
-                    n_resamples,
-                    with_cis=False,
-                )
+                row = _paired(bundle, data, (task, metric, scorer), baseline, model, n_resamples)
                 if row is not None:
                     raw.append(row)
     adjusted = holm([r["p_value"] for r in raw])
