@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -42,6 +43,17 @@ _JSON_ESCAPES = {
     "\u2028": "\\u2028",
     "\u2029": "\\u2029",
 }
+
+
+def finite(value: Any) -> Any:
+    """NaN and infinities (no JSON for them) as null, in nested lists, tuples and dicts."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
 
 
 def embed_json(value: Any) -> str:
@@ -109,7 +121,7 @@ def render_bundle(
     if base is not None and len(models) > 1:
         baselines = task_baselines(bundle, base)
         rows = baseline_comparisons(bundle, baselines, n_resamples=n_resamples)
-        comparison = {"baselines": baselines, "rows": rows}
+        comparison = {"baselines": baselines, "rows": finite(rows)}
     if agreement is None:
         agreement = [t for r in bundle.runs for t in agreement_tables(r.run, r.records)]
     scripts = _scripts()

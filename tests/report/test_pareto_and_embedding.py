@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evalkit.report.page import content_security_policy, embed_json
+from evalkit.report.page import content_security_policy, embed_json, finite
 from evalkit.report.pareto import pareto_front
 
 
@@ -59,3 +59,9 @@ def test_csp_allows_only_the_hashed_scripts_and_no_network():
     assert "script-src 'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='" in policy
     assert "default-src 'none'" in policy and "unsafe-eval" not in policy
     assert "connect-src" not in policy  # falls back to default-src 'none': no fetch, no XHR
+
+
+def test_non_finite_numbers_become_null_before_embedding():
+    rows = [{"delta": float("nan"), "ci": (float("-inf"), 1.5), "p": 0.2, "n": 3}]
+    assert finite(rows) == [{"delta": None, "ci": [None, 1.5], "p": 0.2, "n": 3}]
+    assert embed_json(finite(rows))  # would raise on NaN
