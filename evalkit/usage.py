@@ -25,15 +25,23 @@ def _percentile(values: Sequence[float | None], q: float) -> float | None:
     return float(np.percentile(known, q)) if known else None
 
 
+def _timings(values: Sequence[float | None], group: Sequence[SampleRecord]) -> list[float | None]:
+    """The measured values of fresh generations, or of all (replayed or cached ones) when no fresh
+    generation was timed: a few failed requests must not hide the latency of the rest."""
+    fresh = [
+        v for v, r in zip(values, group, strict=True) if not r.generation.cached and v is not None
+    ]
+    return list(fresh) or [v for v in values if v is not None]
+
+
 def summarize_usage(records: Iterable[SampleRecord]) -> list[UsageSummary]:
     grouped: dict[tuple[str, str], list[SampleRecord]] = defaultdict(list)
     for record in records:
         grouped[(record.task, record.model)].append(record)
     out = []
     for (task, model), group in grouped.items():
-        generations = [r.generation for r in group if not r.generation.cached]
-        fresh = generations or [r.generation for r in group]
-        latencies = [g.latency_s for g in fresh]
+        latencies = _timings([r.generation.latency_s for r in group], group)
+        first_tokens = _timings([r.generation.time_to_first_token_s for r in group], group)
         out.append(
             UsageSummary(
                 task=task,
@@ -46,7 +54,7 @@ def summarize_usage(records: Iterable[SampleRecord]) -> list[UsageSummary]:
                 cost_usd=_total([r.generation.cost_usd for r in group]),
                 latency_p50_s=_percentile(latencies, 50),
                 latency_p95_s=_percentile(latencies, 95),
-                ttft_p50_s=_percentile([g.time_to_first_token_s for g in fresh], 50),
+                ttft_p50_s=_percentile(first_tokens, 50),
             )
         )
     return out

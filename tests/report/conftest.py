@@ -64,10 +64,11 @@ def synthetic_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_dir
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium through Playwright; CI sets EVALKIT_REQUIRE_BROWSER=1 so that a missing
-    browser fails there instead of skipping."""
+    browser fails there instead of skipping. Module scope: Playwright's sync API keeps an event loop
+    running in this thread while it is open, which would break later tests' `asyncio.run`."""
     required = os.environ.get("EVALKIT_REQUIRE_BROWSER") == "1"
     try:
         from playwright.sync_api import sync_playwright

@@ -70,9 +70,7 @@ def test_filters_sorting_and_search_match_the_data(synthetic_run, open_report):
     page.fill("#f-min", "0.9")
     page.dispatch_event("#f-min", "change")
     expected = sum(1 for r in records if _f1(r) is not None and _f1(r) >= 0.9)
-    assert f"of {expected} outputs" in page.inner_text("#s-count") or (
-        expected <= 50 and (page.locator("#s-table tbody tr").count() == expected)
-    )
+    assert f"of {expected} outputs" in page.inner_text("#s-count")
     page.fill("#f-min", "")
     page.dispatch_event("#f-min", "change")
     page.select_option("#f-sort", "score-asc")
@@ -120,6 +118,7 @@ def test_tradeoff_charts_draw_the_pareto_frontier(synthetic_run, open_report):
     view.tab("charts")
     view.page.wait_for_selector("body[data-charts='drawn']")
     view.page.select_option("#chart-metric", "f1")
+    view.page.wait_for_selector("body[data-charts='drawn']")  # set again once Plotly resolves
     chart = view.page.locator("#chart-lat50")
     assert chart.locator(".points .point").count() == len(models)  # one marker per variant
     assert chart.locator("g.trace.scatter").count() == 2  # the variants and the frontier line
