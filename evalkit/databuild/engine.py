@@ -32,18 +32,21 @@ def prepared_chunks(
 
 def _client(engine: Engine) -> tuple[Any, Any]:
     try:
-        from distributed import Client, LocalCluster
+        import distributed
     except ImportError:
         raise UserError("engine=dask needs: pip install -e '.[data]' (dask[distributed])") from None
+    # distributed ships no type hints for these constructors
+    client_of: Any = distributed.Client
+    local_cluster: Any = distributed.LocalCluster
     if engine.address:
         try:
-            return Client(engine.address, timeout="30s"), None  # type: ignore[no-untyped-call]
+            return client_of(engine.address, timeout="30s"), None
         except OSError as exc:
             raise UserError(f"engine.address: cannot reach {engine.address} ({exc})") from None
-    cluster = LocalCluster(  # type: ignore[no-untyped-call]
+    cluster = local_cluster(
         n_workers=engine.workers, threads_per_worker=1, processes=True, dashboard_address=None
     )
-    return Client(cluster), cluster  # type: ignore[no-untyped-call]
+    return client_of(cluster), cluster
 
 
 def _on_dask(

@@ -65,3 +65,21 @@ def test_non_finite_numbers_become_null_before_embedding():
     rows = [{"delta": float("nan"), "ci": (float("-inf"), 1.5), "p": 0.2, "n": 3}]
     assert finite(rows) == [{"delta": None, "ci": [None, 1.5], "p": 0.2, "n": 3}]
     assert embed_json(finite(rows))  # would raise on NaN
+
+
+def test_variants_of_one_model_are_labelled_by_the_setting_that_differs():
+    from evalkit.report.bundle import LoadedRun, _model_labels
+    from evalkit.types import RunRecord
+
+    def run(label: str, quantization: str, model: str = "tiny") -> LoadedRun:
+        config = {"model": {"name": "hf", "quantization": quantization}, "run_dir": label}
+        record = RunRecord.model_construct(config=config)
+        sample = type("R", (), {"model": model})()
+        return LoadedRun(label, record, [sample])
+
+    labels = _model_labels([run("a", "none"), run("b", "int8"), run("c", "none", model="other")])
+    assert labels == [
+        {"tiny": "tiny [quantization=none]"},
+        {"tiny": "tiny [quantization=int8]"},
+        {"other": "other"},
+    ]
