@@ -36,6 +36,14 @@ _ENV = jinja2.Environment(
 )
 _ENV.filters["cell"] = format_cell
 
+
+def plural(count: int | str, noun: str) -> str:
+    """'1 model', '2 models', '49,664 outputs'."""
+    return f"{count} {noun}" if str(count) == "1" else f"{count} {noun}s"
+
+
+_ENV.filters["plural"] = plural
+
 _JSON_ESCAPES = {
     "<": "\\u003c",
     ">": "\\u003e",
@@ -99,7 +107,7 @@ def _scripts() -> list[str]:
 
 def _title(bundle: ReportBundle) -> str:
     suites = dict.fromkeys(str(r.run.config.get("suite", {}).get("name", "?")) for r in bundle.runs)
-    return f"{', '.join(suites)} · {len(bundle.models)} models"
+    return f"{', '.join(suites)} · {plural(len(bundle.models), 'model')}"
 
 
 def render_bundle(
