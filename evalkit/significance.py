@@ -21,8 +21,9 @@ Both resampling tests add one to numerator and denominator, so a p-value is neve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -59,20 +60,47 @@ def _resample_counts(n: int, rng: np.random.Generator, size: int) -> NDArray[np.
     return np.bincount(flat, minlength=size * n).reshape(size, n).astype(np.float64)
 
 
+_CACHED_CELLS = 12_500_000  # count matrices up to 100 MB are kept for the next comparison
+
+
+def _count_blocks(n: int, seed: int, n_resamples: int) -> Iterator[NDArray[np.float64]]:
+    """The resample count matrices of one (n, seed, n_resamples), in chunks of bounded size."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // max(1, n))
+    for start in range(0, n_resamples, chunk):
+        yield _resample_counts(n, rng, min(chunk, n_resamples - start))
+
+
+@lru_cache(maxsize=1)
+def _cached_blocks(n: int, seed: int, n_resamples: int) -> tuple[NDArray[np.float64], ...]:
+    blocks = tuple(_count_blocks(n, seed, n_resamples))
+    for block in blocks:
+        block.flags.writeable = False
+    return blocks
+
+
+def _blocks(n: int, seed: int, n_resamples: int) -> Iterable[NDArray[np.float64]]:
+    """Comparisons on the same samples with the same seed draw the same resamples (that is what
+    makes them paired and reproducible), so a report comparing many models against one draws them
+    once; large matrices are streamed instead of kept."""
+    if n * n_resamples <= _CACHED_CELLS:
+        return _cached_blocks(n, seed, n_resamples)
+    return _count_blocks(n, seed, n_resamples)
+
+
 def paired_bootstrap(
     rows_a: Rows, rows_b: Rows, statistic: Statistic, *, seed: int, n_resamples: int = 1000
 ) -> PairedResult:
     n = len(rows_a)
     value_a, value_b = statistic(rows_a.sum(axis=0)), statistic(rows_b.sum(axis=0))
     observed = value_b - value_a
-    rng = np.random.default_rng(seed)
     deltas = np.empty(n_resamples)
-    chunk = max(1, 2_000_000 // max(1, n))
-    for start in range(0, n_resamples, chunk):
-        counts = _resample_counts(n, rng, min(chunk, n_resamples - start))
+    start = 0
+    for counts in _blocks(n, seed, n_resamples):
         sums_a, sums_b = counts @ rows_a, counts @ rows_b
         for k in range(len(counts)):
             deltas[start + k] = statistic(sums_b[k]) - statistic(sums_a[k])
+        start += len(counts)
     shifted = deltas - deltas.mean()
     p = (1 + int(np.sum(np.abs(shifted) >= abs(observed)))) / (n_resamples + 1)
     centred = np.abs(deltas) - np.abs(deltas).mean()

@@ -126,3 +126,22 @@ def test_paired_tests_detect_a_real_difference():
     b = a + 0.2
     result = paired_bootstrap(a, b, mean_statistic(200), seed=0, n_resamples=500)
     assert result.p_value < 0.01 and result.ci_low > 0 and result.effect_size > 1
+
+
+def test_kept_resample_counts_give_the_same_result_as_streamed_ones(monkeypatch):
+    """Comparisons with the same n and seed reuse one set of count matrices; the result must be
+    exactly what drawing them afresh gives."""
+    from evalkit import significance
+
+    rng = np.random.default_rng(5)
+    a, b = rng.random((500, 2)), rng.random((500, 2))
+
+    def ratio(summed):
+        return float(summed[0] / summed[1])
+
+    kept = [significance.paired_bootstrap(a, b, ratio, seed=9) for _ in range(2)]
+    monkeypatch.setattr(significance, "_CACHED_CELLS", 0)
+    streamed = significance.paired_bootstrap(a, b, ratio, seed=9)
+    assert kept[0] == kept[1] == streamed
+    blocks = significance._cached_blocks(500, 9, 1000)
+    assert all(not block.flags.writeable for block in blocks)
