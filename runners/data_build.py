@@ -26,13 +26,14 @@ def compose_config(config_file: Path | None, overrides: list[str]) -> dict[str, 
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
             base = compose("data_build")
             OmegaConf.set_struct(base, False)
+            layers = [base]
             if config_file is not None:
-                base = OmegaConf.merge(
-                    base, OmegaConf.create(read_yaml_mapping(config_file, "config file"))
-                )
-            final = OmegaConf.merge(base, OmegaConf.from_dotlist(overrides))
-        data: dict[str, Any] = OmegaConf.to_container(final, resolve=True)  # type: ignore[assignment]
+                layers.append(OmegaConf.create(read_yaml_mapping(config_file, "config file")))
+            final = OmegaConf.merge(*layers, OmegaConf.from_dotlist(overrides))
+        data = OmegaConf.to_container(final, resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"invalid data build config: {first}") from None
-    return data
+    if not isinstance(data, dict):
+        raise UserError("invalid data build config: the top level must be a mapping")
+    return {str(k): v for k, v in data.items()}

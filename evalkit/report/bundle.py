@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,13 @@ class ReportBundle:
     scorers: dict[str, list[Scorer]] = field(default_factory=dict)
     run_models: list[list[str]] = field(default_factory=list)  # per run, its model labels
 
-    @property
+    # Computed once, when first asked (after `bundle_runs` has filled the lists): comparisons and
+    # the payload ask for them inside loops.
+    @cached_property
     def tasks(self) -> list[str]:
         return list(dict.fromkeys(a.task for a in self.aggregates))
 
-    @property
+    @cached_property
     def models(self) -> list[str]:
         return list(dict.fromkeys(r.model for r in self.records))
 
