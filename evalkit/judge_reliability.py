@@ -17,10 +17,18 @@ from statistics import median
 
 from scipy import stats as scipy_stats
 
-from evalkit.metaeval import Judged, correlate
+from evalkit.metaeval import Judged, Level, correlate
 from evalkit.types import JSONValue, SampleRecord, Score
 
 _FAMILY_SPLIT = re.compile(r"[-_.:@\s]+")
+
+
+# which correlations of judge scores with human ratings the reliability report shows
+_HUMAN_AGREEMENT: tuple[tuple[Level, str], ...] = (
+    ("sample", "spearman"),
+    ("sample", "kendall"),
+    ("summary", "kendall"),
+)
 
 
 def model_family(name: str) -> str:
@@ -96,11 +104,7 @@ def pointwise_report(
         if len(pairs) > 2:
             report["human_dimension"] = human_dimension
             report["human_n"] = len(pairs)
-            for level, method in (
-                ("sample", "spearman"),
-                ("sample", "kendall"),
-                ("summary", "kendall"),
-            ):
-                c = correlate(pairs, level, method, n_resamples=200)  # type: ignore[arg-type]
+            for level, method in _HUMAN_AGREEMENT:
+                c = correlate(pairs, level, method, n_resamples=200)
                 report[f"human_{level}_{method}"] = _rounded(c.value)
     return report
