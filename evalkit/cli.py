@@ -81,10 +81,28 @@ def list_components(kind: str) -> None:
         click.echo("\t".join(row))
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
+class _JudgeGroup(click.Group):
+    """`evalkit judge RUN_DIR ...` judges a run; `evalkit judge distill ...` trains a judge.
+
+    A first argument that is not a subcommand's name is a run directory (a run directory called
+    `distill` is reached as `./distill`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@cli.group(cls=_JudgeGroup)
+def judge() -> None:
+    """Judge a run with an LLM judge (`evalkit judge RUN_DIR [OVERRIDES]`), or train a small
+    distilled judge (`evalkit judge distill [OVERRIDES]`)."""
+
+
+@judge.command("run", context_settings={"ignore_unknown_options": True})
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
-def judge(run_dir: Path, overrides: Sequence[str]) -> None:
+def judge_run_dir(run_dir: Path, overrides: Sequence[str]) -> None:
     """Judge a finished run's outputs with an LLM judge (nothing is generated again).
 
     OVERRIDES: `judge=RUBRIC` (evalkit list judges), `judge_model=openai judge_model.model=...`,
@@ -98,6 +116,26 @@ def judge(run_dir: Path, overrides: Sequence[str]) -> None:
     record = judge_run(run_dir, config)
     print_judging(record, config.judge)
     click.echo(str(run_dir / "report.html"))
+
+
+@judge.command(context_settings={"ignore_unknown_options": True})
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+def distill(overrides: Sequence[str]) -> None:
+    """Train a small judge on big-judge or human labels, validate it by grouped cross-validation
+    next to ROUGE-L, embedding similarity and length, and save it (conf/judge_distill.yaml).
+
+    E.g. `evalkit judge distill distill_data=summeval name=my-summeval-judge`. The last line
+    printed is the judge's directory; its validation report is validation.html there.
+    """
+    from evalkit.distill.config import DistillConfig
+    from evalkit.distill.train import distill as run_distill
+    from evalkit.distill.view import print_validation
+    from evalkit.runner_loader import load_runner
+
+    config = DistillConfig.from_dict(load_runner("judge_distill").compose_config(list(overrides)))
+    result = run_distill(config)
+    print_validation(result)
+    click.echo(str(result.directory))
 
 
 @cli.command()

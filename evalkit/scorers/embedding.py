@@ -35,9 +35,16 @@ class EmbeddingSimilarity(ReferenceScorer):
     cpu_heavy: ClassVar[bool] = False
 
     def __init__(
-        self, model: str | None = None, batch_size: int = 64, device: str | None = None
+        self,
+        model: str | None = None,
+        batch_size: int = 64,
+        device: str | None = None,
+        dtype: str = "float32",
     ) -> None:
+        if dtype not in ("float32", "bfloat16"):
+            raise UserError(f"scorer 'embedding': dtype must be float32 or bfloat16, not {dtype}")
         self.model_name = model or default_model()
+        self.dtype = dtype
         self.batch_size = batch_size
         self.device = device
         self.metrics = ("embedding_sim",)
@@ -53,7 +60,7 @@ class EmbeddingSimilarity(ReferenceScorer):
         )
         return (
             f"sentence-transformers {version('sentence-transformers')}|model:{label}"
-            f"|cosine|normalized|refs:max"
+            f"|cosine|normalized|refs:max" + ("" if self.dtype == "float32" else f"|{self.dtype}")
         )
 
     def load_model(self) -> Any:
@@ -75,6 +82,10 @@ class EmbeddingSimilarity(ReferenceScorer):
                     f"scorer 'embedding': cannot load model {self.model_name} "
                     f"({str(exc).splitlines()[0]})"
                 ) from None
+            if self.dtype == "bfloat16":  # ~2.7x faster on CPUs with AMX; cosines agree to 1e-3
+                import torch
+
+                self._model.to(torch.bfloat16)
         return self._model
 
     def embed(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -82,8 +93,14 @@ class EmbeddingSimilarity(ReferenceScorer):
         keys = {t: hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts}
         todo = [t for t in dict.fromkeys(texts) if keys[t] not in self._cache]
         if todo:
-            vectors = self._load().encode(
-                todo, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            vectors = np.asarray(
+                self._load().encode(
+                    todo,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                ),
+                dtype=np.float32,
             )
             self.encoded += len(todo)
             for text, vector in zip(todo, vectors, strict=True):

@@ -1,0 +1,190 @@
+"""Features of (source, response, references) for the frozen-encoder student.
+
+A frozen sentence encoder (all-MiniLM-L6-v2 by default) embeds the response, the source and up to
+four references; the student's head reads the response embedding, its element-wise products with
+the source and reference embeddings, and a few scalars that cheap metrics are known to track:
+similarities, how well each response sentence is supported by its best-matching source sentence
+(lexical, in the spirit of SummaC's sentence alignment for consistency), length, repetition, how
+much of the response is copied from the source.
+
+Cost is what decides the design: one encoder pass per response; sources and references are cached
+by text, so a source shared by the systems of a comparison is encoded once. Encoding response
+sentences separately would triple the cost. On CPUs with AMX the encoder runs in bfloat16 at
+about 2.7x the float32 speed (the features agree to 3 decimals); the dtype is part of a judge.
+FEATURES_VERSION changes whenever the vector does: it is part of a judge's signature.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from evalkit.textnorm import split_sentences
+
+FEATURES_VERSION = "1"
+SCALARS = (
+    "cos_source",
+    "cos_reference",
+    "has_reference",
+    "support_mean",
+    "support_min",
+    "log_words",
+    "log_source_words",
+    "log_sentences",
+    "repeated_trigrams",
+    "novel_bigrams",
+    "copied_words",
+    "lowercase_starts",
+    "distinct_words",
+    "reference_unigram_precision",
+    "reference_unigram_recall",
+    "reference_bigram_precision",
+    "reference_bigram_recall",
+    "lead_coverage",
+)
+_WORD = re.compile(r"\w+")
+MAX_REFERENCES = 4  # more references barely move the mean embedding and cost an encode each
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _ngrams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def surface_scalars(source: str, response: str) -> list[float]:
+    """The length, repetition and copying scalars (no model needed)."""
+    words, source_words = _words(response), _words(source)
+    trigrams = _ngrams(words, 3)
+    bigrams = _ngrams(words, 2)
+    source_bigrams = set(_ngrams(source_words, 2))
+    source_vocab = set(source_words)
+    sentences = split_sentences(response) or [response]
+    starts = [s.lstrip("'\"`( ")[:1] for s in sentences]
+    return [
+        math.log1p(len(words)),
+        math.log1p(len(source_words)),
+        math.log1p(len(sentences)),
+        1 - len(set(trigrams)) / len(trigrams) if trigrams else 0.0,
+        sum(b not in source_bigrams for b in bigrams) / len(bigrams) if bigrams else 0.0,
+        sum(w in source_vocab for w in words) / len(words) if words else 0.0,
+        sum(c.islower() for c in starts) / len(starts),
+        len(set(words)) / len(words) if words else 0.0,
+    ]
+
+
+def lexical_support(source: str, response: str) -> tuple[float, float]:
+    """Mean and minimum over response sentences of the share of its words found in the one
+    source sentence that covers most of them."""
+    source_sets = [set(_words(x)) for x in split_sentences(source)] or [set(_words(source))]
+    shares = []
+    for sentence in split_sentences(response) or [response]:
+        words = set(_words(sentence))
+        if words:
+            shares.append(max(len(words & s) for s in source_sets) / len(words))
+    return (sum(shares) / len(shares), min(shares)) if shares else (0.0, 0.0)
+
+
+def reference_overlap(response: str, references: Sequence[str]) -> list[float]:
+    """Best unigram and bigram precision and recall against any reference (ROUGE-1/2-like)."""
+    words = _words(response)
+    out = []
+    for n in (1, 2):
+        grams = Counter(_ngrams(words, n))
+        best_p = best_r = 0.0
+        for reference in references:
+            ref = Counter(_ngrams(_words(reference), n))
+            hits = sum((grams & ref).values())
+            if grams:
+                best_p = max(best_p, hits / sum(grams.values()))
+            if ref:
+                best_r = max(best_r, hits / sum(ref.values()))
+        out += [best_p, best_r]
+    return out
+
+
+def lead_coverage(source: str, response: str, lead: int = 3) -> float:
+    """Share of the words of the source's first sentences found in the response: news puts the
+    gist first, so a summary that covers the lead tends to be judged relevant."""
+    lead_words = {w for s in split_sentences(source)[:lead] for w in _words(s)}
+    return len(lead_words & set(_words(response))) / len(lead_words) if lead_words else 0.0
+
+
+class FeatureExtractor:
+    """Feature vectors for examples, from a sentence-transformers encoder loaded once."""
+
+    def __init__(
+        self, encoder: str | None = None, dtype: str = "float32", batch_size: int = 64
+    ) -> None:
+        from evalkit.scorers.embedding import EmbeddingSimilarity
+
+        self._embedder = EmbeddingSimilarity(model=encoder, batch_size=batch_size, dtype=dtype)
+        self.encoder = self._embedder.model_name
+        self.dtype = dtype
+
+    @property
+    def encoder_label(self) -> str:
+        return self._embedder.signature().split("|")[1]
+
+    def dimension(self) -> int:
+        model: Any = self._embedder.load_model()
+        return 3 * int(model.get_sentence_embedding_dimension()) + len(SCALARS)
+
+    def features(
+        self, sources: Sequence[str], responses: Sequence[str], references: Sequence[Sequence[str]]
+    ) -> np.ndarray:
+        """One row per response: [r, r*s, r*ref, scalars] (float32)."""
+        refs_used = [list(refs)[:MAX_REFERENCES] for refs in references]
+        texts = [*responses, *sources, *(x for refs in refs_used for x in refs)]
+        vectors = self._embedder.embed([_nonempty(t) for t in texts])
+        rows = []
+        for source, response, refs, references_all in zip(
+            sources, responses, refs_used, references, strict=True
+        ):
+            r, s = vectors[_nonempty(response)], vectors[_nonempty(source)]
+            ref_vectors = [vectors[_nonempty(x)] for x in refs]
+            ref = _unit(np.mean(ref_vectors, axis=0)) if ref_vectors else np.zeros_like(r)
+            scalars = [
+                float(r @ s),
+                max((float(r @ v) for v in ref_vectors), default=0.0),
+                1.0 if ref_vectors else 0.0,
+                *lexical_support(source, response),
+                *surface_scalars(source, response),
+                *reference_overlap(response, references_all),
+                lead_coverage(source, response),
+            ]
+            rows.append(np.concatenate([r, r * s, r * ref, np.asarray(scalars, dtype=np.float32)]))
+        return np.asarray(rows, dtype=np.float32)
+
+    def reference_similarity(
+        self, responses: Sequence[str], references: Sequence[Sequence[str]]
+    ) -> np.ndarray:
+        """The embedding-similarity baseline: best cosine with any reference (NaN: none)."""
+        vectors = self._embedder.embed(
+            [_nonempty(t) for t in [*responses, *(x for refs in references for x in refs)]]
+        )
+        return np.array(
+            [
+                max(
+                    (float(vectors[_nonempty(r)] @ vectors[_nonempty(x)]) for x in refs),
+                    default=np.nan,
+                )
+                for r, refs in zip(responses, references, strict=True)
+            ]
+        )
+
+
+def _nonempty(text: str) -> str:
+    return text if text.strip() else " "
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector

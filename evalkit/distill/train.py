@@ -1,0 +1,168 @@
+"""`evalkit judge distill`: read labels, cross-validate the student by group next to the
+baselines, train the final student on everything, and save it with its card and report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from evalkit import __version__
+from evalkit.atomicio import atomic_write_text
+from evalkit.distill.artifact import DistillResult, JudgeMeta, write_meta
+from evalkit.distill.card import model_card
+from evalkit.distill.config import DistillConfig
+from evalkit.distill.examples import Dataset, load_dataset
+from evalkit.distill.features import FEATURES_VERSION, FeatureExtractor
+from evalkit.distill.head import Scale
+from evalkit.distill.students import (
+    CrossEncoderStudent,
+    EncoderHeadStudent,
+    Student,
+    label_matrix,
+)
+from evalkit.distill.validation import (
+    Table,
+    calibration,
+    correlations,
+    grouped_folds,
+    length_baseline,
+    out_of_fold,
+    preference_agreement,
+    rouge_l,
+)
+from evalkit.distill.view import render_validation
+
+VALIDATION_FILE = "validation.json"
+REPORT_FILE = "validation.html"
+
+
+def _scales(config: DistillConfig, dataset: Dataset, y: np.ndarray, m: np.ndarray) -> list[Scale]:
+    if config.mode == "pairwise":
+        return [Scale(0.0, 1.0) for _ in dataset.dimensions]
+    scales = []
+    for j, dim in enumerate(dataset.dimensions):
+        if dim in config.scale:
+            scales.append(Scale(*config.scale[dim]))
+        else:
+            labeled = y[m[:, j] > 0, j]
+            scales.append(Scale(float(labeled.min()), float(labeled.max())))
+    return scales
+
+
+def student_factory(
+    config: DistillConfig, scales: list[Scale], extractor: FeatureExtractor | None
+) -> Callable[[], Student]:
+    pairwise = config.mode == "pairwise"
+    if config.student.kind == "encoder_head":
+        assert extractor is not None
+        shared_rows: dict[tuple[str, bool], np.ndarray] = {}
+
+        def head() -> Student:
+            return EncoderHeadStudent(
+                config.student, scales, pairwise, extractor, config.seed, shared_rows
+            )
+
+        return head
+    return lambda: CrossEncoderStudent(config.student, scales, pairwise, config.seed)
+
+
+def validate(
+    config: DistillConfig,
+    dataset: Dataset,
+    predicted: np.ndarray,
+    y: np.ndarray,
+    m: np.ndarray,
+    folds: np.ndarray,
+    extractor: FeatureExtractor | None,
+) -> dict[str, Any]:
+    examples, seed, n = dataset.examples, config.seed, config.validation.n_resamples
+    labels = np.where(m > 0, y, np.nan)
+    dims: dict[str, Table] = {}
+    baselines = _baselines(config, dataset, y, m, folds, extractor)
+    for j, dim in enumerate(dataset.dimensions):
+        if config.mode == "pairwise":
+            dims[dim] = {
+                "student": {"teacher": preference_agreement(predicted[:, j], labels[:, j], seed, n)}
+            }
+            dims[dim]["calibration"] = calibration(predicted[:, j], labels[:, j])
+            continue
+        human = np.array([e.human.get(dim, np.nan) for e in examples])
+        row: Table = {
+            "student": {"teacher": correlations(predicted[:, j], labels[:, j], examples, seed, n)}
+        }
+        if not np.all(np.isnan(human)):
+            row["student"]["human"] = correlations(predicted[:, j], human, examples, seed, n)
+            row["teacher_vs_human"] = correlations(labels[:, j], human, examples, seed, n)
+        for name, values in baselines.items():
+            column = values if values.ndim == 1 else values[:, j]
+            row[name] = {"teacher": correlations(column, labels[:, j], examples, seed, n)}
+        row["calibration"] = calibration(predicted[:, j], labels[:, j])
+        dims[dim] = row
+    return {"dimensions": dims, "folds": int(folds.max()) + 1, "n_examples": len(examples)}
+
+
+def _baselines(
+    config: DistillConfig,
+    dataset: Dataset,
+    y: np.ndarray,
+    m: np.ndarray,
+    folds: np.ndarray,
+    extractor: FeatureExtractor | None,
+) -> dict[str, np.ndarray]:
+    if config.mode == "pairwise" or not config.validation.baselines:
+        return {}
+    examples = dataset.examples
+    out = {"rouge_l": rouge_l(examples), "length_only": length_baseline(examples, y, m, folds)}
+    embedder = extractor or FeatureExtractor(config.student.encoder)
+    out["embedding_similarity"] = embedder.reference_similarity(
+        [e.response for e in examples], [e.references for e in examples]
+    )
+    return out
+
+
+def distill(config: DistillConfig) -> DistillResult:
+    pairwise = config.mode == "pairwise"
+    dataset = load_dataset(config.data, pairwise)
+    y, m = label_matrix(dataset.examples, dataset.dimensions)
+    scales = _scales(config, dataset, y, m)
+    extractor = (
+        FeatureExtractor(config.student.encoder, dtype=config.student.dtype)
+        if config.student.kind == "encoder_head"
+        else None
+    )
+    make_student = student_factory(config, scales, extractor)
+    folds = grouped_folds([e.group for e in dataset.examples], config.validation.folds, config.seed)
+    predicted = out_of_fold(make_student, dataset.examples, y, m, folds, config.progress)
+    report = validate(config, dataset, predicted, y, m, folds, extractor)
+    directory = config.output_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = JudgeMeta(
+        name=config.name,
+        version=config.version,
+        mode=config.mode,
+        dimensions=dataset.dimensions,
+        scales=[(s.low, s.high) for s in scales],
+        student=config.student.model_dump(exclude={"encoder"}),
+        encoder=config.student.encoder,
+        features_version=FEATURES_VERSION,
+        data_sha256=dataset.sha256,
+        teachers=dataset.teachers,
+        n_examples=len(dataset.examples),
+        evalkit_version=__version__,
+    )
+    final = None
+    if config.train_final:
+        final = make_student()
+        final.fit(dataset.examples, y, m)
+        final.save(directory)
+        write_meta(directory, meta)
+    validation = {"config": config.model_dump(), **report}
+    atomic_write_text(directory / VALIDATION_FILE, json.dumps(validation, indent=1) + "\n")
+    result = DistillResult(directory, meta, validation, final)
+    atomic_write_text(directory / REPORT_FILE, render_validation(result))
+    if config.train_final:
+        atomic_write_text(directory / "README.md", model_card(result, config.description))
+    return result
