@@ -27,13 +27,15 @@ def catalog_rows(kind: str) -> list[tuple[str, ...]]:
     if kind == "models":
         return [(name, f"backend={backend}") for name, backend in _group_rows("model", "backend")]
     if kind == "judges":
+        from evalkit.distill.artifact import available_judges, judge_summary
         from evalkit.judges.rubric import available_rubrics, load_rubric
 
-        return [
+        rubrics = [
             (name, rubric.mode, rubric.description)
             for name in available_rubrics()
             for rubric in [load_rubric(name)]
         ]
+        return rubrics + [judge_summary(name) for name in available_judges()]
     if kind == "suites":
         return [(name, f"tasks={tasks}") for name, tasks in _group_rows("suite", "tasks")]
     group = SCORER_GROUP if kind == "scorers" else BACKEND_GROUP

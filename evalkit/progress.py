@@ -19,21 +19,32 @@ from rich.text import Text
 
 
 class RateColumn(ProgressColumn):
+    def __init__(self, unit: str = "samples") -> None:
+        super().__init__()
+        self.unit = unit
+
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} samples/s" if speed else "- samples/s", style="cyan")
+        if speed and speed < 1:
+            return Text(f"{1 / speed:,.1f} s/{self.unit.rstrip('s')}", style="cyan")
+        return Text(f"{speed:,.0f} {self.unit}/s" if speed else f"- {self.unit}/s", style="cyan")
 
 
 class ProgressReporter:
     def __init__(
-        self, total: int | None, *, enabled: bool = True, label: str = "evaluating"
+        self,
+        total: int | None,
+        *,
+        enabled: bool = True,
+        label: str = "evaluating",
+        unit: str = "samples",
     ) -> None:
         """`total=None`: a stream of unknown length (counts and rate, no bar end)."""
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            RateColumn(),
+            RateColumn(unit),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=Console(stderr=True),

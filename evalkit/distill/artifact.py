@@ -72,6 +72,16 @@ def available_judges() -> list[str]:
     )
 
 
+def judge_summary(name: str) -> tuple[str, str, str]:
+    """(name, 'distilled <mode>', dimensions) for `evalkit list judges`, without loading it."""
+    data = json.loads((find_judge(name) / META_FILE).read_text(encoding="utf-8"))
+    return (
+        name,
+        f"distilled {data.get('mode', '?')}",
+        f"scorer distilled_judge: {', '.join(data.get('dimensions', []))}",
+    )
+
+
 def find_judge(ref: str) -> Path:
     path = Path(ref).expanduser()
     if (path / META_FILE).is_file():

@@ -20,6 +20,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,9 @@ SCALARS = (
     "has_reference",
     "support_mean",
     "support_min",
+    "support_position",
+    "support_in_order",
+    "adjacent_overlap",
     "log_words",
     "log_source_words",
     "log_sentences",
@@ -80,16 +84,33 @@ def surface_scalars(source: str, response: str) -> list[float]:
     ]
 
 
-def lexical_support(source: str, response: str) -> tuple[float, float]:
-    """Mean and minimum over response sentences of the share of its words found in the one
-    source sentence that covers most of them."""
+def lexical_support(source: str, response: str) -> list[float]:
+    """How each response sentence sits in the source, matched to the one source sentence that
+    covers most of its words: mean and minimum coverage (support), mean relative position of the
+    matches (news puts the gist first), and the share of consecutive response sentences whose
+    matches keep the source's order; plus the mean word overlap of consecutive response sentences
+    (a coherent text keeps talking about the same things)."""
     source_sets = [set(_words(x)) for x in split_sentences(source)] or [set(_words(source))]
-    shares = []
+    shares, positions, sentence_sets = [], [], []
     for sentence in split_sentences(response) or [response]:
         words = set(_words(sentence))
         if words:
-            shares.append(max(len(words & s) for s in source_sets) / len(words))
-    return (sum(shares) / len(shares), min(shares)) if shares else (0.0, 0.0)
+            overlaps = [len(words & s) for s in source_sets]
+            best = max(range(len(overlaps)), key=overlaps.__getitem__)
+            shares.append(overlaps[best] / len(words))
+            positions.append(best / max(len(source_sets) - 1, 1))
+            sentence_sets.append(words)
+    if not shares:
+        return [0.0] * 5
+    pairs = list(pairwise(positions))
+    links = list(pairwise(sentence_sets))
+    return [
+        sum(shares) / len(shares),
+        min(shares),
+        sum(positions) / len(positions),
+        sum(b >= a for a, b in pairs) / len(pairs) if pairs else 1.0,
+        sum(len(a & b) / len(a | b) for a, b in links) / len(links) if links else 0.0,
+    ]
 
 
 def reference_overlap(response: str, references: Sequence[str]) -> list[float]:
@@ -132,6 +153,12 @@ class FeatureExtractor:
     @property
     def encoder_label(self) -> str:
         return self._embedder.signature().split("|")[1]
+
+    def load(self) -> None:
+        self._embedder.load_model()
+
+    def clear_cache(self) -> None:
+        self._embedder.clear_cache()
 
     def dimension(self) -> int:
         model: Any = self._embedder.load_model()

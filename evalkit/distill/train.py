@@ -34,6 +34,7 @@ from evalkit.distill.validation import (
     rouge_l,
 )
 from evalkit.distill.view import render_validation
+from evalkit.errors import UserError
 
 VALIDATION_FILE = "validation.json"
 REPORT_FILE = "validation.html"
@@ -44,11 +45,14 @@ def _scales(config: DistillConfig, dataset: Dataset, y: np.ndarray, m: np.ndarra
         return [Scale(0.0, 1.0) for _ in dataset.dimensions]
     scales = []
     for j, dim in enumerate(dataset.dimensions):
-        if dim in config.scale:
-            scales.append(Scale(*config.scale[dim]))
-        else:
-            labeled = y[m[:, j] > 0, j]
-            scales.append(Scale(float(labeled.min()), float(labeled.max())))
+        labeled = y[m[:, j] > 0, j]
+        low, high = config.scale.get(dim, (float(labeled.min()), float(labeled.max())))
+        if labeled.min() < low or labeled.max() > high:
+            raise UserError(
+                f"labels of '{dim}' run from {labeled.min():g} to {labeled.max():g}, "
+                f"outside its scale [{low:g}, {high:g}]"
+            )
+        scales.append(Scale(low, high))
     return scales
 
 
@@ -116,7 +120,7 @@ def _baselines(
         return {}
     examples = dataset.examples
     out = {"rouge_l": rouge_l(examples), "length_only": length_baseline(examples, y, m, folds)}
-    embedder = extractor or FeatureExtractor(config.student.encoder)
+    embedder = extractor or FeatureExtractor()  # the `embedding` scorer's model
     out["embedding_similarity"] = embedder.reference_similarity(
         [e.response for e in examples], [e.references for e in examples]
     )

@@ -46,7 +46,7 @@ def out_of_fold(
     """Each example's prediction by a student that never saw its group."""
     predictions = np.full(y.shape, np.nan, dtype=np.float64)
     k = int(folds.max()) + 1
-    with ProgressReporter(k, enabled=progress, label="cross-validation folds") as bar:
+    with ProgressReporter(k, enabled=progress, label="cross-validation", unit="folds") as bar:
         for fold in range(k):
             test, train = np.flatnonzero(folds == fold), np.flatnonzero(folds != fold)
             student = make_student()

@@ -88,6 +88,10 @@ class EmbeddingSimilarity(ReferenceScorer):
                 self._model.to(torch.bfloat16)
         return self._model
 
+    def clear_cache(self) -> None:
+        """Forget every embedding (benchmarks time cold scoring without reloading the model)."""
+        self._cache.clear()
+
     def embed(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Unit-length embeddings for the distinct texts, encoding only those not cached."""
         keys = {t: hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts}

@@ -48,3 +48,6 @@ def summeval_source(path: Path, **extra) -> dict:
 def summeval_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 articles x 16 systems with their expert ratings."""
     return write_rows(tmp_path_factory.mktemp("labels") / "summeval12.jsonl", summeval_rows(12))
+
+
+from tests.report.conftest import browser, open_report  # noqa: E402,F401  (Playwright fixtures)

@@ -78,16 +78,16 @@ def test_the_student_learns_what_a_shuffled_control_cannot(tmp_path, summeval_sl
         learned = _summary_spearman(real, dimension)
         assert learned > 0.2
         assert learned > _summary_spearman(control, dimension) + 0.15
-    # the validation table has the baselines next to the student
-    table = real.validation["dimensions"]["coherence"]
-    assert {"rouge_l", "embedding_similarity", "length_only"} <= set(table)
-    assert len(table["calibration"]) == 10
 
 
-def test_a_saved_judge_reloads_and_scores_identically(tmp_path, summeval_slice):
-    result = distill(
-        _config(tmp_path, summeval_source(summeval_slice), validation={**FAST, "baselines": False})
-    )
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, summeval_slice):
+    tmp_path = tmp_path_factory.mktemp("trained")
+    return distill(_config(tmp_path, summeval_source(summeval_slice)))
+
+
+def test_a_saved_judge_reloads_and_scores_identically(trained):
+    result = trained
     rows = summeval_rows(12)[:40]
     args = (
         [r["source"] for r in rows],
@@ -147,3 +147,20 @@ def test_a_missing_label_file_exits_2(run_cli, tmp_path):
         "judge", "distill", f"data=[{{path: {tmp_path}/nope.jsonl, labels: {{q: q}}}}]"
     )
     assert result.returncode == 2 and "labeled file not found" in result.stderr
+
+
+def test_the_validation_report_shows_baselines_and_draws_calibration(trained, open_report):
+    table = trained.validation["dimensions"]["coherence"]
+    assert {"student", "rouge_l", "embedding_similarity", "length_only"} <= set(table)
+    assert len(table["calibration"]) == 10
+    page = open_report(trained.directory / "validation.html")
+    page.page.wait_for_selector("#calibration[data-charts='drawn']", timeout=30_000)
+    assert page.page.locator("#calibration .scatterlayer .trace").count() == 3  # 2 dims + diagonal
+    rows = page.page.locator("table[data-dimension='coherence'] tbody tr")
+    assert [rows.nth(i).locator("td").first.text_content() for i in range(rows.count())] == [
+        "student",
+        "rouge_l",
+        "embedding_similarity",
+        "length_only",
+    ]
+    assert page.problems() == []

@@ -16,6 +16,7 @@
       text: bins.map((b) => `n = ${b[2]}`),
     });
   }
+  document.body.dataset.ready = "1";
   if (!traces.length) {
     box.textContent = "No calibration data.";
     box.dataset.charts = "drawn";
