@@ -14,6 +14,7 @@ summ_coherence rubric through the `openai` backend by the `judge` scorer, max_ne
 concurrent requests, the response cache off.
 
     python benchmarks/distilled_judge.py [--articles 100] [--llm-samples 64] [--repeat 3]
+        [--judge NAME|DIR] [--skip-llm]
 """
 
 from __future__ import annotations
@@ -51,12 +52,12 @@ def items(articles: int, per_article: int):
     return out
 
 
-def distilled_rate(batch, repeat: int) -> float:
+def distilled_rate(batch, repeat: int, judge: str) -> float:
     from evalkit.scorers.distilled import DistilledJudgeScorer
     from evalkit.scoring import score_items
 
     best = float("inf")
-    scorer = DistilledJudgeScorer()
+    scorer = DistilledJudgeScorer(judge=judge)
     extractor = scorer.judge.student.extractor
     extractor.load()  # the model load is not timed
     for _ in range(repeat):
@@ -116,10 +117,13 @@ def llm_rate(batch, url: str) -> float:
                "api_key_env": None, "max_concurrency": 16},
         reask=0, max_new_tokens=64, cache=False,
     )  # fmt: skip
-    score_items([scorer], batch[:2])  # warm-up
-    start = time.perf_counter()
-    score_items([scorer], batch)
-    return len(batch) / (time.perf_counter() - start)
+    try:
+        score_items([scorer], batch[:2])  # warm-up
+        start = time.perf_counter()
+        score_items([scorer], batch)
+        return len(batch) / (time.perf_counter() - start)
+    finally:
+        scorer.close()
 
 
 def main() -> None:
@@ -127,22 +131,26 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=100)
     parser.add_argument("--llm-samples", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--judge", default="summeval-minilm", help="a judge name or directory")
+    parser.add_argument("--skip-llm", action="store_true")
     args = parser.parse_args()
     import torch
 
     print(f"torch threads: {torch.get_num_threads()}, cpu cores: {os.cpu_count()}")
     shared = items(args.articles, 16)
     single = items(args.articles, 1)
-    rate_shared = distilled_rate(shared, args.repeat)
-    rate_single = distilled_rate(single, args.repeat)
-    print(f"distilled judge, shared sources: {len(shared)} samples, {rate_shared:,.0f} samples/s")
-    print(f"distilled judge, one per source: {len(single)} samples, {rate_single:,.0f} samples/s")
+    rate_shared = distilled_rate(shared, args.repeat, args.judge)
+    rate_single = distilled_rate(single, args.repeat, args.judge)
+    print(f"{args.judge}, shared sources: {len(shared)} samples, {rate_shared:,.0f} samples/s")
+    print(f"{args.judge}, one per source: {len(single)} samples, {rate_single:,.0f} samples/s")
+    if args.skip_llm:
+        return
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = serve_llm(Path(tmp) / "llama")
         try:
             llm_batch = shared[: args.llm_samples]
             rate_llm = llm_rate(llm_batch, url)
-            rate_same = distilled_rate(llm_batch, args.repeat)
+            rate_same = distilled_rate(llm_batch, args.repeat, args.judge)
         finally:
             proc.terminate()
             proc.wait(10)

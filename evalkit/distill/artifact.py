@@ -42,11 +42,18 @@ class JudgeMeta:
 
     @property
     def signature(self) -> str:
-        kind = self.student["kind"]
+        kind, feature_set = self.student["kind"], self.student.get("feature_set", "scalars")
+        reads = (
+            "no encoder"
+            if kind == "encoder_head" and feature_set == "lexical"
+            else f"encoder:{self.encoder or 'all-MiniLM-L6-v2'}|{self.student.get('dtype')}"
+        )
+        features = (
+            f"|features:{feature_set}-v{self.features_version}" if kind == "encoder_head" else ""
+        )
         return (
             f"distilled_judge|{self.name}@v{self.version}|data:{self.data_sha256[:12]}|{kind}"
-            f"|encoder:{self.encoder or 'all-MiniLM-L6-v2'}|{self.student.get('dtype', 'float32')}"
-            f"|features:v{self.features_version}"
+            f"|{reads}{features}"
         )
 
 
@@ -123,7 +130,12 @@ class DistilledJudge:
         pairwise = meta.mode == "pairwise"
         student: Any
         if config.kind == "encoder_head":
-            extractor = FeatureExtractor(meta.encoder, dtype=config.dtype, batch_size=batch_size)
+            extractor = FeatureExtractor(
+                meta.encoder,
+                dtype=config.dtype,
+                batch_size=batch_size,
+                use_encoder=config.feature_set != "lexical",
+            )
             student = EncoderHeadStudent(config, scales, pairwise, extractor, seed=0)
             student.load(directory)
         else:

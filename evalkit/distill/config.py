@@ -61,8 +61,10 @@ class Student(_Strict):
         "float32", description="Encoder dtype (bfloat16: ~2.7x faster on CPUs with AMX)."
     )
     head: Literal["regression", "ordinal"] = "regression"
-    feature_set: Literal["scalars", "all"] = Field(
-        "scalars", description="encoder_head: the scalar features, or also the embeddings."
+    feature_set: Literal["scalars", "all", "lexical"] = Field(
+        "scalars",
+        description="encoder_head: the scalar features; also the embeddings (all); or only the "
+        "lexical scalars, without the encoder (lexical: ~10x faster).",
     )
     ensemble: int = Field(3, ge=1, description="encoder_head: heads trained with other seeds.")
     hidden: int = 64

@@ -20,6 +20,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -52,6 +54,7 @@ SCALARS = (
     "lead_coverage",
 )
 _WORD = re.compile(r"\w+")
+ENCODER_SCALARS = frozenset({"cos_source", "cos_reference"})
 MAX_REFERENCES = 4  # more references barely move the mean embedding and cost an encode each
 
 
@@ -63,18 +66,48 @@ def _ngrams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
+@dataclass(frozen=True)
+class _SourceView:
+    """What the lexical features read of a source, computed once per distinct source: the
+    systems of a comparison share their sources, so this is most of the lexical cost saved."""
+
+    n_words: int
+    vocabulary: frozenset[str]
+    bigrams: frozenset[tuple[str, ...]]
+    sentences: tuple[frozenset[str], ...]
+    lead: frozenset[str]
+
+
+@lru_cache(maxsize=4096)
+def _source_view(source: str, lead: int = 3) -> _SourceView:
+    words = _words(source)
+    sentences = tuple(frozenset(_words(x)) for x in split_sentences(source)) or (frozenset(words),)
+    return _SourceView(
+        n_words=len(words),
+        vocabulary=frozenset(words),
+        bigrams=frozenset(_ngrams(words, 2)),
+        sentences=sentences,
+        lead=frozenset().union(*sentences[:lead]),
+    )
+
+
+@lru_cache(maxsize=16384)
+def _reference_ngrams(reference: str, n: int) -> Counter[tuple[str, ...]]:
+    return Counter(_ngrams(_words(reference), n))
+
+
 def surface_scalars(source: str, response: str) -> list[float]:
     """The length, repetition and copying scalars (no model needed)."""
-    words, source_words = _words(response), _words(source)
+    view = _source_view(source)
+    words = _words(response)
     trigrams = _ngrams(words, 3)
     bigrams = _ngrams(words, 2)
-    source_bigrams = set(_ngrams(source_words, 2))
-    source_vocab = set(source_words)
+    source_bigrams, source_vocab = view.bigrams, view.vocabulary
     sentences = split_sentences(response) or [response]
     starts = [s.lstrip("'\"`( ")[:1] for s in sentences]
     return [
         math.log1p(len(words)),
-        math.log1p(len(source_words)),
+        math.log1p(view.n_words),
         math.log1p(len(sentences)),
         1 - len(set(trigrams)) / len(trigrams) if trigrams else 0.0,
         sum(b not in source_bigrams for b in bigrams) / len(bigrams) if bigrams else 0.0,
@@ -90,7 +123,7 @@ def lexical_support(source: str, response: str) -> list[float]:
     matches (news puts the gist first), and the share of consecutive response sentences whose
     matches keep the source's order; plus the mean word overlap of consecutive response sentences
     (a coherent text keeps talking about the same things)."""
-    source_sets = [set(_words(x)) for x in split_sentences(source)] or [set(_words(source))]
+    source_sets = _source_view(source).sentences
     shares, positions, sentence_sets = [], [], []
     for sentence in split_sentences(response) or [response]:
         words = set(_words(sentence))
@@ -121,7 +154,7 @@ def reference_overlap(response: str, references: Sequence[str]) -> list[float]:
         grams = Counter(_ngrams(words, n))
         best_p = best_r = 0.0
         for reference in references:
-            ref = Counter(_ngrams(_words(reference), n))
+            ref = _reference_ngrams(reference, n)
             hits = sum((grams & ref).values())
             if grams:
                 best_p = max(best_p, hits / sum(grams.values()))
@@ -134,21 +167,32 @@ def reference_overlap(response: str, references: Sequence[str]) -> list[float]:
 def lead_coverage(source: str, response: str, lead: int = 3) -> float:
     """Share of the words of the source's first sentences found in the response: news puts the
     gist first, so a summary that covers the lead tends to be judged relevant."""
-    lead_words = {w for s in split_sentences(source)[:lead] for w in _words(s)}
+    lead_words = _source_view(source, lead).lead
     return len(lead_words & set(_words(response))) / len(lead_words) if lead_words else 0.0
 
 
+LEXICAL = tuple(i for i, name in enumerate(SCALARS) if name not in ENCODER_SCALARS)
+
+
 class FeatureExtractor:
-    """Feature vectors for examples, from a sentence-transformers encoder loaded once."""
+    """Feature vectors for examples, from a sentence-transformers encoder loaded once.
+
+    `use_encoder=False` computes only the lexical scalars (the encoder's columns are zeros and the
+    embedding part is empty): no model, about ten times the speed."""
 
     def __init__(
-        self, encoder: str | None = None, dtype: str = "float32", batch_size: int = 64
+        self,
+        encoder: str | None = None,
+        dtype: str = "float32",
+        batch_size: int = 64,
+        use_encoder: bool = True,
     ) -> None:
         from evalkit.scorers.embedding import EmbeddingSimilarity
 
         self._embedder = EmbeddingSimilarity(model=encoder, batch_size=batch_size, dtype=dtype)
         self.encoder = self._embedder.model_name
         self.dtype = dtype
+        self.use_encoder = use_encoder
 
     @property
     def encoder_label(self) -> str:
@@ -167,10 +211,13 @@ class FeatureExtractor:
     def features(
         self, sources: Sequence[str], responses: Sequence[str], references: Sequence[Sequence[str]]
     ) -> np.ndarray:
-        """One row per response: [r, r*s, r*ref, scalars] (float32)."""
+        """One row per response: [r, r*s, r*ref, scalars] (float32); lexical: [scalars]."""
         refs_used = [list(refs)[:MAX_REFERENCES] for refs in references]
         texts = [*responses, *sources, *(x for refs in refs_used for x in refs)]
-        vectors = self._embedder.embed([_nonempty(t) for t in texts])
+        if self.use_encoder:
+            vectors = self._embedder.embed([_nonempty(t) for t in texts])
+        else:
+            vectors = {_nonempty(t): np.zeros(0, dtype=np.float32) for t in texts}
         rows = []
         for source, response, refs, references_all in zip(
             sources, responses, refs_used, references, strict=True
@@ -181,7 +228,7 @@ class FeatureExtractor:
             scalars = [
                 float(r @ s),
                 max((float(r @ v) for v in ref_vectors), default=0.0),
-                1.0 if ref_vectors else 0.0,
+                1.0 if refs else 0.0,
                 *lexical_support(source, response),
                 *surface_scalars(source, response),
                 *reference_overlap(response, references_all),

@@ -133,7 +133,11 @@ def distill(config: DistillConfig) -> DistillResult:
     y, m = label_matrix(dataset.examples, dataset.dimensions)
     scales = _scales(config, dataset, y, m)
     extractor = (
-        FeatureExtractor(config.student.encoder, dtype=config.student.dtype)
+        FeatureExtractor(
+            config.student.encoder,
+            dtype=config.student.dtype,
+            use_encoder=config.student.feature_set != "lexical",
+        )
         if config.student.kind == "encoder_head"
         else None
     )

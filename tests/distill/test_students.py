@@ -140,3 +140,29 @@ def test_an_ordinal_head_predicts_on_the_scale_and_learns(tmp_path, summeval_sli
         assert table["student"]["teacher"]["summary_spearman"][0] > 0.2
         predicted = [bin_[0] for bin_ in table["calibration"]]
         assert all(1 <= p <= 5 for p in predicted)
+
+
+def test_a_lexical_student_never_loads_the_encoder(tmp_path, summeval_slice):
+    """feature_set=lexical: an encoder path that does not exist is never touched, in training,
+    saving, loading or scoring (the fast judge for CI)."""
+    config = DistillConfig.from_dict(
+        {
+            "name": "lexical",
+            "data": [summeval_source(summeval_slice)],
+            "scale": {"coherence": [1, 5], "consistency": [1, 5]},
+            "student": {"feature_set": "lexical", "encoder": str(tmp_path / "no-such-model")},
+            "validation": {**FAST, "baselines": False},
+            "output": str(tmp_path / "judge"),
+            "progress": False,
+        }
+    )
+    result = distill(config)
+    assert (
+        result.validation["dimensions"]["coherence"]["student"]["teacher"]["summary_spearman"][0]
+        > 0.2
+    )
+    rows = summeval_rows(12)[:5]
+    scores = DistilledJudge.load(result.directory).score(
+        [r["source"] for r in rows], [r["summary"] for r in rows], [r["references"] for r in rows]
+    )
+    assert scores.shape == (5, 2) and np.all((scores >= 1) & (scores <= 5))
