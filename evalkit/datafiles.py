@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,16 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, Row]]:
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise UserError(f"{path}: not a readable Parquet file ({exc})") from exc
     yield from enumerate(table.to_pylist(), start=1)
+
+
+def dotted_field(row: Mapping[str, Any], dotted: str, where: str) -> Any:
+    """`row["a"]["b"]` for "a.b"; a missing step is a UserError naming `where` and the field."""
+    value: Any = row
+    for part in dotted.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            raise UserError(f"{where}: field '{dotted}' missing")
+        value = value[part]
+    return value
 
 
 def file_sha256(path: Path) -> str:

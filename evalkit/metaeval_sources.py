@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from evalkit.datafiles import read_rows
+from evalkit.datafiles import dotted_field, read_rows
 from evalkit.errors import UserError
 from evalkit.metaeval import Judged
 from evalkit.store import RunStore
@@ -45,22 +44,13 @@ def from_records(records: Iterable[SampleRecord]) -> Series:
     return dict(series)
 
 
-def _field(row: dict[str, Any], dotted: str, where: str) -> Any:
-    value: Any = row
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            raise UserError(f"{where}: field '{dotted}' missing")
-        value = value[part]
-    return value
-
-
 def from_file(path: Path, pred: str, human: str, group: str | None, system: str | None) -> Series:
     series: Series = defaultdict(list)
     for line_no, row in read_rows(path):
         where = f"{path}:{line_no}"
-        predicted, judged = _field(row, pred, where), _field(row, human, where)
-        g = str(_field(row, group, where)) if group else None
-        s = str(_field(row, system, where)) if system else None
+        predicted, judged = dotted_field(row, pred, where), dotted_field(row, human, where)
+        g = str(dotted_field(row, group, where)) if group else None
+        s = str(dotted_field(row, system, where)) if system else None
         if isinstance(predicted, dict) and isinstance(judged, dict):
             for dimension in predicted.keys() & judged.keys():
                 series[(path.stem, pred, dimension)].append(

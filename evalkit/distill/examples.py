@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evalkit.datafiles import file_sha256, read_rows
+from evalkit.datafiles import dotted_field, file_sha256, read_rows
 from evalkit.distill.config import FileSource, RunSource
 from evalkit.errors import UserError
 
@@ -44,15 +44,6 @@ class Dataset:
     dimensions: list[str]
     teachers: list[str]  # where each source's labels came from, for the card
     sha256: str  # of the files read, in order: the training data's identity
-
-
-def _field(row: Mapping[str, Any], dotted: str, where: str) -> Any:
-    value: Any = row
-    for part in dotted.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            raise UserError(f"{where}: field '{dotted}' missing")
-        value = value[part]
-    return value
 
 
 def _number(value: Any, where: str, name: str) -> float:
@@ -89,7 +80,7 @@ def _references(value: Any) -> tuple[str, ...]:
 
 
 def _text(row: Mapping[str, Any], name: str | None, where: str) -> str:
-    return "" if name is None else str(_field(row, name, where))
+    return "" if name is None else str(dotted_field(row, name, where))
 
 
 def _from_row(row: Mapping[str, Any], spec: FileSource, where: str, pairwise: bool) -> Example:
@@ -98,9 +89,9 @@ def _from_row(row: Mapping[str, Any], spec: FileSource, where: str, pairwise: bo
     labels = {
         dim: read(value, where, name)
         for dim, name in spec.labels.items()
-        if (value := _field(row, name, where)) is not None
+        if (value := dotted_field(row, name, where)) is not None
     }
-    group = str(_field(row, spec.group, where)) if spec.group else _digest(source)
+    group = str(dotted_field(row, spec.group, where)) if spec.group else _digest(source)
     if spec.group_regex:
         match = re.search(spec.group_regex, group)
         if match is None or not match.groups():
@@ -111,9 +102,9 @@ def _from_row(row: Mapping[str, Any], spec: FileSource, where: str, pairwise: bo
         group=group,
         source=source,
         response=_text(row, spec.response, where),
-        references=_references(_field(row, spec.reference, where)) if spec.reference else (),
+        references=_references(dotted_field(row, spec.reference, where)) if spec.reference else (),
         labels=labels,
-        human={d: _number(_field(row, n, where), where, n) for d, n in spec.human.items()},
+        human={d: _number(dotted_field(row, n, where), where, n) for d, n in spec.human.items()},
         system=_text(row, spec.system, where),
         response_b=_text(row, spec.response_b, where) if pairwise else None,
     )

@@ -102,8 +102,12 @@ def pointwise_loss(net: HeadNet, x: torch.Tensor, y: torch.Tensor, m: torch.Tens
             net.cumulative_logits(x), target, weight=weight, reduction="sum"
         )
         return loss / weight.sum().clamp(min=1.0)
-    z = (y - net.target_mean) / net.target_std
-    return ((net.raw(x) - z) ** 2 * m).sum() / m.sum().clamp(min=1.0)
+    return masked_mse(net.raw(x), (y - net.target_mean) / net.target_std, m)
+
+
+def masked_mse(predicted: torch.Tensor, target: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over the labeled cells only."""
+    return ((predicted - target) ** 2 * m).sum() / m.sum().clamp(min=1.0)
 
 
 def pairwise_loss(

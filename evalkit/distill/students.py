@@ -20,6 +20,7 @@ from evalkit.distill.features import LEXICAL, SCALARS, FeatureExtractor
 from evalkit.distill.head import (
     HeadNet,
     Scale,
+    masked_mse,
     pairwise_loss,
     pointwise_loss,
     standardize_into,
@@ -260,9 +261,7 @@ class CrossEncoderStudent:
                         self._scores(chosen), self._scores(chosen, True), ty[idx], tm[idx]
                     )
                 else:
-                    loss = ((self._scores(chosen) - z[idx]) ** 2 * tm[idx]).sum() / tm[
-                        idx
-                    ].sum().clamp(min=1.0)
+                    loss = masked_mse(self._scores(chosen), z[idx], tm[idx])
                 optimizer.zero_grad()
                 torch.autograd.backward(loss)
                 optimizer.step()

@@ -74,18 +74,15 @@ def length_baseline(
 
 
 def rouge_l(examples: Sequence[Example]) -> np.ndarray:
-    """ROUGE-L F1 against the best reference (NaN without one), rouge-score with stemming."""
-    from rouge_score import rouge_scorer
+    """ROUGE-L F1 against the best reference (NaN without one): evalkit's `rouge` scorer, i.e.
+    rouge-score with stemming and its tokens memoised (references are shared by many systems)."""
+    from evalkit.scorers.rouge import Rouge
+    from evalkit.scoring import ScoringItem
 
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    scorer = Rouge(types=("rougeL",))
+    items = [ScoringItem(e.response, tuple(e.references)) for e in examples]
     return np.array(
-        [
-            max(
-                (scorer.score(r, e.response)["rougeL"].fmeasure for r in e.references),
-                default=np.nan,
-            )
-            for e in examples
-        ]
+        [row[0].value if row and row[0].status == "ok" else np.nan for row in scorer.score(items)]
     )
 
 
