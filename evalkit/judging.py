@@ -102,19 +102,26 @@ class RunData:
     samples: dict[str, dict[str, Sample]] = field(default_factory=dict)
 
 
+def run_samples(record: RunRecord) -> dict[str, dict[str, Sample]]:
+    """task -> sample id -> Sample, for a finished run's tasks, as long as their data is unchanged
+    (a scorer of the run's outputs must see the inputs the outputs were made from)."""
+    samples: dict[str, dict[str, Sample]] = {}
+    for ref in RunConfig.from_dict(record.config).task_refs:
+        task = load_task(ref)
+        expected = record.task_data_hashes.get(task.name)
+        if expected and task.data_hash() != expected:
+            raise UserError(f"task '{task.name}': its data changed since the run; judge a new run")
+        samples[task.name] = {s.id: s for s in task.samples()}
+    return samples
+
+
 def load_run_data(run_dir: Path, cfg: JudgeConfig) -> RunData:
     store = RunStore(run_dir)
     if not store.exists():
         raise UserError(f"{run_dir}: not a run directory (no run.json)")
     record = store.read_run()
     config = RunConfig.from_dict(record.config)
-    samples: dict[str, dict[str, Sample]] = {}
-    for ref in config.task_refs:
-        task = load_task(ref)
-        expected = record.task_data_hashes.get(task.name)
-        if expected and task.data_hash() != expected:
-            raise UserError(f"task '{task.name}': its data changed since the run; judge a new run")
-        samples[task.name] = {s.id: s for s in task.samples()}
+    samples = run_samples(record)
     records = [
         r
         for r in store.latest_records()

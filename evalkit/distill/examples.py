@@ -129,22 +129,30 @@ def read_file_source(spec: FileSource, pairwise: bool) -> tuple[list[Example], s
 
 
 def read_run_source(spec: RunSource) -> tuple[list[Example], str, list[str]]:
-    """Examples from the ok judge scores of past runs; the judges' signatures name the teacher."""
+    """Examples from the ok judge scores of past runs; the judges' signatures name the teacher.
+    The source is the sample's input, as a scorer of a run sees it (not the rendered prompt)."""
+    from evalkit.judging import run_samples
+    from evalkit.scoring import sample_source
     from evalkit.store import RunStore
 
     examples: list[Example] = []
     hashes: list[str] = []
     teachers: list[str] = []
     wanted = {metric: dim for dim, metric in spec.labels.items()}
-    for run in spec.runs:
+    for number, run in enumerate(spec.runs):
         store = RunStore(Path(run).expanduser())
         if not store.exists() or not store.samples_path.is_file():
             raise UserError(f"{run}: not a run directory (no run.json and samples.jsonl)")
         hashes.append(file_sha256(store.samples_path))
-        teachers.extend(s.signature for s in store.read_run().scorers if "judge" in s.name)
+        run_record = store.read_run()
+        teachers.extend(s.signature for s in run_record.scorers if "judge" in s.name)
+        samples = run_samples(run_record)
         for record in store.latest_records():
             if spec.tasks is not None and record.task not in spec.tasks:
                 continue
+            sample = samples.get(record.task, {}).get(record.sample_id)
+            if sample is None:
+                raise UserError(f"{run}: task '{record.task}' has no sample '{record.sample_id}'")
             labels = {
                 wanted[s.name]: s.value
                 for s in record.scores
@@ -155,13 +163,16 @@ def read_run_source(spec: RunSource) -> tuple[list[Example], str, list[str]]:
             human = record.generation.metadata.get("human")
             examples.append(
                 Example(
-                    id=f"{record.task}/{record.sample_id}/{record.model}",
+                    id=f"{number}/{record.task}/{record.sample_id}/{record.model}",
                     group=f"{record.task}/{record.sample_id}",
-                    source=record.request.messages[-1].content if record.request.messages else "",
+                    source=sample_source(sample),
                     response=record.generation.text,
-                    references=tuple(record.references),
+                    references=tuple(sample.references),
                     labels=labels,
-                    human={k: float(v) for k, v in human.items()}
+                    human={
+                        k: _number(v, f"{run}: sample {record.sample_id}", f"human.{k}")
+                        for k, v in human.items()
+                    }
                     if isinstance(human, dict)
                     else {},
                     system=record.model,

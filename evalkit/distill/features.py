@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
-from typing import Any
 
 import numpy as np
 
@@ -194,19 +193,11 @@ class FeatureExtractor:
         self.dtype = dtype
         self.use_encoder = use_encoder
 
-    @property
-    def encoder_label(self) -> str:
-        return self._embedder.signature().split("|")[1]
-
     def load(self) -> None:
         self._embedder.load_model()
 
     def clear_cache(self) -> None:
         self._embedder.clear_cache()
-
-    def dimension(self) -> int:
-        model: Any = self._embedder.load_model()
-        return 3 * int(model.get_sentence_embedding_dimension()) + len(SCALARS)
 
     def features(
         self, sources: Sequence[str], responses: Sequence[str], references: Sequence[Sequence[str]]

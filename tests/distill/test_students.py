@@ -115,6 +115,14 @@ def test_labels_from_a_past_run_and_the_judge_as_a_scorer(run_cli, tmp_path):
             "progress": False,
         }
     )
+    # the student sees the inputs the scorer sees at scoring time: the article, not the prompt
+    from evalkit.distill.examples import read_run_source
+    from evalkit.scoring import sample_source
+    from evalkit.tasks import load_task
+
+    examples = read_run_source(config.data[0])[0]
+    articles = {s.id: sample_source(s) for s in load_task("summeval").samples()}
+    assert all(e.source == articles[e.group.split("/", 1)[1]] for e in examples)
     result = distill(config)
     table = result.validation["dimensions"]["coherence"]
     assert result.meta.n_examples == 96
