@@ -1,10 +1,20 @@
-"""Local decoding on CPU: evalkit's `hf` backend vs a loop calling `generate` per prompt vs
-unsorted fixed-size batches, side by side in one process, on the same random-init Llama.
+"""Local decoding, side by side in one process on the same random-init Llama.
 
-256 prompts of mixed length (4 to 160 words), 32 new tokens each, EOS disabled so every variant
-does the same work; greedy outputs are compared with the per-prompt loop.
+Default (CPU): evalkit's `hf` backend (engine=generate and engine=static) vs a loop calling
+`generate` per prompt vs unsorted fixed-size batches. 256 prompts of mixed length (4 to 160 words),
+32 new tokens each, EOS disabled so every variant does the same work; greedy outputs are compared
+with the per-prompt loop.
 
     .venv/bin/python benchmarks/local_decode.py [--prompts 256] [--new-tokens 32]
+
+`--graph` (for a GPU): the static-cache decoder (`model.engine=static`, one CUDA-graph replay per
+step) vs plain `model.generate` on a random-init 1.1B Llama in bfloat16 (hidden 2048, 22 layers,
+32 heads, 4 KV heads, intermediate 5632), 128-token prompts, 128 new tokens, EOS disabled, batch
+1/16/64/256: tokens/s, decode steps/s, the share of the memory-bandwidth bound (weight bytes read
+once per step at `--bandwidth` bytes/s; 4.3e12 is an H200's HBM3e), and how many rows came out
+token-identical. `--size tiny` runs the same code on a small model (a CPU smoke run).
+
+    python benchmarks/local_decode.py --graph [--device cuda] [--size 1.1b|tiny]
 """
 
 from __future__ import annotations
@@ -14,7 +24,9 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -22,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evalkit.backends.hf import HFBackend
 from evalkit.backends.hf_loading import HFOptions
+from evalkit.backends.hf_static import StaticDecoder
 from evalkit.types import ChatMessage, GenerationParams, Request
 from tests.tiny_models import CORPUS, build_causal
 
@@ -56,17 +69,14 @@ def plain_generate(backend: HFBackend, prompts: list[str], new_tokens: int) -> l
     return out[:, encoded.input_ids.shape[1] :].tolist()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--prompts", type=int, default=256)
-    parser.add_argument("--new-tokens", type=int, default=32)
-    parser.add_argument("--fixed-batch", type=int, default=32)
-    args = parser.parse_args()
+def cpu_comparison(args: argparse.Namespace) -> None:
     path = build_model(Path(tempfile.mkdtemp()) / "llama")
-    backend = HFBackend(
-        "bench", HFOptions(path=str(path), device="cpu", max_batch_size=64, batch_tokens=8192)
-    )
+    options = {"path": str(path), "device": "cpu", "max_batch_size": 64, "batch_tokens": 8192}
+    backend = HFBackend("bench", HFOptions(**options))
     backend.model.generation_config.eos_token_id = None  # same amount of work for every variant
+    static = HFBackend("bench", HFOptions(**options, engine="static"))
+    static.model.generation_config.eos_token_id = None
+    static.static.eos_token_ids = []  # type: ignore[union-attr]
     prompts = make_prompts(args.prompts)
     params = GenerationParams(max_new_tokens=args.new_tokens)
     requests = [
@@ -79,10 +89,15 @@ def main() -> None:
         for i, p in enumerate(prompts)
     ]
     backend.generate(requests[:2])  # warm-up for everyone
+    static.generate(requests[:2])
 
     start = time.perf_counter()
     ours = backend.generate(requests)
     t_evalkit = time.perf_counter() - start
+
+    start = time.perf_counter()
+    ours_static = static.generate(requests)
+    t_static = time.perf_counter() - start
 
     start = time.perf_counter()
     loop = [plain_generate(backend, [p], args.new_tokens)[0] for p in prompts]
@@ -95,6 +110,7 @@ def main() -> None:
 
     loop_texts = [backend.tokenizer.decode(ids, skip_special_tokens=True) for ids in loop]
     same = sum(g.text == t for g, t in zip(ours, loop_texts, strict=True))
+    same_static = sum(g.text == t for g, t in zip(ours_static, loop_texts, strict=True))
     tokens = args.prompts * args.new_tokens
     print(
         f"{args.prompts} prompts x {args.new_tokens} new tokens, CPU, torch {torch.__version__}, "
@@ -105,9 +121,150 @@ def main() -> None:
         ("generate per prompt (loop)", t_loop),
         (f"unsorted fixed batches of {args.fixed_batch}", t_fixed),
         ("evalkit hf backend", t_evalkit),
+        ("evalkit hf backend, engine=static", t_static),
     ]:
         print(f"{name:34} {seconds:8.2f} {tokens / seconds:9.0f} {seconds / t_evalkit:16.2f}x")
-    print(f"greedy outputs identical to the per-prompt loop: {same}/{args.prompts}")
+    print(
+        f"greedy outputs identical to the per-prompt loop: {same}/{args.prompts} "
+        f"(engine=static: {same_static}/{args.prompts})"
+    )
+
+
+LLAMA_1B = {
+    "hidden_size": 2048,
+    "num_hidden_layers": 22,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 4,
+    "intermediate_size": 5632,
+    "vocab_size": 32000,
+    "max_position_embeddings": 2048,
+}
+LLAMA_TINY = LLAMA_1B | {
+    "hidden_size": 256,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 4,
+    "intermediate_size": 688,
+}
+
+
+def _timed(fn: Callable[[], Any], sync: Callable[[], None], repeats: int) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        result = fn()
+        sync()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def graph_comparison(args: argparse.Namespace) -> None:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    device = args.device
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    dtype = {"bf16": torch.bfloat16, "fp32": torch.float32}[args.dtype]
+    config = LlamaConfig(**(LLAMA_1B if args.size == "1.1b" else LLAMA_TINY))
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = LlamaForCausalLM(config).to(dtype).eval()
+    model.generation_config.eos_token_id = None  # every row decodes all new tokens
+    weight_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    bound = args.bandwidth / weight_bytes
+    decoder = StaticDecoder(model, pad_token_id=0, eos_token_ids=[], device=device, sync=sync)
+    print(
+        f"{sum(p.numel() for p in model.parameters()) / 1e9:.2f}B parameters, {args.dtype}, "
+        f"{device}, "
+        f"torch {torch.__version__}; {args.prompt_tokens}-token prompts, {args.new_tokens} new "
+        f"tokens; bandwidth bound {bound:,.0f} steps/s ({weight_bytes / 1e9:.2f} GB per step)"
+    )
+    print(
+        f"{'batch':>5} {'generate tok/s':>15} {'steps/s':>8} {'static tok/s':>13} {'steps/s':>8}"
+        f" {'decode-only':>12} {'x generate':>11} {'of bound':>9} {'capture s':>10}"
+        f" {'identical':>10}"
+    )
+    for batch in args.batches:
+        ids = torch.randint(3, config.vocab_size, (batch, args.prompt_tokens), device=device)
+        mask = torch.ones_like(ids)
+
+        def plain(ids: Any = ids, mask: Any = mask) -> Any:
+            with torch.no_grad():
+                out = model.generate(
+                    input_ids=ids,
+                    attention_mask=mask,
+                    max_new_tokens=args.new_tokens,
+                    do_sample=False,
+                    pad_token_id=0,
+                )
+            return out[:, ids.shape[1] :].cpu()
+
+        first = decoder.decode(ids, mask, args.new_tokens)  # captures this shape's graph
+        t_plain, expected = _timed(plain, sync, args.repeats)
+
+        def static(ids: Any = ids, mask: Any = mask) -> Any:
+            return decoder.decode(ids, mask, args.new_tokens)
+
+        t_static, decoded = _timed(static, sync, args.repeats)
+        steps = args.new_tokens
+        decode_only = (steps - 1) / (decoded.latency_s - decoded.first_token_s)
+        identical = int((decoded.tokens == expected).all(dim=1).sum())
+        print(
+            f"{batch:5d} {batch * steps / t_plain:15,.0f} {steps / t_plain:8.1f} "
+            f"{batch * steps / t_static:13,.0f} {steps / t_static:8.1f} {decode_only:12.1f} "
+            f"{t_plain / t_static:10.1f}x {steps / t_static / bound:8.1%} "
+            f"{first.capture_s:10.2f} {identical:>5}/{batch}"
+        )
+        del first, decoded, expected
+    if args.check_batches:
+        check_in_fp32(model, args, sync)
+
+
+def check_in_fp32(model: Any, args: argparse.Namespace, sync: Callable[[], None]) -> None:
+    """Token identity in float32. A random-init model's logits are nearly uniform, so in bfloat16
+    the rounding differences between two correct decoders (another attention kernel, a masked
+    cache) flip near-tied argmaxes and the two continuations part; float32 shows whether the
+    decoders compute the same thing."""
+    model = model.float()
+    decoder = StaticDecoder(model, pad_token_id=0, eos_token_ids=[], device=args.device, sync=sync)
+    for batch in args.check_batches:
+        ids = torch.randint(3, model.config.vocab_size, (batch, args.prompt_tokens))
+        ids, mask = ids.to(args.device), torch.ones_like(ids, device=args.device)
+        with torch.no_grad():
+            out = model.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                max_new_tokens=args.new_tokens,
+                do_sample=False,
+                pad_token_id=0,
+            )
+        expected = out[:, ids.shape[1] :].cpu()
+        decoded = decoder.decode(ids, mask, args.new_tokens).tokens
+        identical = int((decoded == expected).all(dim=1).sum())
+        print(f"float32, batch {batch}: {identical}/{batch} rows token-identical to generate")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--prompts", type=int, default=256)
+    parser.add_argument("--new-tokens", type=int, default=None)
+    parser.add_argument("--fixed-batch", type=int, default=32)
+    parser.add_argument("--graph", action="store_true", help="static engine vs generate (GPU)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--size", choices=["1.1b", "tiny"], default="1.1b")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 16, 64, 256])
+    parser.add_argument("--prompt-tokens", type=int, default=128)
+    parser.add_argument("--bandwidth", type=float, default=4.3e12, help="bytes/s")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dtype", choices=["bf16", "fp32"], default="bf16")
+    parser.add_argument("--check-batches", type=int, nargs="*", default=[1, 16])
+    args = parser.parse_args()
+    if args.graph:
+        args.new_tokens = args.new_tokens or 128
+        graph_comparison(args)
+    else:
+        args.new_tokens = args.new_tokens or 32
+        cpu_comparison(args)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def build_causal(
     *,
     seed: int = 0,
     chat_template: str | None = CHAT_TEMPLATE,
-    sizes: dict[str, int] | None = None,
+    sizes: dict[str, int | float] | None = None,
 ) -> Path:
     """A random-init causal LM; `sizes` overrides the config's tiny default dimensions."""
     import torch

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from evalkit.backends.hf_loading import HFOptions, load, weights_digest
+from evalkit.backends.hf_static import StaticDecoder
 from evalkit.backends.shared import LiveBackends
 from evalkit.tasks import Task
 from evalkit.types import ChatMessage, Generation, GenerationParams, Request
@@ -52,7 +53,21 @@ class HFBackend:
         )
         self.device, self.dtype, self.draft = loaded.device, loaded.dtype, loaded.draft
         self._warm = False
+        self.static = (
+            StaticDecoder(
+                self.model,
+                pad_token_id=self.tokenizer.pad_token_id,
+                eos_token_ids=_eos_token_ids(self.model.generation_config),
+                device=self.device,
+                sync=self._sync,
+            )
+            if options.engine == "static"
+            else None
+        )
         self.stats: dict[str, Any] = {
+            "static_batches": 0,
+            "graph_captures": 0,
+            "capture_s": 0.0,
             "oom_backoffs": 0,
             "batches": 0,
             "output_tokens": 0,
@@ -65,10 +80,12 @@ class HFBackend:
         o = self.options
         commit = getattr(self.model.config, "_commit_hash", None) or o.revision or "local"
         draft = f"|draft:{o.draft}@{weights_digest(o.draft)}" if o.draft else ""
+        # the default engine is left out: signatures (and caches) from before engines stay valid
+        engine = f"|engine:{o.engine}" if o.engine != "generate" else ""
         return (
             f"hf|path:{o.path}|revision:{commit}|weights:{weights_digest(o.path)}"
             f"|dtype:{str(self.dtype).removeprefix('torch.')}|device:{self.device}"
-            f"|quantization:{o.quantization}{draft}|template:{self._template_source()}"
+            f"|quantization:{o.quantization}{draft}{engine}|template:{self._template_source()}"
         )
 
     def _template_source(self) -> str:
@@ -152,6 +169,8 @@ class HFBackend:
 
         encoded = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
         sampling = params.temperature > 0
+        if self.static is not None and not sampling and params.n == 1:
+            return self._static_batch(self.static, encoded, params)
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_new_tokens,
             "do_sample": sampling,
@@ -186,6 +205,24 @@ class HFBackend:
             self.stats["generate_s"] += latency
             self.stats["output_tokens"] += sum(g.output_tokens or 0 for g in results)
         timing = {"latency_s": latency, "time_to_first_token_s": clock.first_token_s}
+        return [g.model_copy(update=timing) for g in results]
+
+    def _static_batch(
+        self, static: StaticDecoder, encoded: Any, params: GenerationParams
+    ) -> list[Generation]:
+        decoded = static.decode(encoded.input_ids, encoded.attention_mask, params.max_new_tokens)
+        results = [
+            self._decode(decoded.tokens[k : k + 1], params, int(encoded.attention_mask[k].sum()))
+            for k in range(decoded.tokens.shape[0])
+        ]
+        self.stats["graph_captures"] += int(decoded.capture_s > 0)
+        self.stats["capture_s"] += decoded.capture_s
+        if self._warm:
+            self.stats["static_batches"] += 1
+            self.stats["batches"] += 1
+            self.stats["generate_s"] += decoded.latency_s
+            self.stats["output_tokens"] += sum(g.output_tokens or 0 for g in results)
+        timing = {"latency_s": decoded.latency_s, "time_to_first_token_s": decoded.first_token_s}
         return [g.model_copy(update=timing) for g in results]
 
     def _decode(self, sequences: Any, params: GenerationParams, prompt_tokens: int) -> Generation:
@@ -225,7 +262,7 @@ class HFBackend:
     def close(self) -> None:
         """Hand the model back at the end of a run and free its memory."""
         _LIVE.release(self)
-        self.model = self.draft = None
+        self.model = self.draft = self.static = None
         import gc
 
         import torch
@@ -249,9 +286,23 @@ class HFBackend:
         }
         if self.device == "cuda":
             report["peak_gpu_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        if self.static is not None:
+            report["engine"] = {
+                "static_batches": s["static_batches"],
+                "cuda_graphs": self.static.use_graphs,
+                "graph_captures": s["graph_captures"],
+                "capture_s": round(s["capture_s"], 4),
+            }
         if self.options.batch_check:
             report["batch_sensitivity"] = {"checked": s["checked"], "identical": s["identical"]}
         return report
+
+
+def _eos_token_ids(generation_config: Any) -> list[int]:
+    eos = generation_config.eos_token_id
+    if eos is None:
+        return []
+    return [int(t) for t in eos] if isinstance(eos, list | tuple) else [int(eos)]
 
 
 def _cut_at_stop(text: str, stops: Sequence[str]) -> str:

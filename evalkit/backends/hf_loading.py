@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from evalkit.errors import UserError
 
 Quantization = Literal["none", "int8", "int4"]
+Engine = Literal["generate", "static"]
 
 
 class HFOptions(BaseModel):
@@ -30,6 +31,11 @@ class HFOptions(BaseModel):
     max_batch_size: int = Field(64, ge=1)
     quantization: Quantization = "none"
     draft: str | None = Field(None, description="A small draft model for assisted decoding.")
+    engine: Engine = Field(
+        "generate",
+        description="generate: transformers' generate; static: greedy decoding over a static KV "
+        "cache, each step a CUDA graph replay on GPU (sampled requests still use generate).",
+    )
     batch_check: int = Field(0, ge=0, description="Re-generate N samples one by one and compare.")
 
 
@@ -126,6 +132,10 @@ def load(options: HFOptions) -> Loaded:
         tokenizer.pad_token = tokenizer.eos_token
     draft = None
     if options.draft:
+        if options.engine == "static":
+            raise UserError(
+                "model.draft and model.engine=static are two different decoders: choose one"
+            )
         if is_seq2seq:
             raise UserError("model.draft: assisted decoding is supported for causal models only")
         draft, _, _ = _from_pretrained(options.draft, options, dtype, device)

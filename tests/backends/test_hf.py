@@ -157,6 +157,20 @@ def test_cuda_asked_for_without_cuda(models):
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_gpu_static_engine_replays_cuda_graphs_with_generates_output(models):
+    options = {"path": str(models["llama"]), "device": "cuda", "dtype": "fp32", "max_batch_size": 3}
+    reference = HFBackend("m", HFOptions(**options)).generate(requests(*PROMPTS))
+    static = HFBackend("m", HFOptions(**options, engine="static"))
+    out = static.generate(requests(*PROMPTS))
+    assert [g.text for g in out] == [g.text for g in reference]
+    again = static.generate(requests(*PROMPTS))  # replays the captured graphs
+    assert [g.text for g in again] == [g.text for g in reference]
+    engine = static.report()["engine"]
+    assert engine["cuda_graphs"] is True and 1 <= engine["graph_captures"] <= 3
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("quantization", ["none", "int8", "int4"])
 def test_gpu_paths(models, quantization):
     b = HFBackend(
@@ -173,6 +187,63 @@ def test_gpu_paths(models, quantization):
     report = b.report()
     assert report["peak_gpu_allocated_mb"] > 0
     assert report["batch_sensitivity"]["checked"] == 4
+
+
+@pytest.mark.parametrize("kind", ["llama", "gpt2"])
+def test_static_engine_gives_generates_greedy_output(models, kind):
+    """Across a cache-block boundary too (prompt + 150 new tokens > CACHE_BLOCK)."""
+    for max_new_tokens in (1, 12, 150):
+        reference = backend(models[kind], max_batch_size=4).generate(
+            requests(*PROMPTS, max_new_tokens=max_new_tokens)
+        )
+        static = backend(models[kind], engine="static", max_batch_size=4)
+        out = static.generate(requests(*PROMPTS, max_new_tokens=max_new_tokens))
+        assert [g.text for g in out] == [g.text for g in reference]
+        assert [g.output_tokens for g in out] == [g.output_tokens for g in reference]
+        assert all(0 < g.time_to_first_token_s <= g.latency_s for g in out)
+    assert "|engine:static|" in static.signature()
+    assert "engine" not in backend(models[kind]).signature()  # old signatures stay valid
+    engine = static.report()["engine"]
+    assert engine["static_batches"] == 2 and engine["cuda_graphs"] is False
+
+
+def test_static_engine_sampled_requests_use_generate(models):
+    sampled = {"temperature": 0.9, "seed": 3, "max_new_tokens": 10}
+    static = backend(models["llama"], engine="static")
+    out = static.generate(requests(*PROMPTS[:3], **sampled))
+    reference = backend(models["llama"]).generate(requests(*PROMPTS[:3], **sampled))
+    assert [g.text for g in out] == [g.text for g in reference]
+    assert static.report()["engine"]["static_batches"] == 0
+
+
+def test_static_engine_with_int8_on_cpu(models):
+    b = backend(models["llama"], engine="static", quantization="int8")
+    out = b.generate(requests(*PROMPTS[:3]))
+    assert all(g.output_tokens == 12 for g in out)
+    assert "quantization:int8|engine:static" in b.signature()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"kind": "t5"}, "supports causal models only"),
+        ({"draft": "draft"}, "choose one"),
+        ({"repetition_penalty": 1.3}, "sets repetition_penalty=1.3"),
+    ],
+)
+def test_static_engine_refuses_what_it_would_decode_differently(models, tmp_path, options, message):
+    path = models[options.get("kind", "llama")]
+    extra = {"draft": str(models["draft"])} if "draft" in options else {}
+    if "repetition_penalty" in options:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        model = AutoModelForCausalLM.from_pretrained(path)
+        model.generation_config.repetition_penalty = options["repetition_penalty"]
+        path = tmp_path / "penalised"
+        model.save_pretrained(path)
+        AutoTokenizer.from_pretrained(models["llama"]).save_pretrained(path)
+    with pytest.raises(UserError, match=message):
+        backend(path, engine="static", **extra)
 
 
 def test_quantization_sweep_gives_side_by_side_runs(models, qa_task, tmp_path, run_cli):
@@ -204,3 +275,31 @@ def test_quantization_sweep_gives_side_by_side_runs(models, qa_task, tmp_path, r
     for record, report in zip(records, reports, strict=True):
         assert report["tokens_per_s"] > 0
         assert record["usage"][0]["latency_p50_s"] > 0
+
+
+def test_engine_sweep_gives_identical_greedy_runs(models, qa_task, tmp_path, run_cli):
+    out = run_cli(
+        "run",
+        "-m",
+        f"tasks=[{qa_task}]",
+        "model=hf",
+        f"model.path={models['llama']}",
+        "model.engine=generate,static",
+        "limit=6",
+        f"sweep_dir={tmp_path / 'sweep'}",
+        "progress=false",
+    )
+    assert out.returncode == 0, out.stderr
+    import json
+
+    from evalkit.store import RunStore
+
+    runs = sorted(p.parent for p in (tmp_path / "sweep").glob("*/run.json"))
+    records = [json.loads((r / "run.json").read_text()) for r in runs]
+    signatures = [record["backends"][0]["signature"] for record in records]
+    assert len(runs) == 2 and "engine" not in signatures[0] and "|engine:static|" in signatures[1]
+    outputs = [
+        {rec.sample_id: rec.generation.text for rec in RunStore(r).latest_records()} for r in runs
+    ]
+    assert len(outputs[0]) == 6 and outputs[0] == outputs[1]
+    assert records[1]["backend_reports"]["hf"]["engine"]["static_batches"] >= 1
