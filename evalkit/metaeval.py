@@ -99,14 +99,42 @@ def correlate(
     elif level == "system":
         replicates = _system_replicates(units, method, picks)
     else:
-        replicates = np.array(
-            [_value([item for k in row for item in units[k]], level, method)[0] for row in picks]
-        )
+        replicates = _sample_replicates(units, method, picks)
     replicates = replicates[~np.isnan(replicates)]
     low = high = None
     if len(replicates):
         low, high = (float(v) for v in np.quantile(replicates, [0.025, 0.975]))
     return Correlation(level, method, value, low, high, n)
+
+
+_ROW_CHUNK_ELEMENTS = 2_000_000
+"""Resampled rows are correlated in chunks of about this many values (memory stays ~100 MB)."""
+
+
+def _sample_replicates(units: list[list[Judged]], method: str, picks: np.ndarray) -> np.ndarray:
+    """Each replicate pools the drawn units' items. Units of one size (single samples, or
+    documents with every system's output) become one index matrix, correlated row-wise in
+    chunks; Kendall's tau-b and ragged units go through scipy one replicate at a time."""
+    x = np.array([i.prediction for u in units for i in u], dtype=float)
+    y = np.array([i.human for u in units for i in u], dtype=float)
+    sizes = np.array([len(u) for u in units])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    if np.all(sizes == sizes[0]):
+        offsets = np.arange(sizes[0])
+        chunk = max(1, _ROW_CHUNK_ELEMENTS // (picks.shape[1] * int(sizes[0])))
+        out = []
+        for begin in range(0, len(picks), chunk):
+            index = (starts[picks[begin : begin + chunk]][:, :, None] + offsets).reshape(
+                min(chunk, len(picks) - begin), -1
+            )
+            if method == "kendall":
+                out.append(np.array([_corr(method, x[row], y[row]) for row in index]))
+            else:
+                out.append(corr_rows(method, x[index], y[index]))
+        return np.concatenate(out) if out else np.zeros(0)
+    ranges = [np.arange(start, start + size) for start, size in zip(starts, sizes, strict=True)]
+    rows = (np.concatenate([ranges[k] for k in row]) for row in picks)
+    return np.array([_corr(method, x[row], y[row]) for row in rows])
 
 
 def _summary_replicates(units: list[list[Judged]], method: str, picks: np.ndarray) -> np.ndarray:
