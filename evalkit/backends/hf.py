@@ -52,6 +52,7 @@ class HFBackend:
             loaded.is_seq2seq,
         )
         self.device, self.dtype, self.draft = loaded.device, loaded.dtype, loaded.draft
+        self.quantized_layers = loaded.quantized_layers
         self._warm = False
         self.static = (
             StaticDecoder(
@@ -284,6 +285,8 @@ class HFBackend:
             "tokens_per_s": s["output_tokens"] / s["generate_s"] if s["generate_s"] else None,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
+        if self.options.quantization != "none":
+            report["quantized_layers"] = self.quantized_layers
         if self.device == "cuda":
             report["peak_gpu_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
         if self.static is not None:

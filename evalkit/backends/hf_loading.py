@@ -47,6 +47,7 @@ class Loaded:
     device: str
     dtype: Any
     draft: Any = None
+    quantized_layers: int = 0
 
 
 def torch_dtype(name: str, device: str) -> Any:
@@ -89,11 +90,12 @@ def _from_pretrained(
     return model, tokenizer, bool(config.is_encoder_decoder)
 
 
-def quantize(model: Any, method: Quantization, device: str) -> Any:
+def quantize(model: Any, method: Quantization, device: str) -> tuple[Any, int]:
     """int8: dynamic int8 Linear layers on CPU (torch.ao), int8 weight-only on GPU (torchao);
-    int4: int4 weight-only on GPU (torchao). Anything else is refused, not silently skipped."""
+    int4: int4 weight-only on GPU (torchao's tinygemm layout). Returns the model and how many
+    Linear layers were quantized; none at all is refused, never passed off as a quantized run."""
     if method == "none":
-        return model
+        return model, 0
     if device == "cpu":
         if method == "int4":
             raise UserError("model.quantization=int4 needs a CUDA GPU (torchao int4 weight-only)")
@@ -106,26 +108,52 @@ def quantize(model: Any, method: Quantization, device: str) -> Any:
         # in the supported torch and needs no extra package, so its warnings are silenced here.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", (DeprecationWarning, UserWarning))
-            return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)  # type: ignore[no-untyped-call]
-    try:
-        from torchao.quantization import (
-            Int4WeightOnlyConfig,
-            Int8WeightOnlyConfig,
-            quantize_,
+            model = quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)  # type: ignore[no-untyped-call]
+        from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+        count = sum(isinstance(m, DynamicLinear) for m in model.modules())
+    else:
+        if method == "int4" and str(model.dtype) != "torch.bfloat16":
+            raise UserError("model.quantization=int4 (torchao tinygemm) needs model.dtype=bf16")
+        count = torchao_weight_only(model, method)
+    if count == 0:
+        raise UserError(
+            f"model.quantization={method}: no Linear layer of this model could be quantized"
+            + (" (int4 needs input sizes divisible by 128)" if method == "int4" else "")
         )
+    return model, count
+
+
+def torchao_weight_only(model: Any, method: Quantization) -> int:
+    """Quantize Linear weights in place with torchao; returns how many were replaced. int4 uses
+    the tile-packed layout (tinygemm kernels in PyTorch itself): torchao's default int4 layout
+    needs the separate `mslk` kernels package. Layers whose input size is not a multiple of the
+    group size (128) are left in full precision by torchao."""
+    try:
+        from torchao.quantization import Int4WeightOnlyConfig, Int8WeightOnlyConfig, quantize_
     except ImportError:
         raise UserError(
-            f"model.quantization={method} on GPU needs torchao (pip install torchao)"
+            f"model.quantization={method} on GPU needs torchao (pip install 'evalkit[gpu]')"
         ) from None
-    quantize_(model, Int8WeightOnlyConfig() if method == "int8" else Int4WeightOnlyConfig())
-    return model
+    import torch
+
+    config = (
+        Int8WeightOnlyConfig()
+        if method == "int8"
+        else Int4WeightOnlyConfig(group_size=128, int4_packing_format="tile_packed_to_4d")
+    )
+    quantize_(model, config)
+    plain = (torch.Tensor, torch.nn.Parameter)
+    return sum(
+        isinstance(m, torch.nn.Linear) and type(m.weight) not in plain for m in model.modules()
+    )
 
 
 def load(options: HFOptions) -> Loaded:
     device = resolve_device(options.device)
     dtype = torch_dtype(options.dtype, device)
     model, tokenizer, is_seq2seq = _from_pretrained(options.path, options, dtype, device)
-    model = quantize(model, options.quantization, device)
+    model, quantized_layers = quantize(model, options.quantization, device)
     if not is_seq2seq:
         tokenizer.padding_side = "left"
     if tokenizer.pad_token_id is None:
@@ -139,7 +167,7 @@ def load(options: HFOptions) -> Loaded:
         if is_seq2seq:
             raise UserError("model.draft: assisted decoding is supported for causal models only")
         draft, _, _ = _from_pretrained(options.draft, options, dtype, device)
-    return Loaded(model, tokenizer, is_seq2seq, device, dtype, draft)
+    return Loaded(model, tokenizer, is_seq2seq, device, dtype, draft, quantized_layers)
 
 
 def weights_digest(path: str) -> str:

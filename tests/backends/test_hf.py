@@ -116,6 +116,21 @@ def test_int8_on_cpu_runs_and_is_recorded(models):
     )
     out = b.generate(requests(*PROMPTS[:3]))
     assert all(g.output_tokens == 12 for g in out)
+    assert b.report()["quantized_layers"] == 2 * 7 + 1  # q, k, v, o, gate, up, down + lm_head
+
+
+def test_torchao_weight_only_int8_replaces_linear_weights(models):
+    """The GPU int8 path's torchao call, run where torchao runs it too: on CPU tensors."""
+    pytest.importorskip("torchao")
+    from transformers import AutoModelForCausalLM
+
+    from evalkit.backends.hf_loading import torchao_weight_only
+
+    model = AutoModelForCausalLM.from_pretrained(models["llama"]).eval()
+    assert torchao_weight_only(model, "int8") == 2 * 7 + 1
+    with torch.inference_mode():
+        out = model.generate(torch.tensor([[5, 6, 7]]), max_new_tokens=4, do_sample=False)
+    assert out.shape == (1, 7)
 
 
 def test_int4_on_cpu_is_refused(models):
@@ -172,11 +187,13 @@ def test_gpu_static_engine_replays_cuda_graphs_with_generates_output(models):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("quantization", ["none", "int8", "int4"])
-def test_gpu_paths(models, quantization):
+def test_gpu_paths(models, tmp_path, quantization):
+    # int4 groups 128 input features: a model whose Linear inputs are multiples of 128
+    path = build_causal(tmp_path / "llama128", sizes={"hidden_size": 128, "intermediate_size": 256})
     b = HFBackend(
         "m",
         HFOptions(
-            path=str(models["llama"]),
+            path=str(path),
             device="cuda",
             dtype="bf16",
             quantization=quantization,
@@ -187,6 +204,7 @@ def test_gpu_paths(models, quantization):
     report = b.report()
     assert report["peak_gpu_allocated_mb"] > 0
     assert report["batch_sensitivity"]["checked"] == 4
+    assert report.get("quantized_layers", 0) == (0 if quantization == "none" else 2 * 7 + 1)
 
 
 @pytest.mark.parametrize("kind", ["llama", "gpt2"])
