@@ -148,6 +148,19 @@ LLAMA_TINY = LLAMA_1B | {
 }
 
 
+def greedy_generate(model: Any, ids: Any, mask: Any, new_tokens: int) -> Any:
+    """Plain `model.generate`, greedy: the baseline and the reference tokens."""
+    with torch.no_grad():
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=new_tokens,
+            do_sample=False,
+            pad_token_id=0,
+        )
+    return out[:, ids.shape[1] :].cpu()
+
+
 def _timed(fn: Callable[[], Any], sync: Callable[[], None], repeats: int) -> tuple[float, Any]:
     best, result = float("inf"), None
     for _ in range(repeats):
@@ -189,15 +202,7 @@ def graph_comparison(args: argparse.Namespace) -> None:
         mask = torch.ones_like(ids)
 
         def plain(ids: Any = ids, mask: Any = mask) -> Any:
-            with torch.no_grad():
-                out = model.generate(
-                    input_ids=ids,
-                    attention_mask=mask,
-                    max_new_tokens=args.new_tokens,
-                    do_sample=False,
-                    pad_token_id=0,
-                )
-            return out[:, ids.shape[1] :].cpu()
+            return greedy_generate(model, ids, mask, args.new_tokens)
 
         first = decoder.decode(ids, mask, args.new_tokens)  # captures this shape's graph
         t_plain, expected = _timed(plain, sync, args.repeats)
@@ -230,15 +235,7 @@ def check_in_fp32(model: Any, args: argparse.Namespace, sync: Callable[[], None]
     for batch in args.check_batches:
         ids = torch.randint(3, model.config.vocab_size, (batch, args.prompt_tokens))
         ids, mask = ids.to(args.device), torch.ones_like(ids, device=args.device)
-        with torch.no_grad():
-            out = model.generate(
-                input_ids=ids,
-                attention_mask=mask,
-                max_new_tokens=args.new_tokens,
-                do_sample=False,
-                pad_token_id=0,
-            )
-        expected = out[:, ids.shape[1] :].cpu()
+        expected = greedy_generate(model, ids, mask, args.new_tokens)
         decoded = decoder.decode(ids, mask, args.new_tokens).tokens
         identical = int((decoded == expected).all(dim=1).sum())
         print(f"float32, batch {batch}: {identical}/{batch} rows token-identical to generate")

@@ -18,6 +18,18 @@ CORPUS = [
     "yes no maybe",
 ] * 20
 
+PROMPTS = [
+    "the cat",
+    "what is two plus two and then some more words to make it long",
+    "hi",
+    "the quick brown fox jumps over the lazy dog again and again",
+    "a dog ran",
+    "yes",
+    "summarise the article in one sentence please",
+    "translate into german: hello world",
+]
+"""Prompts of mixed length, so batches are left-padded."""
+
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} {% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>{% endif %}"

@@ -10,18 +10,7 @@ from evalkit.backends.hf import HFBackend, _cut_at_stop, build_hf_backends  # no
 from evalkit.backends.hf_loading import HFOptions  # noqa: E402
 from evalkit.errors import UserError  # noqa: E402
 from evalkit.types import ChatMessage, GenerationParams, Request  # noqa: E402
-from tests.tiny_models import build_causal, build_seq2seq  # noqa: E402
-
-PROMPTS = [
-    "the cat",
-    "what is two plus two and then some more words to make it long",
-    "hi",
-    "the quick brown fox jumps over the lazy dog again and again",
-    "a dog ran",
-    "yes",
-    "summarise the article in one sentence please",
-    "translate into german: hello world",
-]
+from tests.tiny_models import PROMPTS, build_causal, build_seq2seq  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -264,24 +253,30 @@ def test_static_engine_refuses_what_it_would_decode_differently(models, tmp_path
         backend(path, engine="static", **extra)
 
 
-def test_quantization_sweep_gives_side_by_side_runs(models, qa_task, tmp_path, run_cli):
+def sweep(run_cli, models, qa_task, tmp_path, *overrides: str) -> list:
+    """`evalkit run -m` over the tiny Llama on the QA task; the run directories, in job order."""
     out = run_cli(
         "run",
         "-m",
         f"tasks=[{qa_task}]",
         "model=hf",
         f"model.path={models['llama']}",
-        "model.quantization=none,int8",
-        "model.batch_check=3",
+        *overrides,
         "limit=6",
         f"sweep_dir={tmp_path / 'sweep'}",
         "progress=false",
     )
     assert out.returncode == 0, out.stderr
+    return sorted(p.parent for p in (tmp_path / "sweep").glob("*/run.json"))
+
+
+def test_quantization_sweep_gives_side_by_side_runs(models, qa_task, tmp_path, run_cli):
     import json
 
-    runs = sorted((tmp_path / "sweep").glob("*/run.json"))
-    records = [json.loads(p.read_text()) for p in runs]
+    runs = sweep(
+        run_cli, models, qa_task, tmp_path, "model.quantization=none,int8", "model.batch_check=3"
+    )
+    records = [json.loads((r / "run.json").read_text()) for r in runs]
     signatures = [r["backends"][0]["signature"] for r in records]
     assert len(runs) == 2 and "quantization:none" in signatures[0]
     assert "quantization:int8" in signatures[1]
@@ -296,23 +291,11 @@ def test_quantization_sweep_gives_side_by_side_runs(models, qa_task, tmp_path, r
 
 
 def test_engine_sweep_gives_identical_greedy_runs(models, qa_task, tmp_path, run_cli):
-    out = run_cli(
-        "run",
-        "-m",
-        f"tasks=[{qa_task}]",
-        "model=hf",
-        f"model.path={models['llama']}",
-        "model.engine=generate,static",
-        "limit=6",
-        f"sweep_dir={tmp_path / 'sweep'}",
-        "progress=false",
-    )
-    assert out.returncode == 0, out.stderr
     import json
 
     from evalkit.store import RunStore
 
-    runs = sorted(p.parent for p in (tmp_path / "sweep").glob("*/run.json"))
+    runs = sweep(run_cli, models, qa_task, tmp_path, "model.engine=generate,static")
     records = [json.loads((r / "run.json").read_text()) for r in runs]
     signatures = [record["backends"][0]["signature"] for record in records]
     assert len(runs) == 2 and "engine" not in signatures[0] and "|engine:static|" in signatures[1]
