@@ -115,6 +115,8 @@ def _sample_replicates(units: list[list[Judged]], method: str, picks: np.ndarray
     """Each replicate pools the drawn units' items. Units of one size (single samples, or
     documents with every system's output) become one index matrix, correlated row-wise in
     chunks; Kendall's tau-b and ragged units go through scipy one replicate at a time."""
+    if not units:
+        return np.full(len(picks), np.nan)
     x = np.array([i.prediction for u in units for i in u], dtype=float)
     y = np.array([i.human for u in units for i in u], dtype=float)
     sizes = np.array([len(u) for u in units])

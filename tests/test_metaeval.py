@@ -163,3 +163,4 @@ def test_sample_level_replicates_pool_the_drawn_units_as_scipy_would(method, sha
         expected.append(math.nan if constant else scipy_method(x, y)[0])
     ours = metaeval._sample_replicates(units, method, picks)
     assert ours == pytest.approx(expected, abs=1e-12, nan_ok=True)
+    assert np.isnan(metaeval._sample_replicates([], method, picks[:, :0])).all()
