@@ -241,7 +241,8 @@ class StaticDecoder:
             session = self._session(*key)
             return self._decode(session, input_ids, attention_mask, max_new_tokens, rows)
         except torch.OutOfMemoryError:
-            self._sessions.pop(key, None)  # its cache and graph pool go; the caller retries smaller
+            # every kept cache and graph pool goes, so the caller's smaller retry has the memory
+            self._sessions.clear()
             raise
 
     def _decode(

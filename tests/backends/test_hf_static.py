@@ -129,3 +129,22 @@ def test_the_capture_path_on_cpu_with_an_eager_stand_in_for_the_graph(llama, mon
             tail.tokens, reference(model, ids_mask(ids), new_tokens, eos_token_id=None)
         )
     assert static.captures == 2  # one or two new tokens are not worth a capture
+
+
+def test_out_of_memory_frees_every_kept_session_and_propagates(llama, monkeypatch):
+    from evalkit.backends import hf_static
+
+    model, tokenizer = load(llama)
+    static = decoder(model, [])
+    encoded = tokenizer(PROMPTS[:2], return_tensors="pt", padding=True)
+    static.decode(encoded.input_ids, encoded.attention_mask, 4)
+    static.decode(encoded.input_ids[:1], encoded.attention_mask[:1], 4)
+    assert len(static._sessions) == 2
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("simulated")
+
+    monkeypatch.setattr(hf_static.StaticDecoder, "_decode", out_of_memory)
+    with pytest.raises(torch.OutOfMemoryError):
+        static.decode(encoded.input_ids, encoded.attention_mask, 300)
+    assert not static._sessions  # the backend halves the batch and retries with the memory back
