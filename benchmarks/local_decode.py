@@ -76,7 +76,8 @@ def cpu_comparison(args: argparse.Namespace) -> None:
     backend.model.generation_config.eos_token_id = None  # same amount of work for every variant
     static = HFBackend("bench", HFOptions(**options, engine="static"))
     static.model.generation_config.eos_token_id = None
-    static.static.eos_token_ids = []  # type: ignore[union-attr]
+    assert static.static is not None
+    static.static.eos_token_ids = []
     prompts = make_prompts(args.prompts)
     params = GenerationParams(max_new_tokens=args.new_tokens)
     requests = [
