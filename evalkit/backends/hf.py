@@ -67,7 +67,6 @@ class HFBackend:
         )
         self.stats: dict[str, Any] = {
             "static_batches": 0,
-            "graph_captures": 0,
             "capture_s": 0.0,
             "oom_backoffs": 0,
             "batches": 0,
@@ -216,7 +215,6 @@ class HFBackend:
             self._decode(decoded.tokens[k : k + 1], params, int(encoded.attention_mask[k].sum()))
             for k in range(decoded.tokens.shape[0])
         ]
-        self.stats["graph_captures"] += int(decoded.capture_s > 0)
         self.stats["capture_s"] += decoded.capture_s
         if self._warm:
             self.stats["static_batches"] += 1
@@ -293,9 +291,11 @@ class HFBackend:
             report["engine"] = {
                 "static_batches": s["static_batches"],
                 "cuda_graphs": self.static.use_graphs,
-                "graph_captures": s["graph_captures"],
+                "graph_captures": self.static.captures,
                 "capture_s": round(s["capture_s"], 4),
             }
+            if self.static.graph_error:
+                report["engine"]["graph_error"] = self.static.graph_error
         if self.options.batch_check:
             report["batch_sensitivity"] = {"checked": s["checked"], "identical": s["identical"]}
         return report

@@ -203,6 +203,8 @@ class StaticDecoder:
             self.dtype = torch.float32
         self._sessions: OrderedDict[tuple[int, int], _Session] = OrderedDict()
         self.captures = 0
+        self.graph_error: str | None = None
+        """Why capturing failed, if it did: decoding then goes on eagerly, with the same tokens."""
 
     def _session(self, batch: int, cache_len: int) -> _Session:
         key = (batch, cache_len)
@@ -256,8 +258,7 @@ class StaticDecoder:
                 self.sync()
                 capture_start = time.perf_counter()
                 self._prefill(session, input_ids, attention_mask)  # the warm-up needs real state
-                session.capture()
-                self.captures += 1
+                self._capture(session)
                 self.sync()
                 capture_s = time.perf_counter() - capture_start
             self.sync()
@@ -274,6 +275,21 @@ class StaticDecoder:
             tokens = session.output[:rows, :steps].cpu()
         latency_s = time.perf_counter() - start
         return Decoded(tokens, first_token_s, latency_s, steps, capture_s)
+
+    def _capture(self, session: _Session) -> None:
+        """A model whose forward cannot be captured (a host sync in custom code, say) still
+        decodes: the failure is kept for the run's report and every later step runs eagerly."""
+        import torch
+
+        try:
+            session.capture()
+            self.captures += 1
+        except torch.OutOfMemoryError:
+            raise
+        except RuntimeError as exc:
+            self.graph_error = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            self.use_graphs = False
+            session.graph = None
 
     def _prefill(self, session: _Session, input_ids: Any, attention_mask: Any) -> None:
         """Reset the session, run the prompt through the model, leave the first token in place."""

@@ -148,3 +148,24 @@ def test_out_of_memory_frees_every_kept_session_and_propagates(llama, monkeypatc
     with pytest.raises(torch.OutOfMemoryError):
         static.decode(encoded.input_ids, encoded.attention_mask, 300)
     assert not static._sessions  # the backend halves the batch and retries with the memory back
+
+
+def test_a_failed_capture_is_reported_and_decoding_goes_on_eagerly(llama, monkeypatch):
+    from evalkit.backends import hf_static
+
+    def capture(session):
+        session.step()  # a warm-up step ran on the real state before the capture broke
+        raise RuntimeError("operation not permitted when stream is capturing\nmore detail")
+
+    monkeypatch.setattr(hf_static._Session, "capture", capture)
+    model, tokenizer = load(llama)
+    static = decoder(model, [])
+    static.use_graphs = True
+    encoded = tokenizer(PROMPTS[:3], return_tensors="pt", padding=True)
+    expected = reference(model, encoded, 12, eos_token_id=None)
+    decoded = static.decode(encoded.input_ids, encoded.attention_mask, 12)
+    assert torch.equal(decoded.tokens, expected)
+    assert static.graph_error == "operation not permitted when stream is capturing"
+    assert static.use_graphs is False and static.captures == 0
+    again = static.decode(encoded.input_ids, encoded.attention_mask, 12)
+    assert torch.equal(again.tokens, expected)
