@@ -26,12 +26,15 @@ def _cell(value: JSONValue) -> str:
     return str(value)
 
 
+def _rubric_name(signature: JSONValue) -> str | None:
+    """The rubric name of a stored signature such as `pairwise_preference@v1`."""
+    return signature.split("@", 1)[0] if isinstance(signature, str) else None
+
+
 def print_judging(record: RunRecord, rubric: str) -> None:
     console = results_console()
     pairwise: Any = record.pairwise.get("tasks") if record.pairwise else None
-    if isinstance(pairwise, dict) and rubric.startswith(
-        str(record.pairwise.get("rubric", "?"))[:0]
-    ):
+    if isinstance(pairwise, dict) and _rubric_name(record.pairwise.get("rubric")) == rubric:
         for task, table in pairwise.items():
             rows = Table(title=f"{task}: win rate vs {table['baseline']} (95% CI) and LC win rate")
             for column in ("model", "n", "win rate", "CI", "LC win rate", "W/T/L"):
