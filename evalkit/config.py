@@ -62,12 +62,18 @@ class ReportConfig(_Strict):
     )
 
 
+TASK_SCORERS = "task"
+"""The key of `scorers` that stands for each task's own scorers (conf/scorers/task_default.yaml)."""
+
+
 class RunConfig(_Strict):
     suite: SuiteConfig
     tasks: list[str] | None = Field(None, description="Overrides the suite's task list.")
     model: ModelConfig
     scorers: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Empty: each task's own default scorers."
+        default_factory=dict,
+        description=f"Empty: each task's own scorers. With the key '{TASK_SCORERS}': the task's own"
+        " scorers plus the others named (an entry of the same name replaces the task's options).",
     )
     run_dir: str | None = None
     sweep_dir: str | None = Field(None, description="Where a multirun sweep is written.")
@@ -93,6 +99,17 @@ class RunConfig(_Strict):
     @property
     def task_refs(self) -> list[str]:
         return list(self.tasks) if self.tasks else list(self.suite.tasks)
+
+    def scorer_specs(self, task_scorers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The scorers a task runs with: its own, its own plus those added, or those given instead.
+
+        `scorers=lexical` replaces the task's scorers; `+scorers.bleu={}` on the default group
+        (`{task: {}}`) adds bleu to them.
+        """
+        if not self.scorers:
+            return dict(task_scorers)
+        named = {k: v for k, v in self.scorers.items() if k != TASK_SCORERS}
+        return {**task_scorers, **named} if TASK_SCORERS in self.scorers else named
 
     def spec_for_resume(self) -> dict[str, Any]:
         """What must match for a rerun into the same run_dir to continue the same run."""

@@ -78,7 +78,7 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
         task = load_task(ref)
         samples = task.samples()[: config.limit] if config.limit else task.samples()
         requests = {s.id: task.request(s) for s in samples}  # template errors surface now
-        specs = list((config.scorers or task.spec.scorers).items())
+        specs = list(config.scorer_specs(task.spec.scorers).items())
         backends = factory(config.model.name, config.model.options, task)
         if not backends:
             raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import evalkit
+from evalkit.config import RunConfig
 
 
 def test_help_and_list(run_cli):
@@ -54,6 +55,21 @@ def test_run_task_by_path_then_results_in_every_format(run_cli, qa_task, tmp_pat
         "n_failed",
     ]
     assert "exact_match" in run_cli("results", str(run_dir)).stdout
+
+
+def test_plus_scorer_adds_to_the_task_scorers_and_a_group_replaces_them(run_cli, qa_task, tmp_path):
+    added = tmp_path / "added"
+    out = run_cli("run", f"tasks=[{qa_task}]", "+scorers.chrf={}", f"run_dir={added}")
+    assert out.returncode == 0, out.stderr
+    scorers = json.loads((added / "run.json").read_text())["task_scorers"]["toy_qa"]
+    assert [name for name, _ in scorers] == ["exact_match", "f1", "chrf"]
+    config = RunConfig.from_dict(
+        {"suite": {"name": "s", "tasks": ["t"]}, "model": {"name": "m", "backend": "replay"}}
+    )
+    task_own = {"exact_match": {}, "f1": {}}
+    assert config.scorer_specs(task_own) == task_own
+    replaced = config.model_copy(update={"scorers": {"chrf": {}}})
+    assert replaced.scorer_specs(task_own) == {"chrf": {}}
 
 
 def test_report_escapes_model_text(run_cli, qa_task, tmp_path):
