@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import evalkit
 from evalkit.config import RunConfig
+from tests.conftest import REPO
 
 
 def test_help_and_list(run_cli):
@@ -70,6 +74,17 @@ def test_plus_scorer_adds_to_the_task_scorers_and_a_group_replaces_them(run_cli,
     assert config.scorer_specs(task_own) == task_own
     replaced = config.model_copy(update={"scorers": {"chrf": {}}})
     assert replaced.scorer_specs(task_own) == {"chrf": {}}
+
+
+def test_openai_base_url_comes_from_the_environment_as_the_openai_client_reads_it():
+    env = {**os.environ, "OPENAI_BASE_URL": "http://127.0.0.1:8011/v1"}
+    printed = subprocess.run(
+        [sys.executable, "-m", "evalkit.cli", "run", "model=openai", "--cfg", "job", "--resolve"],
+        text=True, capture_output=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert "base_url: http://127.0.0.1:8011/v1" in printed.stdout, printed.stderr
+    judge_conf = (REPO / "conf" / "judge_model" / "openai.yaml").read_text()
+    assert "base_url: ${oc.env:OPENAI_BASE_URL," in judge_conf
 
 
 def test_report_escapes_model_text(run_cli, qa_task, tmp_path):
