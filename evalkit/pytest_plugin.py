@@ -88,16 +88,22 @@ def _f(value: float | None) -> str:
 
 
 @pytest.fixture(scope="session")
-def evalkit_run(request: pytest.FixtureRequest) -> Callable[..., EvalResult]:
-    """Run `evalkit run OVERRIDES` once per distinct overrides (cached across test sessions)."""
+def evalkit_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., EvalResult]:
+    """Run `evalkit run OVERRIDES` once per distinct overrides.
+
+    Runs are kept in pytest's cache, so a rerun of the suite resumes them; under
+    `-p no:cacheprovider` they go to a temporary directory instead (no resume).
+    """
     from evalkit.pipeline import run_evaluation
     from evalkit.runner_loader import load_runner
 
-    cache = request.config.cache
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
     root = (
         Path(cache.mkdir("evalkit-runs"))
         if cache is not None
-        else Path(request.config.rootpath) / ".evalkit-runs"
+        else tmp_path_factory.mktemp("evalkit-runs")
     )
     runner = load_runner("run")
     done: dict[tuple[str, ...], EvalResult] = {}

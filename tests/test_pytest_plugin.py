@@ -38,3 +38,19 @@ def test_assertions_on_a_cached_run(pytester: pytest.Pytester, qa_task):
     again = pytester.runpytest_subprocess("-q")  # the second session resumes the cached run
     again.assert_outcomes(passed=3)
     assert list((pytester.path / ".pytest_cache" / "d" / "evalkit-runs").iterdir())
+
+
+def test_without_the_cache_plugin_runs_go_to_a_temporary_directory(
+    pytester: pytest.Pytester, qa_task
+):
+    pytester.makepyfile(
+        f"""
+        def test_good_is_good(evalkit_run):
+            evalkit_run("tasks=[{qa_task}]").assert_metric(
+                "toy_qa", "exact_match", model="good", at_least=0.7
+            )
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / ".pytest_cache").exists()
