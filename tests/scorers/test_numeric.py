@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import string
 from collections import Counter
@@ -105,9 +106,7 @@ def test_numbers_inside_text_keep_the_squad_treatment_of_the_words():
     assert token_f1(prediction="about -5 degrees", references=["-5 degrees"]) == pytest.approx(0.8)
 
 
-_TEXT = st.text(
-    alphabet=st.characters(blacklist_categories=("Nd", "No", "Nl", "Cs")), max_size=40
-)
+_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Nd", "No", "Nl", "Cs")), max_size=40)
 
 
 @settings(max_examples=300, deadline=None)
@@ -213,17 +212,12 @@ def with_worktree_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     scorers = pyproject["project"]["entry-points"]["evalkit.scorers"]
     info = tmp_path / "eps" / "evalkit_checkout_eps-0.dist-info"
     info.mkdir(parents=True)
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: evalkit-checkout-eps\nVersion: 0\n")
+    metadata = "Metadata-Version: 2.1\nName: evalkit-checkout-eps\nVersion: 0\n"
+    (info / "METADATA").write_text(metadata)
     lines = "".join(f"{name} = {target}\n" for name, target in scorers.items())
     (info / "entry_points.txt").write_text(f"[evalkit.scorers]\n{lines}")
     path = [str(Path(__file__).parents[2]), str(info.parent)]
-    monkeypatch.setenv("PYTHONPATH", ":".join([*path, *filter(None, [_env("PYTHONPATH")])]))
-
-
-def _env(name: str) -> str | None:
-    import os
-
-    return os.environ.get(name)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([*path, os.environ.get("PYTHONPATH", "")]))
 
 
 def test_the_case_through_the_cli(run_cli, tmp_path, monkeypatch):
