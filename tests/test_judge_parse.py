@@ -6,11 +6,17 @@ and the case ../shared/cases/judge-first-json through `evalkit judge` against a 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
-from evalkit.judges.parse import ParseFailure, parse_preference, parse_score
+from evalkit.judges.parse import (
+    ParseFailure,
+    logprob_weighted_score,
+    parse_preference,
+    parse_score,
+)
 from evalkit.judges.reply import final_statement, json_objects
 from tests.backends.judge_server import JudgeServer
 
@@ -52,9 +58,31 @@ def test_json_objects_use_a_real_decoder():
 
 
 def test_reasoning_is_removed_from_the_final_statement():
-    assert final_statement("<think>x</think> y <THINKING>z</thinking> w").split() == ["y", "w"]
-    assert final_statement("draft </think> final") == " final"
-    assert final_statement("final <think> cut off") == "final "
+    text = "<think>x</think> y <THINKING>z</thinking> w"
+    assert final_statement(text).split() == ["y", "w"] and len(final_statement(text)) == len(text)
+    assert final_statement("draft </think> final").split() == ["final"]
+    assert final_statement("final <think> cut off").split() == ["final"]
+
+
+def test_logprob_weighting_reads_the_final_verdicts_token():
+    """G-Eval weighting at the final verdict's token, not at a drafted score's token. Expected:
+    sum(p * v) / sum(p) over the final token's top alternatives, 3 * 0.5 + 4 * 0.5 = 3.5."""
+    tokens = [
+        ("<think>", []), ('{"score": ', []), ("3", [("3", 0.9), ("9", 0.1)]), ("}</think>\n", []),
+        ('{"rationale": "x", "score": ', []), ("3", [("3", 0.5), ("4", 0.5)]), ("}", []),
+    ]  # fmt: skip
+    text = "".join(token for token, _ in tokens)
+    content = [
+        {"token": token, "logprob": 0.0,
+         "top_logprobs": [{"token": t, "logprob": math.log(p)} for t, p in top]}
+        for token, top in tokens
+    ]  # fmt: skip
+    verdict = parse_score(text, 1, 10)
+    assert verdict.value == 3.0 and verdict.position == text.rindex("3")
+    weighted = logprob_weighted_score({"content": content}, 3.0, 1, 10, verdict.position)
+    assert weighted == pytest.approx(3 * 0.5 + 4 * 0.5)
+    tagged = parse_score(text.replace('{"rationale": "x", "score": 3}', "Score: 3"), 1, 10)
+    assert tagged.form == "tag" and tagged.position is not None
 
 
 def test_parse_failures_say_why():

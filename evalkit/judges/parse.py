@@ -94,6 +94,7 @@ class Verdict:
     value: float | str  # a score, or "A" / "B" / "tie"
     rationale: str | None
     form: str  # "json", "tag" or "prose": how it was read
+    position: int | None = None  # where in the reply the score's digits start, when known
 
 
 def _rationale(obj: dict[str, Any]) -> str | None:
@@ -112,13 +113,25 @@ def parse_score(text: str, low: int, high: int) -> Verdict:
     scored = [obj for obj in objects if has_key(obj.value, SCORE_KEYS)]
     tag = last_match(masked(statement, objects), _NUMBER_TAGS)
     if scored and (tag is None or scored[-1].end > tag.end()):
-        _, raw = find_key(scored[-1].value, SCORE_KEYS)
-        return Verdict(_json_score(raw, low, high), _rationale(scored[-1].value), "json")
+        final = scored[-1]
+        key, raw = find_key(final.value, SCORE_KEYS)
+        score = _json_score(raw, low, high)
+        where = _value_position(statement[final.start : final.end], key, score)
+        position = None if where is None else final.start + where
+        return Verdict(score, _rationale(final.value), "json", position)
     if tag is not None:
-        return Verdict(_on_scale(float(tag.group(1)), tag.group(2), low, high), None, "tag")
+        score = _on_scale(float(tag.group(1)), tag.group(2), low, high)
+        return Verdict(score, None, "tag", tag.start(1))
     raise ParseFailure(
         "no score found (neither JSON with 'score' nor a tag like [[7]])" + _only_reasoning(text)
     )
+
+
+def _value_position(object_text: str, key: str, score: float) -> int | None:
+    """Where the last `"key": score` of this JSON text starts its digits (case-insensitive)."""
+    pattern = re.compile(rf'"{re.escape(key)}"\s*:\s*"?\s*{_NUM}', re.IGNORECASE)
+    found = [m.start(1) for m in pattern.finditer(object_text) if float(m.group(1)) == score]
+    return found[-1] if found else None
 
 
 def _json_score(raw: Any, low: int, high: int) -> float:
@@ -196,27 +209,42 @@ def _verdict(raw: str) -> str:
     raise ParseFailure(f"verdict {raw!r} is not A, B or tie")
 
 
-def logprob_weighted_score(logprobs: Any, score: float, low: int, high: int) -> float | None:
+def logprob_weighted_score(
+    logprobs: Any, score: float, low: int, high: int, at: int | None = None
+) -> float | None:
     """G-Eval's probability-weighted score: at the token where the judge wrote its score, the
     expectation of the integer scores over their token probabilities (from `top_logprobs`).
 
-    None when the reply carries no usable logprobs (the plain score is used then).
+    `at` (Verdict.position) is where the verdict's digits start in the reply: the token there is
+    used (else the token for the score nearest to it), never a score quoted or drafted earlier;
+    without `at`, the first token equal to the score. None when the reply carries no usable
+    logprobs (the plain score is used then).
     """
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
     if not isinstance(content, list):
         return None
     target = str(int(score)) if float(score).is_integer() else None
-    for position in content:
-        if not isinstance(position, dict) or str(position.get("token", "")).strip() != target:
-            continue
-        weights: dict[int, float] = {}
-        for alternative in position.get("top_logprobs") or []:
-            token = str(alternative.get("token", "")).strip()
-            if token.lstrip("-").isdigit() and low <= int(token) <= high:
-                probability = math.exp(float(alternative.get("logprob", -math.inf)))
-                weights[int(token)] = weights.get(int(token), 0.0) + probability
-        total = sum(weights.values())
-        if total > 0:
-            return sum(value * p for value, p in weights.items()) / total
+    offsets, offset = [], 0
+    for entry in content:
+        token = str(entry.get("token", "")) if isinstance(entry, dict) else ""
+        if token.strip() == target:
+            offsets.append((offset, offset + len(token), entry))
+        offset += len(token)
+    if not offsets:
         return None
-    return None
+    if at is None:
+        chosen = offsets[0][2]
+    else:
+        chosen = min(offsets, key=lambda o: 0 if o[0] <= at < o[1] else 1 + abs(o[0] - at))[2]
+    return _expected_score(chosen.get("top_logprobs") or [], low, high)
+
+
+def _expected_score(alternatives: list[Any], low: int, high: int) -> float | None:
+    weights: dict[int, float] = {}
+    for alternative in alternatives:
+        token = str(alternative.get("token", "")).strip()
+        if token.lstrip("-").isdigit() and low <= int(token) <= high:
+            probability = math.exp(float(alternative.get("logprob", -math.inf)))
+            weights[int(token)] = weights.get(int(token), 0.0) + probability
+    total = sum(weights.values())
+    return sum(value * p for value, p in weights.items()) / total if total > 0 else None

@@ -1,9 +1,9 @@
 """The parts of a judge's reply a verdict may be read from.
 
-- `final_statement`: the reply without its reasoning. `<think>`, `<thinking>`, `<reasoning>` and
-  `<reflection>` blocks are removed; a closing tag with no opening one (chat templates that put
-  `<think>` in the prompt, as DeepSeek-R1's does) ends the reasoning; an unclosed opening tag
-  (a reply cut off while reasoning) hides everything after it.
+- `final_statement`: the reply without its reasoning, blanked out so positions are kept.
+  `<think>`, `<thinking>`, `<reasoning>` and `<reflection>` blocks go; a closing tag with no
+  opening one (chat templates that put `<think>` in the prompt, as DeepSeek-R1's does) ends the
+  reasoning; an unclosed opening tag (a reply cut off while reasoning) hides everything after it.
 - `json_objects`: every JSON object in the text, found with a real JSON decoder
   (`json.JSONDecoder.raw_decode` from each `{`): nested objects, braces inside strings, code
   fences and text around the object all work. Objects inside another object are part of it.
@@ -33,13 +33,18 @@ class JsonObject:
 
 
 def final_statement(text: str) -> str:
-    """`text` without its reasoning blocks (see the module docstring); may be empty."""
+    """`text` with its reasoning blocks (see the module docstring) blanked out by spaces, so a
+    position in the result is the same position in `text`; may be blank."""
     first_close, first_open = _CLOSE.search(text), _OPEN.search(text)
     if first_close and (first_open is None or first_open.start() > first_close.start()):
-        text = text[first_close.end() :]
-    text = _BLOCK.sub("\n", text)
+        text = _blank(text, 0, first_close.end())
+    text = _BLOCK.sub(lambda block: " " * len(block.group()), text)
     unclosed = _OPEN.search(text)
-    return text[: unclosed.start()] if unclosed else text
+    return _blank(text, unclosed.start(), len(text)) if unclosed else text
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    return text[:start] + " " * (end - start) + text[end:]
 
 
 def json_objects(text: str) -> list[JsonObject]:
@@ -61,7 +66,7 @@ def json_objects(text: str) -> list[JsonObject]:
 def masked(text: str, objects: list[JsonObject]) -> str:
     """`text` with each object's characters replaced by spaces (positions kept)."""
     for obj in objects:
-        text = text[: obj.start] + " " * (obj.end - obj.start) + text[obj.end :]
+        text = _blank(text, obj.start, obj.end)
     return text
 
 
