@@ -39,12 +39,14 @@ def _csv_text(delimiter: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _encoded(text: str, bom: bool, crlf: bool) -> bytes:
-    data = text.replace("\n", "\r\n") if crlf else text
+def _encoded(text: str, bom: bool, crlf: bool | str) -> bytes:
+    """`text` with a UTF-8 BOM or not, and CRLF line ends (True), LF (False) or `crlf` itself."""
+    end = "\r\n" if crlf is True else ("\n" if crlf is False else crlf)
+    data = text.replace("\n", end)
     return (BOM if bom else b"") + data.encode("utf-8")
 
 
-def _write(path: Path, fmt: str, bom: bool, crlf: bool) -> Path:
+def _write(path: Path, fmt: str, bom: bool, crlf: bool | str) -> Path:
     if fmt == "jsonl":
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS)
     else:
@@ -54,7 +56,9 @@ def _write(path: Path, fmt: str, bom: bool, crlf: bool) -> Path:
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv", "tsv"])
-@pytest.mark.parametrize(("bom", "crlf"), [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize(
+    ("bom", "crlf"), [(True, False), (False, True), (True, True), (True, "\r")]
+)  # "\r": classic Mac line ends
 def test_text_data_with_bom_or_crlf_reads_the_same_rows(tmp_path, fmt, bom, crlf):
     path = _write(tmp_path / f"data.{fmt}", fmt, bom, crlf)
     rows = [row for _, row in read_rows(path)]
