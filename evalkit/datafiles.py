@@ -1,4 +1,8 @@
-"""Read tabular task data (JSONL, CSV, Parquet) as rows, with errors that name file and line."""
+"""Read tabular task data (JSONL, CSV, Parquet) as rows, with errors that name file and line.
+
+Text files are UTF-8 with or without a byte-order mark, with any line ends (evalkit.textfiles);
+bytes that are not UTF-8 are one UserError naming file, line, column and byte.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import UserError
+from evalkit.textfiles import BOM, ENCODING, load_yaml, utf8_error
 
 Row = dict[str, Any]
 FORMATS = ("jsonl", "csv", "parquet")
@@ -39,8 +44,16 @@ def read_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, Row]]:
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, Row]]:
-    with path.open(encoding="utf-8") as handle:
+    try:
+        yield from _jsonl_rows(path)
+    except UnicodeDecodeError:
+        raise utf8_error(path) from None
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[int, Row]]:
+    with path.open(encoding=ENCODING) as handle:
         for line_no, line in enumerate(handle, start=1):
+            line = line.removeprefix(BOM)  # also a BOM left inside by concatenated files
             if not line.strip():
                 continue
             try:
@@ -58,10 +71,13 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Row]]:
 
 def _read_csv(path: Path) -> Iterator[tuple[int, Row]]:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter=delimiter)
-        for row in reader:
-            yield reader.line_num, dict(row)
+    try:
+        with path.open(encoding=ENCODING, newline="") as handle:
+            reader = csv.DictReader(handle, delimiter=delimiter)
+            for row in reader:
+                yield reader.line_num, dict(row)
+    except UnicodeDecodeError:
+        raise utf8_error(path) from None
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, Row]]:
@@ -71,7 +87,28 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, Row]]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise UserError(f"{path}: not a readable Parquet file ({exc})") from exc
-    yield from enumerate(table.to_pylist(), start=1)
+    # a column named from a BOM CSV read without utf-8-sig (pandas' default) carries the mark
+    table = table.rename_columns([name.removeprefix(BOM) for name in table.column_names])
+    try:
+        rows = table.to_pylist()
+    except UnicodeDecodeError:
+        raise _parquet_utf8_error(path, table) from None
+    yield from enumerate(rows, start=1)
+
+
+def _parquet_utf8_error(path: Path, table: Any) -> UserError:
+    """Which row and column of a Parquet table hold a string that is not UTF-8."""
+    for name in table.column_names:
+        for row_no, value in enumerate(table.column(name), start=1):
+            try:
+                value.as_py()
+            except UnicodeDecodeError as exc:
+                byte = exc.object[exc.start]
+                return UserError(
+                    f"{path}: row {row_no}, column '{name}': not valid UTF-8 (byte 0x{byte:02x} "
+                    f"at position {exc.start + 1}); write the strings as UTF-8"
+                )
+    return UserError(f"{path}: a string is not valid UTF-8; write the strings as UTF-8")
 
 
 def dotted_field(row: Mapping[str, Any], dotted: str, where: str) -> Any:
@@ -93,15 +130,11 @@ def file_sha256(path: Path) -> str:
 
 
 def read_yaml_mapping(path: Path, what: str = "file") -> dict[str, Any]:
-    """A YAML file whose top level is a mapping (an empty file is an empty mapping)."""
-    import yaml
-
+    """A YAML file whose top level is a mapping (an empty file is an empty mapping); UTF-8 with
+    or without a byte-order mark (evalkit.textfiles.load_yaml)."""
     if not path.is_file():
         raise UserError(f"{what} not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    raw = load_yaml(path) or {}
     if not isinstance(raw, dict):
         raise UserError(f"{path}: expected a mapping at the top level")
     return raw

@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from evalkit.errors import UserError
 from evalkit.resources import builtin_dir
+from evalkit.textfiles import load_yaml
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class Price:
 def load_price_table(path: Path | None = None) -> dict[str, Price]:
     path = path or builtin_dir("conf") / "prices.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path) or {}
     except OSError as exc:
         raise UserError(f"{path}: cannot read the price table ({exc.strerror})") from None
     table = {}

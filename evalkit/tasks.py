@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evalkit.datafiles import FORMATS, Row, file_sha256, read_rows
 from evalkit.errors import UserError, did_you_mean
 from evalkit.resources import builtin_dir
+from evalkit.textfiles import load_yaml
 from evalkit.types import ChatMessage, GenerationParams, Request, Sample
 from evalkit.validation import first_error
 
@@ -200,10 +200,7 @@ def load_task_file(path: Path) -> Task:
         path = path / TASK_FILE
     if not path.is_file():
         raise UserError(f"{path}: task file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML ({exc})") from None
+    raw = load_yaml(path)  # UTF-8, BOM read away; one-line errors
     if not isinstance(raw, dict):
         raise UserError(f"{path}: expected a mapping at the top level")
     try:

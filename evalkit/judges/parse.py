@@ -1,30 +1,88 @@
-"""Reading a judge's verdict: the structured (JSON) form first, then a tagged fallback.
+"""Reading a judge's verdict: its final statement, the structured (JSON) form first, then tags,
+then (pairwise only) plain prose.
 
-A verdict that cannot be read, or that is out of the rubric's range, is a parse failure with its
-reason: never rounded, clipped or guessed. Accepted tagged forms: `[[7]]` / `[[A]]` (MT-Bench),
-`<score>7</score>`, and a closing `Score: 7` / `Verdict: A` line.
+The judge's final verdict wins. Reasoning (`<think>...</think>` and the like) never yields a
+verdict, and the last verdict in the reply is read, so a score the judge quoted from the candidate
+or drafted on the way is not credited (see `evalkit.judges.reply`). Verdicts are read from:
+
+1. JSON anywhere in the reply, found with a real JSON decoder: an object that has a score key
+   (`score`, `final_score`, `overall_score`, `rating`) or a verdict key (`verdict`, `winner`,
+   `preference`, `preferred`, `choice`, `better`), also one or two levels down; and tags outside
+   JSON: `[[7]]` / `[[A]]` / `[[C]]` (MT-Bench; C is a tie), `<score>7</score>`,
+   `<verdict>A</verdict>`, a line or sentence `Score: 7`, `Rating: 7/10`, `**Final score:** 7`,
+   `Verdict: Response B`, `Winner: A`, or a line that is only `Output (a)` (AlpacaEval). The one
+   that ends last wins.
+2. Only when there is none of those, pairwise prose (the last statement): "I prefer A",
+   "Response B is better", "Output (a) is the best", "the winner is B", "It's a tie", "Both
+   responses are equally good"; a negated one ("I do not prefer A") does not count.
+
+A verdict that cannot be read, is out of the rubric's range, is given on another scale
+(`8/10` for a 1-5 rubric) or is not A/B/tie is a parse failure with its reason: never rounded,
+clipped or guessed, and an earlier verdict is never used in its place.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
-_FENCED = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
-_BRACED = re.compile(r"\{[^{}]*\}", re.DOTALL)
-_NUMBER_TAGS = (
-    re.compile(r"\[\[\s*(-?\d+(?:\.\d+)?)\s*\]\]"),
-    re.compile(r"<score>\s*(-?\d+(?:\.\d+)?)\s*</score>", re.IGNORECASE),
-    re.compile(r"(?:^|\n)\s*(?:final\s+)?score\s*[:=]\s*(-?\d+(?:\.\d+)?)\s*$", re.IGNORECASE),
+from evalkit.judges.reply import (
+    final_statement,
+    find_key,
+    first_group,
+    has_key,
+    json_objects,
+    last_match,
+    masked,
 )
+
+SCORE_KEYS = ("score", "final_score", "overall_score", "rating")
+VERDICT_KEYS = ("verdict", "winner", "preference", "preferred", "choice", "better")
+_NUM = r"(-?\d+(?:\.\d+)?)"
+_OF = r"(?:\s*(?:/|out\s+of)\s*(\d+))?"
+_LINE_START = r"(?:^[ \t>#*_-]*|(?<=[.!?])[ \t*]+)"  # a line's or a sentence's start
+_PUNCT = r"[*_ \t]*"
+_WHO = r"(?:(?:response|output|answer|assistant|model|candidate)\s*)"
+_NUMBER_TAGS = (
+    re.compile(rf"\[\[\s*{_NUM}{_OF}\s*\]\]"),
+    re.compile(rf"<score>\s*{_NUM}{_OF}\s*</score>", re.IGNORECASE),
+    re.compile(
+        rf"{_LINE_START}(?:final\s+|overall\s+)?(?:score|rating|grade){_PUNCT}[:=]{_PUNCT}"
+        rf"{_NUM}{_OF}[*_ \t.!]*$",
+        re.IGNORECASE | re.MULTILINE,
+    ),
+)
+_LETTER = r"(?:\(\s*([abc])\s*\)|(?-i:([ABC]))(?![\w'’])|(?:an?\s+)?(tie|draw)\b)"
+_AB = r"(?:\(\s*([ab])\s*\)|(?-i:([AB]))(?![\w'’]))"
 _VERDICT_TAGS = (
     re.compile(r"\[\[\s*(A|B|C|tie)\s*\]\]", re.IGNORECASE),
-    re.compile(r"<verdict>\s*(A|B|tie)\s*</verdict>", re.IGNORECASE),
-    re.compile(r"(?:^|\n)\s*(?:final\s+)?verdict\s*[:=]\s*(A|B|tie)\b", re.IGNORECASE),
+    re.compile(r"<verdict>\s*(A|B|C|tie)\s*</verdict>", re.IGNORECASE),
+    re.compile(
+        rf"{_LINE_START}(?:final\s+)?(?:verdict|winner|decision|preference|"
+        rf"(?:preferred|better)\s+(?:response|output|answer)){_PUNCT}[:=]{_PUNCT}{_WHO}?{_LETTER}",
+        re.IGNORECASE | re.MULTILINE,
+    ),
+    re.compile(rf"{_LINE_START}{_WHO}{_AB}[*_ \t.!]*$", re.IGNORECASE | re.MULTILINE),
 )
+_ADVERBS = r"(?:(?:clearly|slightly|much|significantly|far|overall|definitely|strongly)\s+)*"
+_PROSE = (
+    re.compile(rf"\bI\s+(?:would\s+|do\s+)?{_ADVERBS}prefer\s+{_WHO}?{_AB}", re.IGNORECASE),
+    re.compile(
+        rf"\b{_WHO}{_AB}\s+(?:is|was)\s+{_ADVERBS}(?:the\s+)?(?:better|best|preferred|superior|"
+        r"stronger|winner)\b(?!\s+(?:at|in|on|for|when|regarding)\b)",
+        re.IGNORECASE,
+    ),
+    re.compile(rf"\bthe\s+winner\s+is\s+{_WHO}?{_AB}", re.IGNORECASE),
+)
+_PROSE_TIE = re.compile(
+    r"\b(?:it(?:'|’)?s\s+a\s+tie|(?:both|the\s+two)\s+(?:responses|outputs|answers)\s+are\s+"
+    r"(?:equally\s+\w+|equivalent|tied|of\s+(?:equal|the\s+same)\s+quality)|"
+    r"neither\s+(?:response|output|answer)\s+is\s+better)",
+    re.IGNORECASE,
+)
+_NEGATED = re.compile(r"(?:\bnot|\bnever|n't|\bcannot)\W+(?:\w+\W+){0,2}$", re.IGNORECASE)
 
 
 class ParseFailure(ValueError):
@@ -35,24 +93,8 @@ class ParseFailure(ValueError):
 class Verdict:
     value: float | str  # a score, or "A" / "B" / "tie"
     rationale: str | None
-    form: str  # "json" or "tag": how it was read
-
-
-def _json_objects(text: str) -> list[dict[str, Any]]:
-    candidates = [m.group(1) for m in _FENCED.finditer(text)]
-    stripped = text.strip()
-    if stripped.startswith("{") and stripped.endswith("}"):
-        candidates.append(stripped)
-    candidates += [m.group(0) for m in _BRACED.finditer(text)]
-    found = []
-    for candidate in candidates:
-        try:
-            value = json.loads(candidate)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(value, dict):
-            found.append(value)
-    return found
+    form: str  # "json", "tag" or "prose": how it was read
+    position: int | None = None  # where in the reply the score's digits start, when known
 
 
 def _rationale(obj: dict[str, Any]) -> str | None:
@@ -63,22 +105,50 @@ def _rationale(obj: dict[str, Any]) -> str | None:
 
 
 def parse_score(text: str, low: int, high: int) -> Verdict:
-    """A pointwise score within [low, high]."""
-    for obj in _json_objects(text):
-        if "score" in obj:
-            raw = obj["score"]
-            if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-                raise ParseFailure(f"score is not a number: {raw!r}")
-            try:
-                score = float(raw)
-            except ValueError:
-                raise ParseFailure(f"score is not a number: {raw!r}") from None
-            return Verdict(_in_range(score, low, high), _rationale(obj), "json")
-    for pattern in _NUMBER_TAGS:
-        matches = pattern.findall(text)
-        if matches:
-            return Verdict(_in_range(float(matches[-1]), low, high), None, "tag")
-    raise ParseFailure("no score found (neither JSON with 'score' nor a tag like [[7]])")
+    """A pointwise score within [low, high] from the judge's final statement (module docstring).
+
+    Raises ParseFailure with the reason when there is none, or it is not usable."""
+    statement = final_statement(text)
+    objects = json_objects(statement)
+    scored = [obj for obj in objects if has_key(obj.value, SCORE_KEYS)]
+    tag = last_match(masked(statement, objects), _NUMBER_TAGS)
+    if scored and (tag is None or scored[-1].end > tag.end()):
+        final = scored[-1]
+        key, raw = find_key(final.value, SCORE_KEYS)
+        score = _json_score(raw, low, high)
+        where = _value_position(statement[final.start : final.end], key, score)
+        position = None if where is None else final.start + where
+        return Verdict(score, _rationale(final.value), "json", position)
+    if tag is not None:
+        score = _on_scale(float(tag.group(1)), tag.group(2), low, high)
+        return Verdict(score, None, "tag", tag.start(1))
+    raise ParseFailure(
+        "no score found (neither JSON with 'score' nor a tag like [[7]])" + _only_reasoning(text)
+    )
+
+
+def _value_position(object_text: str, key: str, score: float) -> int | None:
+    """Where the last `"key": score` of this JSON text starts its digits (case-insensitive)."""
+    pattern = re.compile(rf'"{re.escape(key)}"\s*:\s*"?\s*{_NUM}', re.IGNORECASE)
+    found = [m.start(1) for m in pattern.finditer(object_text) if float(m.group(1)) == score]
+    return found[-1] if found else None
+
+
+def _json_score(raw: Any, low: int, high: int) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ParseFailure(f"score is not a number: {raw!r}")
+    if not isinstance(raw, str):
+        return _in_range(float(raw), low, high)
+    written = re.fullmatch(rf"\s*{_NUM}{_OF}\s*", raw)
+    if written is None:
+        raise ParseFailure(f"score is not a number: {raw!r}")
+    return _on_scale(float(written.group(1)), written.group(2), low, high)
+
+
+def _on_scale(score: float, out_of: str | None, low: int, high: int) -> float:
+    if out_of is not None and int(out_of) != high:
+        raise ParseFailure(f"score {score:g}/{out_of} is not on the rubric's scale {low}-{high}")
+    return _in_range(score, low, high)
 
 
 def _in_range(score: float, low: int, high: int) -> float:
@@ -87,49 +157,94 @@ def _in_range(score: float, low: int, high: int) -> float:
     return score
 
 
+def _only_reasoning(text: str) -> str:
+    if text.strip() and not final_statement(text).strip():
+        return "; the reply holds only reasoning (<think>...), no final statement"
+    return ""
+
+
 def parse_preference(text: str) -> Verdict:
-    """A pairwise verdict: "A", "B" or "tie" (MT-Bench's [[C]] means tie)."""
-    for obj in _json_objects(text):
-        for key in ("verdict", "winner", "preference"):
-            if key in obj:
-                return Verdict(_verdict(str(obj[key])), _rationale(obj), "json")
-    for pattern in _VERDICT_TAGS:
-        matches = pattern.findall(text)
-        if matches:
-            return Verdict(_verdict(matches[-1]), None, "tag")
-    raise ParseFailure("no verdict found (neither JSON with 'verdict' nor a tag like [[A]])")
+    """A pairwise verdict, "A", "B" or "tie", from the judge's final statement (module docstring;
+    MT-Bench's [[C]] means tie). Raises ParseFailure with the reason when there is none."""
+    statement = final_statement(text)
+    objects = json_objects(statement)
+    judged = [obj for obj in objects if has_key(obj.value, VERDICT_KEYS)]
+    plain = masked(statement, objects)
+    tag = last_match(plain, _VERDICT_TAGS)
+    if judged and (tag is None or judged[-1].end > tag.end()):
+        _, raw = find_key(judged[-1].value, VERDICT_KEYS)
+        return Verdict(_verdict(str(raw)), _rationale(judged[-1].value), "json")
+    if tag is not None:
+        return Verdict(_verdict(first_group(tag)), None, "tag")
+    prose = _prose_verdict(plain)
+    if prose is not None:
+        return Verdict(prose, None, "prose")
+    raise ParseFailure(
+        "no verdict found (neither JSON with 'verdict' nor a tag like [[A]])"
+        + _only_reasoning(text)
+    )
+
+
+def _prose_verdict(plain: str) -> str | None:
+    """The last verdict stated in prose that is not negated ("I do not prefer A"), or None."""
+    found = [(m, "") for pattern in _PROSE for m in pattern.finditer(plain)]
+    found += [(m, "tie") for m in _PROSE_TIE.finditer(plain)]
+    found = [
+        (m, value)
+        for m, value in found
+        if not _NEGATED.search(plain[max(0, m.start() - 30) : m.start()])
+    ]
+    if not found:
+        return None
+    final, value = max(found, key=lambda pair: (pair[0].end(), pair[0].start()))
+    return value or _verdict(first_group(final))
 
 
 def _verdict(raw: str) -> str:
-    value = raw.strip().strip("[]").strip().lower()
+    value = re.sub(rf"^\W*{_WHO}", "", raw.strip().lower()).strip(" \t[]()*.!")
     if value in {"a", "b"}:
         return value.upper()
-    if value in {"tie", "c", "draw", "equal"}:
+    if value in {"tie", "c", "draw", "equal", "tied"}:
         return "tie"
     raise ParseFailure(f"verdict {raw!r} is not A, B or tie")
 
 
-def logprob_weighted_score(logprobs: Any, score: float, low: int, high: int) -> float | None:
+def logprob_weighted_score(
+    logprobs: Any, score: float, low: int, high: int, at: int | None = None
+) -> float | None:
     """G-Eval's probability-weighted score: at the token where the judge wrote its score, the
     expectation of the integer scores over their token probabilities (from `top_logprobs`).
 
-    None when the reply carries no usable logprobs (the plain score is used then).
+    `at` (Verdict.position) is where the verdict's digits start in the reply: the token there is
+    used (else the token for the score nearest to it), never a score quoted or drafted earlier;
+    without `at`, the first token equal to the score. None when the reply carries no usable
+    logprobs (the plain score is used then).
     """
     content = logprobs.get("content") if isinstance(logprobs, dict) else None
     if not isinstance(content, list):
         return None
     target = str(int(score)) if float(score).is_integer() else None
-    for position in content:
-        if not isinstance(position, dict) or str(position.get("token", "")).strip() != target:
-            continue
-        weights: dict[int, float] = {}
-        for alternative in position.get("top_logprobs") or []:
-            token = str(alternative.get("token", "")).strip()
-            if token.lstrip("-").isdigit() and low <= int(token) <= high:
-                probability = math.exp(float(alternative.get("logprob", -math.inf)))
-                weights[int(token)] = weights.get(int(token), 0.0) + probability
-        total = sum(weights.values())
-        if total > 0:
-            return sum(value * p for value, p in weights.items()) / total
+    offsets, offset = [], 0
+    for entry in content:
+        token = str(entry.get("token", "")) if isinstance(entry, dict) else ""
+        if token.strip() == target:
+            offsets.append((offset, offset + len(token), entry))
+        offset += len(token)
+    if not offsets:
         return None
-    return None
+    if at is None:
+        chosen = offsets[0][2]
+    else:
+        chosen = min(offsets, key=lambda o: 0 if o[0] <= at < o[1] else 1 + abs(o[0] - at))[2]
+    return _expected_score(chosen.get("top_logprobs") or [], low, high)
+
+
+def _expected_score(alternatives: list[Any], low: int, high: int) -> float | None:
+    weights: dict[int, float] = {}
+    for alternative in alternatives:
+        token = str(alternative.get("token", "")).strip()
+        if token.lstrip("-").isdigit() and low <= int(token) <= high:
+            probability = math.exp(float(alternative.get("logprob", -math.inf)))
+            weights[int(token)] = weights.get(int(token), 0.0) + probability
+    total = sum(weights.values())
+    return sum(value * p for value, p in weights.items()) / total if total > 0 else None

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jinja2
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evalkit.errors import UserError, did_you_mean
 from evalkit.resources import builtin_dir
+from evalkit.textfiles import load_yaml
 from evalkit.validation import first_error
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -95,10 +95,8 @@ def load_rubric(ref: str) -> Rubric:
         path = found[0]
     if not path.is_file():
         raise UserError(f"rubric file not found: {path}")
+    data = load_yaml(path)  # UTF-8, BOM read away; one-line errors
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return Rubric.model_validate(data)
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML ({exc})") from None
     except ValidationError as exc:
         raise UserError(f"{path}: {first_error(exc)}") from None

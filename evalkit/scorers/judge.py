@@ -145,10 +145,12 @@ class Judge:
         if self.logprobs and "logprobs" in generation.metadata:
             assert isinstance(verdict.value, float)
             weighted = logprob_weighted_score(
-                generation.metadata["logprobs"], verdict.value, low, high
+                generation.metadata["logprobs"], verdict.value, low, high, verdict.position
             )
             if weighted is not None:
-                return Verdict(weighted, verdict.rationale, verdict.form + "+logprobs")
+                return Verdict(
+                    weighted, verdict.rationale, verdict.form + "+logprobs", verdict.position
+                )
         return verdict
 
 

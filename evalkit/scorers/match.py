@@ -1,8 +1,12 @@
 """Exact match and token F1 with SQuAD-style normalisation, max over references.
 
-Both follow the official SQuAD v1.1 evaluation script (Rajpurkar et al., 2016): answers are
-normalised by `normalize_answer`; F1 is the harmonic mean of token precision and recall, counting
-shared tokens with multiplicity; a sample's score is its best score over the references.
+Both follow the official SQuAD v1.1 evaluation script (Rajpurkar et al., 2016), with one change:
+answers are normalised by `normalize_answer_keep_numbers`, SQuAD's `normalize_answer` except that
+numbers keep their sign, decimal point and separators (SQuAD deletes them, so "1.0" matched "10"
+and "-5" matched "5"). On answers without digits the values equal SQuAD's exactly. Numbers compare
+as written ("1.50" is not "1.5"; use the numeric_match scorer for that). F1 is the harmonic mean of
+token precision and recall, counting shared tokens with multiplicity; a sample's score is its best
+score over the references.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Sequence
 
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer
-from evalkit.textnorm import normalize_answer
+from evalkit.textnorm import normalize_answer_keep_numbers as normalize_answer
 from evalkit.types import Score
 
 
@@ -42,7 +46,7 @@ class ExactMatch(ReferenceScorer):
     metrics = ("exact_match",)
 
     def signature(self) -> str:
-        return "exact_match|norm:squad|refs:max"
+        return "exact_match|norm:squad+numbers|refs:max"
 
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
         return [
@@ -62,7 +66,7 @@ class TokenF1(ReferenceScorer):
     metrics = ("f1",)
 
     def signature(self) -> str:
-        return "f1|norm:squad|tokens:whitespace|refs:max"
+        return "f1|norm:squad+numbers|tokens:whitespace|refs:max"
 
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
         return [
