@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import string
 from collections import Counter
@@ -203,25 +202,7 @@ def test_numeric_match_is_registered_in_pyproject():
     assert scorers["numeric_match"] == "evalkit.scorers.numeric:NumericMatch"
 
 
-def with_worktree_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the subprocess see this checkout's scorer entry points even when the installed
-    metadata predates them (an editable install registers entry points at install time)."""
-    import tomllib
-
-    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text("utf-8"))
-    scorers = pyproject["project"]["entry-points"]["evalkit.scorers"]
-    info = tmp_path / "eps" / "evalkit_checkout_eps-0.dist-info"
-    info.mkdir(parents=True)
-    metadata = "Metadata-Version: 2.1\nName: evalkit-checkout-eps\nVersion: 0\n"
-    (info / "METADATA").write_text(metadata)
-    lines = "".join(f"{name} = {target}\n" for name, target in scorers.items())
-    (info / "entry_points.txt").write_text(f"[evalkit.scorers]\n{lines}")
-    path = [str(Path(__file__).parents[2]), str(info.parent)]
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([*path, os.environ.get("PYTHONPATH", "")]))
-
-
-def test_the_case_through_the_cli(run_cli, tmp_path, monkeypatch):
-    with_worktree_entry_points(tmp_path, monkeypatch)
+def test_the_case_through_the_cli(run_cli, tmp_path):
     task = tmp_path / "task"
     task.mkdir()
     rows = [{"id": f"n{i}", "question": "?", "answer": r} for i, (r, _, _) in enumerate(CASE)]
