@@ -168,8 +168,10 @@ class UsageSummary(Frozen):
     task: str
     model: str
     n: int
-    n_errors: int
+    n_errors: int = Field(description="Failed generations (status error or empty).")
     n_cached: int
+    n_empty: int = Field(0, description="No answer text before the token limit (also an error).")
+    n_truncated: int = Field(0, description="Usable text cut at the token limit (scored).")
     input_tokens: float | None
     output_tokens: float | None
     cost_usd: float | None
