@@ -131,6 +131,8 @@ class FaultServer:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         finish = "length" if action == "length" else "stop"
+        if action.startswith("reason:"):
+            finish = action.split(":")[2]
         for delta in _deltas(text, action):
             if "content" in delta and finish == "length" and action.startswith("reason:"):
                 continue  # the budget ran out while reasoning: no content at all
@@ -144,7 +146,6 @@ class FaultServer:
             await response.write(f"data: {json.dumps(error)}\n\n".encode())
             await response.write(b"data: [DONE]\n\n")
             return response
-        finish = action.split(":")[2] if action.startswith("reason:") else finish
         final = {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
         await response.write(f"data: {json.dumps(final)}\n\n".encode())
         if action == "nodone":
