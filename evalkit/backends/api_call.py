@@ -136,7 +136,7 @@ class ApiCall:
             history.append(failure.error.split(":")[0])
             if attempt == s.max_tries:
                 break
-            wait = s.policy.wait(attempt, failure.retry_after, self.rng)
+            wait = s.policy.wait(attempt, failure.retry_after, self.rng, s.max_retry_time_s - spent)
             refusal = s.policy.refusal(spent, wait, failure.retry_after)
             if refusal is not None:
                 return _gave_up(f"after {attempt} tries, {refusal}", failure, started, history)

@@ -69,9 +69,17 @@ class RetryPolicy:
     backoff_max_s: float
     max_retry_time_s: float
 
-    def wait(self, attempt: int, server_delay: float | None, rng: random.Random) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+    def wait(
+        self,
+        attempt: int,
+        server_delay: float | None,
+        rng: random.Random,
+        left_s: float = math.inf,
+    ) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based): our own back-off,
+        shortened to the `left_s` seconds left of the budget, but never below the server's."""
         own = rng.uniform(0, min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1)))
+        own = max(0.0, min(own, left_s))
         if server_delay is None:
             return own
         return max(own, server_delay + SERVER_DELAY_SLACK_S)
@@ -88,4 +96,5 @@ class RetryPolicy:
                 f"the server asks to wait {server_delay:.1f} s, more than the {max(left, 0):.1f} s"
                 f" left of {budget}"
             )
-        return f"retry time budget spent ({spent_s:.1f} s of {budget})"
+        waits = f"{spent_s:.1f} s spent, then {wait_s:.1f} s back-off"
+        return f"no time left for a retry ({waits}; {budget})"

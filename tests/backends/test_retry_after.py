@@ -68,6 +68,10 @@ def test_wait_is_the_larger_of_own_backoff_and_the_server_delay() -> None:
             own = random.Random(seed).uniform(0, min(60.0, 2 ** (attempt - 1)))
             assert wait == max(own, 3.0 + SERVER_DELAY_SLACK_S)
     assert policy.wait(1, None, random.Random(0)) == random.Random(0).uniform(0, 1.0)
+    # our own back-off gives way to the budget; the server's delay never does
+    assert policy.wait(7, None, random.Random(0), left_s=0.001) <= 0.001
+    assert policy.wait(7, None, random.Random(0), left_s=-5) == 0.0
+    assert policy.wait(7, 10.0, random.Random(0), left_s=1.0) == 10.0 + SERVER_DELAY_SLACK_S
 
 
 def test_budget_refuses_a_retry_it_cannot_wait_for() -> None:
@@ -78,7 +82,9 @@ def test_budget_refuses_a_retry_it_cannot_wait_for() -> None:
         "the server asks to wait 120.0 s, more than the 90.0 s left of model.max_retry_time_s=100"
     )
     reason = policy.refusal(spent_s=99, wait_s=2, server_delay=None)
-    assert reason == "retry time budget spent (99.0 s of model.max_retry_time_s=100)"
+    assert reason == (
+        "no time left for a retry (99.0 s spent, then 2.0 s back-off; model.max_retry_time_s=100)"
+    )
 
 
 class FakeClock:
@@ -140,8 +146,8 @@ def test_retrying_stops_when_the_time_budget_is_spent() -> None:
         tries = len(server.attempts["p"])
     assert 3 <= tries < 1000
     assert sum(clock.sleeps) <= 30.0
-    assert g.error is not None and "retry time budget spent" in g.error
-    assert "model.max_retry_time_s=30): HTTP 503" in g.error
+    assert g.error is not None and "no time left for a retry" in g.error
+    assert "back-off; model.max_retry_time_s=30): HTTP 503" in g.error
 
 
 def test_a_real_retry_comes_no_sooner_than_retry_after_ms() -> None:
