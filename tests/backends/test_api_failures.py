@@ -209,3 +209,22 @@ def test_a_run_counts_failed_empty_and_truncated_and_caches_no_failure(tmp_path:
     # the failures were not cached: the rerun asks for exactly those again, and they now succeed
     assert asked_again == ["question 0", "question 1", "question 5"]
     assert (again.aggregates[0].n, again.aggregates[0].n_failed) == (6, 0)
+
+
+def test_the_console_names_cut_and_empty_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evalkit.session import finish_run
+
+    task = make_task(tmp_path / "task", 3)
+    actions = ["length", "reason:reasoning:length", "ok"]
+    with FaultServer() as server:
+        server.script.update({f"question {i}": [a] for i, a in enumerate(actions)})
+        finish_run(run_config(task, server, max_tries=1), tmp_path / "run")
+    err = " ".join(capsys.readouterr().err.split())
+    assert "1 samples failed (api_task/api: 1)" in err
+    assert "api_task/api/s1: empty output: no answer text before the token limit" in err
+    assert (
+        "api_task/api: truncated: 1 of 3 (cut at the token limit, scored); "
+        "empty: 1 of 3 (no answer before the token limit, failed)"
+    ) in err

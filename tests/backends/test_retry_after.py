@@ -11,6 +11,7 @@ from email.utils import format_datetime, formatdate
 import pytest
 
 from evalkit.backends.api_call import retry_after_seconds
+from evalkit.backends.openai_api import OpenAIBackend
 from evalkit.backends.retry import SERVER_DELAY_SLACK_S, RetryPolicy
 from tests.backends.fault_server import FaultServer
 from tests.backends.test_openai import ask, backend
@@ -103,7 +104,7 @@ class FakeClock:
         await asyncio.sleep(0)
 
 
-def faked(b, clock: FakeClock):  # type: ignore[no-untyped-def]
+def faked(b: OpenAIBackend, clock: FakeClock) -> OpenAIBackend:
     b._call.clock = clock.now
     b._call.sleep = clock.sleep
     return b
