@@ -51,7 +51,9 @@ class ResponseCache:
                 f"SELECT key, generation FROM responses WHERE key IN ({marks})", chunk
             )
             for key, blob in rows:
-                found[key] = Generation.model_validate_json(blob)
+                generation = Generation.model_validate_json(blob)
+                if not generation.failed:  # an old entry now known to be a failure: ask again
+                    found[key] = generation
         return found
 
     def put_many(self, entries: Sequence[tuple[str, Generation]]) -> None:

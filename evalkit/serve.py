@@ -159,8 +159,8 @@ class OpenAIServer:
         generation = await self.batcher.submit(
             Request(task="serve", sample_id=uuid.uuid4().hex, messages=messages, params=params)
         )
-        if generation.error:
-            return _error(500, generation.error)
+        if generation.status == "error":  # an "empty" answer is passed on as one
+            return _error(500, generation.error or "generation failed")
         kind = "chat.completion" if chat else "text_completion"
         payload = {
             "id": f"evalkit-{uuid.uuid4().hex[:12]}",

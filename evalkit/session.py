@@ -17,6 +17,7 @@ from evalkit.pipeline import estimate_evaluation, run_evaluation
 from evalkit.report.page import render_report
 from evalkit.store import RunStore
 from evalkit.types import RunRecord, SampleRecord
+from evalkit.usage import cut_off_lines
 
 _LISTED_FAILURES = 10
 
@@ -62,6 +63,7 @@ def print_usage(record: RunRecord, console: Console) -> None:
         "model",
         "n",
         "errors",
+        "truncated",
         "cached",
         "in tokens",
         "out tokens",
@@ -77,6 +79,7 @@ def print_usage(record: RunRecord, console: Console) -> None:
             u.model,
             str(u.n),
             str(u.n_errors),
+            str(u.n_truncated),
             str(u.n_cached),
             _fmt(u.input_tokens, ",.0f"),
             _fmt(u.output_tokens, ",.0f"),
@@ -138,6 +141,8 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     latest = store.latest_records()
     stderr = Console(stderr=True)
     report_failures(latest, stderr)
+    for line in cut_off_lines(record.usage):
+        stderr.print(line, style="yellow", markup=False)
     agreement = agreement_tables(record, latest)
     if config.report.enabled:
         html = render_report(record, latest, label=run_dir.name, agreement=agreement)

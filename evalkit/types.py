@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 JSONValue = Any
 """A JSON-serialisable value (pydantic validates the concrete contents)."""
@@ -51,8 +51,23 @@ class Request(Frozen):
     params: GenerationParams = Field(default_factory=GenerationParams)
 
 
+GenerationStatus = Literal["ok", "truncated", "empty", "error"]
+"""`ok`: a complete answer. `truncated`: usable text cut at the token limit (finish_reason
+"length"): scored, and counted apart. `empty`: cut at the token limit before any answer text (a
+reasoning model that spent its budget thinking, say): a failure, like `error`."""
+
+FAILED_STATUSES: frozenset[str] = frozenset({"empty", "error"})
+
+
 class Generation(Frozen):
-    """A backend's answer to one request. An error is recorded here, never raised for the run."""
+    """A backend's answer to one request. An error is recorded here, never raised for the run.
+
+    `status` is derived when not given: `error` set -> "error"; finish_reason "length" with text
+    -> "truncated"; finish_reason "length" and no text (whitespace only counts as none) ->
+    "empty", with an `error` that says so, so the sample is counted failed, never scored as a
+    wrong answer and never cached. `reasoning` is reasoning text a model returned apart from its
+    answer (`reasoning_content` / `reasoning`): kept, not scored.
+    """
 
     text: str = ""
     finish_reason: str | None = None
@@ -62,8 +77,40 @@ class Generation(Frozen):
     time_to_first_token_s: float | None = None
     cost_usd: float | None = None
     error: str | None = None
+    status: GenerationStatus = "ok"
+    reasoning: str | None = None
     cached: bool = False
     metadata: dict[str, JSONValue] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_status(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("status") is not None:
+            return data
+        if data.get("error") is not None:
+            return {**data, "status": "error"}
+        if data.get("finish_reason") != "length":
+            return {**data, "status": "ok"}
+        if str(data.get("text") or "").strip():
+            return {**data, "status": "truncated"}
+        tokens = data.get("output_tokens")
+        after = f" after {tokens} output tokens" if tokens is not None else ""
+        error = (
+            f"empty output: no answer text before the token limit (finish_reason 'length'{after});"
+            " raise max_new_tokens"
+        )
+        return {**data, "status": "empty", "error": error}
+
+    @model_validator(mode="after")
+    def _check_status(self) -> Generation:
+        if (self.status in FAILED_STATUSES) != (self.error is not None):
+            raise ValueError(f"generation status '{self.status}' does not fit error {self.error!r}")
+        return self
+
+    @property
+    def failed(self) -> bool:
+        """True for statuses `error` and `empty`: there is no usable output."""
+        return self.status in FAILED_STATUSES
 
 
 ScoreStatus = Literal["ok", "unscorable", "parse_error", "error"]
@@ -121,8 +168,10 @@ class UsageSummary(Frozen):
     task: str
     model: str
     n: int
-    n_errors: int
+    n_errors: int = Field(description="Failed generations (status error or empty).")
     n_cached: int
+    n_empty: int = Field(0, description="No answer text before the token limit (also an error).")
+    n_truncated: int = Field(0, description="Usable text cut at the token limit (scored).")
     input_tokens: float | None
     output_tokens: float | None
     cost_usd: float | None

@@ -49,6 +49,8 @@ def summarize_usage(records: Iterable[SampleRecord]) -> list[UsageSummary]:
                 n=len(group),
                 n_errors=sum(r.generation.error is not None for r in group),
                 n_cached=sum(r.generation.cached for r in group),
+                n_empty=sum(r.generation.status == "empty" for r in group),
+                n_truncated=sum(r.generation.status == "truncated" for r in group),
                 input_tokens=_total([r.generation.input_tokens for r in group]),
                 output_tokens=_total([r.generation.output_tokens for r in group]),
                 cost_usd=_total([r.generation.cost_usd for r in group]),
@@ -58,3 +60,18 @@ def summarize_usage(records: Iterable[SampleRecord]) -> list[UsageSummary]:
             )
         )
     return out
+
+
+def cut_off_lines(usage: Iterable[UsageSummary]) -> list[str]:
+    """One console line per task x model with answers cut at the token limit, e.g.
+    "summeval/gpt: truncated: 3 of 3 (...)"; none when nothing was cut."""
+    lines = []
+    for u in usage:
+        parts = []
+        if u.n_truncated:
+            parts.append(f"truncated: {u.n_truncated} of {u.n} (cut at the token limit, scored)")
+        if u.n_empty:
+            parts.append(f"empty: {u.n_empty} of {u.n} (no answer before the token limit, failed)")
+        if parts:
+            lines.append(f"{u.task}/{u.model}: " + "; ".join(parts))
+    return lines

@@ -1,9 +1,11 @@
 """One OpenAI-compatible request with retries, streaming, timing and cost.
 
-Retried: 408, 409, 429, 5xx, connection errors, timeouts, malformed or truncated answers; with
-exponential back-off and full jitter, never sooner than a `Retry-After` the server sent. Failed at
-once: every other 4xx (a bad request will not get better). After `max_tries` the sample's
-generation carries the last error; nothing is raised to the run.
+Retried: 408, 409, 429, 5xx, connection errors, timeouts, malformed or cut-off answers, error
+objects in a body or stream; with exponential back-off and full jitter, never sooner than the
+server's `retry-after-ms` / `Retry-After` (seconds or HTTP-date). Failed at once: every other 4xx
+(a bad request will not get better), and a retry the sample's time budget (`max_retry_time_s`)
+cannot wait for. After `max_tries` the sample's generation carries the last error; nothing is
+raised to the run.
 """
 
 from __future__ import annotations
@@ -12,27 +14,26 @@ import asyncio
 import json
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
+from evalkit.backends.api_reply import (
+    FatalError,
+    Reply,
+    RetryableError,
+    is_retryable_status,
+    parse_body,
+    read_stream,
+)
 from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
+from evalkit.backends.retry import RetryPolicy, retry_after_seconds
 from evalkit.pricing import Price, estimate_tokens
 from evalkit.types import Generation, Request
 
-RETRYABLE_STATUS = {408, 409, 429}
-
-
-class RetryableError(Exception):
-    def __init__(self, message: str, retry_after: float | None = None, rate_limited: bool = False):
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.rate_limited = rate_limited
-
-
-class FatalError(Exception):
-    pass
+__all__ = ["ApiCall", "CallSettings", "payload", "retry_after_seconds"]
 
 
 @dataclass(frozen=True)
@@ -47,16 +48,22 @@ class CallSettings:
     logprobs: bool = False
     top_logprobs: int | None = None
     extra_body: dict[str, Any] = field(default_factory=dict)
+    max_retry_time_s: float = 600.0
+    score_reasoning: bool = False
+
+    @property
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(self.backoff_base_s, self.backoff_max_s, self.max_retry_time_s)
 
 
 @dataclass
-class Reply:
-    texts: list[str]
-    finish_reason: str | None
-    input_tokens: int | None
-    output_tokens: int | None
-    first_token_s: float | None
-    logprobs: Any = None
+class _Failure:
+    """One failed attempt: why, and whether and when it may be retried."""
+
+    error: str
+    retry_after: float | None = None
+    rate_limited: bool = False
+    fatal: bool = False
 
 
 def payload(request: Request, settings: CallSettings) -> dict[str, Any]:
@@ -88,17 +95,10 @@ def payload(request: Request, settings: CallSettings) -> dict[str, Any]:
     return body
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: fall back to our own back-off
-
-
 @dataclass
 class ApiCall:
+    """Sends requests; `clock` and `sleep` measure and wait out retries (a test fakes them)."""
+
     session: aiohttp.ClientSession
     settings: CallSettings
     limit: AdaptiveLimit
@@ -106,6 +106,9 @@ class ApiCall:
     tpm: MinuteBudget | None = None
     price: Price | None = None
     attempts: int = 0
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    rng: random.Random = field(default_factory=random.Random)
 
     async def many(self, requests: list[Request]) -> list[Generation]:
         return list(await asyncio.gather(*(self.one(r) for r in requests)))
@@ -114,37 +117,58 @@ class ApiCall:
         await self.session.close()
 
     async def one(self, request: Request) -> Generation:
+        """Attempts until one succeeds, one fails for good, `max_tries` are spent, or the next
+        retry would start after `max_retry_time_s` of attempts and waits (time queued behind the
+        concurrency cap or a rate budget does not count)."""
         s = self.settings
-        last_error = "no attempt made"
-        history: list[str] = []
         started = time.perf_counter()
+        history: list[str] = []
+        spent = 0.0
+        failure = _Failure("no attempt made")
         for attempt in range(1, s.max_tries + 1):
-            await self._admit(request)
-            t0 = time.perf_counter()
-            rate_limited, retry_after = False, None
-            try:
-                reply = await asyncio.wait_for(self._send(request), timeout=s.timeout_s)
-            except FatalError as exc:
-                await self.limit.release(rate_limited=False)
-                return Generation(error=str(exc), latency_s=time.perf_counter() - started)
-            except RetryableError as exc:
-                last_error, retry_after, rate_limited = str(exc), exc.retry_after, exc.rate_limited
-            except TimeoutError:
-                last_error = f"timed out after {s.timeout_s:g} s"
-            except (aiohttp.ClientError, json.JSONDecodeError, KeyError, TypeError) as exc:
-                last_error = f"{type(exc).__name__}: {exc}"
-            else:
-                await self.limit.release(rate_limited=False)
-                return self._generation(reply, t0, attempt)
-            history.append(last_error.split(":")[0])
-            await self.limit.release(rate_limited=rate_limited)
-            if attempt < s.max_tries:
-                await asyncio.sleep(self._backoff(attempt, retry_after))
-        return Generation(
-            error=f"gave up after {s.max_tries} tries: {last_error}",
-            latency_s=time.perf_counter() - started,
-            metadata={"attempt_errors": history},
-        )
+            outcome, seconds = await self._attempt(request, attempt)
+            spent += seconds
+            if isinstance(outcome, Generation):
+                return outcome
+            failure = outcome
+            if failure.fatal:
+                return Generation(error=failure.error, latency_s=time.perf_counter() - started)
+            history.append(failure.error.split(":")[0])
+            if attempt == s.max_tries:
+                break
+            wait = s.policy.wait(attempt, failure.retry_after, self.rng, s.max_retry_time_s - spent)
+            refusal = s.policy.refusal(spent, wait, failure.retry_after)
+            if refusal is not None:
+                return _gave_up(f"after {attempt} tries, {refusal}", failure, started, history)
+            t0 = self.clock()
+            await self.sleep(wait)
+            spent += self.clock() - t0
+        return _gave_up(f"after {s.max_tries} tries", failure, started, history)
+
+    async def _attempt(self, request: Request, attempt: int) -> tuple[Generation | _Failure, float]:
+        """One request, admitted by the rate budgets and the concurrency cap; with the seconds
+        it took from admission."""
+        s = self.settings
+        await self._admit(request)
+        t0, sent = self.clock(), time.perf_counter()
+        outcome: Generation | _Failure
+        try:
+            reply = await asyncio.wait_for(self._send(request), timeout=s.timeout_s)
+        except FatalError as exc:
+            outcome = _Failure(str(exc), fatal=True)
+        except RetryableError as exc:
+            outcome = _Failure(str(exc), exc.retry_after, exc.rate_limited)
+        except TimeoutError:
+            outcome = _Failure(f"timed out after {s.timeout_s:g} s")
+        except (aiohttp.ClientError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            outcome = _Failure(f"{type(exc).__name__}: {exc}")
+        except (KeyError, TypeError, AttributeError, IndexError) as exc:
+            outcome = _Failure(f"malformed answer ({type(exc).__name__}: {exc})")
+        else:
+            outcome = self._generation(reply, sent, attempt)
+        rate_limited = isinstance(outcome, _Failure) and outcome.rate_limited
+        await self.limit.release(rate_limited=rate_limited)
+        return outcome, self.clock() - t0
 
     async def _admit(self, request: Request) -> None:
         if self.rpm is not None:
@@ -155,20 +179,21 @@ class ApiCall:
         await self.limit.acquire()
         self.attempts += 1
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        s = self.settings
-        jittered = random.uniform(0, min(s.backoff_max_s, s.backoff_base_s * 2 ** (attempt - 1)))
-        return max(jittered, retry_after or 0.0)
-
     def _generation(self, reply: Reply, t0: float, attempt: int) -> Generation:
+        """The answer as a Generation; its status (ok / truncated / empty) follows from the text
+        and finish reason (`Generation`)."""
         cost = self.price.cost(reply.input_tokens, reply.output_tokens) if self.price else None
         metadata: dict[str, Any] = {"attempts": attempt}
-        if len(reply.texts) > 1:
-            metadata["choices"] = reply.texts
+        texts = [self._scored_text(t, r) for t, r in zip(reply.texts, _padded(reply), strict=True)]
+        if len(texts) > 1:
+            metadata["choices"] = texts
+            if any(reply.reasoning):
+                metadata["choice_reasoning"] = _padded(reply)
         if reply.logprobs is not None:
             metadata["logprobs"] = reply.logprobs
         return Generation(
-            text=reply.texts[0] if reply.texts else "",
+            text=texts[0] if texts else "",
+            reasoning=reply.reasoning[0] if reply.reasoning else None,
             finish_reason=reply.finish_reason,
             input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens,
@@ -178,6 +203,12 @@ class ApiCall:
             metadata=metadata,
         )
 
+    def _scored_text(self, text: str, reasoning: str | None) -> str:
+        """The text that is scored: the answer, preceded by the reasoning when asked."""
+        if not self.settings.score_reasoning or not reasoning:
+            return text
+        return f"{reasoning}\n\n{text}" if text else reasoning
+
     async def _send(self, request: Request) -> Reply:
         path = "chat/completions" if self.settings.endpoint == "chat" else "completions"
         t0 = time.perf_counter()
@@ -185,71 +216,29 @@ class ApiCall:
             if response.status != 200:
                 await _raise_for_status(response)
             if self.settings.stream and response.content_type == "text/event-stream":
-                return await _read_stream(response, t0, self.settings.endpoint)
-            return _parse_body(await response.json(content_type=None), self.settings.endpoint)
+                return await read_stream(response, t0, self.settings.endpoint)
+            return parse_body(await response.json(content_type=None), self.settings.endpoint)
+
+
+def _padded(reply: Reply) -> list[str | None]:
+    return [*reply.reasoning, *[None] * (len(reply.texts) - len(reply.reasoning))]
+
+
+def _gave_up(why: str, failure: _Failure, started: float, history: list[str]) -> Generation:
+    return Generation(
+        error=f"gave up {why}: {failure.error}",
+        latency_s=time.perf_counter() - started,
+        metadata={"attempt_errors": history},
+    )
 
 
 async def _raise_for_status(response: aiohttp.ClientResponse) -> None:
     detail = (await response.text())[:200].replace("\n", " ")
     message = f"HTTP {response.status}: {detail}"
-    if response.status in RETRYABLE_STATUS or response.status >= 500:
+    if is_retryable_status(response.status):
         raise RetryableError(
             message,
-            retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            retry_after=retry_after_seconds(response.headers),
             rate_limited=response.status == 429,
         )
     raise FatalError(message)
-
-
-def _choice_text(choice: dict[str, Any], endpoint: str) -> str:
-    if endpoint == "chat":
-        return str(choice["message"].get("content") or "")
-    return str(choice["text"])
-
-
-def _parse_body(body: dict[str, Any], endpoint: str) -> Reply:
-    choices = sorted(body["choices"], key=lambda c: c.get("index", 0))
-    usage = body.get("usage") or {}
-    return Reply(
-        texts=[_choice_text(c, endpoint) for c in choices],
-        finish_reason=choices[0].get("finish_reason") if choices else None,
-        input_tokens=usage.get("prompt_tokens"),
-        output_tokens=usage.get("completion_tokens"),
-        first_token_s=None,
-        logprobs=choices[0].get("logprobs") if choices else None,
-    )
-
-
-async def _read_stream(response: aiohttp.ClientResponse, t0: float, endpoint: str) -> Reply:
-    texts: dict[int, list[str]] = {}
-    finish: str | None = None
-    usage: dict[str, Any] = {}
-    first: float | None = None
-    done = False
-    async for raw in response.content:
-        line = raw.decode("utf-8").strip()
-        if not line.startswith("data:"):
-            continue
-        data = line[5:].strip()
-        if data == "[DONE]":
-            done = True
-            break
-        chunk = json.loads(data)
-        usage = chunk.get("usage") or usage
-        for choice in chunk.get("choices") or []:
-            piece = (
-                choice.get("delta", {}).get("content") if endpoint == "chat" else choice.get("text")
-            )
-            if piece:
-                first = first if first is not None else time.perf_counter() - t0
-                texts.setdefault(choice.get("index", 0), []).append(piece)
-            finish = choice.get("finish_reason") or finish
-    if not done:
-        raise RetryableError("stream ended before [DONE] (truncated answer)")
-    return Reply(
-        texts=["".join(texts[i]) for i in sorted(texts)] or [""],
-        finish_reason=finish,
-        input_tokens=usage.get("prompt_tokens"),
-        output_tokens=usage.get("completion_tokens"),
-        first_token_s=first,
-    )

@@ -44,6 +44,12 @@ class OpenAIOptions(BaseModel):
     max_tries: int = Field(6, ge=1)
     backoff_base_s: float = Field(0.5, ge=0)
     backoff_max_s: float = Field(60.0, ge=0)
+    max_retry_time_s: float = Field(
+        600.0, gt=0, description="Per sample: no retry starts after this many seconds."
+    )
+    score_reasoning: bool = Field(
+        False, description="Score the reasoning text (reasoning_content) before the answer."
+    )
     stream: bool = True
     logprobs: bool = False
     top_logprobs: int | None = Field(None, ge=0, le=20)
@@ -67,9 +73,11 @@ class OpenAIBackend:
 
     def signature(self) -> str:
         o = self.options
+        reasoning = "|score_reasoning" if o.score_reasoning else ""  # it changes the scored text
         return (
             f"openai|base_url:{o.base_url}|model:{o.model}|endpoint:{o.endpoint}"
             f"|logprobs:{o.logprobs}:{o.top_logprobs}|extra:{sorted(o.extra_body.items())}"
+            f"{reasoning}"
         )
 
     @property
@@ -121,6 +129,8 @@ class OpenAIBackend:
             logprobs=o.logprobs,
             top_logprobs=o.top_logprobs,
             extra_body=dict(o.extra_body),
+            max_retry_time_s=o.max_retry_time_s,
+            score_reasoning=o.score_reasoning,
         )
         return ApiCall(
             session=session,

@@ -1,17 +1,24 @@
 """A scripted OpenAI-compatible server on 127.0.0.1 that misbehaves on purpose.
 
-The last user message picks the behaviour. `script[prompt]` lists one action per attempt
-(the last repeats): "ok", an HTTP status like "500", "429:<retry-after s>", "hang",
-"slow:<s>", "badjson", "truncate" (a stream cut before [DONE]). Prompts without a script answer
-"echo: <prompt>", failing with a random 500/502/503 at `fail_rate`. Everything is recorded:
-attempt times per prompt, requests in flight (current and peak), Authorization headers seen.
+The last user message picks the behaviour. `script[prompt]` lists one action per attempt (the
+last repeats): "ok"; an HTTP status like "500", or with a Retry-After: "429:<s>", "503date:<s>"
+(an HTTP-date s ahead), "429ms:<ms>" (`retry-after-ms`); "hang"; "slow:<s>"; "badjson";
+"truncate" (a stream cut before [DONE]); "nodone" (a finished stream closed without [DONE]);
+"streamerr[:code]" (a partial stream, an error object, then [DONE]); "bodyerr[:code]" (HTTP 200
+with an error object); "length" (the answer with finish_reason "length"); "reason:<key>:<finish>"
+(reasoning text under `key`, content null when finish is "length", else the answer). Prompts
+without a script answer "echo: <prompt>", failing with a random 500/502/503 at `fail_rate`.
+Everything is recorded: attempt times per prompt, requests in flight (current and peak),
+Authorization headers seen.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import random
+import re
 import threading
 import time
 from collections import defaultdict
@@ -95,40 +102,79 @@ class FaultServer:
         if action.startswith("slow:"):
             await asyncio.sleep(float(action[5:]))
             action = "ok"
-        if action.startswith("429"):
-            retry = action.split(":")[1] if ":" in action else None
-            headers = {"Retry-After": retry} if retry else {}
-            return web.json_response({"error": "slow down"}, status=429, headers=headers)
-        if action.isdigit():
-            return web.json_response({"error": f"status {action}"}, status=int(action))
+        if status := re.fullmatch(r"(\d{3})(date|ms)?(?::(.+))?", action):
+            code, kind, value = status.groups()
+            headers = _retry(kind or "", value) if value else {}
+            return web.json_response({"error": f"status {code}"}, status=int(code), headers=headers)
         if action == "badjson":
             return web.Response(text='{"choices": [', content_type="application/json")
+        if action.startswith("bodyerr"):
+            return web.json_response({"error": _error_object(action)})
         text = f"echo: {prompt}"
         usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
         if body.get("stream"):
-            return await self._stream(request, text, usage, truncate=action == "truncate")
-        choice: dict[str, Any] = {
-            "index": 0,
-            "finish_reason": "stop",
-            "message": {"role": "assistant", "content": text},
-        }
+            return await self._stream(request, text, usage, action)
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        finish = "length" if action == "length" else "stop"
+        if action.startswith("reason:"):
+            _, key, finish = action.split(":")
+            message = {"role": "assistant", "content": None if finish == "length" else text}
+            message[key] = f"thinking about {prompt}"
+        choice: dict[str, Any] = {"index": 0, "finish_reason": finish, "message": message}
         if action == "logprobs":
             choice["logprobs"] = {"content": [{"token": "echo", "logprob": -0.5}]}
         return web.json_response({"choices": [choice], "usage": usage})
 
     async def _stream(
-        self, request: web.Request, text: str, usage: dict[str, int], truncate: bool
+        self, request: web.Request, text: str, usage: dict[str, int], action: str
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        for word in text.split(" "):
-            chunk = {"choices": [{"index": 0, "delta": {"content": word + " "}}]}
+        finish = "length" if action == "length" else "stop"
+        if action.startswith("reason:"):
+            finish = action.split(":")[2]
+        for delta in _deltas(text, action):
+            if "content" in delta and finish == "length" and action.startswith("reason:"):
+                continue  # the budget ran out while reasoning: no content at all
+            chunk = {"choices": [{"index": 0, "delta": delta}]}
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
             await asyncio.sleep(0.005)
-        if truncate:
+        if action == "truncate":
             return response  # the connection ends without [DONE]
-        final = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        if action.startswith("streamerr"):
+            error = {"error": _error_object(action)}
+            await response.write(f"data: {json.dumps(error)}\n\n".encode())
+            await response.write(b"data: [DONE]\n\n")
+            return response
+        final = {"choices": [{"index": 0, "delta": {}, "finish_reason": finish}]}
         await response.write(f"data: {json.dumps(final)}\n\n".encode())
+        if action == "nodone":
+            return response  # finished, then the connection ends without [DONE]
         await response.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         return response
+
+
+def _deltas(text: str, action: str) -> list[dict[str, str]]:
+    words = text.split(" ")
+    if action.startswith("streamerr"):
+        words = words[:1]  # a partial answer before the error
+    deltas = [{"content": w + " "} for w in words]
+    if action.startswith("reason:"):
+        key = action.split(":")[1]
+        deltas = [{key: "thinking "}, {key: "about it"}, *deltas]
+    return deltas
+
+
+def _retry(kind: str, value: str) -> dict[str, str]:
+    """Retry headers for "<status>:<s>", "<status>date:<s ahead>", "<status>ms:<ms>"."""
+    if kind == "date":
+        return {"Retry-After": email.utils.formatdate(time.time() + float(value), usegmt=True)}
+    if kind == "ms":
+        return {"retry-after-ms": value}
+    return {"Retry-After": value}
+
+
+def _error_object(action: str) -> dict[str, Any]:
+    code = int(action.split(":")[1]) if ":" in action else 500
+    return {"message": "CUDA out of memory", "type": "server_error", "code": code}

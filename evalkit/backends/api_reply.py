@@ -1,0 +1,179 @@
+"""Reading an OpenAI-compatible answer: a JSON body or a server-sent-event stream.
+
+What is not an answer raises: an error object (`{"error": {...}}`, or vLLM's `{"object": "error"}`)
+in a body or inside a stream, which servers send when generation fails after the headers went out
+(`RetryableError`, or `FatalError` when its code is a client error such as 400); a stream that
+ends before `data: [DONE]` with a choice still unfinished (`RetryableError`). Reasoning text that
+a server returns apart from the answer (`reasoning_content`, or `reasoning`, in a message or a
+stream delta) is collected per choice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+RETRYABLE_STATUS = {408, 409, 429}
+REASONING_KEYS = ("reasoning_content", "reasoning")
+
+
+class RetryableError(Exception):
+    def __init__(self, message: str, retry_after: float | None = None, rate_limited: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.rate_limited = rate_limited
+
+
+class FatalError(Exception):
+    pass
+
+
+@dataclass
+class Reply:
+    """One answer: a text per choice (index order), the first choice's finish reason."""
+
+    texts: list[str]
+    finish_reason: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    first_token_s: float | None
+    logprobs: Any = None
+    reasoning: list[str | None] = field(default_factory=list)
+
+
+def is_retryable_status(status: int) -> bool:
+    return status in RETRYABLE_STATUS or status >= 500
+
+
+def error_object(payload: dict[str, Any]) -> Any:
+    """The error a body or stream chunk carries instead of an answer, or None."""
+    if payload.get("error") is not None:
+        return payload["error"]
+    if payload.get("object") == "error":
+        return payload
+    return None
+
+
+def error_exception(error: Any, where: str) -> RetryableError | FatalError:
+    """The exception for an error object: fatal for a client-error code (4xx other than 408, 409,
+    429: the request will not get better), retryable like a 5xx otherwise."""
+    if isinstance(error, dict):
+        message = str(error.get("message") or json.dumps(error)[:200])
+        kind, code = error.get("type"), error.get("code")
+    else:
+        message, kind, code = str(error), None, None
+    details = [str(kind)] if kind else []
+    if code is not None:
+        details.append(f"code {code}")
+    text = f"error object in the {where}: {message}"
+    text += f" ({', '.join(details)})" if details else ""
+    status = int(code) if isinstance(code, int | str) and str(code).isdigit() else None
+    if status is not None and 400 <= status < 500 and not is_retryable_status(status):
+        return FatalError(text)
+    return RetryableError(text, rate_limited=status == 429)
+
+
+def _content(value: Any) -> str:
+    """Message content as text: a string, null, or a list of parts ({type: text, text})."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        parts = [p for p in value if isinstance(p, dict) and p.get("type") == "text"]
+        return "".join(str(p.get("text") or "") for p in parts)
+    return ""
+
+
+def _reasoning(holder: dict[str, Any]) -> str | None:
+    for key in REASONING_KEYS:
+        value = holder.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def parse_body(body: dict[str, Any], endpoint: str) -> Reply:
+    """A non-streaming answer. Raises for an error object; KeyError/TypeError if malformed."""
+    if (error := error_object(body)) is not None:
+        raise error_exception(error, "response body")
+    choices = sorted(body["choices"], key=lambda c: c.get("index", 0))
+    usage = body.get("usage") or {}
+    if endpoint == "chat":
+        texts = [_content(c["message"].get("content")) for c in choices]
+        reasoning = [_reasoning(c["message"]) for c in choices]
+    else:
+        texts = [_content(c.get("text")) for c in choices]
+        reasoning = [_reasoning(c) for c in choices]
+    return Reply(
+        texts=texts,
+        finish_reason=choices[0].get("finish_reason") if choices else None,
+        input_tokens=usage.get("prompt_tokens"),
+        output_tokens=usage.get("completion_tokens"),
+        first_token_s=None,
+        logprobs=choices[0].get("logprobs") if choices else None,
+        reasoning=reasoning,
+    )
+
+
+@dataclass
+class _Stream:
+    t0: float
+    endpoint: str
+    texts: dict[int, list[str]] = field(default_factory=dict)
+    reasoning: dict[int, list[str]] = field(default_factory=dict)
+    finish: dict[int, str] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
+    first: float | None = None
+
+    def add(self, chunk: dict[str, Any]) -> None:
+        if (error := error_object(chunk)) is not None:
+            raise error_exception(error, "stream")
+        self.usage = chunk.get("usage") or self.usage
+        for choice in chunk.get("choices") or []:
+            index = choice.get("index", 0)
+            holder = (choice.get("delta") or {}) if self.endpoint == "chat" else choice
+            piece = _content(holder.get("content" if self.endpoint == "chat" else "text"))
+            self.texts.setdefault(index, [])
+            if piece:
+                self.first = self.first if self.first is not None else time.perf_counter() - self.t0
+                self.texts[index].append(piece)
+            if thought := _reasoning(holder):
+                self.reasoning.setdefault(index, []).append(thought)
+            if choice.get("finish_reason"):
+                self.finish[index] = choice["finish_reason"]
+
+    def reply(self, done: bool) -> Reply:
+        unfinished = [i for i in self.texts if i not in self.finish]
+        if not done and (unfinished or not self.texts):
+            raise RetryableError("stream ended before [DONE] with no finish_reason (cut off)")
+        indices = sorted(self.texts) or [0]
+        return Reply(
+            texts=["".join(self.texts.get(i, [])) for i in indices],
+            finish_reason=self.finish.get(indices[0]),
+            input_tokens=self.usage.get("prompt_tokens"),
+            output_tokens=self.usage.get("completion_tokens"),
+            first_token_s=self.first,
+            reasoning=[_joined(self.reasoning.get(i)) for i in indices],
+        )
+
+
+def _joined(pieces: list[str] | None) -> str | None:
+    return "".join(pieces) if pieces else None
+
+
+async def read_stream(response: aiohttp.ClientResponse, t0: float, endpoint: str) -> Reply:
+    """A streamed answer; `t0` (perf_counter) is when the request was sent, for time to first
+    token. A stream without `[DONE]` is accepted only when every choice has finished."""
+    stream = _Stream(t0, endpoint)
+    async for raw in response.content:
+        line = raw.decode("utf-8").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return stream.reply(done=True)
+        stream.add(json.loads(data))
+    return stream.reply(done=False)

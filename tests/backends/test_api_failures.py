@@ -1,0 +1,230 @@
+"""A failed or cut-off generation is never a successful one: error objects in streams and bodies,
+streams cut before [DONE], empty answers at the token limit, reasoning text kept apart.
+
+The answers' shapes follow the OpenAI chat-completions API (finish_reason "length": the token
+limit was reached; an error object `{"error": {"message", "type", "code"}}`), as vLLM sends them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from evalkit.backends.api_reply import parse_body
+from evalkit.cache import ResponseCache
+from evalkit.pipeline import run_evaluation
+from evalkit.store import RunStore
+from evalkit.types import Generation
+from evalkit.usage import cut_off_lines
+from tests.backends.fault_server import FaultServer
+from tests.backends.test_openai import ask, backend, make_task, run_config
+
+STREAM_ERROR = "error object in the stream: CUDA out of memory (server_error, code 500)"
+
+
+@pytest.mark.parametrize(
+    ("text", "finish", "status"),
+    [
+        ("Canberra", "stop", "ok"),
+        ("", "stop", "ok"),  # an empty answer the model chose to give is an answer
+        ("Canberra is", "length", "truncated"),
+        ("", "length", "empty"),
+        (" \n\t", "length", "empty"),
+        ("", None, "ok"),
+    ],
+)
+def test_status_follows_text_and_finish_reason(text: str, finish: str | None, status: str) -> None:
+    g = Generation(text=text, finish_reason=finish, output_tokens=64)
+    assert g.status == status
+    assert g.failed == (status == "empty")
+    assert (g.error is not None) == (status == "empty")
+    assert Generation.model_validate_json(g.model_dump_json()) == g
+
+
+def test_errors_and_old_records_get_their_status() -> None:
+    assert Generation(error="HTTP 500").status == "error"
+    old = '{"text": "", "finish_reason": "length", "error": null, "cached": false, "metadata": {}}'
+    assert Generation.model_validate_json(old).status == "empty"  # a record written before
+    with pytest.raises(ValidationError, match="does not fit"):
+        Generation(text="x", status="error")
+    with pytest.raises(ValidationError, match="does not fit"):
+        Generation(text="x", error="boom", status="ok")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_an_error_object_is_retried_then_recorded(stream: bool) -> None:
+    action = "streamerr" if stream else "bodyerr"
+    where = "stream" if stream else "response body"
+    with FaultServer() as server:
+        server.script["p"] = [action]
+        server.script["q"] = [action, "ok"]
+        g, h = ask(backend(server, stream=stream, max_tries=3), "p", "q")
+        assert len(server.attempts["p"]) == 3
+    assert g.status == "error" and g.failed and g.text == ""
+    assert g.error == (
+        f"gave up after 3 tries: error object in the {where}: CUDA out of memory"
+        " (server_error, code 500)"
+    )
+    assert h.error is None and h.text.strip() == "echo: q" and h.metadata["attempts"] == 2
+
+
+@pytest.mark.parametrize("action", ["streamerr:400", "bodyerr:422"])
+def test_an_error_object_with_a_client_error_code_fails_at_once(action: str) -> None:
+    with FaultServer() as server:
+        server.script["p"] = [action]
+        [g] = ask(backend(server, stream=True), "p")
+        assert len(server.attempts["p"]) == 1
+    assert g.status == "error" and g.error is not None and "CUDA out of memory" in g.error
+
+
+def test_a_stream_cut_before_done_is_an_error_after_its_tries() -> None:
+    with FaultServer() as server:
+        server.script["p"] = ["truncate"]
+        [g] = ask(backend(server, stream=True, max_tries=2), "p")
+    assert g.status == "error"
+    assert g.error == (
+        "gave up after 2 tries: stream ended before [DONE] with no finish_reason (cut off)"
+    )
+
+
+def test_a_finished_stream_without_done_is_an_answer() -> None:
+    with FaultServer() as server:
+        server.script["p"] = ["nodone"]
+        [g] = ask(backend(server, stream=True), "p")
+    assert g.status == "ok" and g.text.strip() == "echo: p" and g.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("key", ["reasoning_content", "reasoning"])
+@pytest.mark.parametrize("stream", [True, False])
+def test_reasoning_that_spent_the_budget_is_an_empty_failure(key: str, stream: bool) -> None:
+    with FaultServer() as server:
+        server.script["p"] = [f"reason:{key}:length"]
+        [g] = ask(backend(server, stream=stream), "p")
+        assert len(server.attempts["p"]) == 1  # the same request would end the same way
+    assert (g.status, g.text, g.finish_reason) == ("empty", "", "length")
+    assert g.error is not None and g.error.startswith("empty output: no answer text before the")
+    assert g.reasoning == ("thinking about it" if stream else "thinking about p")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_reasoning_is_kept_apart_from_the_answer(stream: bool) -> None:
+    with FaultServer() as server:
+        server.script["p"] = ["reason:reasoning_content:stop"]
+        [g] = ask(backend(server, stream=stream), "p")
+    assert g.status == "ok" and g.text.strip() == "echo: p" and "thinking" not in g.text
+    assert g.reasoning is not None and g.reasoning.startswith("thinking about")
+
+
+def test_score_reasoning_puts_it_before_the_answer_and_changes_the_signature() -> None:
+    with FaultServer() as server:
+        server.script["p"] = ["reason:reasoning_content:stop"]
+        server.script["q"] = ["reason:reasoning_content:length"]
+        plain = backend(server)
+        plain.close()
+        b = backend(server, score_reasoning=True)
+        signature = b.signature()
+        g, h = ask(b, "p", "q")
+    assert signature != plain.signature()
+    assert g.text == "thinking about p\n\necho: p" and g.reasoning == "thinking about p"
+    assert (h.status, h.text, h.error) == ("truncated", "thinking about q", None)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_text_cut_at_the_limit_is_kept_and_flagged(stream: bool) -> None:
+    with FaultServer() as server:
+        server.script["p"] = ["length"]
+        [g] = ask(backend(server, stream=stream), "p")
+    assert (g.status, g.text.strip(), g.finish_reason, g.error) == (
+        "truncated",
+        "echo: p",
+        "length",
+        None,
+    )
+
+
+def test_content_as_a_list_of_parts_and_completions_text_null() -> None:
+    body = {
+        "choices": [
+            {
+                "message": {
+                    "content": [{"type": "text", "text": "Can"}, {"type": "text", "text": "berra"}]
+                },
+                "finish_reason": "stop",
+            }
+        ]
+    }
+    assert parse_body(body, "chat").texts == ["Canberra"]
+    body = {"choices": [{"text": None, "finish_reason": "length"}]}
+    assert parse_body(body, "completions").texts == [""]
+
+
+def test_only_successes_are_cached_and_old_failures_are_not_served(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    empty = Generation(text="", finish_reason="length")
+    cut = Generation(text="Canberra is", finish_reason="length")
+    cache.put_many([("a", empty), ("b", cut), ("c", Generation(error="x"))])
+    assert set(cache.get_many(["a", "b", "c"])) == {"b"}
+    old = json.dumps({"text": "", "finish_reason": "length", "metadata": {}})
+    cache._db.execute("INSERT INTO responses VALUES ('d', ?, 0)", (old,))
+    assert cache.get_many(["d"]) == {}
+    cache.close()
+
+
+def test_a_run_counts_failed_empty_and_truncated_and_caches_no_failure(tmp_path: Path) -> None:
+    task = make_task(tmp_path / "task", 6)
+    actions = ["streamerr", "reason:reasoning_content:length", "length", "ok", "ok", "truncate"]
+    cache = {"path": str(tmp_path / "cache.sqlite")}
+    with FaultServer() as server:
+        server.script.update({f"question {i}": [a] for i, a in enumerate(actions)})
+        config = run_config(task, server, stream=True, max_tries=2).model_copy(
+            update={"cache": run_config(task, server).cache.model_copy(update=cache)}
+        )
+        record = run_evaluation(config, tmp_path / "run")
+        records = {r.sample_id: r.generation for r in RunStore(tmp_path / "run").records()}
+        server.script.clear()
+        server.attempts.clear()
+        again = run_evaluation(config, tmp_path / "again")
+        asked_again = sorted(server.attempts)
+    assert {k: g.status for k, g in records.items()} == {
+        "s0": "error",
+        "s1": "empty",
+        "s2": "truncated",
+        "s3": "ok",
+        "s4": "ok",
+        "s5": "error",
+    }
+    assert STREAM_ERROR in (records["s0"].error or "")
+    assert records["s1"].reasoning == "thinking about it"
+    [em] = record.aggregates
+    assert (em.n, em.n_failed, em.value) == (3, 3, 1.0)  # the cut "echo: question 2" still matches
+    [usage] = record.usage
+    assert (usage.n, usage.n_errors, usage.n_empty, usage.n_truncated) == (6, 3, 1, 1)
+    assert cut_off_lines(record.usage) == [
+        "api_task/api: truncated: 1 of 6 (cut at the token limit, scored); "
+        "empty: 1 of 6 (no answer before the token limit, failed)"
+    ]
+    # the failures were not cached: the rerun asks for exactly those again, and they now succeed
+    assert asked_again == ["question 0", "question 1", "question 5"]
+    assert (again.aggregates[0].n, again.aggregates[0].n_failed) == (6, 0)
+
+
+def test_the_console_names_cut_and_empty_answers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evalkit.session import finish_run
+
+    task = make_task(tmp_path / "task", 3)
+    actions = ["length", "reason:reasoning:length", "ok"]
+    with FaultServer() as server:
+        server.script.update({f"question {i}": [a] for i, a in enumerate(actions)})
+        finish_run(run_config(task, server, max_tries=1), tmp_path / "run")
+    err = " ".join(capsys.readouterr().err.split())
+    assert "1 samples failed (api_task/api: 1)" in err
+    assert "api_task/api/s1: empty output: no answer text before the token limit" in err
+    assert (
+        "api_task/api: truncated: 1 of 3 (cut at the token limit, scored); "
+        "empty: 1 of 3 (no answer before the token limit, failed)"
+    ) in err
