@@ -51,8 +51,8 @@ def print_comparisons(rows: Sequence[Comparison]) -> None:
             _ci(r.value, r.ci),
             _ci(r.delta, r.delta_ci),
             r.test,
-            f"{r.p_value:.4f}",
-            f"{r.p_holm:.4f}",
+            f"{r.p_value:.3g}",
+            f"{r.p_holm:.3g}",
             "yes" if r.significant else "no",
         )
     results_console().print(table)

@@ -203,3 +203,43 @@ def test_compare_gate_and_report_give_the_same_p_and_decision(tmp_path):
         worse = row["significant"] and row["delta"] < 0  # every metric here: higher is better
         assert (check.status == "regression") == worse
     assert any(r["significant"] for r in compared) and not all(r["significant"] for r in compared)
+
+
+def test_the_gate_tests_the_change_against_the_allowed_drop():
+    """max_drop moves the null: the p is scipy's one-sample t-test of the differences against
+    -max_drop, and a drop smaller than the allowance never fails."""
+    from evalkit.gate import GateConfig, Snapshot, run_gate
+
+    rng = np.random.default_rng(4)
+    base = rng.uniform(0.3, 0.7, size=80)
+    runs = {"small_drop": base - 0.02 + rng.normal(0, 0.02, 80), "big_drop": base - 0.2}
+    runs["big_drop"] = runs["big_drop"] + rng.normal(0, 0.02, 80)
+
+    def snap(rows: dict[str, np.ndarray]) -> Snapshot:
+        per_model = {
+            m: {"score": {f"s{i}": [float(v)] for i, v in enumerate(r)}} for m, r in rows.items()
+        }
+        return Snapshot("x", {}, {"score": True}, {"t": per_model})
+
+    checks = run_gate(snap({m: base for m in runs}), snap(runs), GateConfig(max_drop=0.05))
+    by_model = {c.model: c for c in checks}
+    for model, values in runs.items():
+        expected = stats.ttest_1samp(values - base, -0.05).pvalue
+        assert by_model[model].p_value == pytest.approx(expected, rel=1e-9)
+        assert by_model[model].test == "paired_t"
+    assert by_model["small_drop"].status == "pass"  # significantly better than the allowance
+    assert by_model["big_drop"].status == "regression"
+
+
+def test_bootstrap_p_against_a_moved_null():
+    rng = np.random.default_rng(8)
+    a = rng.uniform(0, 1, size=(60, 1))
+    b = a + 0.1 + rng.normal(0, 0.05, size=(60, 1))
+    statistic = lambda s: float(s[0] / 60)  # noqa: E731
+    from evalkit.significance import paired_bootstrap
+
+    at_zero = paired_bootstrap(a, b, statistic, seed=1, n_resamples=500)
+    at_delta = paired_bootstrap(a, b, statistic, seed=1, n_resamples=500, null_delta=at_zero.delta)
+    assert at_zero.p_value == pytest.approx(1 / 501)  # nothing as far from 0 as 0.1
+    assert at_delta.p_value == 1.0  # the observed delta is the null itself
+    assert at_delta.p_moses == at_zero.p_moses  # p_moses always tests a zero delta
