@@ -194,11 +194,18 @@ def meta_eval(
     "test",
     type=click.Choice(["bootstrap", "ar"]),
     default="bootstrap",
-    help="Paired bootstrap or approximate randomization (binary metrics: McNemar).",
+    help="Resampling test of corpus metrics (BLEU, chrF, TER); mean metrics get the paired "
+    "t-test and 0/1 metrics McNemar's exact test.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON rows instead of a table.")
 @click.option("--seed", default=1234, show_default=True)
-@click.option("--resamples", default=2000, show_default=True, help="Bootstrap resamples.")
+@click.option(
+    "--resamples",
+    default=2000,
+    show_default=True,
+    help="Bootstrap resamples of the CIs; the least B of a resampling test (raised with the "
+    "number of comparisons per task x metric).",
+)
 def compare(
     run_dirs: Sequence[Path],
     baseline: str | None,

@@ -1,9 +1,10 @@
 """`evalkit compare`: every model against a baseline, on the samples both have, with paired tests.
 
 For each task x metric x model: both values with bootstrap CIs on the shared samples, the delta with
-its paired-bootstrap CI, a p-value (paired bootstrap or approximate randomization; McNemar's exact
-test for binary metrics such as exact match), and whether it survives Holm's correction across all
-comparisons printed. Corpus metrics are resampled as sufficient statistics.
+its paired-bootstrap CI, and the p-value of `evalkit.significance_policy`'s test (paired t-test for
+mean metrics, McNemar's exact test for 0/1 metrics, paired bootstrap or approximate randomization
+for corpus metrics, resampled as sufficient statistics with B scaled to the Holm family), adjusted
+by Holm within each task x metric; every row names its baseline.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -19,18 +20,17 @@ from evalkit.bootstrap import corpus_ci
 from evalkit.errors import UserError, did_you_mean
 from evalkit.protocols import Scorer
 from evalkit.scoring import build_scorers
-from evalkit.significance import (
-    Statistic,
-    approximate_randomization,
-    holm,
-    mcnemar,
-    mean_statistic,
-    paired_bootstrap,
+from evalkit.significance import Statistic, mean_statistic
+from evalkit.significance_policy import (
+    ResamplingTest,
+    SignificancePolicy,
+    holm_by_family,
+    paired_outcome,
 )
 from evalkit.store import RunStore
 from evalkit.types import SampleRecord
 
-Test = Literal["bootstrap", "ar"]
+Test = ResamplingTest
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,9 @@ class Comparison:
     significant: bool
     effect_size: float | None
     p_moses: float | None  # the bootstrap p in Moses' convention, comparable with WMT papers
+    resamples: int | None  # B of a resampling test; None for paired_t and mcnemar
+    family_size: int  # comparisons in this row's Holm family (its task x metric)
+    holm_family: str  # which comparisons Holm adjusts together
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,21 +110,26 @@ def _statistic(scorer: Scorer, n: int) -> Statistic:
     return corpus if callable(corpus) else mean_statistic(n)
 
 
+def is_corpus(scorer: Scorer | None) -> bool:
+    return callable(getattr(scorer, "corpus_value", None))
+
+
 def compare_pair(
-    task: str,
-    metric: str,
-    scorer: Scorer,
+    where: tuple[str, str, Scorer],
     base: str,
     model: str,
     data: LoadedRecords,
-    test: Test,
+    policy: SignificancePolicy,
+    family_size: int,
     seed: int,
     n_resamples: int,
     *,
     with_cis: bool = True,
 ) -> dict[str, Any] | None:
-    """One paired comparison; `with_cis=False` skips the two per-model intervals (the report
-    already has each model's CI from its aggregates, and they are two thirds of the cost)."""
+    """One paired comparison (`where` = task, metric, scorer) by the policy's test, in a Holm
+    family of `family_size`; None when fewer than two samples are shared. `with_cis=False` skips
+    the two per-model intervals (the report already has each model's CI from its aggregates)."""
+    task, metric, scorer = where
     pos_a, all_a = data.column(task, base, metric)
     pos_b, all_b = data.column(task, model, metric)
     ids = sorted(pos_a.keys() & pos_b.keys())
@@ -129,14 +137,10 @@ def compare_pair(
         return None
     rows_a, rows_b = all_a[[pos_a[i] for i in ids]], all_b[[pos_b[i] for i in ids]]
     statistic = _statistic(scorer, len(ids))
-    boot = paired_bootstrap(rows_a, rows_b, statistic, seed=seed, n_resamples=n_resamples)
-    binary = rows_a.shape[1] == 1 and set(np.unique(np.r_[rows_a[:, 0], rows_b[:, 0]])) <= {0, 1}
-    if binary:
-        chosen = mcnemar(rows_a[:, 0] == 1, rows_b[:, 0] == 1)
-    elif test == "ar":
-        chosen = approximate_randomization(rows_a, rows_b, statistic, seed=seed)
-    else:
-        chosen = boot
+    out = paired_outcome(
+        rows_a, rows_b, statistic, corpus=is_corpus(scorer), policy=policy,
+        family_size=family_size, seed=seed, ci_resamples=n_resamples,
+    )  # fmt: skip
     ci_a: tuple[float, float] | None = None
     ci_b: tuple[float, float] | None = None
     if with_cis:
@@ -148,17 +152,29 @@ def compare_pair(
         "baseline": base,
         "model": model,
         "n": len(ids),
-        "baseline_value": boot.value_a,
+        "baseline_value": out.value_a,
         "baseline_ci": ci_a,
-        "value": boot.value_b,
+        "value": out.value_b,
         "ci": ci_b,
-        "delta": boot.delta,
-        "delta_ci": (boot.ci_low, boot.ci_high),
-        "test": chosen.test,
-        "p_value": chosen.p_value,
-        "p_moses": boot.p_moses if chosen is boot else None,
-        "effect_size": chosen.effect_size,
+        "delta": out.delta,
+        "delta_ci": (out.ci_low, out.ci_high),
+        "test": out.test,
+        "p_value": out.p_value,
+        "p_moses": out.p_moses,
+        "effect_size": out.effect_size,
+        "resamples": out.resamples,
+        "family_size": family_size,
+        "holm_family": policy.family,
     }
+
+
+def adjust(raw: list[dict[str, Any]], policy: SignificancePolicy) -> list[dict[str, Any]]:
+    """Rows with `p_holm` (Holm within each task x metric) and `significant` added."""
+    adjusted = holm_by_family([r["p_value"] for r in raw], [(r["task"], r["metric"]) for r in raw])
+    return [
+        {**r, "p_holm": p, "significant": policy.significant(p)}
+        for r, p in zip(raw, adjusted, strict=True)
+    ]
 
 
 def compare_runs(
@@ -167,29 +183,33 @@ def compare_runs(
     baseline: str | None = None,
     test: Test = "bootstrap",
     seed: int = 1234,
-    n_resamples: int = 1000,
+    n_resamples: int = 2000,
     alpha: float = 0.05,
 ) -> list[Comparison]:
+    """Every model against `baseline` (default: the first model) per task x metric.
+
+    `n_resamples`: bootstrap resamples of the CIs, and the least B of a resampling test (the
+    policy raises it with the family size). Raises UserError for an unknown baseline.
+    """
     data = _load(run_dirs)
     if not data.models:
         raise UserError("no sample records in the given run directories")
     base = baseline or data.models[0]
     if base not in data.models:
         raise UserError(f"unknown baseline model '{base}'{did_you_mean(base, data.models)}")
+    policy = SignificancePolicy(alpha=alpha, resampling_test=test, min_resamples=n_resamples)
     raw = []
     for task, scorers in data.scorers.items():
         if (task, base) not in data.records:
             continue
+        others = [m for m in data.models if m != base and (task, m) in data.records]
         for scorer in scorers:
             for metric in scorer.metrics:
-                for model in data.models:
-                    if model != base and (task, model) in data.records:
-                        row = compare_pair(
-                            task, metric, scorer, base, model, data, test, seed, n_resamples
-                        )
-                        if row is not None:
-                            raw.append(row)
-    adjusted = holm([r["p_value"] for r in raw])
-    return [
-        Comparison(**r, p_holm=p, significant=p < alpha) for r, p in zip(raw, adjusted, strict=True)
-    ]
+                for model in others:
+                    row = compare_pair(
+                        (task, metric, scorer), base, model, data, policy, len(others), seed,
+                        n_resamples,
+                    )  # fmt: skip
+                    if row is not None:
+                        raw.append(row)
+    return [Comparison(**r) for r in adjust(raw, policy)]

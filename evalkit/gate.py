@@ -1,10 +1,12 @@
 """Noise-aware regression gates: fail CI only when quality dropped by more than the noise.
 
 `evalkit gate --baseline BASELINE RUN` compares, per task x model x metric, the run with a baseline
-(a run directory, or a file written by `evalkit baseline save`) on the samples both scored, with a
-paired bootstrap of the difference (corpus metrics resampled as sufficient statistics). A metric
-regresses only when the whole 95% CI of its change lies beyond the allowed drop, and breaks a floor
-only when its whole CI lies below the floor. For every check the gate also reports the minimum
+(a run directory, or a file written by `evalkit baseline save`) on the samples both scored, with the
+paired test of `evalkit.significance_policy` (the one `evalkit compare` and the report use). A
+metric regresses only when its change is significantly worse than the allowed drop: the test of
+"change = -max_drop" (0 by default, then the same p as `evalkit compare`), Holm-adjusted within
+each task x metric, is below 0.05 and the change lies beyond the drop. It breaks a floor only when
+its whole 95% CI lies below the floor. For every check the gate also reports the minimum
 detectable effect (what a drop must exceed to be caught at 80% power, from the observed variance),
 so a suite too small for the configured drop says so instead of passing silently.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -25,11 +28,16 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalkit import __version__
-from evalkit.compare import _statistic
+from evalkit.compare import _statistic, is_corpus
 from evalkit.datafiles import read_yaml_mapping
 from evalkit.errors import UserError
 from evalkit.scoring import build_scorers
-from evalkit.significance import paired_bootstrap
+from evalkit.significance_policy import (
+    PairedOutcome,
+    SignificancePolicy,
+    holm_by_family,
+    paired_outcome,
+)
 from evalkit.store import RunStore
 from evalkit.validation import first_error
 
@@ -163,70 +171,100 @@ class Check:
     mde: float  # minimum detectable drop at 80% power (one-sided 5%)
     status: str  # pass | regression | below_floor
     underpowered: bool
+    test: str  # the policy's paired test: paired_t | mcnemar | bootstrap
+    p_value: float  # of "change = -max_drop" (two-sided)
+    p_holm: float  # Holm-adjusted within the check's task x metric
 
     @property
     def failed(self) -> bool:
         return self.status != "pass"
 
 
+POLICY = SignificancePolicy()
+
+
 def run_gate(baseline: Snapshot, run: Snapshot, config: GateConfig) -> list[Check]:
-    checks = []
+    """Every task x model x metric of `run` also in `baseline`, tested by the shared policy with
+    Holm within each task x metric. Raises UserError when nothing is shared."""
     scorers = {
         task: build_scorers([(name, dict(opts)) for name, opts in specs])
         for task, specs in run.task_scorers.items()
     }
-    for task, per_model in run.rows.items():
-        for model, per_metric in per_model.items():
-            for metric, rows in per_metric.items():
-                base_rows = baseline.rows.get(task, {}).get(model, {}).get(metric)
-                if not base_rows:
-                    continue
-                scorer = next((s for s in scorers.get(task, []) if metric in s.metrics), None)
-                check = _check(task, model, metric, base_rows, rows, scorer, run, config)
-                if check is not None:
-                    checks.append(check)
-    if not checks:
+    pending = [
+        (task, model, metric, base_rows, rows)
+        for task, per_model in run.rows.items()
+        for model, per_metric in per_model.items()
+        for metric, rows in per_metric.items()
+        if (base_rows := baseline.rows.get(task, {}).get(model, {}).get(metric))
+        and len(base_rows.keys() & rows.keys()) >= 2
+    ]
+    if not pending:
         raise UserError(
             f"nothing to compare: no task x model x metric of {run.source} is in the baseline"
         )
-    return checks
+    sizes = Counter((task, metric) for task, _, metric, _, _ in pending)
+    tested = []
+    for task, model, metric, base_rows, rows in pending:
+        scorer = next((s for s in scorers.get(task, []) if metric in s.metrics), None)
+        where = (task, model, metric)
+        tested.append(_test(where, base_rows, rows, scorer, run, config, sizes[(task, metric)]))
+    adjusted = holm_by_family([t[1].p_value for t in tested], [(t[0][0], t[0][2]) for t in tested])
+    return [_check(*t, p_holm, run, config) for t, p_holm in zip(tested, adjusted, strict=True)]
 
 
-def _check(
-    task: str,
-    model: str,
-    metric: str,
+Tested = tuple[tuple[str, str, str], PairedOutcome, np.ndarray, Any]
+
+
+def _test(
+    where: tuple[str, str, str],
     base_rows: Rows,
     rows: Rows,
     scorer: Any,
     run: Snapshot,
     config: GateConfig,
-) -> Check | None:
+    family_size: int,
+) -> Tested:
+    """The policy's test of "change = -max_drop" on the shared samples (sorted by id)."""
+    task, model, metric = where
     ids = sorted(base_rows.keys() & rows.keys())
-    if len(ids) < 2:
-        return None
     a = np.array([base_rows[i] for i in ids], dtype=np.float64)
     b = np.array([rows[i] for i in ids], dtype=np.float64)
     statistic = _statistic(scorer, len(ids)) if scorer is not None else _mean(len(ids))
-    result = paired_bootstrap(a, b, statistic, seed=config.seed, n_resamples=config.n_resamples)
+    sign = 1.0 if run.higher_is_better.get(metric, True) else -1.0
+    max_drop, _ = config.thresholds(task, model, metric)
+    result = paired_outcome(
+        a, b, statistic, corpus=is_corpus(scorer), policy=POLICY, family_size=family_size,
+        seed=config.seed, ci_resamples=config.n_resamples, null_delta=-sign * max_drop,
+    )  # fmt: skip
+    return where, result, b, statistic
+
+
+def _check(
+    where: tuple[str, str, str],
+    result: PairedOutcome,
+    b: np.ndarray,
+    statistic: Any,
+    p_holm: float,
+    run: Snapshot,
+    config: GateConfig,
+) -> Check:
+    task, model, metric = where
     higher = run.higher_is_better.get(metric, True)
     sign = 1.0 if higher else -1.0  # worse = a negative signed change
-    worst_to_best = sorted((sign * (result.ci_low or 0.0), sign * (result.ci_high or 0.0)))
-    high = worst_to_best[1]  # the best the change can be, within its 95% CI
     max_drop, floor = config.thresholds(task, model, metric)
-    se = ((result.ci_high or 0.0) - (result.ci_low or 0.0)) / (2 * 1.96)
+    se = (result.ci_high - result.ci_low) / (2 * 1.96)
     mde = (Z_ONE_SIDED_95 + Z_POWER_80) * se
-    value_b = result.value_b
     _, value_low, value_high = _value_ci(b, statistic, config)
     status = "pass"
-    if high < -max_drop:
+    if POLICY.significant(p_holm) and sign * result.delta < -max_drop:
         status = "regression"
     elif floor is not None and (value_high < floor if higher else value_low > floor):
         status = "below_floor"
     return Check(
-        task, model, metric, len(ids), result.value_a, value_b, result.delta,
-        result.ci_low or 0.0, result.ci_high or 0.0, max_drop, floor, mde, status,
-        underpowered=mde > max(max_drop, 1e-12),
+        task, model, metric, result.n, result.value_a, result.value_b, result.delta,
+        result.ci_low, result.ci_high, max_drop, floor, mde, status,
+        underpowered=mde > max(max_drop, 1e-12), test=result.test, p_value=result.p_value,
+        p_holm=p_holm,
     )  # fmt: skip
 
 
@@ -256,11 +294,13 @@ def markdown_summary(checks: Sequence[Check], baseline: str, run: str) -> str:
         f"## evalkit gate: {head}",
         "",
         f"{len(checks)} checks of `{run}` against `{baseline}`: {len(failed)} failed. A check "
-        "fails only when the 95% CI of the change lies entirely beyond the allowed drop (or below "
-        "the floor).",
+        "fails only when the change is significantly worse than the allowed drop (paired t-test, "
+        "McNemar or bootstrap; Holm within each task x metric, p (Holm) < 0.05) or its 95% CI "
+        "lies below the floor.",
         "",
-        "| | task | model | metric | baseline | run | change [95% CI] | allowed drop | MDE | n |",
-        "|---|---|---|---|---:|---:|---|---:|---:|---:|",
+        "| | task | model | metric | baseline | run | change [95% CI] | allowed drop | MDE | n "
+        "| p (Holm) |",
+        "|---|---|---|---|---:|---:|---|---:|---:|---:|---:|",
     ]
     for c in sorted(checks, key=lambda c: (not c.failed, c.task, c.model, c.metric)):
         mark = {"pass": "ok", "regression": "REGRESSION", "below_floor": "BELOW FLOOR"}[c.status]
@@ -268,7 +308,7 @@ def markdown_summary(checks: Sequence[Check], baseline: str, run: str) -> str:
         lines.append(
             f"| {mark} | {c.task} | {c.model} | {c.metric} | {_fmt(c.baseline)} | {_fmt(c.value)} "
             f"| {c.change:+.4g} [{c.ci_low:+.4g}, {c.ci_high:+.4g}] | {_fmt(c.max_drop)} | {mde} "
-            f"| {c.n} |"
+            f"| {c.n} | {c.p_holm:.3g} |"
         )
     under = [c for c in checks if c.underpowered]
     if under:

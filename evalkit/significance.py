@@ -15,8 +15,10 @@ corpus metrics (BLEU, chrF, TER), from which `statistic` recomputes the corpus s
   two outputs are swapped with probability 1/2; the p-value is the share of shuffles whose
   absolute delta reaches the observed one.
 - McNemar's exact test for binary metrics (exact match): a binomial test on the discordant pairs.
-Both resampling tests add one to numerator and denominator, so a p-value is never 0.
-`holm` adjusts a family of p-values (Holm 1979).
+- The paired t-test for mean metrics (`paired_t`, scipy.stats.ttest_rel on the per-sample values):
+  analytic, so its p-value has no resampling floor.
+Both resampling tests add one to numerator and denominator, so a p-value is never below 1/(B+1):
+`evalkit.significance_policy` scales B with the size of the Holm family (`holm`, Holm 1979).
 """
 
 from __future__ import annotations
@@ -89,8 +91,18 @@ def _blocks(n: int, seed: int, n_resamples: int) -> Iterable[NDArray[np.float64]
 
 
 def paired_bootstrap(
-    rows_a: Rows, rows_b: Rows, statistic: Statistic, *, seed: int, n_resamples: int = 1000
+    rows_a: Rows,
+    rows_b: Rows,
+    statistic: Statistic,
+    *,
+    seed: int,
+    n_resamples: int = 1000,
+    null_delta: float = 0.0,
 ) -> PairedResult:
+    """Paired bootstrap of delta = statistic(b) - statistic(a); rows are (n x k).
+
+    `p_value` tests delta == `null_delta` (two-sided, shift method); `p_moses` always tests 0.
+    """
     n = len(rows_a)
     value_a, value_b = statistic(rows_a.sum(axis=0)), statistic(rows_b.sum(axis=0))
     observed = value_b - value_a
@@ -102,7 +114,7 @@ def paired_bootstrap(
             deltas[start + k] = statistic(sums_b[k]) - statistic(sums_a[k])
         start += len(counts)
     shifted = deltas - deltas.mean()
-    p = (1 + int(np.sum(np.abs(shifted) >= abs(observed)))) / (n_resamples + 1)
+    p = (1 + int(np.sum(np.abs(shifted) >= abs(observed - null_delta)))) / (n_resamples + 1)
     centred = np.abs(deltas) - np.abs(deltas).mean()
     p_moses = (1 + int(np.sum(centred > abs(observed)))) / (n_resamples + 1)
     low, high = percentile_interval(deltas)
@@ -164,6 +176,28 @@ def mcnemar(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> PairedResul
         len(a),
         _effect_size(rows_a, rows_b, value_a, value_b - value_a),
     )
+
+
+def paired_t(
+    values_a: NDArray[np.float64], values_b: NDArray[np.float64], *, null_delta: float = 0.0
+) -> float:
+    """Two-sided p of the paired t-test that mean(b - a) == `null_delta` (shape (n,) each).
+
+    Equals scipy.stats.ttest_rel(b, a).pvalue when `null_delta` is 0. Differences without spread
+    (every sample changed by the same amount) have no t statistic: p is 1 when that amount is the
+    null, else the exact sign-flip p, 2 / 2**n (only the two all-same-sign flips are as extreme).
+    Raises ValueError for fewer than two samples.
+    """
+    diffs = np.asarray(values_b, dtype=np.float64) - np.asarray(values_a, dtype=np.float64)
+    diffs = diffs - null_delta
+    if len(diffs) < 2:
+        raise ValueError("a paired t-test needs at least two samples")
+    scale = max(1.0, float(np.abs(diffs).max()))
+    if float(np.ptp(diffs)) <= 1e-12 * scale:
+        return (
+            1.0 if abs(float(diffs.mean())) <= 1e-12 * scale else min(1.0, 2.0 ** (1 - len(diffs)))
+        )
+    return float(scipy_stats.ttest_1samp(diffs, 0.0).pvalue)
 
 
 def _effect_size(rows_a: Rows, rows_b: Rows, value_a: float, delta: float) -> float | None:

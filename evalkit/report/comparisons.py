@@ -1,9 +1,10 @@
 """The report's paired statistics: who is tied with the best, and every model against a baseline.
 
-Both reuse `evalkit compare`'s paired test on the samples two models share (corpus metrics resampled
-as sufficient statistics, McNemar for binary metrics), with Holm's correction: within each
-task x metric column for the summary's "tied with the best" marks, across the whole table for the
-comparison view.
+Both reuse `evalkit compare`'s paired test on the samples two models share, by the one policy of
+`evalkit.significance_policy` (paired t-test for mean metrics, McNemar for 0/1 metrics, a resampling
+test with B scaled to the family for corpus metrics) with Holm's correction within each
+task x metric: the column's models against its best for the summary's "tied with the best" marks,
+every model against the task's baseline for the comparison view.
 """
 
 from __future__ import annotations
@@ -13,19 +14,21 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from evalkit.compare import LoadedRecords, compare_pair
+from evalkit.compare import LoadedRecords, adjust, compare_pair
 from evalkit.protocols import Scorer
 from evalkit.report.bundle import ReportBundle
-from evalkit.significance import holm
+from evalkit.significance_policy import SignificancePolicy, holm_by_family
 from evalkit.types import Aggregate, SampleRecord
 
-ALPHA = 0.05
+POLICY = SignificancePolicy()
+ALPHA = POLICY.alpha
 
 
 @dataclass(frozen=True)
 class SummaryCell:
     aggregate: Aggregate
     best: bool
+    best_model: str | None  # the column's best: the baseline of the paired tests
     p_vs_best: float | None  # Holm-adjusted within the column; None for the best itself
     worse_than_best: bool  # significantly, by the paired test
 
@@ -64,17 +67,16 @@ def _paired(
     bundle: ReportBundle,
     data: LoadedRecords,
     where: tuple[str, str, Scorer],
-    base: str,
-    model: str,
+    pair: tuple[str, str],
+    family_size: int,
     n_resamples: int,
 ) -> dict[str, Any] | None:
-    """`evalkit compare`'s paired bootstrap (McNemar for binary metrics), without per-model CIs:
-    the report shows each model's CI from its aggregates."""
-    task, metric, scorer = where
+    """`evalkit compare`'s paired test of pair = (baseline, model) by the shared policy, without
+    per-model CIs: the report shows each model's CI from its aggregates."""
+    base, model = pair
     return compare_pair(
-        task, metric, scorer, base, model, data, "bootstrap", bundle.seed, n_resamples,
-        with_cis=False,
-    )  # fmt: skip
+        where, base, model, data, POLICY, family_size, bundle.seed, n_resamples, with_cis=False
+    )
 
 
 def _column(
@@ -86,16 +88,19 @@ def _column(
     others = [a for a in cells if best is not None and a.model != best.model]
     raw: dict[str, float] = {}
     if best is not None and scorer is not None:
+        where = (task, metric, scorer)
         for a in others:
-            row = _paired(bundle, data, (task, metric, scorer), best.model, a.model, n_resamples)
+            row = _paired(bundle, data, where, (best.model, a.model), len(others), n_resamples)
             if row is not None:
                 raw[a.model] = float(row["p_value"])
-    adjusted = dict(zip(raw, holm(list(raw.values())), strict=True))
+    adjusted = dict(zip(raw, holm_by_family(list(raw.values()), [0] * len(raw)), strict=True))
     out = {}
+    best_model = None if best is None else best.model
     for a in cells:
         p = adjusted.get(a.model)
         is_best = best is not None and a.model == best.model
-        out[a.model] = SummaryCell(a, is_best, p, p is not None and p < ALPHA)
+        worse = p is not None and POLICY.significant(p)
+        out[a.model] = SummaryCell(a, is_best, best_model, p, worse)
     return out
 
 
@@ -140,21 +145,19 @@ def task_baselines(bundle: ReportBundle, baseline: str) -> dict[str, str]:
 def baseline_comparisons(
     bundle: ReportBundle, baselines: dict[str, str], *, n_resamples: int = 1000
 ) -> list[dict[str, Any]]:
-    """Every other model against its task's baseline, per metric; Holm across the whole table."""
+    """Every other model against its task's baseline, per metric; Holm within each task x metric
+    (the policy's family, as in `evalkit compare`)."""
     data = _loaded(bundle)
     raw = []
     for task, baseline in baselines.items():
+        others = [m for m in bundle.models if m != baseline and (task, m) in data.records]
         for metric in dict.fromkeys(a.metric for a in bundle.aggregates if a.task == task):
             scorer = _scorer_of(bundle, task, metric)
             if scorer is None:
                 continue
-            for model in bundle.models:
-                if model == baseline or (task, model) not in data.records:
-                    continue
-                row = _paired(bundle, data, (task, metric, scorer), baseline, model, n_resamples)
+            for model in others:
+                where = (task, metric, scorer)
+                row = _paired(bundle, data, where, (baseline, model), len(others), n_resamples)
                 if row is not None:
                     raw.append(row)
-    adjusted = holm([r["p_value"] for r in raw])
-    return [
-        {**r, "p_holm": p, "significant": p < ALPHA} for r, p in zip(raw, adjusted, strict=True)
-    ]
+    return adjust(raw, POLICY)

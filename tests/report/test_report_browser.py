@@ -139,6 +139,7 @@ def test_comparison_view_lists_deltas_and_links_samples(synthetic_run, open_repo
     assert rows.count() == 3  # exact_match, f1, chrf against the baseline
     f1_row = next(r for r in rows.all() if r.locator("td").nth(1).inner_text() == "f1")
     assert f1_row.locator("td").nth(9).inner_text() == "yes"
+    assert page.inner_text("#c-baseline-th") == "baseline: base"  # the table names its baseline
     worse = page.locator("#c-worse li")
     assert worse.count() == 10
     page.click("#c-worse li >> nth=0 >> button")

@@ -378,6 +378,7 @@
     const fill = () => {
       const task = taskSel.value, previous = modelSel.value;
       $("c-baseline").textContent = C.baselines[task];
+      $("c-baseline-th").textContent = `baseline: ${C.baselines[task]}`;
       fillMetricSelect($("c-metric"), task);
       modelSel.replaceChildren();
       [...new Set(C.rows.filter((r) => r.task === task).map((r) => r.model))].forEach((m) => addOption(modelSel, m));
