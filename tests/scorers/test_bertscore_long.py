@@ -21,27 +21,11 @@ from evalkit.scorers.bertscore import BERTScore
 from evalkit.scorers.longtext import encoder_input, tokenize, usable_max_length, windows
 from evalkit.scoring import ScoringItem
 from tests.conftest import write_jsonl
-from tests.tiny_models import build_bert, train_tokenizer
+from tests.tiny_models import build_bert, build_roberta
 
 SENTENCE = "the cat sat on the mat "
 LONG = (SENTENCE * 20).strip()  # 180 tokens with the tiny BPE tokenizer (the case's text)
 SHORT = "a dog ran in the park"
-
-
-def build_roberta(directory: Path, *, positions: int = 66, pad: int = 0) -> Path:
-    """A tiny random RoBERTa whose tokenizer sets no model_max_length (the 1e30 sentinel), as
-    the case bertscore-roberta-maxlen builds it."""
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
-
-    train_tokenizer(directory, chat_template=None)
-    config = AutoConfig.for_model(
-        "roberta", vocab_size=len(AutoTokenizer.from_pretrained(directory)), hidden_size=32,
-        intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        max_position_embeddings=positions, bos_token_id=1, eos_token_id=2, pad_token_id=pad,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    AutoModel.from_config(config).save_pretrained(directory)
-    return directory
 
 
 @pytest.fixture(scope="module")
