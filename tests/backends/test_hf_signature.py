@@ -180,3 +180,14 @@ def test_files_digest_names_what_it_cannot_hash(tmp_path):
     one = files_digest(str(tmp_path), ["tokenizer.json", "tokenizer.model"])
     (tmp_path / "tokenizer.model").write_bytes(b"sentencepiece v2")
     assert files_digest(str(tmp_path), ["tokenizer.json", "tokenizer.model"]) not in (one, "none")
+
+
+def test_a_new_system_prompt_is_not_served_from_the_cache(task, model, tmp_path):
+    """The task's system prompt is a message of the request, and the request is in the key."""
+    _, first = run(task, model, tmp_path / "a")
+    spec = task / "task.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8") + "system_prompt: answer briefly\n")
+    _, second = run(task, model, tmp_path / "b")
+    assert second[0]["request"]["messages"][0] == {"role": "system", "content": "answer briefly"}
+    assert not any(r["generation"]["cached"] for r in second)
+    assert first[0]["request"]["messages"][0]["role"] == "user"
