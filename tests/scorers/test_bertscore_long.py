@@ -184,9 +184,8 @@ def test_error_mode_refuses_long_texts(roberta):
         BERTScore(model=str(roberta), long_text="split")
 
 
-@pytest.mark.parametrize(("mode", "truncated", "failed"), [("truncate", 1, 0), ("error", 0, 1)])
-def test_flags_and_counts_in_run_json(roberta, tmp_path, mode, truncated, failed):
-    root = tmp_path / "task"
+def long_task(root: Path, encoder: Path, mode: str) -> Path:
+    """A replay task: system `copy` outputs each reference; one reference is 180 tokens."""
     write_jsonl(root / "data.jsonl", [{"id": "s", "ref": SHORT}, {"id": "l", "ref": LONG}])
     write_jsonl(
         root / "outputs.jsonl",
@@ -195,9 +194,15 @@ def test_flags_and_counts_in_run_json(roberta, tmp_path, mode, truncated, failed
     (root / "task.yaml").write_text(
         "name: long\nversion: 1\ndescription: d\ndata: data.jsonl\noutputs: outputs.jsonl\n"
         "fields: {id: id, input: ref, references: ref}\nprompt: '{{ input }}'\n"
-        f"scorers: {{bertscore: {{model: '{roberta}', long_text: {mode}}}}}\n",
+        f"scorers: {{bertscore: {{model: '{encoder}', long_text: {mode}}}}}\n",
         encoding="utf-8",
     )
+    return root
+
+
+@pytest.mark.parametrize(("mode", "truncated", "failed"), [("truncate", 1, 0), ("error", 0, 1)])
+def test_flags_and_counts_in_run_json(roberta, tmp_path, mode, truncated, failed):
+    root = long_task(tmp_path / "task", roberta, mode)
     config = RunConfig.from_dict(
         {
             "suite": {"name": "s", "tasks": [str(root)]},
@@ -215,3 +220,11 @@ def test_flags_and_counts_in_run_json(roberta, tmp_path, mode, truncated, failed
     assert scores["l"]["status"] == ("ok" if mode == "truncate" else "unscorable")
     assert scores["l"]["details"].get("truncated", False) is (mode == "truncate")
     assert any(f"long:{mode}" in s["signature"] for s in record["scorers"])
+
+
+def test_the_cli_notes_truncation_in_one_line(roberta, tmp_path, run_cli):
+    task = long_task(tmp_path / "task", roberta, "truncate")
+    out = run_cli("run", f"tasks=[{task / 'task.yaml'}]", f"run_dir={tmp_path / 'run'}")
+    assert out.returncode == 0, out.stderr
+    notes = [line for line in out.stderr.splitlines() if "longer than the encoder" in line]
+    assert len(notes) == 1 and "bertscore_f1: 1 of 2" in notes[0], out.stderr
