@@ -1,9 +1,12 @@
 """SQLite response cache: identical requests to an identical backend are answered from disk.
 
-The key hashes the backend signature (model id, revision/weights hash, quantisation, dtype, ...)
-together with the whole request (task, sample id, messages, generation params including seed), so
-anything that can change an output changes the key. Failed generations are not stored, so a rerun
-retries them. WAL mode plus a busy timeout lets parallel jobs share one cache file.
+The key hashes the backend signature (model id, revision/weights hash, quantisation, dtype; for
+`hf` also the chat template's text and the tokenizer, model and generation config digests; for
+`openai` the endpoint, logprobs and extra_body) together with the whole request (task, sample id,
+messages including any system prompt, generation params including seed), so anything that can
+change an output changes the key (tests/backends/test_hf_signature.py, test_cache_keys.py).
+Failed generations are not stored, so a rerun retries them. WAL mode plus a busy timeout lets
+parallel jobs share one cache file.
 """
 
 from __future__ import annotations

@@ -48,6 +48,26 @@ def report_failures(records: Sequence[SampleRecord], console: Console) -> None:
         )
 
 
+def report_truncations(record: RunRecord, console: Console) -> None:
+    """One line naming the metrics whose samples had text cut to an encoder's maximum length."""
+    groups: dict[tuple[str, str, int, int], list[str]] = {}
+    for a in record.aggregates:
+        if a.n_truncated:
+            groups.setdefault((a.task, a.model, a.n_truncated, a.n), []).append(a.metric)
+    if not groups:
+        return
+    parts = [
+        f"{task}/{model} {', '.join(metrics)}: {cut} of {n}"
+        for (task, model, cut, n), metrics in groups.items()
+    ]
+    console.print(
+        f"[yellow]note:[/] text longer than the encoder takes was truncated ({'; '.join(parts)}"
+        " samples; flagged in samples.jsonl); scorer option long_text=window scores every token",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 def _fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
@@ -143,6 +163,7 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     report_failures(latest, stderr)
     for line in cut_off_lines(record.usage):
         stderr.print(line, style="yellow", markup=False)
+    report_truncations(record, stderr)
     agreement = agreement_tables(record, latest)
     if config.report.enabled:
         html = render_report(record, latest, label=run_dir.name, agreement=agreement)

@@ -144,6 +144,9 @@ class Aggregate(Frozen):
     n_failed: int
     method: str = Field(description="How the value was aggregated, e.g. 'mean' or 'corpus'.")
     higher_is_better: bool = True
+    n_truncated: int = Field(
+        0, description="ok scores computed on text cut to an encoder's maximum length."
+    )
 
 
 class SampleRecord(Frozen):

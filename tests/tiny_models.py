@@ -153,3 +153,21 @@ def build_bert(directory: Path, *, seed: int = 0, layers: int = 3) -> Path:
     torch.manual_seed(seed)
     AutoModel.from_config(config).save_pretrained(directory)
     return directory
+
+
+def build_roberta(directory: Path, *, positions: int = 66, pad: int = 0) -> Path:
+    """A tiny random RoBERTa whose tokenizer sets no model_max_length (the 1e30 sentinel), as the
+    case bertscore-roberta-maxlen builds it; positions start at pad + 1, so it takes
+    positions - pad - 1 tokens."""
+    import torch
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    train_tokenizer(directory, chat_template=None)
+    config = AutoConfig.for_model(
+        "roberta", vocab_size=len(AutoTokenizer.from_pretrained(directory)), hidden_size=32,
+        intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        max_position_embeddings=positions, bos_token_id=1, eos_token_id=2, pad_token_id=pad,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    AutoModel.from_config(config).save_pretrained(directory)
+    return directory

@@ -16,6 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from evalkit.backends.hf_loading import HFOptions, load, weights_digest
+from evalkit.backends.hf_signature import (
+    config_digest,
+    generation_digest,
+    template_in_use,
+    template_label,
+    tokenizer_digest,
+)
 from evalkit.backends.hf_static import StaticDecoder
 from evalkit.backends.shared import LiveBackends
 from evalkit.tasks import Task
@@ -53,6 +60,8 @@ class HFBackend:
         )
         self.device, self.dtype, self.draft = loaded.device, loaded.dtype, loaded.draft
         self.quantized_layers = loaded.quantized_layers
+        self.template_source, self.template = template_in_use(self.tokenizer, options.chat_template)
+        self._signature = self._describe()
         self._warm = False
         self.static = (
             StaticDecoder(
@@ -77,6 +86,10 @@ class HFBackend:
         }
 
     def signature(self) -> str:
+        """Everything that changes an output (evalkit.backends.hf_signature), fixed at load."""
+        return self._signature
+
+    def _describe(self) -> str:
         o = self.options
         commit = getattr(self.model.config, "_commit_hash", None) or o.revision or "local"
         draft = f"|draft:{o.draft}@{weights_digest(o.draft)}" if o.draft else ""
@@ -85,21 +98,18 @@ class HFBackend:
         return (
             f"hf|path:{o.path}|revision:{commit}|weights:{weights_digest(o.path)}"
             f"|dtype:{str(self.dtype).removeprefix('torch.')}|device:{self.device}"
-            f"|quantization:{o.quantization}{draft}{engine}|template:{self._template_source()}"
+            f"|quantization:{o.quantization}{draft}{engine}"
+            f"|template:{template_label(self.template_source, self.template)}"
+            f"|tokenizer:{tokenizer_digest(o.path, self.tokenizer)}"
+            f"|config:{config_digest(o.path)}|generation:{generation_digest(self.model)}"
         )
 
-    def _template_source(self) -> str:
-        if self.tokenizer.chat_template:
-            return "tokenizer"
-        return "configured" if self.options.chat_template else "none"
-
     def prompt_text(self, messages: Sequence[ChatMessage]) -> str:
-        template = self.tokenizer.chat_template or self.options.chat_template
-        if template:
+        if self.template is not None:
             return str(
                 self.tokenizer.apply_chat_template(
                     [m.model_dump() for m in messages],
-                    chat_template=template,
+                    chat_template=self.template,
                     add_generation_prompt=True,
                     tokenize=False,
                 )

