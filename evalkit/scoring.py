@@ -128,12 +128,23 @@ def score_items(
                 )
         if ok:
             with paused_gc():
-                scored = scorer.score([items[i] for i in ok])
+                scored = _score_naming_extras(scorer, [items[i] for i in ok])
             for i, scores in zip(ok, scored, strict=True):
                 results[i].extend(scores)
         if timings is not None:
             add_timings(timings, {scorer.name: (time.perf_counter() - started, len(ok))})
     return results
+
+
+def _score_naming_extras(scorer: Scorer, items: Sequence[ScoringItem]) -> list[list[Score]]:
+    """`scorer.score(items)`; a model library it imports only now and that is not installed
+    is a UserError naming the extra to install."""
+    try:
+        return scorer.score(items)
+    except ModuleNotFoundError as exc:
+        if not is_optional_dependency(exc):
+            raise
+        raise needs_extra(exc, f"scorer '{scorer.name}'") from None
 
 
 _WORKER_SCORERS: dict[str, list[Scorer]] = {}
