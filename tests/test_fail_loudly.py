@@ -354,7 +354,7 @@ def test_a_second_run_into_a_run_dir_in_use_is_refused(tmp_path: Path) -> None:
             sys.executable,
             "-c",
             "import sys, time; from pathlib import Path; from evalkit.store import RunStore\n"
-            f"RunStore(Path({str(run_dir)!r})).acquire_lock(); print('locked', flush=True)\n"
+            f"s = RunStore(Path({str(run_dir)!r})); s.acquire_lock(); print('locked', flush=True)\n"
             "time.sleep(600)",
         ],
         env={**os.environ, "PYTHONPATH": str(REPO)},
