@@ -157,14 +157,17 @@ class Task:
         if isinstance(value, str):
             sep = self.spec.references_separator
             return value.split(sep) if sep else [value]
-        items = list(value) if isinstance(value, list | tuple) or _is_array(value) else None
-        wrong = [value] if items is None else [v for v in items if not isinstance(v, str)]
+        items: list[Any] = []
+        wrong: list[Any] = [value]
+        if isinstance(value, list | tuple) or _is_array(value):
+            items = list(value)
+            wrong = [v for v in items if not isinstance(v, str)]
         if wrong:
             raise UserError(
                 f"{where}: field '{key}' (references) must be a string or a list of strings, "
                 f"got {_describe(wrong[0])}"
             )
-        return items
+        return [str(v) for v in items]
 
     def request(self, sample: Sample) -> Request:
         """Render the prompt for one sample; a missing template variable is a UserError."""
@@ -203,7 +206,7 @@ def _check_row_shape(where: str, row: Row, csv: bool) -> None:
         missing = [key for key, value in row.items() if key is not None and value is None]
         raise UserError(f"{where}: fewer fields than the header (no value for {missing[0]!r})")
     if None in row:
-        extra = row[None]
+        extra = row[None]  # type: ignore[index]
         raise UserError(
             f"{where}: {len(extra)} more field(s) than the header names ({extra!r:.60}); "
             "quote fields that contain the delimiter"
