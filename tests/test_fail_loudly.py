@@ -117,7 +117,8 @@ def start_pooled_run(tmp: Path, server: FaultServer) -> tuple[subprocess.Popen[s
     deadline = time.monotonic() + 240
     while True:  # the two workers and the resource tracker are up, records are being written
         kids = descendants(proc.pid)
-        lines = (run_dir / "samples.jsonl").read_bytes().count(b"\n") if run_dir.exists() else 0
+        samples = run_dir / "samples.jsonl"
+        lines = samples.read_bytes().count(b"\n") if samples.exists() else 0
         if len(kids) >= 3 and lines >= 8:
             return proc, run_dir
         assert proc.poll() is None, proc.communicate()[1]
