@@ -430,18 +430,24 @@ def _run_batches(
     scoring: deque[tuple[Generating, list[Generation], PendingScores]] = deque()
     window = max(2, 2 * pool.workers)
 
-    def to_scoring() -> None:
+    def to_scoring(stopping: str | None = None) -> None:
         item = generating.popleft()
         generations = generation.finish(item)
-        reason = _abort_reason(item.batch.backend)
-        if reason is not None:  # keep what is finished, drop the batch the abort cut short
-            while scoring:
-                write_oldest()
-            while generating:  # answers already received go to the cache for the resume
-                generation.finish(generating.popleft())
-            raise RunAborted(f"model '{item.batch.backend.name}': {redact(reason)}")
+        reason = stopping or _abort_reason(item.batch.backend)
+        if reason is not None and any(g.error for g in generations):
+            if stopping is None:
+                abort(f"model '{item.batch.backend.name}': {redact(reason)}")
+            return  # a batch the abort cut short: its answers are cached, its records not written
         items = [scoring_item(s, g) for s, g in zip(item.batch.samples, generations, strict=True)]
         scoring.append((item, generations, pool.submit(item.batch.plan.task.name, items)))
+
+    def abort(reason: str) -> None:
+        """Keep every batch that finished whole (the guard makes the rest fail fast), stop."""
+        while generating:
+            to_scoring(stopping=reason)
+        while scoring:
+            write_oldest()
+        raise RunAborted(reason)
 
     def write_oldest() -> None:
         item, generations, pending = scoring.popleft()

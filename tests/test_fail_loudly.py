@@ -373,3 +373,26 @@ def test_a_second_run_into_a_run_dir_in_use_is_refused(tmp_path: Path) -> None:
         holder.wait()
     code, _, err = replay_run(tmp_path / "a", ALL_OUTPUTS)
     assert code == 0, err
+
+
+def test_an_aborted_run_keeps_finished_samples_and_resumes(tmp_path: Path) -> None:
+    task = make_task(tmp_path / "task", 40)
+    env = {"EVALKIT_TEST_KEY": "k-123456"}
+    with FaultServer() as server:
+        server.script = {f"prompt {i}": ["503"] for i in range(20, 40)}  # the server goes down
+        args = openai_args(
+            task, server.base_url, tmp_path / "run", "batch_size=10", "model.max_concurrency=2"
+        )
+        code, _, err = evalkit(tmp_path, *args, env=env)
+        assert code == 3 and "10 requests in a row failed" in one_error_line(err)
+        kept = RunStore(tmp_path / "run").latest_records()
+        assert len(kept) == 20 and not any(r.generation.error for r in kept)
+        server.script = {}  # back up
+        before = dict(server.attempts)
+        code, _, err = evalkit(tmp_path, *args, env=env)
+        assert code == 0, err
+        records = RunStore(tmp_path / "run").latest_records()
+        assert len(records) == 40 and not any(r.generation.error for r in records)
+        # finished samples were neither requested nor written again
+        assert all(server.attempts[f"prompt {i}"] == before[f"prompt {i}"] for i in range(20))
+        assert len((tmp_path / "run" / "samples.jsonl").read_text().splitlines()) == 40
