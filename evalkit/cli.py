@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,7 +12,25 @@ from typing import Literal
 import click
 
 from evalkit import __version__
+from evalkit.abort import RunFailed
 from evalkit.errors import UserError
+from evalkit.redact import redact
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (records kept, pool shut)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def handle_sigterm() -> None:
+    """Handle SIGTERM like SIGINT in this (main) thread; exit status 143 instead of 130."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,6 +55,7 @@ def run(overrides: Sequence[str]) -> None:
     """
     from evalkit.runner_loader import load_runner
 
+    handle_sigterm()
     runner = load_runner("run")
     runner.preflight(list(overrides))
     runner.launch(list(overrides))
@@ -175,6 +195,8 @@ def meta_eval(
     summary level, with bootstrap CIs). SOURCE is a run directory or a JSONL/CSV file."""
     from evalkit.metaeval_view import meta_evaluate
 
+    if not source.exists():
+        raise UserError(f"{source}: file does not exist")
     meta_evaluate(
         source,
         pred=pred,
@@ -398,11 +420,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             standalone_mode=False,
         )
     except UserError as exc:
-        click.echo(f"evalkit: error: {exc}", err=True)
+        click.echo(f"evalkit: error: {redact(str(exc))}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, Terminated):
+            click.echo("evalkit: terminated (SIGTERM); finished samples are kept", err=True)
+            sys.exit(EXIT_TERMINATED)
         click.echo("evalkit: aborted", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except RunFailed as exc:
+        click.echo(f"evalkit: error: {redact(str(exc))}", err=True)
+        sys.exit(exc.exit_status)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)

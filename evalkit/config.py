@@ -7,10 +7,13 @@ and call `RunConfig.from_dict`, which reports the first problem as one line nami
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evalkit.abort import DEFAULT_MAX_CONSECUTIVE_FAILURES
 from evalkit.errors import UserError
 from evalkit.validation import first_error
 
@@ -37,6 +40,18 @@ class ModelConfig(BaseModel):
     def options(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
 
+    @model_validator(mode="after")
+    def _absolute_base_url(self) -> ModelConfig:
+        url = (self.model_extra or {}).get("base_url")
+        if url is None:
+            return self
+        parts = urlsplit(str(url))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"base_url '{url}' is not an absolute http(s) URL (e.g. http://127.0.0.1:8000/v1)"
+            )
+        return self
+
 
 def _default_cache_path() -> str:
     """$EVALKIT_CACHE_DIR/responses.sqlite, else ~/.cache/evalkit/ (as conf/run.yaml says)."""
@@ -53,6 +68,13 @@ class ScoringConfig(_Strict):
         "auto", description="Processes for CPU-heavy scoring; 0 scores in the main process."
     )
     bootstrap_resamples: int = Field(1000, ge=100)
+
+    @field_validator("workers")
+    @classmethod
+    def _not_negative(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"{value} workers: use 0 (score in the main process), N > 0 or 'auto'")
+        return value
 
 
 class ReportConfig(_Strict):
@@ -88,6 +110,28 @@ class RunConfig(_Strict):
         False, description="On resume, redo samples whose generation failed."
     )
     dry_run: bool = Field(False, description="Estimate tokens and cost; call no model.")
+    fail_on_errors: bool = Field(
+        False, description="Exit with status 1 when some samples failed (0 otherwise)."
+    )
+    max_consecutive_failures: int = Field(
+        DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        ge=1,
+        description="Stop the run (exit 3) after this many failed API requests in a row.",
+    )
+
+    @field_validator("tasks")
+    @classmethod
+    def _some_tasks(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and not value:
+            raise ValueError("no tasks given (tasks=[] is empty; leave it out for the suite's)")
+        return value
+
+    @field_validator("run_dir")
+    @classmethod
+    def _run_dir_not_a_file(cls, value: str | None) -> str | None:
+        if value is not None and Path(value).exists() and not Path(value).is_dir():
+            raise ValueError(f"'{value}' is an existing file, not a directory")
+        return value
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
@@ -123,6 +167,8 @@ class RunConfig(_Strict):
                 "cache",
                 "retry_failed",
                 "dry_run",
+                "fail_on_errors",
+                "max_consecutive_failures",
             },
         )
         data["scoring"].pop("workers", None)

@@ -14,8 +14,10 @@ so a suite too small for the configured drop says so instead of passing silently
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -287,16 +289,35 @@ def _fmt(value: float | None) -> str:
     return f"{value:.4g}"
 
 
+_MD_SPECIAL = "\\`*[]|"  # "_" stays: names like rouge_l would read badly, and GFM ignores it
+
+
+def md_text(text: str) -> str:
+    """`text` safe inside a Markdown table cell: HTML escaped (no tag, no entity survives),
+    Markdown punctuation and the cell separator `|` backslash-escaped, newlines flattened."""
+    escaped = html.escape(" ".join(str(text).split()), quote=True)
+    return "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in escaped)
+
+
+def md_code(text: str) -> str:
+    """`text` as an inline code span; a fence longer than any backtick run inside it."""
+    flat = " ".join(str(text).split()).replace("|", "\\|")
+    fence = "`" * (max((len(r) for r in re.findall("`+", flat)), default=0) + 1)
+    return f"{fence} {flat} {fence}" if "`" in flat else f"`{flat}`"
+
+
 def markdown_summary(checks: Sequence[Check], baseline: str, run: str) -> str:
+    """The gate's Markdown report. Every name from a run (task, model, metric, paths) is
+    escaped: a model called `a|b` or `<img onerror=...>` cannot break the table or add HTML."""
     failed = [c for c in checks if c.failed]
     head = "FAILED" if failed else "passed"
     lines = [
         f"## evalkit gate: {head}",
         "",
-        f"{len(checks)} checks of `{run}` against `{baseline}`: {len(failed)} failed. A check "
-        "fails only when the change is significantly worse than the allowed drop (paired t-test, "
-        "McNemar or bootstrap; Holm within each task x metric, p (Holm) < 0.05) or its 95% CI "
-        "lies below the floor.",
+        f"{len(checks)} checks of {md_code(run)} against {md_code(baseline)}: {len(failed)} "
+        "failed. A check fails only when the change is significantly worse than the allowed drop "
+        "(paired t-test, McNemar or bootstrap; Holm within each task x metric, p (Holm) < 0.05) or "
+        "its 95% CI lies below the floor.",
         "",
         "| | task | model | metric | baseline | run | change [95% CI] | allowed drop | MDE | n "
         "| p (Holm) |",
@@ -306,7 +327,8 @@ def markdown_summary(checks: Sequence[Check], baseline: str, run: str) -> str:
         mark = {"pass": "ok", "regression": "REGRESSION", "below_floor": "BELOW FLOOR"}[c.status]
         mde = _fmt(c.mde) + (" (too small a suite)" if c.underpowered else "")
         lines.append(
-            f"| {mark} | {c.task} | {c.model} | {c.metric} | {_fmt(c.baseline)} | {_fmt(c.value)} "
+            f"| {mark} | {md_text(c.task)} | {md_text(c.model)} | {md_text(c.metric)} "
+            f"| {_fmt(c.baseline)} | {_fmt(c.value)} "
             f"| {c.change:+.4g} [{c.ci_low:+.4g}, {c.ci_high:+.4g}] | {_fmt(c.max_drop)} | {mde} "
             f"| {c.n} | {c.p_holm:.3g} |"
         )

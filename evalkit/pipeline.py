@@ -20,13 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from evalkit import __version__, registry
+from evalkit.abort import RunAborted
 from evalkit.aggregate import aggregate_records
 from evalkit.cache import ResponseCache, cache_key
 from evalkit.config import RunConfig
 from evalkit.errors import UserError
+from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.progress import ProgressReporter
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
 from evalkit.provenance import git_commit, host_info, library_versions
+from evalkit.redact import install_log_filter, redact, redact_generation, register_env
 from evalkit.scoring import (
     PendingScores,
     ScorerSpec,
@@ -73,22 +76,43 @@ class Batch:
 def plan_tasks(config: RunConfig) -> list[TaskPlan]:
     """Load and validate everything before any work starts, so user errors surface first."""
     factory = registry.load(BACKEND_GROUP, config.model.backend)
-    plans = []
-    for ref in config.task_refs:
-        task = load_task(ref)
-        samples = task.samples()[: config.limit] if config.limit else task.samples()
-        requests = {s.id: task.request(s) for s in samples}  # template errors surface now
-        specs = list(config.scorer_specs(task.spec.scorers).items())
+    register_env(config.model.options.get("api_key_env"))
+    plans: list[TaskPlan] = []
+    try:
+        for ref in config.task_refs:
+            plans.append(_plan_task(config, ref, factory))
+        names = [p.task.name for p in plans]
+        if len(set(names)) != len(names):
+            raise UserError(f"the same task is listed twice: {names}")
+    except BaseException:
+        _close_backends(plans)  # an HTTP client already opened must not outlive the error
+        raise
+    return plans
+
+
+def _plan_task(config: RunConfig, ref: str, factory: Any) -> TaskPlan:
+    task = load_task(ref)
+    samples = task.samples()[: config.limit] if config.limit else task.samples()
+    if not samples:
+        raise UserError(f"{task.data_path}: task '{task.name}' has no samples")
+    requests = {s.id: task.request(s) for s in samples}  # template errors surface now
+    specs = list(config.scorer_specs(task.spec.scorers).items())
+    try:
         backends = factory(config.model.name, config.model.options, task)
+    except ModuleNotFoundError as exc:
+        if not is_optional_dependency(exc):
+            raise
+        raise needs_extra(exc, f"backend '{config.model.backend}'") from None
+    plan = TaskPlan(task, samples, requests, specs, [], backends)
+    try:
         if not backends:
             raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")
-        scorers = build_scorers(specs)
-        prepare_scorers(scorers, samples)
-        plans.append(TaskPlan(task, samples, requests, specs, scorers, backends))
-    names = [p.task.name for p in plans]
-    if len(set(names)) != len(names):
-        raise UserError(f"the same task is listed twice: {names}")
-    return plans
+        plan.scorers = build_scorers(specs)
+        prepare_scorers(plan.scorers, samples)
+    except BaseException:
+        _close_backends([plan])
+        raise
+    return plan
 
 
 def spec_hash(config: RunConfig, data_hashes: dict[str, str]) -> str:
@@ -181,7 +205,8 @@ class GenerationStage:
         return Generating(batch, requests, keys, cached, missing, future)
 
     def finish(self, item: Generating) -> list[Generation]:
-        fresh = dict(zip(item.missing, item.future.result(), strict=True))
+        made = [redact_generation(g) for g in item.future.result()]  # no key in any error text
+        fresh = dict(zip(item.missing, made, strict=True))
         if self.cache is not None:
             self.cache.put_many([(item.keys[i], g) for i, g in fresh.items()])
         return [
@@ -226,13 +251,33 @@ def _records(
 
 
 def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
-    """Run (or resume) the evaluation described by `config` into `run_dir`."""
+    """Run (or resume) the evaluation described by `config` into `run_dir`.
+
+    Raises UserError (bad input, run_dir in use by another run or holding a different run) and
+    RunAborted (a backend's FailureGuard tripped: finished samples are kept, a rerun resumes).
+    """
     started = time.perf_counter()
+    install_log_filter()
     plans = plan_tasks(config)
-    data_hashes = {p.task.name: p.task.data_hash() for p in plans}
     store = RunStore(run_dir)
+    try:
+        store.acquire_lock()
+        return _evaluate(config, plans, store, started)
+    finally:
+        _close_backends(plans)
+        store.release_lock()
+
+
+def _evaluate(
+    config: RunConfig, plans: list[TaskPlan], store: RunStore, started: float
+) -> RunRecord:
+    data_hashes = {p.task.name: p.task.data_hash() for p in plans}
     record = _open_run(store, _new_run_record(config, plans, data_hashes))
     done = store.done_keys(successful_only=config.retry_failed)
+    for backend in _unique_backends(plans):
+        guard = getattr(backend, "failure_guard", None)
+        if guard is not None:
+            guard.max_consecutive = config.max_consecutive_failures
     batches = _pending_batches(plans, done, config.batch_size)
     pending = sum(len(b.samples) for b in batches)
     heavy = any(is_heavy(p.scorers) for p in plans)
@@ -256,7 +301,6 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
         store.close()
         if cache is not None:
             cache.close()
-        _close_backends(plans)
     timings = {"generation_span_s": generation.wall_s}
     aggregate_started = time.perf_counter()
     latest = store.latest_records()
@@ -364,6 +408,12 @@ def _close_backends(plans: Sequence[TaskPlan]) -> None:
             close()
 
 
+def _abort_reason(backend: Backend) -> str | None:
+    guard = getattr(backend, "failure_guard", None)
+    reason = getattr(guard, "reason", None)
+    return reason if isinstance(reason, str) else None
+
+
 def plans_by_task(plans: Sequence[TaskPlan]) -> dict[str, list[Scorer]]:
     return {p.task.name: p.scorers for p in plans}
 
@@ -380,11 +430,24 @@ def _run_batches(
     scoring: deque[tuple[Generating, list[Generation], PendingScores]] = deque()
     window = max(2, 2 * pool.workers)
 
-    def to_scoring() -> None:
+    def to_scoring(stopping: str | None = None) -> None:
         item = generating.popleft()
         generations = generation.finish(item)
+        reason = stopping or _abort_reason(item.batch.backend)
+        if reason is not None and any(g.error for g in generations):
+            if stopping is None:
+                abort(f"model '{item.batch.backend.name}': {redact(reason)}")
+            return  # a batch the abort cut short: its answers are cached, its records not written
         items = [scoring_item(s, g) for s, g in zip(item.batch.samples, generations, strict=True)]
         scoring.append((item, generations, pool.submit(item.batch.plan.task.name, items)))
+
+    def abort(reason: str) -> None:
+        """Keep every batch that finished whole (the guard makes the rest fail fast), stop."""
+        while generating:
+            to_scoring(stopping=reason)
+        while scoring:
+            write_oldest()
+        raise RunAborted(reason)
 
     def write_oldest() -> None:
         item, generations, pending = scoring.popleft()

@@ -11,6 +11,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from evalkit.errors import UserError, did_you_mean
+from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.protocols import BACKEND_GROUP, SCORER_GROUP
 
 _KIND = {BACKEND_GROUP: "backend", SCORER_GROUP: "scorer"}
@@ -31,7 +32,12 @@ def load(group: str, name: str) -> Any:
     if name not in found:
         kind = _KIND.get(group, group)
         raise UserError(f"unknown {kind} '{name}'{did_you_mean(name, found)}")
-    return found[name].load()
+    try:
+        return found[name].load()
+    except ModuleNotFoundError as exc:
+        if not is_optional_dependency(exc):
+            raise
+        raise needs_extra(exc, f"{_KIND.get(group, group)} '{name}'") from None
 
 
 def describe(group: str) -> list[tuple[str, str]]:

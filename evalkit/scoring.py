@@ -7,9 +7,13 @@ process keeps generating and writing records in order.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalkit import registry
+from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.protocols import SCORER_GROUP, Scorer
 from evalkit.scorers.base import failed_scores
 from evalkit.types import Generation, Sample, Score
@@ -50,8 +55,14 @@ def scoring_item(sample: Sample, generation: Generation) -> ScoringItem:
 
 
 def build_scorer(name: str, options: dict[str, Any]) -> Scorer:
+    """Raises UserError for an unknown scorer or one whose optional dependency is missing."""
     factory = registry.load(SCORER_GROUP, name)
-    scorer: Scorer = factory(**options)
+    try:
+        scorer: Scorer = factory(**options)
+    except ModuleNotFoundError as exc:  # a scorer that imports its model library lazily
+        if not is_optional_dependency(exc):
+            raise
+        raise needs_extra(exc, f"scorer '{name}'") from None
     return scorer
 
 
@@ -117,7 +128,7 @@ def score_items(
                 )
         if ok:
             with paused_gc():
-                scored = scorer.score([items[i] for i in ok])
+                scored = _score_naming_extras(scorer, [items[i] for i in ok])
             for i, scores in zip(ok, scored, strict=True):
                 results[i].extend(scores)
         if timings is not None:
@@ -125,13 +136,57 @@ def score_items(
     return results
 
 
+def _score_naming_extras(scorer: Scorer, items: Sequence[ScoringItem]) -> list[list[Score]]:
+    """`scorer.score(items)`; a model library it imports only now and that is not installed
+    is a UserError naming the extra to install."""
+    try:
+        return scorer.score(items)
+    except ModuleNotFoundError as exc:
+        if not is_optional_dependency(exc):
+            raise
+        raise needs_extra(exc, f"scorer '{scorer.name}'") from None
+
+
 _WORKER_SCORERS: dict[str, list[Scorer]] = {}
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PARENT_POLL_S = 0.5
+
+
+def die_with_parent(parent_pid: int, use_pdeathsig: bool = True) -> None:
+    """Make this (worker) process end when `parent_pid` ends, however it ends (even kill -9).
+
+    On Linux the kernel sends SIGKILL at the parent's death (prctl PR_SET_PDEATHSIG; only when
+    the parent spawned us from its main thread, since the signal follows the spawning thread).
+    Everywhere, a daemon thread polls os.getppid() and exits when the process was re-parented.
+    Once the workers are gone, multiprocessing's resource tracker reads EOF and exits too.
+    """
+    if use_pdeathsig and sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the watchdog below still works
+    if os.getppid() != parent_pid:  # the parent died before we got here
+        os._exit(1)
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="evalkit-parent-watch", daemon=True
+    ).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
 
 
 def _init_worker(
     specs_by_task: dict[str, list[ScorerSpec]],
     references_by_task: dict[str, list[tuple[str, ...]]],
+    parent_pid: int | None = None,
+    use_pdeathsig: bool = True,
 ) -> None:
+    if parent_pid is not None:
+        die_with_parent(parent_pid, use_pdeathsig)
     for task, specs in specs_by_task.items():
         scorers = build_scorers(specs)
         for scorer in scorers:
@@ -240,7 +295,12 @@ class ScoringPool:
                 max_workers=workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_init_worker,
-                initargs=(remote_specs, references_by_task or {}),
+                initargs=(
+                    remote_specs,
+                    references_by_task or {},
+                    os.getpid(),
+                    threading.current_thread() is threading.main_thread(),
+                ),
             )
 
     def submit(self, task: str, items: Sequence[ScoringItem]) -> PendingScores:

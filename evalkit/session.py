@@ -10,10 +10,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from evalkit.abort import RunAborted, RunFailed
 from evalkit.config import RunConfig
 from evalkit.leaderboard import print_leaderboards
 from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.pipeline import estimate_evaluation, run_evaluation
+from evalkit.redact import redact
 from evalkit.report.page import render_report
 from evalkit.store import RunStore
 from evalkit.types import RunRecord, SampleRecord
@@ -43,7 +45,8 @@ def report_failures(records: Sequence[SampleRecord], console: Console) -> None:
     )
     for record in failed[:_LISTED_FAILURES]:
         console.print(
-            f"  {record.task}/{record.model}/{record.sample_id}: {record.generation.error}",
+            f"  {record.task}/{record.model}/{record.sample_id}: "
+            f"{redact(record.generation.error or '')}",
             markup=False,
         )
 
@@ -66,6 +69,21 @@ def report_truncations(record: RunRecord, console: Console) -> None:
         highlight=False,
         soft_wrap=True,
     )
+
+
+def check_failures(records: Sequence[SampleRecord], fail_on_errors: bool) -> None:
+    """Raise RunAborted (exit 3) when every sample failed, RunFailed (exit 1) when some did and
+    `fail_on_errors` is set; the message counts them and quotes the first error."""
+    failed = [r for r in records if r.generation.error]
+    if not failed:
+        return
+    first = redact(failed[0].generation.error or "")
+    counts = f"{len(failed)} of {len(records)} samples failed; first error: {first}"
+    retry = "; rerun with the same run_dir and retry_failed=true to redo exactly those"
+    if len(failed) == len(records):
+        raise RunAborted(f"every sample failed ({counts}){retry}")
+    if fail_on_errors:
+        raise RunFailed(f"{counts} (fail_on_errors=true){retry}")
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -160,6 +178,8 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     store = RunStore(run_dir)
     latest = store.latest_records()
     stderr = Console(stderr=True)
+    if all(r.generation.error for r in latest):
+        check_failures(latest, config.fail_on_errors)  # nothing to report: one line, exit 3
     report_failures(latest, stderr)
     for line in cut_off_lines(record.usage):
         stderr.print(line, style="yellow", markup=False)
@@ -174,4 +194,5 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     print_agreement(agreement, console)
     print_usage(record, console)
     print(run_dir, flush=True)
+    check_failures(latest, config.fail_on_errors)
     return record

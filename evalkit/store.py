@@ -16,11 +16,18 @@ from pydantic import ValidationError
 
 from evalkit.atomicio import atomic_write_text
 from evalkit.errors import UserError
+from evalkit.redact import redact_secrets
 from evalkit.types import RunRecord, SampleRecord
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock
+    fcntl = None  # type: ignore[assignment]
 
 RUN_FILE = "run.json"
 SAMPLES_FILE = "samples.jsonl"
 REPORT_FILE = "report.html"
+LOCK_FILE = ".lock"
 
 DoneKey = tuple[str, str, str]  # (task, model, sample_id)
 
@@ -32,6 +39,7 @@ class RunStore:
         self.samples_path = run_dir / SAMPLES_FILE
         self.report_path = run_dir / REPORT_FILE
         self._log: IO[str] | None = None
+        self._lock: IO[str] | None = None
 
     def exists(self) -> bool:
         return self.run_path.is_file()
@@ -47,10 +55,40 @@ class RunStore:
             ) from None
 
     def write_run(self, record: RunRecord) -> None:
-        atomic_write_text(self.run_path, record.model_dump_json(indent=2))
+        atomic_write_text(self.run_path, redact_secrets(record.model_dump_json(indent=2)))
 
     def write_report(self, html: str) -> None:
-        atomic_write_text(self.report_path, html)
+        atomic_write_text(self.report_path, redact_secrets(html))
+
+    def acquire_lock(self) -> None:
+        """Hold run_dir/.lock (an flock) until `release_lock` or this process ends, however.
+
+        Raises UserError when another process holds it: two runs into one run_dir would both do
+        every sample and interleave their records.
+        """
+        if fcntl is None or self._lock is not None:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        handle = (self.run_dir / LOCK_FILE).open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise UserError(
+                f"{self.run_dir}: in use by another evalkit run (pid {holder}); wait for it to "
+                "end or choose another run_dir"
+            ) from None
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._lock = handle
+
+    def release_lock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor releases the flock
+            self._lock = None
 
     def open_log(self) -> None:
         """Open samples.jsonl for appending, first dropping a partial line a crash left behind."""
@@ -63,7 +101,7 @@ class RunStore:
             self.open_log()
         assert self._log is not None
         for record in records:
-            self._log.write(record.model_dump_json() + "\n")
+            self._log.write(redact_secrets(record.model_dump_json()) + "\n")
             self._log.flush()
 
     def close(self) -> None:
@@ -101,12 +139,33 @@ class RunStore:
         if not self.samples_path.is_file():
             return set()
         with self.samples_path.open(encoding="utf-8") as handle:
-            for line in handle:
+            for line_no, line in enumerate(handle, start=1):
                 if line.endswith("\n"):
-                    head = json.loads(line)
-                    key = (head["task"], head["model"], head["sample_id"])
-                    state[key] = head["generation"]["error"] is None
+                    key, ok = self._done_state(line, line_no)
+                    state[key] = ok
         return {key for key, ok in state.items() if ok or not successful_only}
+
+    def _done_state(self, line: str, line_no: int) -> tuple[DoneKey, bool]:
+        """(key, generation succeeded) of one line; a damaged line is a UserError naming it."""
+        where = f"{self.samples_path}:{line_no}"
+        fix = "fix or delete that line to resume (the other records are kept)"
+        try:
+            head = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(
+                f"{where}: not a valid sample record (invalid JSON: {exc.msg}, column "
+                f"{exc.colno}); {fix}"
+            ) from None
+        if not isinstance(head, dict):
+            raise UserError(f"{where}: not a valid sample record (not an object); {fix}")
+        for field in ("task", "model", "sample_id", "generation"):
+            if field not in head:
+                raise UserError(f"{where}: field '{field}' missing; {fix}")
+        generation = head["generation"]
+        if not isinstance(generation, dict):
+            raise UserError(f"{where}: field 'generation' is not an object; {fix}")
+        key = (str(head["task"]), str(head["model"]), str(head["sample_id"]))
+        return key, generation.get("error") is None
 
 
 def _truncate_partial_tail(path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from evalkit.datafiles import FORMATS, Row, file_sha256, read_rows
+from evalkit.datafiles import FORMATS, Row, file_sha256, infer_format, read_rows
 from evalkit.errors import UserError, did_you_mean
 from evalkit.resources import builtin_dir
 from evalkit.textfiles import load_yaml
@@ -117,10 +117,14 @@ class Task:
                 )
             seen[sample.id] = index
             samples.append(sample)
+        if not samples:
+            raise UserError(f"{self.data_path}: no samples (the data file has no rows)")
         return samples
 
     def _sample_from_row(self, index: int, line_no: int, row: Row) -> Sample:
         fields = self.spec.fields
+        where = f"{self.data_path}:{line_no}"
+        _check_row_shape(where, row, (self.spec.format or infer_format(self.data_path)) == "csv")
 
         def column(key: str | None, role: str) -> Any:
             if key is None:
@@ -137,20 +141,33 @@ class Task:
         used = {k for k in (fields.id, fields.input, fields.references) if k}
         keep = fields.metadata if fields.metadata is not None else [k for k in row if k not in used]
         return Sample(
-            id=str(sample_id) if sample_id is not None else str(line_no),
+            id=_as_id(where, fields.id, sample_id) if fields.id else str(line_no),
             index=index,
-            input="" if raw_input is None else _as_input(raw_input),
-            references=self._references(column(fields.references, "references")),
+            input="" if fields.input is None else _as_input(where, fields.input, raw_input),
+            references=self._references(
+                where, fields.references, column(fields.references, "references")
+            ),
             metadata={k: column(k, "metadata") for k in keep},
         )
 
-    def _references(self, value: Any) -> list[str]:
-        if value is None:
+    def _references(self, where: str, key: str | None, value: Any) -> list[str]:
+        """A string (split on references_separator when set) or a list of strings."""
+        if key is None or value is None:
             return []
         if isinstance(value, str):
             sep = self.spec.references_separator
             return value.split(sep) if sep else [value]
-        return [str(v) for v in value]
+        items: list[Any] = []
+        wrong: list[Any] = [value]
+        if isinstance(value, list | tuple) or _is_array(value):
+            items = list(value)
+            wrong = [v for v in items if not isinstance(v, str)]
+        if wrong:
+            raise UserError(
+                f"{where}: field '{key}' (references) must be a string or a list of strings, "
+                f"got {_describe(wrong[0])}"
+            )
+        return [str(v) for v in items]
 
     def request(self, sample: Sample) -> Request:
         """Render the prompt for one sample; a missing template variable is a UserError."""
@@ -172,10 +189,67 @@ class Task:
         )
 
 
-def _as_input(value: Any) -> str | list[ChatMessage]:
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
+
+
+def _is_array(value: Any) -> bool:
+    """A numpy array (Parquet list columns arrive as one)."""
+    return type(value).__name__ == "ndarray"
+
+
+def _check_row_shape(where: str, row: Row, csv: bool) -> None:
+    """csv.DictReader puts a row's fields beyond the header under the key None, and gives the
+    header's names a row lacks the value None (which CSV cannot otherwise produce)."""
+    if csv and any(value is None for key, value in row.items() if key is not None):
+        missing = [key for key, value in row.items() if key is not None and value is None]
+        raise UserError(f"{where}: fewer fields than the header (no value for {missing[0]!r})")
+    if None in row:
+        extra = row[None]  # type: ignore[index]
+        raise UserError(
+            f"{where}: {len(extra)} more field(s) than the header names ({extra!r:.60}); "
+            "quote fields that contain the delimiter"
+        )
+
+
+def _as_id(where: str, key: str, value: Any) -> str:
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise UserError(
+        f"{where}: field '{key}' (id) must be a non-empty string or an integer, "
+        f"got {_describe(value)}"
+    )
+
+
+def _as_input(where: str, key: str, value: Any) -> str | list[ChatMessage]:
+    """Text (numbers are taken as text) or a list of chat messages {role, content}."""
     if isinstance(value, list):
-        return [ChatMessage.model_validate(m) for m in value]
-    return str(value)
+        messages = []
+        for position, item in enumerate(value, start=1):
+            if not isinstance(item, dict):
+                raise UserError(
+                    f"{where}: field '{key}' (input) message {position} must be an object "
+                    f"{{role, content}}, got {_describe(item)}"
+                )
+            try:
+                messages.append(ChatMessage.model_validate(item))
+            except ValidationError as exc:
+                raise UserError(
+                    f"{where}: field '{key}' (input) message {position}: {first_error(exc)} "
+                    "(a chat input is a list of {role, content} objects)"
+                ) from None
+        if not messages:
+            raise UserError(f"{where}: field '{key}' (input) is an empty list of messages")
+        return messages
+    if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return str(value)
+    raise UserError(
+        f"{where}: field '{key}' (input) must be a string or a list of chat messages, "
+        f"got {_describe(value)}"
+    )
 
 
 def _render_messages(

@@ -65,7 +65,7 @@ def read_text(path: Path) -> str:
 
 def load_yaml(path: Path) -> Any:
     """The YAML document in `path` (None when empty); invalid YAML is a one-line UserError
-    `FILE:LINE: invalid YAML (problem, column N)`."""
+    `FILE:LINE:COLUMN: invalid YAML (problem)`."""
     import yaml
 
     text = read_text(path)
@@ -74,9 +74,8 @@ def load_yaml(path: Path) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "syntax error"
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        column = f", column {mark.column + 1}" if mark is not None else ""
-        raise UserError(f"{where}: invalid YAML ({problem}{column})") from None
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        raise UserError(f"{where}: invalid YAML ({problem})") from None
     except yaml.YAMLError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"{path}: invalid YAML ({first})") from None

@@ -13,5 +13,7 @@ def first_error(exc: ValidationError) -> str:
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "unknown field"
+    elif first["type"] == "value_error":
+        message = message.removeprefix("Value error, ")
     more = f" (+{len(errors) - 1} more problems)" if len(errors) > 1 else ""
     return f"{location}: {message}{more}"

@@ -19,8 +19,10 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from evalkit.abort import RunFailed
 from evalkit.config import RunConfig
 from evalkit.errors import UserError, did_you_mean
+from evalkit.redact import redact
 from evalkit.resources import builtin_dir
 from evalkit.session import finish_run
 
@@ -40,8 +42,11 @@ def main(cfg: DictConfig) -> None:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
         finish_run(_validated(cfg, run_dir), run_dir)
     except UserError as exc:
-        print(f"evalkit: error: {exc}", file=sys.stderr)
+        print(f"evalkit: error: {redact(str(exc))}", file=sys.stderr)
         sys.exit(2)
+    except RunFailed as exc:  # some samples failed (fail_on_errors), or the run was aborted
+        print(f"evalkit: error: {redact(str(exc))}", file=sys.stderr)
+        sys.exit(exc.exit_status)
 
 
 def _validated(cfg: DictConfig, run_dir: Path | None) -> RunConfig:
@@ -120,4 +125,5 @@ def preflight(overrides: list[str]) -> None:
             cfg = compose(CONFIG_NAME, overrides=_first_of_sweeps(plain))
     except (HydraException, OmegaConfBaseException) as exc:
         raise UserError(f"invalid override: {_first_line(exc)}") from None
-    _validated(cfg, None)
+    run_dir = cfg.get("run_dir")  # checked now: Hydra creates it before `main` runs
+    _validated(cfg, Path(run_dir) if run_dir else None)

