@@ -37,6 +37,7 @@ from evalkit.scoring import (
     prepare_scorers,
     resolve_workers,
     scoring_item,
+    task_scorer_specs,
 )
 from evalkit.store import RunStore
 from evalkit.tasks import Task, load_task
@@ -78,7 +79,7 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
         task = load_task(ref)
         samples = task.samples()[: config.limit] if config.limit else task.samples()
         requests = {s.id: task.request(s) for s in samples}  # template errors surface now
-        specs = list((config.scorers or task.spec.scorers).items())
+        specs = task_scorer_specs(config.scorers or task.spec.scorers, task.spec.language)
         backends = factory(config.model.name, config.model.options, task)
         if not backends:
             raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")

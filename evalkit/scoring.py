@@ -11,7 +11,7 @@ import gc
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,8 +49,25 @@ def scoring_item(sample: Sample, generation: Generation) -> ScoringItem:
     )
 
 
+def task_scorer_specs(
+    scorers: Mapping[str, dict[str, Any] | None], language: str | None
+) -> list[ScorerSpec]:
+    """(name, options) per scorer. The task's declared `language` is handed to each scorer
+    that takes a `language` option (BLEU/TER tokenization, ROUGE), unless it sets its own."""
+    specs: list[ScorerSpec] = []
+    for name, given in scorers.items():
+        options = dict(given or {})
+        if language and "language" not in options:
+            known = registry.option_names(registry.load(SCORER_GROUP, name))
+            if known is not None and "language" in known:
+                options["language"] = language
+        specs.append((name, options))
+    return specs
+
+
 def build_scorer(name: str, options: dict[str, Any]) -> Scorer:
     factory = registry.load(SCORER_GROUP, name)
+    registry.check_options(SCORER_GROUP, name, factory, options)
     scorer: Scorer = factory(**options)
     return scorer
 
