@@ -135,6 +135,15 @@ def test_an_unknown_multi_ref_or_tokenizer_is_a_user_error():
         ),
         ("first line\nsecond line", ["first line", "second line"]),
         ("team 's 0-0 draw . he scored .", ["team 's 0-0 draw .", "he scored ."]),
+        # tokenized news text (CNN/DailyMail, SummEval), where pysbd alone misses these ends
+        (
+            "he uploaded it to cnn ireport . `` it was shocking , `` he said .",
+            ["he uploaded it to cnn ireport .", "`` it was shocking , `` he said ."],
+        ),
+        (
+            "the U.S. RC-135U was flying over the sea . the pentagon said so .",
+            ["the U.S. RC-135U was flying over the sea .", "the pentagon said so ."],
+        ),
     ],
 )
 def test_lsum_sentences_are_split_by_a_real_segmenter(text, sentences):
