@@ -99,7 +99,8 @@ class Rouge(ReferenceScorer):
                 f"is '{language}' (drop use_stemmer)"
             )
         self.metrics = tuple(types)
-        self.use_stemmer = english if use_stemmer is None else bool(use_stemmer)
+        stem = english if use_stemmer is None else bool(use_stemmer)
+        self.use_stemmer = stem and tokenizer != "char"  # characters are not words to stem
         self.tokenizer_name = tokenizer
         self.multi_ref = multi_ref
         self.language = lang
