@@ -8,6 +8,8 @@ Options (all in the signature):
 - `multi_ref`: `max` (default) = the reference with the best F-measure, per ROUGE type
   (rouge-score's `score_multi`); `mean` = precision, recall and F averaged over the references
   (the SummEval / G-Eval convention for SummEval's 11 references).
+- `lsum_split`: how ROUGE-Lsum finds sentences: `pysbd` (default; see below) or `punct` (after
+  every . ! ?, abbreviations included: the split under G-Eval's published ROUGE-L figures).
 - `language`: the task's declared language (set from task.yaml `language:`), which picks the
   sentence segmenter's rules and turns stemming off for other languages.
 
@@ -32,10 +34,13 @@ from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer
 from evalkit.scorers.rouge_text import (
+    LSUM_SPLITS,
     TOKENIZERS,
+    PunctSplitter,
     RougeTokenizer,
     SentenceSplitter,
     base_language,
+    make_splitter,
 )
 from evalkit.types import Score
 
@@ -57,7 +62,7 @@ def rouge_scores(
     prediction: str,
     references: Sequence[str],
     scorer: rouge_scorer.RougeScorer,
-    splitter: SentenceSplitter,
+    splitter: SentenceSplitter | PunctSplitter,
     multi_ref: str = "max",
 ) -> dict[str, Any]:
     """rouge-score's Score tuples (precision, recall, fmeasure) per type, over the references:
@@ -82,6 +87,7 @@ class Rouge(ReferenceScorer):
         use_stemmer: bool | None = None,
         tokenizer: str = "auto",
         multi_ref: str = "max",
+        lsum_split: str = "pysbd",
         language: str | None = None,
     ) -> None:
         unknown = [t for t in types if t not in ROUGE_TYPES]
@@ -91,6 +97,8 @@ class Rouge(ReferenceScorer):
             raise UserError(f"scorer 'rouge': tokenizer '{tokenizer}' (use one of {TOKENIZERS})")
         if multi_ref not in MULTI_REF:
             raise UserError(f"scorer 'rouge': multi_ref '{multi_ref}' (use one of {MULTI_REF})")
+        if lsum_split not in LSUM_SPLITS:
+            raise UserError(f"scorer 'rouge': lsum_split '{lsum_split}' (use one of {LSUM_SPLITS})")
         lang = base_language(language)
         english = lang in (None, "en")
         if use_stemmer and not english:
@@ -105,7 +113,7 @@ class Rouge(ReferenceScorer):
         self.multi_ref = multi_ref
         self.language = lang
         self._tokenizer = RougeTokenizer(tokenizer, self.use_stemmer)
-        self._splitter = SentenceSplitter(lang)
+        self._splitter = make_splitter(lsum_split, lang)
         self._scorer = rouge_scorer.RougeScorer(
             list(types), use_stemmer=self.use_stemmer, tokenizer=self._tokenizer
         )

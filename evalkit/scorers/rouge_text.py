@@ -132,3 +132,30 @@ class SentenceSplitter:
 
     def split(self, text: str) -> list[str]:
         return list(self._cached(text))
+
+
+_AFTER_MARK = regex.compile(r"(?<=[.!?])\s+")
+
+
+class PunctSplitter:
+    """Sentences end after every . ! ? followed by white space (abbreviations included), and
+    at newlines: the naive split under the ROUGE-L figures of G-Eval's Table 1 (README,
+    Conventions). `split(text)` -> list of sentences."""
+
+    language = "-"
+
+    def signature(self) -> str:
+        return "punct"
+
+    def split(self, text: str) -> list[str]:
+        return [
+            s.strip() for line in text.splitlines() for s in _AFTER_MARK.split(line) if s.strip()
+        ]
+
+
+LSUM_SPLITS = ("pysbd", "punct")
+
+
+def make_splitter(name: str, language: str | None) -> SentenceSplitter | PunctSplitter:
+    """The ROUGE-Lsum sentence splitter called `name` (one of LSUM_SPLITS)."""
+    return SentenceSplitter(language) if name == "pysbd" else PunctSplitter()

@@ -162,3 +162,21 @@ def test_rouge_lsum_equals_rouge_score_on_one_sentence_per_line():
     got = score_one(pred, (ref,), types=["rougeLsum"])["rougeLsum"]
     assert got.value == pytest.approx(expected.fmeasure, abs=1e-12)
     assert "lsum-split:pysbd-" in Rouge().signature()
+
+
+def test_lsum_split_punct_splits_after_every_mark_and_is_in_the_signature():
+    from evalkit.scorers.rouge_text import PunctSplitter
+
+    assert PunctSplitter().split("dr. smith arrived . he sat\nnext") == [
+        "dr.",
+        "smith arrived .",
+        "he sat",
+        "next",
+    ]
+    assert "lsum-split:punct" in Rouge(lsum_split="punct").signature()
+    pred, ref = "dr. smith sat . he left .", "he left . dr. smith sat down ."
+    expected = rouge_scorer.RougeScorer(["rougeLsum"], use_stemmer=True).score(
+        "he left .\ndr.\nsmith sat down .", "dr.\nsmith sat .\nhe left ."
+    )["rougeLsum"]
+    got = score_one(pred, (ref,), types=["rougeLsum"], lsum_split="punct")["rougeLsum"]
+    assert got.value == pytest.approx(expected.fmeasure, abs=1e-12)
