@@ -9,7 +9,7 @@ Options (all in the signature):
   (rouge-score's `score_multi`); `mean` = precision, recall and F averaged over the references
   (the SummEval / G-Eval convention for SummEval's 11 references).
 - `lsum_split`: how ROUGE-Lsum finds sentences: `pysbd` (default; see below) or `punct` (after
-  every . ! ?, abbreviations included: the split under G-Eval's published ROUGE-L figures).
+  every . ! ?, abbreviations included: the naive split of many older scripts).
 - `language`: the task's declared language (set from task.yaml `language:`), which picks the
   sentence segmenter's rules and turns stemming off for other languages.
 

@@ -138,9 +138,9 @@ _AFTER_MARK = regex.compile(r"(?<=[.!?])\s+")
 
 
 class PunctSplitter:
-    """Sentences end after every . ! ? followed by white space (abbreviations included), and
-    at newlines: the naive split under the ROUGE-L figures of G-Eval's Table 1 (README,
-    Conventions). `split(text)` -> list of sentences."""
+    """Sentences end after every . ! ? followed by white space (abbreviations included, so
+    "dr. smith" is split), and at newlines: the naive split of many older ROUGE scripts.
+    `split(text)` -> list of sentences."""
 
     language = "-"
 
