@@ -122,21 +122,23 @@ def corpus_rows(repeat: int, only: set[str] | None = None) -> list[Row]:
 def rouge_row(repeat: int) -> Row:
     from rouge_score import rouge_scorer
 
-    from evalkit.scorers.rouge import ROUGE_TYPES, Rouge, split_sentences
+    from evalkit.scorers.rouge import ROUGE_TYPES, Rouge
+    from evalkit.scorers.rouge_text import SentenceSplitter
 
     items = summeval()
 
     def direct() -> list[float]:
         scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
+        splitter = SentenceSplitter()  # pysbd, as evalkit's ROUGE-Lsum
         out = []
         for item in items:
-            pred = "\n".join(split_sentences(item.prediction))
-            refs = ["\n".join(split_sentences(r)) for r in item.references]
+            pred = "\n".join(splitter.split(item.prediction))
+            refs = ["\n".join(splitter.split(r)) for r in item.references]
             out.append(scorer.score_multi(refs, pred)["rouge1"].fmeasure)
         return out
 
-    def ours() -> list[float]:
-        return [row[0].value for row in score_items([Rouge()], items)]
+    def ours() -> list[float]:  # rouge-score's tokenizer, to compare like with like
+        return [row[0].value for row in score_items([Rouge(tokenizer="default")], items)]
 
     t_direct, expected, t_ours, got = side_by_side(repeat, direct, ours)
     equal = "equal" if np.allclose(expected, got, rtol=0, atol=1e-12) else "DIFFERENT"

@@ -40,6 +40,7 @@ from evalkit.scoring import (
     prepare_scorers,
     resolve_workers,
     scoring_item,
+    task_scorer_specs,
 )
 from evalkit.store import RunStore
 from evalkit.tasks import Task, load_task
@@ -96,7 +97,7 @@ def _plan_task(config: RunConfig, ref: str, factory: Any) -> TaskPlan:
     if not samples:
         raise UserError(f"{task.data_path}: task '{task.name}' has no samples")
     requests = {s.id: task.request(s) for s in samples}  # template errors surface now
-    specs = list(config.scorer_specs(task.spec.scorers).items())
+    specs = task_scorer_specs(config.scorer_specs(task.spec.scorers), task.spec.language)
     try:
         backends = factory(config.model.name, config.model.options, task)
     except ModuleNotFoundError as exc:

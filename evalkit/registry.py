@@ -6,6 +6,8 @@ declares `[project.entry-points."evalkit.scorers"] myscore = "pkg.mod:MyScorer"`
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -43,3 +45,35 @@ def load(group: str, name: str) -> Any:
 def describe(group: str) -> list[tuple[str, str]]:
     """(name, 'module:attr') for every registered component, without importing any."""
     return [(name, ep.value) for name, ep in sorted(_entry_points(group).items())]
+
+
+def option_names(factory: Any) -> list[str] | None:
+    """The keyword options a component factory accepts, or None when it cannot tell.
+
+    A factory may say it itself (`known_options()`, for one that forwards **options to a
+    library); otherwise its call signature does; a bare **kwargs tells nothing.
+    """
+    declared = getattr(factory, "known_options", None)
+    if callable(declared):
+        return list(declared())
+    try:
+        params = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in params if p.kind in keyword]
+
+
+def check_options(group: str, name: str, factory: Any, options: Mapping[str, Any]) -> None:
+    """An option the factory does not take is a UserError naming it (with a close match),
+    raised before the factory runs, so a typo never ends in a TypeError traceback."""
+    known = option_names(factory)
+    if known is None:
+        return
+    unknown = [key for key in options if key not in known]
+    if unknown:
+        kind = _KIND.get(group, group)
+        hint = did_you_mean(str(unknown[0]), known) if known else " (it takes no options)"
+        raise UserError(f"{kind} '{name}': unknown option '{unknown[0]}'{hint}")

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,9 +54,26 @@ def scoring_item(sample: Sample, generation: Generation) -> ScoringItem:
     )
 
 
+def task_scorer_specs(
+    scorers: Mapping[str, dict[str, Any] | None], language: str | None
+) -> list[ScorerSpec]:
+    """(name, options) per scorer. The task's declared `language` is handed to each scorer
+    that takes a `language` option (BLEU/TER tokenization, ROUGE), unless it sets its own."""
+    specs: list[ScorerSpec] = []
+    for name, given in scorers.items():
+        options = dict(given or {})
+        if language and "language" not in options:
+            known = registry.option_names(registry.load(SCORER_GROUP, name))
+            if known is not None and "language" in known:
+                options["language"] = language
+        specs.append((name, options))
+    return specs
+
+
 def build_scorer(name: str, options: dict[str, Any]) -> Scorer:
     """Raises UserError for an unknown scorer or one whose optional dependency is missing."""
     factory = registry.load(SCORER_GROUP, name)
+    registry.check_options(SCORER_GROUP, name, factory, options)
     try:
         scorer: Scorer = factory(**options)
     except ModuleNotFoundError as exc:  # a scorer that imports its model library lazily

