@@ -75,6 +75,13 @@ class ReferenceScorer(ABC):
         reference; a scorer that needs other inputs (a judge: the source) overrides this."""
         return None if item.references else "no reference"
 
+    @staticmethod
+    def _named_texts(item: ScoredItem) -> list[tuple[str, str]]:
+        """The prediction and each reference, named as an unscorable reason names them."""
+        return [("prediction", item.prediction)] + [
+            (f"reference {i + 1}", ref) for i, ref in enumerate(item.references)
+        ]
+
     @abstractmethod
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
         """Scores for items that passed `_unscorable_reason` (by default: have a reference)."""

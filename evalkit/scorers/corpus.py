@@ -110,10 +110,7 @@ class SacreBLEUScorer(ReferenceScorer):
         reason = super()._unscorable_reason(item)
         if reason is not None:
             return reason
-        texts = [("prediction", item.prediction)] + [
-            (f"reference {i + 1}", ref) for i, ref in enumerate(item.references)
-        ]
-        for role, text in texts:
+        for role, text in self._named_texts(item):
             if text.strip() and not _CONTENT.search(text) and not self._tokens(text):
                 return f"the {role} is not empty but {self.name} keeps no tokens of it"
         if not self.splits_spaceless() and any(mostly_spaceless(r) for r in item.references):

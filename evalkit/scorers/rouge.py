@@ -130,10 +130,7 @@ class Rouge(ReferenceScorer):
         reason = super()._unscorable_reason(item)
         if reason is not None:
             return reason
-        texts = [("prediction", item.prediction)] + [
-            (f"reference {i + 1}", ref) for i, ref in enumerate(item.references)
-        ]
-        for role, text in texts:
+        for role, text in self._named_texts(item):
             if text.strip() and not self._tokenizer.tokenize(text):
                 return (
                     f"the {role} is not empty but has no tokens under tokenizer "
