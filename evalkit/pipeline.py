@@ -24,6 +24,7 @@ from evalkit.aggregate import aggregate_records
 from evalkit.cache import ResponseCache, cache_key
 from evalkit.config import RunConfig
 from evalkit.errors import UserError
+from evalkit.extraction import count_no_answers, extracted_answers
 from evalkit.progress import ProgressReporter
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
 from evalkit.provenance import git_commit, host_info, library_versions
@@ -78,7 +79,7 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
         task = load_task(ref)
         samples = task.samples()[: config.limit] if config.limit else task.samples()
         requests = {s.id: task.request(s) for s in samples}  # template errors surface now
-        specs = list(config.scorer_specs(task.spec.scorers).items())
+        specs = task.scorer_specs(list(config.scorer_specs(task.spec.scorers).items()))
         backends = factory(config.model.name, config.model.options, task)
         if not backends:
             raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")
@@ -222,6 +223,7 @@ def _records(
             generation=generation,
             scores=sample_scores,
             references=sample.references,
+            extracted=extracted_answers(batch.plan.task.spec.extract, generation),
         )
 
 
@@ -268,6 +270,7 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
             "status": "complete",
             "aggregates": aggregates,
             "usage": summarize_usage(latest),
+            "extraction": count_no_answers(latest),
             "backend_reports": backend_reports,
             "timings": timings,
             "scorer_timings": _scorer_timings(record.scorer_timings, pool.timings, plans),
@@ -383,7 +386,11 @@ def _run_batches(
     def to_scoring() -> None:
         item = generating.popleft()
         generations = generation.finish(item)
-        items = [scoring_item(s, g) for s, g in zip(item.batch.samples, generations, strict=True)]
+        extract = item.batch.plan.task.spec.extract
+        items = [
+            scoring_item(s, g, extract)
+            for s, g in zip(item.batch.samples, generations, strict=True)
+        ]
         scoring.append((item, generations, pool.submit(item.batch.plan.task.name, items)))
 
     def write_oldest() -> None:

@@ -14,10 +14,11 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from evalkit import registry
+from evalkit.extraction import UNNAMED, Extraction, PipelineScorer, mark_no_answer, view_for
 from evalkit.protocols import SCORER_GROUP, Scorer
 from evalkit.scorers.base import failed_scores
 from evalkit.types import Generation, Sample, Score
@@ -34,6 +35,9 @@ class ScoringItem:
     references: tuple[str, ...]
     error: str | None = None  # the generation failed; every metric gets status "error"
     source: str = ""  # the sample's input (a judge shows it: the request, or the article)
+    # (pipeline, answer) per extract pipeline ("" = nothing found). With a single unnamed
+    # pipeline `prediction` is its answer; with named ones each PipelineScorer picks its own.
+    answers: tuple[tuple[str, str], ...] = ()
 
 
 def sample_source(sample: Sample) -> str:
@@ -43,16 +47,24 @@ def sample_source(sample: Sample) -> str:
     return "\n\n".join(m.content for m in sample.input if m.role != "system")
 
 
-def scoring_item(sample: Sample, generation: Generation) -> ScoringItem:
-    return ScoringItem(
+def scoring_item(
+    sample: Sample, generation: Generation, extraction: Extraction | None = None
+) -> ScoringItem:
+    item = ScoringItem(
         generation.text, tuple(sample.references), generation.error, sample_source(sample)
     )
+    if extraction is None or generation.error is not None:
+        return item
+    answers = tuple((a.pipeline, a.answer) for a in extraction.answers(generation.text))
+    return view_for(replace(item, answers=answers), UNNAMED)
 
 
 def build_scorer(name: str, options: dict[str, Any]) -> Scorer:
-    factory = registry.load(SCORER_GROUP, name)
+    """A scorer by entry-point name; `<name>@<pipeline>` scores an extract pipeline's answers."""
+    base, _, pipeline = name.partition("@")
+    factory = registry.load(SCORER_GROUP, base)
     scorer: Scorer = factory(**options)
-    return scorer
+    return PipelineScorer(scorer, pipeline) if pipeline else scorer
 
 
 def build_scorers(specs: Sequence[ScorerSpec]) -> list[Scorer]:
@@ -117,7 +129,8 @@ def score_items(
                 )
         if ok:
             with paused_gc():
-                scored = scorer.score([items[i] for i in ok])
+                batch = [items[i] for i in ok]
+                scored = mark_no_answer(batch, scorer.score(batch))
             for i, scores in zip(ok, scored, strict=True):
                 results[i].extend(scores)
         if timings is not None:

@@ -7,6 +7,8 @@ a template that names a missing field fails loudly instead of sending an empty p
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evalkit.datafiles import FORMATS, Row, file_sha256, read_rows
 from evalkit.errors import UserError, did_you_mean
+from evalkit.extraction import Extraction, parse_extraction
 from evalkit.resources import builtin_dir
 from evalkit.textfiles import load_yaml
 from evalkit.types import ChatMessage, GenerationParams, Request, Sample
@@ -54,6 +57,14 @@ class TaskSpec(BaseModel):
     generation: GenerationParams = GenerationParams()
     scorers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: str | None = Field(None, description="Recorded system outputs, served by `replay`.")
+    extract: Extraction | None = Field(
+        None, description="Answer extraction applied to outputs before scoring (extraction.py)."
+    )
+
+    @field_validator("extract", mode="before")
+    @classmethod
+    def _parse_extract(cls, value: Any) -> Any:
+        return value if value is None or isinstance(value, Extraction) else parse_extraction(value)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -89,7 +100,22 @@ class Task:
         return self.root / self.spec.outputs if self.spec.outputs else None
 
     def data_hash(self) -> str:
-        return file_sha256(self.data_path)
+        """sha256 of the data file; with extraction, of it and the extraction steps (so that
+        changing them makes a different run)."""
+        digest = file_sha256(self.data_path)
+        if self.spec.extract is None:
+            return digest
+        parts = {"data": digest, "extract": self.spec.extract.fingerprint()}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+    def scorer_specs(
+        self, specs: list[tuple[str, dict[str, Any]]]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """With named extract pipelines, every scorer once per pipeline (`name@pipeline`)."""
+        extract = self.spec.extract
+        if extract is None or not extract.named:
+            return specs
+        return [(f"{name}@{p.name}", opts) for p in extract.pipelines for name, opts in specs]
 
     @cached_property
     def _templates(self) -> tuple[jinja2.Template, jinja2.Template | None]:
