@@ -224,6 +224,7 @@ def _records(
             scores=sample_scores,
             references=sample.references,
             extracted=extracted_answers(batch.plan.task.spec.extract, generation),
+            fewshot_ids=batch.plan.task.fewshot_ids(sample),
         )
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evalkit.datafiles import FORMATS, Row, file_sha256, read_rows
 from evalkit.errors import UserError, did_you_mean
 from evalkit.extraction import Extraction, parse_extraction
+from evalkit.fewshot import FewShotPool, FewShotSpec, context
 from evalkit.resources import builtin_dir
 from evalkit.textfiles import load_yaml
 from evalkit.types import ChatMessage, GenerationParams, Request, Sample
@@ -57,6 +58,7 @@ class TaskSpec(BaseModel):
     generation: GenerationParams = GenerationParams()
     scorers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: str | None = Field(None, description="Recorded system outputs, served by `replay`.")
+    fewshot: FewShotSpec | None = Field(None, description="Few-shot examples (fewshot.py).")
     extract: Extraction | None = Field(
         None, description="Answer extraction applied to outputs before scoring (extraction.py)."
     )
@@ -100,12 +102,16 @@ class Task:
         return self.root / self.spec.outputs if self.spec.outputs else None
 
     def data_hash(self) -> str:
-        """sha256 of the data file; with extraction, of it and the extraction steps (so that
-        changing them makes a different run)."""
+        """sha256 of the data file; with extraction or few-shot, of it, the extraction steps
+        and the few-shot spec and examples file (so that changing them makes a different run)."""
         digest = file_sha256(self.data_path)
-        if self.spec.extract is None:
+        if self.spec.extract is None and self._fewshot is None:
             return digest
-        parts = {"data": digest, "extract": self.spec.extract.fingerprint()}
+        parts = {
+            "data": digest,
+            "extract": self.spec.extract.fingerprint() if self.spec.extract else None,
+            "fewshot": self._fewshot.fingerprint() if self._fewshot else None,
+        }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def scorer_specs(
@@ -129,6 +135,31 @@ class Task:
             ) from None
         return user, system
 
+    @cached_property
+    def _fewshot(self) -> FewShotPool | None:
+        spec = self.spec.fewshot
+        if spec is None:
+            return None
+        path = self.root / spec.data if spec.data else self.data_path
+        target = spec.target or self.spec.fields.references
+        return FewShotPool(spec, path, (self.spec.fields.id, target), self.spec_path)
+
+    def fewshot_ids(self, sample: Sample) -> list[str]:
+        """The ids of the few-shot examples in front of this sample's prompt (in order)."""
+        pool = self._fewshot
+        return [e.id for e in pool.choose(sample.id)] if pool is not None else []
+
+    def _with_fewshot(self, sample: Sample, prompt: str) -> str:
+        pool = self._fewshot
+        if pool is None or pool.spec.n == 0:
+            return prompt if pool is None else context(pool.spec, [], prompt)
+        user_template, _ = self._templates
+        shots = []
+        for example in pool.choose(sample.id):
+            shot = self._sample_from_row(0, 0, example.row, pool.path)
+            shots.append((user_template.render(_context(shot)), example.target))
+        return context(pool.spec, shots, prompt)
+
     def samples(self) -> list[Sample]:
         """All samples, in data order; ids must be unique."""
         seen: dict[str, int] = {}
@@ -145,16 +176,18 @@ class Task:
             samples.append(sample)
         return samples
 
-    def _sample_from_row(self, index: int, line_no: int, row: Row) -> Sample:
+    def _sample_from_row(
+        self, index: int, line_no: int, row: Row, source: Path | None = None
+    ) -> Sample:
         fields = self.spec.fields
+        where = f"{source or self.data_path}:{line_no}" if line_no else str(source)
 
         def column(key: str | None, role: str) -> Any:
             if key is None:
                 return None
             if key not in row:
                 raise UserError(
-                    f"{self.data_path}:{line_no}: field '{key}' missing "
-                    f"(task '{self.name}' maps it to {role})"
+                    f"{where}: field '{key}' missing (task '{self.name}' maps it to {role})"
                 )
             return row[key]
 
@@ -181,14 +214,16 @@ class Task:
     def request(self, sample: Sample) -> Request:
         """Render the prompt for one sample; a missing template variable is a UserError."""
         user_template, system_template = self._templates
-        context: dict[str, Any] = {
-            "input": sample.input,
-            "references": sample.references,
-            "id": sample.id,
-        }
-        context["metadata"] = sample.metadata
+        if self._fewshot is not None and not isinstance(sample.input, str):
+            raise UserError(
+                f"{self.spec_path}: fewshot needs text input; sample '{sample.id}' is chat"
+            )
         try:
-            messages = _render_messages(sample, user_template, system_template, context)
+            messages = _render_messages(sample, user_template, system_template, _context(sample))
+            if self._fewshot is not None:
+                last = messages[-1]
+                content = self._with_fewshot(sample, last.content)
+                messages[-1] = last.model_copy(update={"content": content})
         except jinja2.UndefinedError as exc:
             raise UserError(
                 f"{self.spec_path}: prompt template for sample '{sample.id}': {exc.message}"
@@ -196,6 +231,16 @@ class Task:
         return Request(
             task=self.name, sample_id=sample.id, messages=messages, params=self.spec.generation
         )
+
+
+def _context(sample: Sample) -> dict[str, Any]:
+    """What a prompt template sees of a sample."""
+    return {
+        "input": sample.input,
+        "references": sample.references,
+        "id": sample.id,
+        "metadata": sample.metadata,
+    }
 
 
 def _as_input(value: Any) -> str | list[ChatMessage]:

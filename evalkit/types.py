@@ -134,6 +134,9 @@ class SampleRecord(Frozen):
         default_factory=list,
         description="The task's extracted answers (generation.text stays the raw output).",
     )
+    fewshot_ids: list[str] = Field(
+        default_factory=list, description="Ids of the few-shot examples in the prompt, in order."
+    )
 
 
 class UsageSummary(Frozen):
