@@ -40,6 +40,7 @@ from evalkit.scoring import (
     scoring_item,
 )
 from evalkit.store import RunStore
+from evalkit.taskcheck import check_live
 from evalkit.tasks import Task, load_task
 from evalkit.types import (
     ComponentInfo,
@@ -77,6 +78,7 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
     plans = []
     for ref in config.task_refs:
         task = load_task(ref)
+        check_live(task, config.model.backend)
         samples = task.samples()[: config.limit] if config.limit else task.samples()
         requests = {s.id: task.request(s) for s in samples}  # template errors surface now
         specs = task.scorer_specs(list(config.scorer_specs(task.spec.scorers).items()))

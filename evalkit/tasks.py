@@ -58,6 +58,11 @@ class TaskSpec(BaseModel):
     generation: GenerationParams = GenerationParams()
     scorers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: str | None = Field(None, description="Recorded system outputs, served by `replay`.")
+    replay_only: bool | None = Field(
+        None,
+        description="Only recorded outputs can be scored (live backends are refused); "
+        "default: true when fields.input is unset.",
+    )
     fewshot: FewShotSpec | None = Field(None, description="Few-shot examples (fewshot.py).")
     extract: Extraction | None = Field(
         None, description="Answer extraction applied to outputs before scoring (extraction.py)."
@@ -94,6 +99,13 @@ class Task:
         return self.spec.name
 
     @property
+    def replay_only(self) -> bool:
+        """Declared, or inferred when the data has no input column (nothing to prompt with)."""
+        if self.spec.replay_only is not None:
+            return self.spec.replay_only
+        return self.spec.fields.input is None
+
+    @property
     def data_path(self) -> Path:
         return self.root / self.spec.data
 
@@ -124,7 +136,7 @@ class Task:
         return [(f"{name}@{p.name}", opts) for p in extract.pipelines for name, opts in specs]
 
     @cached_property
-    def _templates(self) -> tuple[jinja2.Template, jinja2.Template | None]:
+    def templates(self) -> tuple[jinja2.Template, jinja2.Template | None]:
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
         try:
             user = env.from_string(self.spec.prompt)
@@ -153,11 +165,11 @@ class Task:
         pool = self._fewshot
         if pool is None or pool.spec.n == 0:
             return prompt if pool is None else context(pool.spec, [], prompt)
-        user_template, _ = self._templates
+        user_template, _ = self.templates
         shots = []
         for example in pool.choose(sample.id):
             shot = self._sample_from_row(0, 0, example.row, pool.path)
-            shots.append((user_template.render(_context(shot)), example.target))
+            shots.append((user_template.render(prompt_context(shot)), example.target))
         return context(pool.spec, shots, prompt)
 
     def samples(self) -> list[Sample]:
@@ -213,13 +225,15 @@ class Task:
 
     def request(self, sample: Sample) -> Request:
         """Render the prompt for one sample; a missing template variable is a UserError."""
-        user_template, system_template = self._templates
+        user_template, system_template = self.templates
         if self._fewshot is not None and not isinstance(sample.input, str):
             raise UserError(
                 f"{self.spec_path}: fewshot needs text input; sample '{sample.id}' is chat"
             )
         try:
-            messages = _render_messages(sample, user_template, system_template, _context(sample))
+            messages = _render_messages(
+                sample, user_template, system_template, prompt_context(sample)
+            )
             if self._fewshot is not None:
                 last = messages[-1]
                 content = self._with_fewshot(sample, last.content)
@@ -233,7 +247,7 @@ class Task:
         )
 
 
-def _context(sample: Sample) -> dict[str, Any]:
+def prompt_context(sample: Sample) -> dict[str, Any]:
     """What a prompt template sees of a sample."""
     return {
         "input": sample.input,
