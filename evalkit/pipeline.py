@@ -40,7 +40,7 @@ from evalkit.scoring import (
     scoring_item,
 )
 from evalkit.store import RunStore
-from evalkit.taskcheck import check_live
+from evalkit.taskcheck import check_live, check_prompts
 from evalkit.tasks import Task, load_task
 from evalkit.types import (
     ComponentInfo,
@@ -81,6 +81,8 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
         check_live(task, config.model.backend)
         samples = task.samples()[: config.limit] if config.limit else task.samples()
         requests = {s.id: task.request(s) for s in samples}  # template errors surface now
+        if config.model.backend != "replay":
+            check_prompts(task, samples)  # a live model is never sent a prompt without its input
         specs = task.scorer_specs(list(config.scorer_specs(task.spec.scorers).items()))
         backends = factory(config.model.name, config.model.options, task)
         if not backends:

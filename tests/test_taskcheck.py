@@ -96,3 +96,10 @@ def test_validate_cli(run_cli, tmp_path):
     out = run_cli("validate", str(bad))
     assert out.returncode == 2 and out.stderr.count("\n") == 1
     assert "the rendered prompt lacks its input" in out.stderr
+
+
+def test_a_live_run_of_a_task_whose_prompt_lacks_its_input_is_refused(run_cli, tmp_path):
+    path = _task(tmp_path, "fields: {id: id, input: q, references: r}\n")
+    out = run_cli("run", f"tasks=[{path}]", "model=openai", "run_dir=r")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "sample 'b': the rendered prompt lacks its input" in out.stderr
