@@ -10,12 +10,12 @@ empty, scorers see "" and each ok score says "no answer extracted" (a wrong answ
               flexible: [last_number]}                            # once each, `exact_match_strict`
 
 Steps (a bare name, or a one-key mapping `{name: options}`):
-- `regex`: a pattern, or `{pattern, group: 1, match: first|last}`. The match's group (default 1
-  when the pattern has a group, else the whole match) stripped of surrounding whitespace, as
-  lm-eval's RegexFilter (`group_select` 0 = first match, -1 = last).
+- `regex`: a pattern, or `{pattern, group: N, match: first|last}`. The chosen match's group N
+  (default: its first non-empty group, or the whole match without groups), stripped of
+  surrounding whitespace, as lm-eval's RegexFilter (`group_select` 0 = first match, -1 = last).
 - `last_number` / `first_number`: a number as `scorers.numeric.find_numbers` reads it, written
   without thousands separators or currency sign (`$1,234.50` -> `1234.50`, Unicode minus -> `-`).
-- `boxed`: the content of the last `\\boxed{...}` or `\\fbox{...}`, nested braces balanced (as
+- `boxed`: the content of the last `\\boxed{...}` (else `\\fbox{...}`), nested braces balanced (as
   Hendrycks et al.'s MATH `last_boxed_only_string` + `remove_boxed`), or `\\boxed 5`.
 - `choice_letter`: the answer letter (A-E by default, `{letters: ABCD}`) from "the answer is
   (B)", "Answer: C", "**D**" alone, "(B)" / "B." / "B)" at the start, or a single distinct "(C)".
@@ -30,9 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 from pydantic import (
     BaseModel,
@@ -44,20 +42,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from evalkit.protocols import ScoredItem, Scorer
 from evalkit.scorers.numeric import number_matches
 from evalkit.types import (
-    Aggregate,
     ExtractedAnswer,
-    ExtractionCount,
-    Generation,
-    SampleRecord,
-    Score,
 )
 from evalkit.validation import first_error
 
 if TYPE_CHECKING:
-    from evalkit.scoring import ScoringItem
+    pass
 
 NO_ANSWER = "no answer extracted"
 UNNAMED = ""  # the pipeline of a plain `extract: [...]` list: metrics keep their names
@@ -74,7 +66,9 @@ class Step(BaseModel):
 class RegexStep(Step):
     kind = "regex"
     pattern: str
-    group: int | None = Field(None, ge=0, description="Default: 1 with a group, else 0.")
+    group: int | None = Field(
+        None, ge=0, description="Default: the first non-empty group, or the whole match."
+    )
     match: Literal["first", "last"] = "first"
 
     @field_validator("pattern")
@@ -101,8 +95,12 @@ class RegexStep(Step):
         if not found:
             return None
         chosen = found[0] if self.match == "first" else found[-1]
-        group = self.group if self.group is not None else (1 if compiled.groups else 0)
-        value = chosen.group(group)
+        if self.group is not None:
+            value = chosen.group(self.group)
+        elif compiled.groups:  # lm-eval: the first group that took part and is not empty
+            value = next((g for g in chosen.groups() if g), None)
+        else:
+            value = chosen.group(0)
         return None if value is None else value.strip()
 
 
@@ -177,7 +175,9 @@ STEPS: dict[str, type[Step]] = {
 
 def last_boxed(text: str) -> str | None:
     """The content of the last \\boxed{...} / \\fbox{...} (balanced braces), or None."""
-    start = max(text.rfind("\\boxed"), text.rfind("\\fbox"))
+    start = text.rfind("\\boxed")  # as MATH's last_boxed_only_string: \fbox only without it
+    if start < 0:
+        start = text.rfind("\\fbox")
     if start < 0:
         return None
     rest = text[start:]
@@ -310,94 +310,3 @@ def _parse_step(raw: Any, where: str) -> Step:
 
 def _fail(message: str) -> NoReturn:
     raise PydanticCustomError("extract", message.replace("{", "{{").replace("}", "}}"))
-
-
-def view_for(item: ScoringItem, pipeline: str) -> ScoringItem:
-    """The item as a scorer of `pipeline` sees it: the pipeline's answer as the prediction."""
-    for name, answer in item.answers:
-        if name == pipeline:
-            return replace(item, prediction=answer, answers=((UNNAMED, answer),))
-    return item
-
-
-def mark_no_answer(items: Sequence[ScoringItem], scored: list[list[Score]]) -> list[list[Score]]:
-    """Every ok score of an item whose (unnamed-pipeline) answer is empty says why."""
-    out = []
-    for item, scores in zip(items, scored, strict=True):
-        if (UNNAMED, "") in item.answers:
-            scores = [
-                s.model_copy(update={"explanation": NO_ANSWER}) if s.status == "ok" else s
-                for s in scores
-            ]
-        out.append(scores)
-    return out
-
-
-class PipelineScorer:
-    """A scorer run on one named pipeline's answers; its metrics are suffixed `_<pipeline>`.
-
-    Built from a scorer spec named `<scorer>@<pipeline>` (as run.json's task_scorers store it),
-    so every reader that rebuilds scorers from a run gets the suffixed metrics. Anything else
-    (corpus_value, prepare, close, cpu_heavy, higher_is_better) is the wrapped scorer's.
-    """
-
-    def __init__(self, inner: Scorer, pipeline: str) -> None:
-        self.inner = inner
-        self.pipeline = pipeline
-        self.name = f"{inner.name}@{pipeline}"
-        self.metrics = tuple(f"{m}_{pipeline}" for m in inner.metrics)
-        self._inner_metric = dict(zip(self.metrics, inner.metrics, strict=True))
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
-
-    def signature(self) -> str:
-        return f"{self.inner.signature()}|extract:{self.pipeline}"
-
-    def score(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
-        view = [view_for(cast("ScoringItem", item), self.pipeline) for item in items]
-        scored = mark_no_answer(view, self.inner.score(view))
-        return [
-            [s.model_copy(update={"name": f"{s.name}_{self.pipeline}"}) for s in scores]
-            for scores in scored
-        ]
-
-    def aggregate(
-        self,
-        metric: str,
-        scores: Sequence[Score],
-        *,
-        task: str,
-        model: str,
-        seed: int,
-        n_resamples: int = 1000,
-    ) -> Aggregate:
-        inner = self._inner_metric[metric]
-        renamed = [s.model_copy(update={"name": inner}) for s in scores]
-        result = self.inner.aggregate(
-            inner, renamed, task=task, model=model, seed=seed, n_resamples=n_resamples
-        )
-        return result.model_copy(update={"metric": metric})
-
-
-def extracted_answers(
-    extraction: Extraction | None, generation: Generation
-) -> list[ExtractedAnswer]:
-    """What a sample record stores: every pipeline's answer (none for a failed generation)."""
-    if extraction is None or generation.error is not None:
-        return []
-    return extraction.answers(generation.text)
-
-
-def count_no_answers(records: Iterable[SampleRecord]) -> list[ExtractionCount]:
-    """run.json's `extraction`: per task x model x pipeline, outputs and how many had no answer."""
-    counts: dict[tuple[str, str, str], list[int]] = {}
-    for record in records:
-        for extracted in record.extracted:
-            tally = counts.setdefault((record.task, record.model, extracted.pipeline), [0, 0])
-            tally[0] += 1
-            tally[1] += extracted.answer == ""
-    return [
-        ExtractionCount(task=t, model=m, pipeline=p, n=n, n_no_answer=missing)
-        for (t, m, p), (n, missing) in counts.items()
-    ]

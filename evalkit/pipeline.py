@@ -24,7 +24,7 @@ from evalkit.aggregate import aggregate_records
 from evalkit.cache import ResponseCache, cache_key
 from evalkit.config import RunConfig
 from evalkit.errors import UserError
-from evalkit.extraction import count_no_answers, extracted_answers
+from evalkit.extraction_scoring import count_no_answers, extracted_answers
 from evalkit.progress import ProgressReporter
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
 from evalkit.provenance import git_commit, host_info, library_versions

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from evalkit import registry
-from evalkit.extraction import UNNAMED, Extraction, PipelineScorer, mark_no_answer, view_for
+from evalkit.extraction import UNNAMED, Extraction
+from evalkit.extraction_scoring import PipelineScorer, mark_no_answer, view_for
 from evalkit.protocols import SCORER_GROUP, Scorer
 from evalkit.scorers.base import failed_scores
 from evalkit.types import Generation, Sample, Score

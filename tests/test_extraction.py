@@ -89,6 +89,19 @@ def test_regex_step_matches_lm_eval_regex_filter(text, which, select):
     assert (got if got is not None else "[invalid]") == expected
 
 
+LM_EVAL_FLEXIBLE = r"(-?[$0-9.,]{2,})|(-?[0-9]+)"  # lm-eval gsm8k flexible-extract, two groups
+
+
+@pytest.mark.parametrize(
+    "text", ["so 3 + 4 = 7", "costs $1,234.50 or 12", "just 5", "-3 then -12", "none", "7 and 42"]
+)
+def test_regex_step_with_alternative_groups_matches_lm_eval(text):
+    """Several groups: the first non-empty one of the chosen match, as lm-eval's filter."""
+    expected = lm_eval_regex(text, LM_EVAL_FLEXIBLE, -1)
+    got = RegexStep(pattern=LM_EVAL_FLEXIBLE, match="last").apply(text)
+    assert (got if got is not None else "[invalid]") == expected
+
+
 def test_regex_step_groups():
     step = RegexStep(pattern=r"answer: (\w+) \((\d+)\)", group=2)
     assert step.apply("answer: seven (7)") == "7"
@@ -134,6 +147,7 @@ def test_first_number():
         "first \\boxed{1} then \\boxed{{2}+{3}}",
         "\\boxed{\\sqrt{\\frac{a}{b}}} done",
         "\\fbox{42}",
+        "\\boxed{1} and later \\fbox{2}",  # \\boxed wins over a later \\fbox
         "unbalanced \\boxed{\\frac{1}{2}",
         "nothing boxed",
         "\\boxed{}",
