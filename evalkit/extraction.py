@@ -309,4 +309,5 @@ def _parse_step(raw: Any, where: str) -> Step:
 
 
 def _fail(message: str) -> NoReturn:
-    raise PydanticCustomError("extract", message.replace("{", "{{").replace("}", "}}"))
+    # the message is a template: pass it as a context value so braces in it stay literal
+    raise PydanticCustomError("extract", "{problem}", {"problem": message})

@@ -223,7 +223,7 @@ def test_named_pipelines():
         ("{'bad name': [strip]}", "pipeline name 'bad name'"),
         ("{strict: strip}", "pipeline 'strict' must be a list"),
         ("7", "must be a list of steps or a mapping"),
-        ("[{regex: a, strip: {}}]", "a step is a name or a one-key mapping"),
+        ("[{regex: a, strip: {}}]", "a step is a name or a one-key mapping {name: options}"),
     ],
 )
 def test_bad_extract_blocks_name_the_file_and_field(tmp_path, block, message):
