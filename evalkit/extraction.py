@@ -13,6 +13,8 @@ Steps (a bare name, or a one-key mapping `{name: options}`):
 - `regex`: a pattern, or `{pattern, group: N, match: first|last}`. The chosen match's group N
   (default: its first non-empty group, or the whole match without groups), stripped of
   surrounding whitespace, as lm-eval's RegexFilter (`group_select` 0 = first match, -1 = last).
+  No match finds nothing, unless `keep_unmatched: true` passes the text on unchanged (for
+  systems that answer with the bare answer and no marker).
 - `last_number` / `first_number`: a number as `scorers.numeric.find_numbers` reads it, written
   without thousands separators or currency sign (`$1,234.50` -> `1234.50`, Unicode minus -> `-`).
 - `boxed`: the content of the last `\\boxed{...}` (else `\\fbox{...}`), nested braces balanced (as
@@ -70,6 +72,9 @@ class RegexStep(Step):
         None, ge=0, description="Default: the first non-empty group, or the whole match."
     )
     match: Literal["first", "last"] = "first"
+    keep_unmatched: bool = Field(
+        False, description="No match: pass the text on unchanged instead of finding nothing."
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -93,7 +98,7 @@ class RegexStep(Step):
         compiled = re.compile(self.pattern)
         found = list(compiled.finditer(text))
         if not found:
-            return None
+            return text if self.keep_unmatched else None
         chosen = found[0] if self.match == "first" else found[-1]
         if self.group is not None:
             value = chosen.group(self.group)

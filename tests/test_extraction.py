@@ -102,6 +102,12 @@ def test_regex_step_with_alternative_groups_matches_lm_eval(text):
     assert (got if got is not None else "[invalid]") == expected
 
 
+def test_regex_keep_unmatched_passes_the_text_on():
+    step = RegexStep(pattern=GSM8K_STRICT, keep_unmatched=True)
+    assert step.apply("so 18\n#### 18") == "18"
+    assert step.apply(" 19 ") == " 19 "  # unchanged; add `strip` after it to trim
+
+
 def test_regex_step_groups():
     step = RegexStep(pattern=r"answer: (\w+) \((\d+)\)", group=2)
     assert step.apply("answer: seven (7)") == "7"
@@ -347,6 +353,26 @@ def test_the_gsm8k_case_with_the_strict_regex(run_cli, tmp_path):
     assert record["extracted"] == [{"pipeline": "", "answer": "18"}]
     html = (tmp_path / "run" / "report.html").read_text()
     assert '"a":' in html and "extracted answer" in html
+
+
+def test_the_gsm8k_case_with_keep_unmatched(run_cli, tmp_path):
+    """One pipeline that reads `#### N` where it is and the bare answer otherwise gives the case's
+    expected values for both systems: cot-v1 1.0 (50/50), terse-v1 0.6 (30/50)."""
+    block = f"extract: [{{regex: {{pattern: '{GSM8K_STRICT}', keep_unmatched: true}}}}, strip]\n"
+    task = _case_task(tmp_path, block, "{exact_match: {}, numeric_match: {}}")
+    out = run_cli(
+        "run",
+        f"tasks=[{task / 'task.yaml'}]",
+        f"model.path={CASE / 'my_outputs.jsonl'}",
+        f"run_dir={tmp_path / 'run'}",
+        "progress=false",
+    )
+    assert out.returncode == 0, out.stderr
+    values, misses = _values(tmp_path / "run")
+    for metric in ("exact_match", "numeric_match"):
+        assert values[("cot-v1", metric)] == 1.0
+        assert values[("terse-v1", metric)] == pytest.approx(30 / 50)
+    assert misses == {("cot-v1", ""): 0, ("terse-v1", ""): 0}
 
 
 def test_the_gsm8k_case_strict_and_flexible(run_cli, tmp_path):
