@@ -168,9 +168,27 @@ class Task:
         user_template, _ = self.templates
         shots = []
         for example in pool.choose(sample.id):
-            shot = self._sample_from_row(0, 0, example.row, pool.path)
+            shot = self._example_sample(example.id, example.row, pool.path)
             shots.append((user_template.render(prompt_context(shot)), example.target))
         return context(pool.spec, shots, prompt)
+
+    def _example_sample(self, example_id: str, row: Row, path: Path) -> Sample:
+        """A few-shot row as the prompt template sees it: only the input column is required."""
+        fields = self.spec.fields
+        if fields.input is not None and fields.input not in row:
+            raise UserError(
+                f"{path}: few-shot example '{example_id}': field '{fields.input}' missing "
+                f"(task '{self.name}' maps it to input)"
+            )
+        used = {fields.id, fields.input, fields.references}
+        refs = row.get(fields.references) if fields.references else None
+        return Sample(
+            id=example_id,
+            index=0,
+            input=_as_input(row[fields.input]) if fields.input else "",
+            references=self._references(refs),
+            metadata={k: v for k, v in row.items() if k not in used},
+        )
 
     def samples(self) -> list[Sample]:
         """All samples, in data order; ids must be unique."""
@@ -188,18 +206,16 @@ class Task:
             samples.append(sample)
         return samples
 
-    def _sample_from_row(
-        self, index: int, line_no: int, row: Row, source: Path | None = None
-    ) -> Sample:
+    def _sample_from_row(self, index: int, line_no: int, row: Row) -> Sample:
         fields = self.spec.fields
-        where = f"{source or self.data_path}:{line_no}" if line_no else str(source)
 
         def column(key: str | None, role: str) -> Any:
             if key is None:
                 return None
             if key not in row:
                 raise UserError(
-                    f"{where}: field '{key}' missing (task '{self.name}' maps it to {role})"
+                    f"{self.data_path}:{line_no}: field '{key}' missing "
+                    f"(task '{self.name}' maps it to {role})"
                 )
             return row[key]
 

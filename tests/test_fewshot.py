@@ -141,3 +141,17 @@ def test_run_records_fewshot_ids_and_a_changed_fewshot_is_another_run(run_cli, t
     task_yaml.write_text(task_yaml.read_text().replace("seed: 3", "seed: 4"))
     again = run_cli(*run)
     assert again.returncode == 2 and "holds a different run" in again.stderr
+
+
+def test_a_fewshot_file_needs_only_the_input_and_target_columns(tmp_path):
+    train = [{"q": f"bare q {i}", "worked": f"w{i}"} for i in range(3)]  # no id, no references
+    task = load_task_file(_task(tmp_path, "{data: train.jsonl, n: 1, target: worked}", train=train))
+    sample = task.samples()[0]
+    assert task.fewshot_ids(sample)[0] in {"1", "2", "3"}  # the row (line) number
+    assert _prompt(task, sample).endswith("\n\nQ: question 0\nA:")
+    broken = [{"question": "wrong column", "worked": "w"}]
+    task = load_task_file(
+        _task(tmp_path, "{data: train.jsonl, n: 1, target: worked}", train=broken)
+    )
+    with pytest.raises(UserError, match="few-shot example '1': field 'q' missing"):
+        task.request(task.samples()[0])
