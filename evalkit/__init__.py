@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from pathlib import Path
+
     from evalkit.results import LoadedRun
 
 
@@ -21,4 +24,23 @@ def load_run(run_dir: Any) -> LoadedRun:
     return _load_run(run_dir)
 
 
-__all__ = ["__version__", "load_run"]
+def evaluate(
+    tasks: Sequence[str | Path],
+    model: str | dict[str, Any] = "replay",
+    scorers: dict[str, dict[str, Any]] | None = None,
+    run_dir: str | Path | None = None,
+    **settings: Any,
+) -> LoadedRun:
+    """Run tasks on a model from Python, like `evalkit run`; returns the loaded run.
+
+    `evalkit.evaluate(["gsm8k"], model={"backend": "openai", "model": "gpt-4o-mini"},
+    run_dir="reports/gsm8k")`: `model` is a conf/model preset name ("replay", "hf", "openai")
+    or a dict overriding its `backend`'s preset; `scorers` None keeps each task's own; other run
+    settings are keywords (`limit=50`, `seed=1`). See `evalkit.api.evaluate`.
+    """
+    from evalkit.api import evaluate as _evaluate
+
+    return _evaluate(tasks, model, scorers, run_dir, **settings)
+
+
+__all__ = ["__version__", "evaluate", "load_run"]

@@ -79,6 +79,7 @@ def serve(overrides: Sequence[str]) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: Sequence[Path]) -> None:
     """Check task files (task.yaml or its folder): schema, data, and every rendered prompt."""
+    from evalkit.taskcheck import check_prompts
     from evalkit.tasks import load_task_file
 
     for path in paths:
@@ -86,7 +87,9 @@ def validate(paths: Sequence[Path]) -> None:
         samples = task.samples()
         for sample in samples:
             task.request(sample)
-        click.echo(f"ok: {task.spec_path} (task '{task.name}', {len(samples)} samples)")
+        check_prompts(task, samples)
+        note = "; replay-only: live backends are refused" if task.replay_only else ""
+        click.echo(f"ok: {task.spec_path} (task '{task.name}', {len(samples)} samples{note})")
 
 
 @cli.command("list")

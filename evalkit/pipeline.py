@@ -25,6 +25,7 @@ from evalkit.aggregate import aggregate_records
 from evalkit.cache import ResponseCache, cache_key
 from evalkit.config import RunConfig
 from evalkit.errors import UserError
+from evalkit.extraction_scoring import count_no_answers, extracted_answers
 from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.progress import ProgressReporter
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
@@ -43,6 +44,7 @@ from evalkit.scoring import (
     task_scorer_specs,
 )
 from evalkit.store import RunStore
+from evalkit.taskcheck import check_live, check_prompts
 from evalkit.tasks import Task, load_task
 from evalkit.types import (
     ComponentInfo,
@@ -93,11 +95,16 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
 
 def _plan_task(config: RunConfig, ref: str, factory: Any) -> TaskPlan:
     task = load_task(ref)
+    check_live(task, config.model.backend)
     samples = task.samples()[: config.limit] if config.limit else task.samples()
     if not samples:
         raise UserError(f"{task.data_path}: task '{task.name}' has no samples")
     requests = {s.id: task.request(s) for s in samples}  # template errors surface now
-    specs = task_scorer_specs(config.scorer_specs(task.spec.scorers), task.spec.language)
+    if config.model.backend != "replay":
+        check_prompts(task, samples)  # a live model is never sent a prompt without its input
+    specs = task.scorer_specs(
+        task_scorer_specs(config.scorer_specs(task.spec.scorers), task.spec.language)
+    )
     try:
         backends = factory(config.model.name, config.model.options, task)
     except ModuleNotFoundError as exc:
@@ -248,6 +255,8 @@ def _records(
             generation=generation,
             scores=sample_scores,
             references=sample.references,
+            extracted=extracted_answers(batch.plan.task.spec.extract, generation),
+            fewshot_ids=batch.plan.task.fewshot_ids(sample),
         )
 
 
@@ -313,6 +322,7 @@ def _evaluate(
             "status": "complete",
             "aggregates": aggregates,
             "usage": summarize_usage(latest),
+            "extraction": count_no_answers(latest),
             "backend_reports": backend_reports,
             "timings": timings,
             "scorer_timings": _scorer_timings(record.scorer_timings, pool.timings, plans),
@@ -439,7 +449,11 @@ def _run_batches(
             if stopping is None:
                 abort(f"model '{item.batch.backend.name}': {redact(reason)}")
             return  # a batch the abort cut short: its answers are cached, its records not written
-        items = [scoring_item(s, g) for s, g in zip(item.batch.samples, generations, strict=True)]
+        extract = item.batch.plan.task.spec.extract
+        items = [
+            scoring_item(s, g, extract)
+            for s, g in zip(item.batch.samples, generations, strict=True)
+        ]
         scoring.append((item, generations, pool.submit(item.batch.plan.task.name, items)))
 
     def abort(reason: str) -> None:

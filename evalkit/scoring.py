@@ -18,10 +18,12 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from evalkit import registry
+from evalkit.extraction import UNNAMED, Extraction
+from evalkit.extraction_scoring import PipelineScorer, mark_no_answer, view_for
 from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.protocols import SCORER_GROUP, Scorer
 from evalkit.scorers.base import failed_scores
@@ -39,6 +41,9 @@ class ScoringItem:
     references: tuple[str, ...]
     error: str | None = None  # the generation failed; every metric gets status "error"
     source: str = ""  # the sample's input (a judge shows it: the request, or the article)
+    # (pipeline, answer) per extract pipeline ("" = nothing found). With a single unnamed
+    # pipeline `prediction` is its answer; with named ones each PipelineScorer picks its own.
+    answers: tuple[tuple[str, str], ...] = ()
 
 
 def sample_source(sample: Sample) -> str:
@@ -48,10 +53,16 @@ def sample_source(sample: Sample) -> str:
     return "\n\n".join(m.content for m in sample.input if m.role != "system")
 
 
-def scoring_item(sample: Sample, generation: Generation) -> ScoringItem:
-    return ScoringItem(
+def scoring_item(
+    sample: Sample, generation: Generation, extraction: Extraction | None = None
+) -> ScoringItem:
+    item = ScoringItem(
         generation.text, tuple(sample.references), generation.error, sample_source(sample)
     )
+    if extraction is None or generation.error is not None:
+        return item
+    answers = tuple((a.pipeline, a.answer) for a in extraction.answers(generation.text))
+    return view_for(replace(item, answers=answers), UNNAMED)
 
 
 def task_scorer_specs(
@@ -71,16 +82,19 @@ def task_scorer_specs(
 
 
 def build_scorer(name: str, options: dict[str, Any]) -> Scorer:
-    """Raises UserError for an unknown scorer or one whose optional dependency is missing."""
-    factory = registry.load(SCORER_GROUP, name)
-    registry.check_options(SCORER_GROUP, name, factory, options)
+    """A scorer by entry-point name; `<name>@<pipeline>` scores an extract pipeline's answers.
+    Raises UserError for an unknown scorer or option, or one whose optional dependency is
+    missing."""
+    base, _, pipeline = name.partition("@")
+    factory = registry.load(SCORER_GROUP, base)
+    registry.check_options(SCORER_GROUP, base, factory, options)
     try:
         scorer: Scorer = factory(**options)
     except ModuleNotFoundError as exc:  # a scorer that imports its model library lazily
         if not is_optional_dependency(exc):
             raise
-        raise needs_extra(exc, f"scorer '{name}'") from None
-    return scorer
+        raise needs_extra(exc, f"scorer '{base}'") from None
+    return PipelineScorer(scorer, pipeline) if pipeline else scorer
 
 
 def build_scorers(specs: Sequence[ScorerSpec]) -> list[Scorer]:
@@ -145,7 +159,8 @@ def score_items(
                 )
         if ok:
             with paused_gc():
-                scored = _score_naming_extras(scorer, [items[i] for i in ok])
+                batch = [items[i] for i in ok]
+                scored = mark_no_answer(batch, _score_naming_extras(scorer, batch))
             for i, scores in zip(ok, scored, strict=True):
                 results[i].extend(scores)
         if timings is not None:

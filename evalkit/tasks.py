@@ -7,6 +7,8 @@ a template that names a missing field fails loudly instead of sending an empty p
 
 from __future__ import annotations
 
+import hashlib
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from evalkit.datafiles import FORMATS, Row, file_sha256, infer_format, read_rows
 from evalkit.errors import UserError, did_you_mean
+from evalkit.extraction import Extraction, parse_extraction
+from evalkit.fewshot import FewShotPool, FewShotSpec, context
 from evalkit.resources import builtin_dir
 from evalkit.textfiles import load_yaml
 from evalkit.types import ChatMessage, GenerationParams, Request, Sample
@@ -60,6 +64,20 @@ class TaskSpec(BaseModel):
     generation: GenerationParams = GenerationParams()
     scorers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     outputs: str | None = Field(None, description="Recorded system outputs, served by `replay`.")
+    replay_only: bool | None = Field(
+        None,
+        description="Only recorded outputs can be scored (live backends are refused); "
+        "default: true when fields.input is unset.",
+    )
+    fewshot: FewShotSpec | None = Field(None, description="Few-shot examples (fewshot.py).")
+    extract: Extraction | None = Field(
+        None, description="Answer extraction applied to outputs before scoring (extraction.py)."
+    )
+
+    @field_validator("extract", mode="before")
+    @classmethod
+    def _parse_extract(cls, value: Any) -> Any:
+        return value if value is None or isinstance(value, Extraction) else parse_extraction(value)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -87,6 +105,13 @@ class Task:
         return self.spec.name
 
     @property
+    def replay_only(self) -> bool:
+        """Declared, or inferred when the data has no input column (nothing to prompt with)."""
+        if self.spec.replay_only is not None:
+            return self.spec.replay_only
+        return self.spec.fields.input is None
+
+    @property
     def data_path(self) -> Path:
         return self.root / self.spec.data
 
@@ -95,10 +120,29 @@ class Task:
         return self.root / self.spec.outputs if self.spec.outputs else None
 
     def data_hash(self) -> str:
-        return file_sha256(self.data_path)
+        """sha256 of the data file; with extraction or few-shot, of it, the extraction steps
+        and the few-shot spec and examples file (so that changing them makes a different run)."""
+        digest = file_sha256(self.data_path)
+        if self.spec.extract is None and self._fewshot is None:
+            return digest
+        parts = {
+            "data": digest,
+            "extract": self.spec.extract.fingerprint() if self.spec.extract else None,
+            "fewshot": self._fewshot.fingerprint() if self._fewshot else None,
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+    def scorer_specs(
+        self, specs: list[tuple[str, dict[str, Any]]]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """With named extract pipelines, every scorer once per pipeline (`name@pipeline`)."""
+        extract = self.spec.extract
+        if extract is None or not extract.named:
+            return specs
+        return [(f"{name}@{p.name}", opts) for p in extract.pipelines for name, opts in specs]
 
     @cached_property
-    def _templates(self) -> tuple[jinja2.Template, jinja2.Template | None]:
+    def templates(self) -> tuple[jinja2.Template, jinja2.Template | None]:
         env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False)
         try:
             user = env.from_string(self.spec.prompt)
@@ -108,6 +152,50 @@ class Task:
                 f"{self.spec_path}: prompt template line {exc.lineno}: {exc.message}"
             ) from None
         return user, system
+
+    @cached_property
+    def _fewshot(self) -> FewShotPool | None:
+        spec = self.spec.fewshot
+        if spec is None:
+            return None
+        path = self.root / spec.data if spec.data else self.data_path
+        target = spec.target or self.spec.fields.references
+        return FewShotPool(spec, path, (self.spec.fields.id, target), self.spec_path)
+
+    def fewshot_ids(self, sample: Sample) -> list[str]:
+        """The ids of the few-shot examples in front of this sample's prompt (in order)."""
+        pool = self._fewshot
+        return [e.id for e in pool.choose(sample.id)] if pool is not None else []
+
+    def _with_fewshot(self, sample: Sample, prompt: str) -> str:
+        pool = self._fewshot
+        if pool is None or pool.spec.n == 0:
+            return prompt if pool is None else context(pool.spec, [], prompt)
+        user_template, _ = self.templates
+        shots = []
+        for example in pool.choose(sample.id):
+            shot = self._example_sample(example.id, example.row, pool.path)
+            shots.append((user_template.render(prompt_context(shot)), example.target))
+        return context(pool.spec, shots, prompt)
+
+    def _example_sample(self, example_id: str, row: Row, path: Path) -> Sample:
+        """A few-shot row as the prompt template sees it: only the input column is required."""
+        fields = self.spec.fields
+        if fields.input is not None and fields.input not in row:
+            raise UserError(
+                f"{path}: few-shot example '{example_id}': field '{fields.input}' missing "
+                f"(task '{self.name}' maps it to input)"
+            )
+        used = {fields.id, fields.input, fields.references}
+        refs = row.get(fields.references) if fields.references else None
+        where = f"{path}: few-shot example '{example_id}'"
+        return Sample(
+            id=example_id,
+            index=0,
+            input=_as_input(where, fields.input, row[fields.input]) if fields.input else "",
+            references=self._references(where, fields.references, refs),
+            metadata={k: v for k, v in row.items() if k not in used},
+        )
 
     def samples(self) -> list[Sample]:
         """All samples, in data order; ids must be unique."""
@@ -177,15 +265,19 @@ class Task:
 
     def request(self, sample: Sample) -> Request:
         """Render the prompt for one sample; a missing template variable is a UserError."""
-        user_template, system_template = self._templates
-        context: dict[str, Any] = {
-            "input": sample.input,
-            "references": sample.references,
-            "id": sample.id,
-        }
-        context["metadata"] = sample.metadata
+        user_template, system_template = self.templates
+        if self._fewshot is not None and not isinstance(sample.input, str):
+            raise UserError(
+                f"{self.spec_path}: fewshot needs text input; sample '{sample.id}' is chat"
+            )
         try:
-            messages = _render_messages(sample, user_template, system_template, context)
+            messages = _render_messages(
+                sample, user_template, system_template, prompt_context(sample)
+            )
+            if self._fewshot is not None:
+                last = messages[-1]
+                content = self._with_fewshot(sample, last.content)
+                messages[-1] = last.model_copy(update={"content": content})
         except jinja2.UndefinedError as exc:
             raise UserError(
                 f"{self.spec_path}: prompt template for sample '{sample.id}': {exc.message}"
@@ -228,6 +320,16 @@ def _as_id(where: str, key: str, value: Any) -> str:
         f"{where}: field '{key}' (id) must be a non-empty string or an integer, "
         f"got {_describe(value)}"
     )
+
+
+def prompt_context(sample: Sample) -> dict[str, Any]:
+    """What a prompt template sees of a sample."""
+    return {
+        "input": sample.input,
+        "references": sample.references,
+        "id": sample.id,
+        "metadata": sample.metadata,
+    }
 
 
 def _as_input(where: str, key: str, value: Any) -> str | list[ChatMessage]:

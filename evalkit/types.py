@@ -149,6 +149,23 @@ class Aggregate(Frozen):
     )
 
 
+class ExtractedAnswer(Frozen):
+    """What one of the task's `extract:` pipelines made of the output ("" = nothing found)."""
+
+    pipeline: str = Field("", description="'' for a task's single unnamed pipeline.")
+    answer: str
+
+
+class ExtractionCount(Frozen):
+    """How many outputs of a task x model one extraction pipeline found no answer in."""
+
+    task: str
+    model: str
+    pipeline: str
+    n: int = Field(description="Outputs the pipeline ran on (failed generations excluded).")
+    n_no_answer: int
+
+
 class SampleRecord(Frozen):
     """One line of samples.jsonl: a sample, what a model made of it, and its scores."""
 
@@ -162,6 +179,13 @@ class SampleRecord(Frozen):
     references: list[str] = Field(
         default_factory=list,
         description="The sample's references, so a run's report and rescoring need no task data.",
+    )
+    extracted: list[ExtractedAnswer] = Field(
+        default_factory=list,
+        description="The task's extracted answers (generation.text stays the raw output).",
+    )
+    fewshot_ids: list[str] = Field(
+        default_factory=list, description="Ids of the few-shot examples in the prompt, in order."
     )
 
 
@@ -228,6 +252,9 @@ class RunRecord(Frozen):
         description="Run-level measurements a backend made (throughput, memory).",
     )
     timings: dict[str, float] = Field(default_factory=dict)
+    extraction: list[ExtractionCount] = Field(
+        default_factory=list, description="Per task x model x pipeline: outputs with no answer."
+    )
     scorer_timings: list[ScorerTiming] = Field(default_factory=list)
     judge_reports: list[dict[str, JSONValue]] = Field(
         default_factory=list, description="Reliability of each judge that judged this run."

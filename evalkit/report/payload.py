@@ -128,7 +128,16 @@ def _samples_and_outputs(
     }
     sample_of: dict[tuple[str, str], int] = {}
     samples: dict[str, list[Any]] = {"task": [], "id": [], "index": [], "input": [], "refs": []}
-    outputs: dict[str, Any] = {"s": [], "m": [], "t": [], "v": [], "e": {}, "f": {}, "x": {}}
+    outputs: dict[str, Any] = {
+        "s": [],
+        "m": [],
+        "t": [],
+        "v": [],
+        "e": {},
+        "f": {},
+        "x": {},
+        "a": {},
+    }
     position = {t: i for i, t in enumerate(tasks)}
     ordered = sorted(bundle.records, key=lambda r: (position.get(r.task, 0), r.index))
     ordered = _capped(ordered, max_samples)
@@ -161,6 +170,8 @@ def _samples_and_outputs(
         outputs["s"].append(sample_of[key])
         outputs["m"].append(model_position[r.model])
         outputs["t"].append(r.generation.text)
+        if r.extracted:  # the task's extract pipelines' answers, shown next to the raw text
+            outputs["a"][str(i)] = [[a.pipeline, a.answer] for a in r.extracted]
         outputs["v"].append(values)
         if r.generation.error:
             outputs["e"][str(i)] = r.generation.error

@@ -42,6 +42,11 @@ _NUMBER = re.compile(
 WHICH = ("last", "first", "only")
 
 
+def number_matches(text: str) -> list[re.Match[str]]:
+    """The numbers `find_numbers` reads, as regex matches (groups `sign`, `body`, `exp`)."""
+    return list(_NUMBER.finditer(text))
+
+
 def find_numbers(text: str) -> list[Fraction]:
     """Every number in `text`, in order, as exact rationals (see the module docstring)."""
     found = []

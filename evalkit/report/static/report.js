@@ -289,6 +289,10 @@
       const text = el("p", null, "text diff");
       text.replaceChildren(...(refs.length ? diffNodes(O.t[i], refs[0]) : [document.createTextNode(O.t[i])]));
       card.appendChild(text);
+      (O.a[i] || []).forEach(([pipeline, answer]) => {
+        const label = "extracted answer" + (pipeline ? " (" + pipeline + ")" : "") + ": ";
+        card.appendChild(el("p", label + (answer === "" ? "none (no answer extracted)" : answer), "extracted"));
+      });
       const scores = el("ul", null, "scores");
       metricsOf(task).forEach((m, k) => { if (O.v[i][k] !== null) scores.appendChild(el("li", m.name + ": " + fmt(O.v[i][k]))); });
       card.appendChild(scores);
