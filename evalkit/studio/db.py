@@ -81,14 +81,17 @@ _ITEM_COLUMNS = (
 
 
 class RatingsDB:
-    """One connection per instance; open one per thread (the server opens one per request)."""
+    """One connection per instance. The server uses one from its event loop only (async
+    endpoints), so calls never overlap; other processes or threads open their own."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         if not path.parent.is_dir():
             raise UserError(f"{path}: its folder does not exist")
         try:
-            self.conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.conn = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
@@ -168,8 +171,8 @@ class RatingsDB:
 
     def page(self, kind: ItemKind, offset: int, limit: int) -> list[Item]:
         rows = self.conn.execute(
-            f"SELECT {_ITEM_COLUMNS} FROM items WHERE kind = ? AND ord >= ? ORDER BY ord LIMIT ?",
-            (kind, offset, limit),
+            f"SELECT {_ITEM_COLUMNS} FROM items WHERE kind = ? ORDER BY ord LIMIT ? OFFSET ?",
+            (kind, limit, offset),
         )
         return [Item(*r) for r in rows]
 
