@@ -44,9 +44,12 @@ def open_db(source: Path) -> RatingsDB:
 def serve_studio(
     run_dir: Path, host: str, port: int, db_path: Path | None, token_env: str, rubric: str
 ) -> None:
-    import uvicorn
+    try:
+        import uvicorn
 
-    from evalkit.studio.app import create_app
+        from evalkit.studio.app import create_app
+    except ImportError as exc:
+        raise UserError(f"the studio needs {exc.name}: pip install 'evalkit[studio]'") from None
     from evalkit.studio.items import load_run_items
 
     if not run_dir.is_dir():

@@ -117,8 +117,11 @@ def test_a_token_is_checked_on_every_request(run_copy: Path) -> None:
     for method, path in (("get", "/"), ("post", "/annotator"), ("post", "/api/judge"),
                          ("get", "/static/review.js"), ("get", "/agreement")):  # fmt: skip
         assert client.request(method, path).status_code == 401
-        assert client.request(method, path, headers={"Authorization": "Bearer nope"}).status_code == 401  # fmt: skip
-    res = client.post("/annotator", data={"annotator": "eve"}, headers={"Authorization": "Bearer x"})
+        wrong = {"Authorization": "Bearer nope"}
+        assert client.request(method, path, headers=wrong).status_code == 401
+    res = client.post(
+        "/annotator", data={"annotator": "eve"}, headers={"Authorization": "Bearer x"}
+    )
     assert res.status_code == 401 and _count(run_copy) == 0
     assert client.get("/", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert client.get("/?token=s3cret").status_code == 200  # sets the cookie
@@ -128,7 +131,7 @@ def test_a_token_is_checked_on_every_request(run_copy: Path) -> None:
 def test_binding_beyond_localhost_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STUDIO_T", raising=False)
     assert studio_token("127.0.0.1", "STUDIO_T") is None
-    with pytest.raises(UserError, match="listening on 0.0.0.0 needs a token: set STUDIO_T"):
+    with pytest.raises(UserError, match=r"listening on 0\.0\.0\.0 needs a token: set STUDIO_T"):
         studio_token("0.0.0.0", "STUDIO_T")
     monkeypatch.setenv("STUDIO_T", "abc")
     assert studio_token("0.0.0.0", "STUDIO_T") == "abc"
@@ -138,3 +141,46 @@ def test_items_page_is_paged_on_the_server(run_copy: Path) -> None:
     client, _ = _client(run_copy)
     page = client.get("/items", params={"kind": "point", "page": 0})
     assert page.text.count("<code>") == 20 and "next-page" not in page.text
+
+
+def test_ratings_flow_into_meta_eval(run_copy: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from scipy.stats import pearsonr
+
+    from evalkit.store import RunStore
+
+    client, db = _client(run_copy)
+    for name, shift in (("ann", 0), ("bob", 1)):
+        client.post("/annotator", data={"annotator": name})
+        for _ in range(20):
+            item = db.next_item(name, "point")
+            assert item is not None
+            score = 1 + (sum(map(ord, item.output_a)) + shift) % 5
+            res = client.post(
+                "/api/judge",
+                json={"annotator": name, "kind": "point", "item_id": item.id,
+                      "action": f"rate:{score}"},
+            )  # fmt: skip
+            assert res.status_code == 200
+    db.close()
+    out = subprocess.run(
+        [sys.executable, "-m", "evalkit.cli", "meta-eval", str(run_copy), "--ratings",
+         str(run_copy), "--json", "--resamples", "20"],
+        text=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    # the reference: mean rating per output (recomputed here) against f1, with scipy
+    means = {}
+    for r in RunStore(run_copy).latest_records():
+        scores = [1 + (sum(map(ord, r.generation.text)) + k) % 5 for k in (0, 1)]
+        f1 = next(s.value for s in r.scores if s.name == "f1")
+        means[(r.sample_id, r.model)] = (f1, sum(scores) / 2)
+    f1s, humans = zip(*means.values(), strict=True)
+    expected = pearsonr(f1s, humans).statistic
+    wanted = ("f1", "summ_coherence", "sample", "pearson")
+    (row,) = [r for r in rows if (r["metric"], r["human"], r["level"], r["method"]) == wanted]
+    assert row["n"] == 20 and row["value"] == pytest.approx(expected, abs=1e-9)
