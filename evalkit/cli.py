@@ -405,14 +405,21 @@ def data_build(args: Sequence[str]) -> None:
 @click.option("--db", type=click.Path(path_type=Path), help="Ratings file [RUN_DIR/studio.sqlite].")
 @click.option("--rubric", default="overall_quality", show_default=True, help="Pointwise rubric.")
 @click.option("--token-env", default="EVALKIT_STUDIO_TOKEN", show_default=True)
+@click.option("--playground", type=click.Path(path_type=Path), help="YAML: playground models.")
 def studio(
-    run_dir: Path, host: str, port: int, db: Path | None, rubric: str, token_env: str
+    run_dir: Path,
+    host: str,
+    port: int,
+    db: Path | None,
+    rubric: str,
+    token_env: str,
+    playground: Path | None,
 ) -> None:
     """Review a finished run's outputs in the browser: blind ratings on a rubric's scale and
     A/B/tie preferences, by named annotators (a token is needed beyond 127.0.0.1)."""
     from evalkit.studio.commands import serve_studio
 
-    serve_studio(run_dir, host, port, db, token_env, rubric)
+    serve_studio(run_dir, host, port, db, token_env, rubric, playground)
 
 
 @cli.group()

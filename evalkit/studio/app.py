@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +22,20 @@ from urllib.parse import parse_qs, quote
 
 import jinja2
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    StreamingResponse,
+)
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from evalkit.judges.rubric import Rubric
 from evalkit.studio.db import Item, ItemKind, RatingError, RatingsDB
 from evalkit.studio.items import left_model
+from evalkit.studio.playground import PlaygroundModel, stream_answer
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
@@ -107,9 +114,16 @@ def _token_ok(studio: Studio, request: Request) -> bool:
     return hmac.compare_digest(given.encode(), studio.token.encode())
 
 
-def create_app(db: RatingsDB, rubric: Rubric, token: str | None) -> FastAPI:
-    """The app over a filled ratings database; `rubric` must be pointwise (it has a scale)."""
+def create_app(
+    db: RatingsDB,
+    rubric: Rubric,
+    token: str | None,
+    playground: Sequence[PlaygroundModel] = (),
+) -> FastAPI:
+    """The app over a filled ratings database; `rubric` must be pointwise (it has a scale);
+    `playground`: the models the playground offers (none: the page says how to add some)."""
     studio = Studio(db, rubric, token)
+    models = {m.name: m for m in playground}
     app = FastAPI(title="evalkit studio", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
@@ -124,6 +138,7 @@ def create_app(db: RatingsDB, rubric: Rubric, token: str | None) -> FastAPI:
             response.set_cookie(COOKIE, studio.token, httponly=True, samesite="strict")
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+            "connect-src 'self'; "
             "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         )
         return response
@@ -202,6 +217,25 @@ def create_app(db: RatingsDB, rubric: Rubric, token: str | None) -> FastAPI:
         from evalkit.studio.analysis import agreement_rows
 
         return _page("agreement.html", rows=agreement_rows(db))
+
+    @app.get("/playground", response_class=HTMLResponse)
+    async def playground_page() -> HTMLResponse:
+        return _page("playground.html", models=list(models))
+
+    @app.post("/api/playground")
+    async def playground_stream(request: Request) -> StreamingResponse:
+        try:
+            fields = json.loads(await request.body())
+        except ValueError:
+            raise RatingError("the body is not JSON") from None
+        if not isinstance(fields, dict) or not isinstance(fields.get("prompt"), str):
+            raise RatingError("expected {model, prompt}")
+        model = models.get(str(fields.get("model")))
+        if model is None:
+            raise RatingError(f"unknown playground model {str(fields.get('model'))[:64]!r}", 404)
+        return StreamingResponse(
+            stream_answer(model, fields["prompt"]), media_type="application/x-ndjson"
+        )
 
     return app
 

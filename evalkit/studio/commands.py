@@ -42,7 +42,13 @@ def open_db(source: Path) -> RatingsDB:
 
 
 def serve_studio(
-    run_dir: Path, host: str, port: int, db_path: Path | None, token_env: str, rubric: str
+    run_dir: Path,
+    host: str,
+    port: int,
+    db_path: Path | None,
+    token_env: str,
+    rubric: str,
+    playground: Path | None = None,
 ) -> None:
     try:
         import uvicorn
@@ -51,17 +57,19 @@ def serve_studio(
     except ImportError as exc:
         raise UserError(f"the studio needs {exc.name}: pip install 'evalkit[studio]'") from None
     from evalkit.studio.items import load_run_items
+    from evalkit.studio.playground import load_models
 
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: run directory not found")
     token = studio_token(host, token_env)
     chosen = studio_rubric(rubric)
+    models = load_models(playground) if playground else []
     db = RatingsDB(db_path or run_dir / DB_NAME)
     n_items = load_run_items(db, run_dir)
     shown = f"[{host}]" if ":" in host else host
     print(f"evalkit studio: {n_items} items, ratings in {db.path}", flush=True)
     print(f"http://{shown}:{port}/" + ("?token=..." if token else ""), flush=True)
-    uvicorn.run(create_app(db, chosen, token), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(db, chosen, token, models), host=host, port=port, log_level="warning")
 
 
 def export_ratings(source: Path, fmt: str, output: Path | None) -> str | None:

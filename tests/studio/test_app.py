@@ -165,6 +165,8 @@ def test_ratings_flow_into_meta_eval(run_copy: Path) -> None:
                       "action": f"rate:{score}"},
             )  # fmt: skip
             assert res.status_code == 200
+    shown = client.get("/agreement").text
+    assert "krippendorff_alpha (interval)" in shown and "cohen_kappa ann | bob" in shown
     db.close()
     out = subprocess.run(
         [sys.executable, "-m", "evalkit.cli", "meta-eval", str(run_copy), "--ratings",

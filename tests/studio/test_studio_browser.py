@@ -30,14 +30,14 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, run_dir: Path, port: int) -> None:
-        self.run_dir, self.port = run_dir, port
+    def __init__(self, run_dir: Path, port: int, extra: list[str] | None = None) -> None:
+        self.run_dir, self.port, self.extra = run_dir, port, extra or []
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "evalkit.cli", "studio", str(self.run_dir),
-             "--port", str(self.port), "--rubric", "summ_coherence"],
+             "--port", str(self.port), "--rubric", "summ_coherence", *self.extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "EVALKIT_STUDIO_TOKEN": ""},
         )  # fmt: skip
@@ -177,3 +177,40 @@ def test_planted_payloads_never_run_on_any_page(
     )
     ann.page.screenshot(path=str(tmp_path / "studio-pairwise.png"))
     keep_artifact(tmp_path / "studio-pairwise.png")
+
+
+def test_playground_streams_side_by_side_and_runs_nothing(
+    browser: Any, studio_run: Path, tmp_path: Path
+) -> None:
+    from tests.studio.stub_openai import ANSWERS, stub_server
+
+    with stub_server() as base_url:
+        models = tmp_path / "models.yaml"
+        models.write_text(
+            "models:\n"
+            + "".join(
+                f"  - {{name: {m}, base_url: '{base_url}', model: {m}, api_key_env: null}}\n"
+                for m in ANSWERS
+            ),
+            encoding="utf-8",
+        )
+        run_dir = tmp_path / "run"
+        shutil.copytree(studio_run, run_dir)
+        srv = Server(run_dir, _free_port(), ["--playground", str(models)])
+        srv.start()
+        try:
+            user = Annotator(browser, srv, "demo")
+            user.page.goto(f"http://127.0.0.1:{srv.port}/playground")
+            user.page.fill("#prompt", "What is the capital of France? <script>alert(1)</script>")
+            user.page.click("#run")
+            user.page.locator(".answer[data-state=done]").nth(1).wait_for()
+            assert user.page.locator(".answer").count() == 2
+            texts = user.page.locator(".answer-text").all_inner_texts()
+            assert sorted(texts) == sorted(ANSWERS.values())
+            for stats in user.page.locator(".stats").all_inner_texts():
+                assert "first token" in stats and "tokens/s" in stats
+            assert user.pwned() is None and user.problems == []
+            user.page.screenshot(path=str(tmp_path / "studio-playground.png"))
+            keep_artifact(tmp_path / "studio-playground.png")
+        finally:
+            srv.stop()
