@@ -123,9 +123,17 @@ def create_app(
     """The app over a filled ratings database; `rubric` must be pointwise (it has a scale);
     `playground`: the models the playground offers (none: the page says how to add some)."""
     studio = Studio(db, rubric, token)
-    models = {m.name: m for m in playground}
     app = FastAPI(title="evalkit studio", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _guard(app, studio)
+    _pages(app, studio)
+    _review(app, studio)
+    _playground(app, {m.name: m for m in playground})
+    return app
+
+
+def _guard(app: FastAPI, studio: Studio) -> None:
+    """The token on every request, the Content-Security-Policy, errors as 400/404 answers."""
 
     @app.middleware("http")
     async def require_token(
@@ -138,8 +146,7 @@ def create_app(
             response.set_cookie(COOKIE, studio.token, httponly=True, samesite="strict")
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-            "connect-src 'self'; "
-            "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+            "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
         )
         return response
 
@@ -149,13 +156,35 @@ def create_app(
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
         return _page("error.html", exc.status, message=str(exc))
 
+
+def _pages(app: FastAPI, studio: Studio) -> None:
+    """The start page, the paged item list, agreement."""
+    db = studio.db
+
     @app.get("/", response_class=HTMLResponse)
     async def index() -> HTMLResponse:
         rows = [
             {"name": a, "point": db.progress(a, "point"), "pair": db.progress(a, "pair")}
             for a in db.annotators()
         ]
-        return _page("index.html", rubric=rubric, annotators=rows, run=db.get_meta("run"))
+        return _page("index.html", rubric=studio.rubric, annotators=rows, run=db.get_meta("run"))
+
+    @app.get("/items", response_class=HTMLResponse)
+    async def items(kind: str = "point", page: int = 0) -> HTMLResponse:
+        item_kind, page = _kind(kind), max(page, 0)
+        rows = db.page(item_kind, page * PAGE_SIZE, PAGE_SIZE)
+        return _page("items.html", kind=item_kind, page=page, items=rows, size=PAGE_SIZE)
+
+    @app.get("/agreement", response_class=HTMLResponse)
+    async def agreement() -> HTMLResponse:
+        from evalkit.studio.analysis import agreement_rows
+
+        return _page("agreement.html", rows=agreement_rows(db))
+
+
+def _review(app: FastAPI, studio: Studio) -> None:
+    """Annotators, the review page, and judgments from its forms or as JSON."""
+    db = studio.db
 
     @app.post("/annotator")
     async def add_annotator(request: Request) -> Response:
@@ -175,7 +204,7 @@ def create_app(
             "review.html",
             annotator=annotator,
             kind=item_kind,
-            rubric=rubric,
+            rubric=studio.rubric,
             item=None if item is None else _shown(studio, annotator, item),
             progress=db.progress(annotator, item_kind),
         )
@@ -189,12 +218,7 @@ def create_app(
 
     @app.post("/api/judge")
     async def judge_json(request: Request) -> JSONResponse:
-        try:
-            fields = json.loads(await request.body())
-        except ValueError:
-            raise RatingError("the body is not JSON") from None
-        if not isinstance(fields, dict):
-            raise RatingError("the body must be a JSON object")
+        fields = _json_object(await request.body())
         annotator = judge(studio, {k: str(v) for k, v in fields.items()})
         kind = _kind(fields.get("kind"))
         item = db.next_item(annotator, kind)
@@ -206,29 +230,16 @@ def create_app(
             }
         )
 
-    @app.get("/items", response_class=HTMLResponse)
-    async def items(kind: str = "point", page: int = 0) -> HTMLResponse:
-        item_kind, page = _kind(kind), max(page, 0)
-        rows = db.page(item_kind, page * PAGE_SIZE, PAGE_SIZE)
-        return _page("items.html", kind=item_kind, page=page, items=rows, size=PAGE_SIZE)
 
-    @app.get("/agreement", response_class=HTMLResponse)
-    async def agreement() -> HTMLResponse:
-        from evalkit.studio.analysis import agreement_rows
-
-        return _page("agreement.html", rows=agreement_rows(db))
-
+def _playground(app: FastAPI, models: dict[str, PlaygroundModel]) -> None:
     @app.get("/playground", response_class=HTMLResponse)
     async def playground_page() -> HTMLResponse:
         return _page("playground.html", models=list(models))
 
     @app.post("/api/playground")
     async def playground_stream(request: Request) -> StreamingResponse:
-        try:
-            fields = json.loads(await request.body())
-        except ValueError:
-            raise RatingError("the body is not JSON") from None
-        if not isinstance(fields, dict) or not isinstance(fields.get("prompt"), str):
+        fields = _json_object(await request.body())
+        if not isinstance(fields.get("prompt"), str):
             raise RatingError("expected {model, prompt}")
         model = models.get(str(fields.get("model")))
         if model is None:
@@ -237,7 +248,15 @@ def create_app(
             stream_answer(model, fields["prompt"]), media_type="application/x-ndjson"
         )
 
-    return app
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        fields = json.loads(body)
+    except ValueError:
+        raise RatingError("the body is not JSON") from None
+    if not isinstance(fields, dict):
+        raise RatingError("the body must be a JSON object")
+    return fields
 
 
 def _form(body: bytes) -> dict[str, str]:

@@ -67,42 +67,52 @@ def _cost(options: OpenAIOptions, input_tokens: int | None, output_tokens: int) 
     return (input_tokens * price.get("input", 0.0) + output_tokens * price.get("output", 0.0)) / 1e6
 
 
-async def stream_answer(model: PlaygroundModel, prompt: str) -> AsyncIterator[str]:
-    """NDJSON lines (see the module docstring) for one model's streamed answer to `prompt`."""
-    o = model.options
+def _request(options: OpenAIOptions, prompt: str) -> tuple[dict[str, str], dict[str, Any]]:
     headers = {"Content-Type": "application/json"}
-    if o.api_key_env and os.environ.get(o.api_key_env):
-        headers["Authorization"] = f"Bearer {os.environ[o.api_key_env]}"
+    if options.api_key_env and os.environ.get(options.api_key_env):
+        headers["Authorization"] = f"Bearer {os.environ[options.api_key_env]}"
     body: dict[str, Any] = {
-        "model": o.model,
+        "model": options.model,
         "messages": [{"role": "user", "content": prompt}],
         "stream": True,
         "stream_options": {"include_usage": True},
-        **o.extra_body,
+        **options.extra_body,
     }
-    t0 = time.perf_counter()
-    first: float | None = None
-    chunks, usage = 0, None
+    return headers, body
+
+
+async def _events(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    """The JSON events of a server-sent-events chat stream, up to `data: [DONE]`."""
+    async for raw in response.content:
+        line = raw.decode("utf-8", "replace").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        event = json.loads(data)
+        if isinstance(event, dict):
+            yield event
+    raise ValueError("the stream ended before [DONE] (the answer may be cut)")
+
+
+async def stream_answer(model: PlaygroundModel, prompt: str) -> AsyncIterator[str]:
+    """NDJSON lines (see the module docstring) for one model's streamed answer to `prompt`."""
+    o = model.options
+    headers, body = _request(o, prompt)
+    t0, first, chunks, usage = time.perf_counter(), None, 0, None
     try:
         timeout = aiohttp.ClientTimeout(total=o.timeout_s)
+        url = o.base_url.rstrip("/") + "/chat/completions"
         async with (
             aiohttp.ClientSession(timeout=timeout) as session,
-            session.post(
-                o.base_url.rstrip("/") + "/chat/completions", json=body, headers=headers
-            ) as response,
+            session.post(url, json=body, headers=headers) as response,
         ):
             if response.status != 200:
                 text = (await response.text())[:300]
                 yield json.dumps({"error": f"HTTP {response.status}: {text}"}) + "\n"
                 return
-            async for raw in response.content:
-                line = raw.decode("utf-8", "replace").strip()
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                event = json.loads(data)
+            async for event in _events(response):
                 if event.get("error"):
                     yield json.dumps({"error": str(event["error"])[:300]}) + "\n"
                     return
@@ -116,12 +126,20 @@ async def stream_answer(model: PlaygroundModel, prompt: str) -> AsyncIterator[st
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
         yield json.dumps({"error": f"{type(exc).__name__}: {exc}"[:300]}) + "\n"
         return
-    seconds = time.perf_counter() - t0
+    yield json.dumps(_timings(o, time.perf_counter() - t0, first, chunks, usage)) + "\n"
+
+
+def _timings(
+    o: OpenAIOptions, seconds: float, first: float | None, chunks: int, usage: Any
+) -> dict[str, Any]:
     output_tokens = int(usage["completion_tokens"]) if usage else chunks
     input_tokens = int(usage["prompt_tokens"]) if usage else None
     generating = seconds - (first or 0.0)
-    yield json.dumps({
-        "done": True, "ttft_s": first, "seconds": seconds, "output_tokens": output_tokens,
+    return {
+        "done": True,
+        "ttft_s": first,
+        "seconds": seconds,
+        "output_tokens": output_tokens,
         "tokens_per_s": output_tokens / generating if generating > 0 else None,
         "cost_usd": _cost(o, input_tokens, output_tokens),
-    }) + "\n"  # fmt: skip
+    }

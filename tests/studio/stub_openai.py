@@ -35,7 +35,8 @@ async def _chat(request: web.Request) -> web.StreamResponse:
         await asyncio.sleep(0.01)
     usage = {"prompt_tokens": 11, "completion_tokens": len(pieces), "total_tokens": 11}
     await response.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
-    await response.write(b"data: [DONE]\n\n")
+    if "cut" not in body["messages"][0]["content"]:
+        await response.write(b"data: [DONE]\n\n")
     return response
 
 

@@ -53,6 +53,12 @@ def test_answers_stream_with_timings_and_cost(tmp_path: Path) -> None:
         assert done["cost_usd"] == pytest.approx((11 * 1.0 + done["output_tokens"] * 2.0) / 1e6)
         res = client.post("/api/playground", json={"model": "gone", "prompt": "x"})
         assert json.loads(res.text.splitlines()[0])["error"].startswith("HTTP 404")
+        res = client.post("/api/playground", json={"model": "beta", "prompt": "cut"})
+        events = [json.loads(line) for line in res.text.splitlines()]
+        assert "".join(e.get("delta", "") for e in events) == ANSWERS["beta"]
+        assert events[-1] == {
+            "error": "ValueError: the stream ended before [DONE] (the answer may be cut)"
+        }
         res = client.post("/api/playground", json={"model": "nope", "prompt": "x"})
         assert res.status_code == 404 and "unknown playground model" in res.json()["error"]
 
