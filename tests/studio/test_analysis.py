@@ -158,3 +158,41 @@ def test_missing_inputs_are_one_line_errors(args: list[str], message: str) -> No
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [out.stderr.strip()]
     assert out.stderr.startswith(message)
+
+
+def test_studio_start_errors_are_one_line(tmp_path: Path, studio_run: Path) -> None:
+    import os
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(studio_run, run_dir)
+    env = {k: v for k, v in os.environ.items() if k != "EVALKIT_STUDIO_TOKEN"}
+    cases = [
+        (["--host", "0.0.0.0"], "listening on 0.0.0.0 needs a token: set EVALKIT_STUDIO_TOKEN"),
+        (["--rubric", "pairwise_preference"], "rubric 'pairwise_preference' has no scale"),
+        (["--rubric", "no_such_rubric"], "unknown rubric 'no_such_rubric'"),
+        (["--playground", str(tmp_path / "none.yaml")], "playground file not found"),
+    ]
+    for extra, message in cases:
+        out = subprocess.run(
+            [sys.executable, "-m", "evalkit.cli", "studio", str(run_dir), *extra],
+            text=True, capture_output=True, timeout=300, env=env,
+        )  # fmt: skip
+        assert out.returncode == 2, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1 and message in out.stderr
+    assert not (run_dir / "studio.sqlite").exists()  # refused before anything was stored
+
+
+def test_a_database_of_another_run_is_refused(tmp_path: Path, studio_run: Path) -> None:
+    import shutil
+
+    from evalkit.errors import UserError
+    from evalkit.studio.items import load_run_items
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    shutil.copytree(studio_run, first)
+    shutil.copytree(studio_run, second)
+    db = RatingsDB(tmp_path / "shared.sqlite")
+    assert load_run_items(db, first) == 30
+    with pytest.raises(UserError, match="holds the ratings of another run"):
+        load_run_items(db, second)
