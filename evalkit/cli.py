@@ -431,11 +431,13 @@ def ratings() -> None:
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None)
-def ratings_export(source: Path, fmt: str, output: Path | None) -> None:
-    """Every rating and vote, one row each (stdout unless --output; parquet needs --output)."""
+@click.option("--kind", type=click.Choice(["point", "pair"]), default=None, help="One kind only.")
+def ratings_export(source: Path, fmt: str, output: Path | None, kind: str | None) -> None:
+    """Every rating and vote with the texts judged, one row each (stdout unless --output;
+    parquet needs --output)."""
     from evalkit.studio.commands import export_ratings
 
-    text = export_ratings(source, fmt, output)
+    text = export_ratings(source, fmt, output, kind)
     click.echo(text if text is not None else str(output), nl=text is None)
 
 

@@ -113,23 +113,31 @@ def agreement_rows(db: RatingsDB) -> list[AgreementRow]:
     return rows
 
 
-def export_frame(db: RatingsDB) -> pd.DataFrame:
-    """One row per stored judgment (ratings, then votes), skips left out. Columns: kind,
-    annotator, item_id, run, task, sample_id, model, model_b, rubric, score, left_model,
-    right_model, choice, winner."""
+def export_frame(db: RatingsDB, kind: str | None = None) -> pd.DataFrame:
+    """One row per stored judgment (ratings, then votes, in the order they were made; skips left
+    out); `kind` "point" or "pair" keeps one kind. Columns: kind, annotator, item_id, run, task,
+    sample_id, model, model_b, rubric, score, left_model, right_model, choice, winner, at (Unix
+    seconds), prompt, reference, response, response_b. A vote's `response` is the output shown
+    on the left (A) and `response_b` the right (B), so `choice` reads against them, as
+    `evalkit judge distill` expects of pairwise labels."""
     rows = db.conn.execute(
-        "SELECT 'point', r.annotator, r.item_id, i.run, i.task, i.sample_id, i.model_a, NULL, "
-        "r.rubric, r.score, NULL, NULL, NULL, NULL, r.at FROM ratings r "
-        "JOIN items i ON i.id = r.item_id "
+        "SELECT * FROM (SELECT 'point', r.annotator, r.item_id, i.run, i.task, i.sample_id, "
+        "i.model_a, NULL, r.rubric, r.score, NULL, NULL, NULL, NULL, r.at, i.prompt, "
+        "i.reference, i.output_a, NULL FROM ratings r JOIN items i ON i.id = r.item_id "
         "UNION ALL SELECT 'pair', v.annotator, v.item_id, i.run, i.task, i.sample_id, i.model_a, "
-        "i.model_b, NULL, NULL, v.left_model, v.right_model, v.choice, v.winner, v.at "
-        "FROM votes v JOIN items i ON i.id = v.item_id ORDER BY 15"
+        "i.model_b, NULL, NULL, v.left_model, v.right_model, v.choice, v.winner, v.at, i.prompt, "
+        "i.reference, CASE WHEN v.left_model = i.model_a THEN i.output_a ELSE i.output_b END, "
+        "CASE WHEN v.left_model = i.model_a THEN i.output_b ELSE i.output_a END "
+        "FROM votes v JOIN items i ON i.id = v.item_id) ORDER BY 15"
     ).fetchall()
     columns = [
         "kind", "annotator", "item_id", "run", "task", "sample_id", "model", "model_b",
         "rubric", "score", "left_model", "right_model", "choice", "winner", "at",
+        "prompt", "reference", "response", "response_b",
     ]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
+    if kind is not None:
+        frame = frame[frame["kind"] == kind].reset_index(drop=True)
     frame["score"] = frame["score"].astype("Int64")
     return frame
 

@@ -72,12 +72,14 @@ def serve_studio(
     uvicorn.run(create_app(db, chosen, token, models), host=host, port=port, log_level="warning")
 
 
-def export_ratings(source: Path, fmt: str, output: Path | None) -> str | None:
-    """Write every rating and vote as JSONL, CSV or Parquet to `output` (JSONL/CSV: stdout
-    when None; returns the text then)."""
+def export_ratings(
+    source: Path, fmt: str, output: Path | None, kind: str | None = None
+) -> str | None:
+    """Write every rating and vote (`kind`: only "point" or "pair") as JSONL, CSV or Parquet to
+    `output` (JSONL/CSV: stdout when None; returns the text then)."""
     from evalkit.studio.analysis import export_frame
 
-    frame = export_frame(open_db(source))
+    frame = export_frame(open_db(source), kind)
     if fmt == "parquet":
         if output is None:
             raise UserError("--format parquet needs --output FILE")
@@ -87,8 +89,15 @@ def export_ratings(source: Path, fmt: str, output: Path | None) -> str | None:
         text = frame.to_csv(index=False)
     else:
         records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        text = "".join(_json_line(r) for r in records)
     if output is None:
         return text
     output.write_text(text, encoding="utf-8")
     return None
+
+
+def _json_line(row: dict[str, object]) -> str:
+    """One JSONL line; U+2028 and U+2029 escaped, so a reader that splits on every Unicode line
+    break (Python's str.splitlines, JavaScript) still sees one record per line."""
+    text = json.dumps(row, ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029") + "\n"
