@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import jinja2
 from fastapi import FastAPI, Request
@@ -114,6 +114,16 @@ def _token_ok(studio: Studio, request: Request) -> bool:
     return hmac.compare_digest(given.encode(), studio.token.encode())
 
 
+def _same_origin(request: Request) -> bool:
+    """A state-changing request must come from the studio's own pages: a browser sends Origin
+    with every cross-site POST (a form on another site could otherwise rate through a visitor's
+    browser on 127.0.0.1). Clients that send no Origin (scripts, curl) pass."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
 def create_app(
     db: RatingsDB,
     rubric: Rubric,
@@ -141,6 +151,8 @@ def _guard(app: FastAPI, studio: Studio) -> None:
     ) -> Response:
         if studio.token is not None and not _token_ok(studio, request):
             return PlainTextResponse("401: missing or wrong token", status_code=401)
+        if request.method != "GET" and not _same_origin(request):
+            return PlainTextResponse("403: a request from another site", status_code=403)
         response = await call_next(request)
         if studio.token is not None and request.query_params.get("token"):
             response.set_cookie(COOKIE, studio.token, httponly=True, samesite="strict")

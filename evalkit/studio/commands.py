@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 
 from evalkit.errors import UserError
@@ -96,7 +97,7 @@ def export_ratings(
     return None
 
 
-def _json_line(row: dict[str, object]) -> str:
+def _json_line(row: Mapping[Hashable, object]) -> str:
     """One JSONL line; U+2028 and U+2029 escaped, so a reader that splits on every Unicode line
     break (Python's str.splitlines, JavaScript) still sees one record per line."""
     text = json.dumps(row, ensure_ascii=False)

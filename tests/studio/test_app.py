@@ -128,6 +128,19 @@ def test_a_token_is_checked_on_every_request(run_copy: Path) -> None:
     assert client.get("/items").status_code == 200
 
 
+def test_posts_from_another_site_are_refused(run_copy: Path) -> None:
+    client, _ = _client(run_copy)
+    page = client.post("/annotator", data={"annotator": "ann"})
+    body = {"annotator": "ann", "kind": "point", "item_id": _item(page.text), "action": "rate:3"}
+    for origin in ("http://evil.example", "null", "http://127.0.0.1:9999"):
+        assert client.post("/judge", data=body, headers={"Origin": origin}).status_code == 403
+        api = client.post("/api/judge", json=body, headers={"Origin": origin})
+        assert api.status_code == 403
+    assert _count(run_copy) == 0
+    same = client.post("/judge", data=body, headers={"Origin": "http://testserver"})
+    assert same.status_code == 200 and _count(run_copy) == 1
+
+
 def test_binding_beyond_localhost_needs_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STUDIO_T", raising=False)
     assert studio_token("127.0.0.1", "STUDIO_T") is None
