@@ -185,6 +185,12 @@ def results(run_dirs: Sequence[Path], fmt: str) -> None:
 @click.option("--system", default=None, help="File mode: field naming the system.")
 @click.option("--resamples", default=200, show_default=True, help="Bootstrap resamples for CIs.")
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--ratings",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Run mode: people's ratings from `evalkit studio` (its .sqlite, or the run dir).",
+)
 def meta_eval(
     source: Path,
     pred: str | None,
@@ -193,6 +199,7 @@ def meta_eval(
     system: str | None,
     resamples: int,
     as_json: bool,
+    ratings: Path | None,
 ) -> None:
     """Correlate metrics with human judgments (Pearson, Spearman, Kendall; sample, system and
     summary level, with bootstrap CIs). SOURCE is a run directory or a JSONL/CSV file."""
@@ -208,6 +215,7 @@ def meta_eval(
         system=system,
         n_resamples=resamples,
         as_json=as_json,
+        ratings=ratings,
     )
 
 
@@ -413,6 +421,70 @@ def data_build(args: Sequence[str]) -> None:
         err=True,
     )
     click.echo(str(config.output))
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--db", type=click.Path(path_type=Path), help="Ratings file [RUN_DIR/studio.sqlite].")
+@click.option("--rubric", default="overall_quality", show_default=True, help="Pointwise rubric.")
+@click.option("--token-env", default="EVALKIT_STUDIO_TOKEN", show_default=True)
+@click.option("--playground", type=click.Path(path_type=Path), help="YAML: playground models.")
+def studio(
+    run_dir: Path,
+    host: str,
+    port: int,
+    db: Path | None,
+    rubric: str,
+    token_env: str,
+    playground: Path | None,
+) -> None:
+    """Review a finished run's outputs in the browser: blind ratings on a rubric's scale and
+    A/B/tie preferences, by named annotators (a token is needed beyond 127.0.0.1)."""
+    from evalkit.studio.commands import serve_studio
+
+    serve_studio(run_dir, host, port, db, token_env, rubric, playground)
+
+
+@cli.group()
+def ratings() -> None:
+    """People's ratings collected with `evalkit studio` (SOURCE: the run dir or its .sqlite)."""
+
+
+@ratings.command("export")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None)
+@click.option("--kind", type=click.Choice(["point", "pair"]), default=None, help="One kind only.")
+def ratings_export(source: Path, fmt: str, output: Path | None, kind: str | None) -> None:
+    """Every rating and vote with the texts judged, one row each (stdout unless --output;
+    parquet needs --output)."""
+    from evalkit.studio.commands import export_ratings
+
+    text = export_ratings(source, fmt, output, kind)
+    click.echo(text if text is not None else str(output), nl=text is None)
+
+
+@ratings.command("agreement")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def ratings_agreement(source: Path, as_json: bool) -> None:
+    """Inter-annotator agreement on items judged more than once (Krippendorff, Cohen)."""
+    from evalkit.studio.views import print_agreement
+
+    print_agreement(source, as_json)
+
+
+@ratings.command("leaderboard")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--seed", default=1234, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def ratings_leaderboard(source: Path, seed: int, as_json: bool) -> None:
+    """Bradley-Terry ratings (Elo scale, 95% bootstrap CIs) from people's A/B/tie votes."""
+    from evalkit.studio.views import print_leaderboard
+
+    print_leaderboard(source, seed, as_json)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

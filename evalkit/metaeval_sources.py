@@ -8,7 +8,7 @@ systems are models. A file: named fields of each row, a dict of dimensions or on
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from evalkit.datafiles import dotted_field, read_rows
@@ -27,11 +27,35 @@ def from_run(run_dir: Path) -> Series:
     return series
 
 
-def from_records(records: Iterable[SampleRecord]) -> Series:
-    """(task, metric, human dimension) -> pairs, from records whose outputs carry ratings."""
+def from_ratings(run_dir: Path, ratings: Path) -> Series:
+    """The run's scores against people's ratings collected with `evalkit studio` (a studio
+    database, or the run directory holding one): per output, the mean score of the annotators
+    who rated it, one human dimension per rubric."""
+    from evalkit.studio.analysis import mean_ratings
+    from evalkit.studio.commands import open_db
+
+    means = mean_ratings(open_db(ratings))
+    series = from_records(
+        RunStore(run_dir).latest_records(),
+        lambda r: means.get((r.task, r.sample_id, r.model)),
+    )
+    if not series:
+        raise UserError(f"{ratings}: no rating of an output of {run_dir} with an ok score")
+    return series
+
+
+def _carried(record: SampleRecord) -> object:
+    return record.generation.metadata.get("human")
+
+
+def from_records(
+    records: Iterable[SampleRecord], human_of: Callable[[SampleRecord], object] = _carried
+) -> Series:
+    """(task, metric, human dimension) -> pairs, from records with human ratings (by default
+    those their outputs carry)."""
     series: Series = defaultdict(list)
     for record in records:
-        human = record.generation.metadata.get("human")
+        human = human_of(record)
         if not isinstance(human, dict):
             continue
         for score in record.scores:

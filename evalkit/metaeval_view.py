@@ -11,7 +11,7 @@ from rich.table import Table
 
 from evalkit.errors import UserError
 from evalkit.metaeval import Level, correlation_table
-from evalkit.metaeval_sources import from_file, from_run
+from evalkit.metaeval_sources import from_file, from_ratings, from_run
 from evalkit.session import results_console
 
 
@@ -24,10 +24,16 @@ def meta_evaluate(
     system: str | None,
     n_resamples: int,
     as_json: bool,
+    ratings: Path | None = None,
 ) -> None:
-    if source.is_dir():
-        series = from_run(source)
+    if ratings is not None:
+        if not source.is_dir():
+            raise UserError(f"{source}: --ratings needs a run directory as SOURCE")
+        series = from_ratings(source, ratings)
         levels: list[Level] = ["sample", "system", "summary"]
+    elif source.is_dir():
+        series = from_run(source)
+        levels = ["sample", "system", "summary"]
     else:
         if not pred or not human:
             raise UserError(f"{source}: a file needs --pred FIELD and --human FIELD")

@@ -1,0 +1,72 @@
+"""The playground's stream relay against a local OpenAI-compatible stub server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from evalkit.errors import UserError
+from evalkit.judges.rubric import load_rubric
+from evalkit.studio.app import create_app
+from evalkit.studio.db import RatingsDB
+from evalkit.studio.playground import load_models
+from tests.studio.stub_openai import ANSWERS, stub_server
+
+
+def _models_file(tmp_path: Path, base_url: str) -> Path:
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "models:\n"
+        f"  - {{name: alpha, base_url: '{base_url}', model: alpha, api_key_env: null,\n"
+        "      price: {input: 1.0, output: 2.0}}\n"
+        f"  - {{name: beta, base_url: '{base_url}', model: beta, api_key_env: null}}\n"
+        f"  - {{name: gone, base_url: '{base_url}', model: gone, api_key_env: null}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_answers_stream_with_timings_and_cost(tmp_path: Path) -> None:
+    with stub_server() as base_url:
+        models = load_models(_models_file(tmp_path, base_url))
+        app = create_app(
+            RatingsDB(tmp_path / "s.sqlite"), load_rubric("summ_coherence"), None, models
+        )
+        client = TestClient(app)
+        for name, answer in ANSWERS.items():
+            res = client.post("/api/playground", json={"model": name, "prompt": "Capital?"})
+            events = [json.loads(line) for line in res.text.splitlines()]
+            assert "".join(e.get("delta", "") for e in events) == answer
+            assert len([e for e in events if "delta" in e]) > 3  # streamed in pieces
+            done = events[-1]
+            assert done["done"] and done["output_tokens"] == len(
+                [e for e in events if "delta" in e]
+            )
+            assert 0 < done["ttft_s"] <= done["seconds"] and done["tokens_per_s"] > 0
+        # alpha: 11 prompt tokens x $1/M + 12 completion tokens x $2/M
+        assert events[-1]["cost_usd"] is None  # beta has no price
+        res = client.post("/api/playground", json={"model": "alpha", "prompt": "x"})
+        done = json.loads(res.text.splitlines()[-1])
+        assert done["cost_usd"] == pytest.approx((11 * 1.0 + done["output_tokens"] * 2.0) / 1e6)
+        res = client.post("/api/playground", json={"model": "gone", "prompt": "x"})
+        assert json.loads(res.text.splitlines()[0])["error"].startswith("HTTP 404")
+        res = client.post("/api/playground", json={"model": "beta", "prompt": "cut"})
+        events = [json.loads(line) for line in res.text.splitlines()]
+        assert "".join(e.get("delta", "") for e in events) == ANSWERS["beta"]
+        assert events[-1] == {
+            "error": "ValueError: the stream ended before [DONE] (the answer may be cut)"
+        }
+        res = client.post("/api/playground", json={"model": "nope", "prompt": "x"})
+        assert res.status_code == 404 and "unknown playground model" in res.json()["error"]
+
+
+def test_bad_playground_files_are_user_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models:\n  - {name: a, model: m, base_url: x, stream_please: 1}\n")
+    with pytest.raises(UserError, match=r"bad\.yaml: models\[0\] \(a\)"):
+        load_models(bad)
+    with pytest.raises(UserError, match="playground file not found"):
+        load_models(tmp_path / "none.yaml")
