@@ -179,6 +179,10 @@ def build_payload(
     return {
         "tasks": bundle.tasks,
         "models": bundle.models,
+        "taskModels": {
+            t: list(dict.fromkeys(r.model for r in bundle.records if r.task == t))
+            for t in bundle.tasks
+        },
         "metrics": _metrics(bundle),
         "aggregates": [_aggregate_row(a) for a in bundle.aggregates],
         "usage": usage,

@@ -49,8 +49,8 @@ def test_demo_report_renders_every_view_without_errors(demo_report, open_report,
             if data["tasks"][data["samples"]["task"][s]] == first_task
         }
     )
-    assert view.page.locator("#chart-bars g.point").count() == n_models  # one bar per model
-    assert view.page.locator("#chart-heatmap .hm").count() == 1  # the heatmap was drawn
+    assert view.page.locator("#chart-bars path.point").count() == n_models  # one dot per model
+    assert view.page.locator("#chart-heatmap table.heat").count() == 1  # the heatmap was drawn
     view.tab("samples")
     view.page.click("#s-table tbody tr >> nth=0")
     assert view.page.locator("#d-outputs .card").count() == n_models

@@ -51,6 +51,13 @@
   const AXES = { lat50: "latency p50 (s)", lat95: "latency p95 (s)", cost1k: "cost per 1,000 samples (USD)" };
   const PLOT_CONFIG = { displaylogo: false, responsive: true };
 
+  function currentBaseline(task) {
+    const C = D.comparison;
+    const chosen = $("baseline") ? $("baseline").value : "";
+    const models = D.taskModels[task] || [];
+    if (chosen && models.includes(chosen)) return chosen;
+    return C && C.baselines[task] ? C.baselines[task] : models[0];
+  }
   function aggregatesOf(task, metric) {
     return D.aggregates.filter((a) => a.task === task && a.metric === metric && a.value !== null);
   }
@@ -90,38 +97,67 @@
       xaxis: { title: { text: AXES[axis] } }, yaxis: { title: { text: plotText(metric) } }, showlegend: false,
     }, PLOT_CONFIG);
   }
-  function drawBars(task, metric) {
+  function drawDots(task, metric) {
+    // One dot per model with its 95% CI as a horizontal bar: no axis from zero, so 0.41 and 0.52
+    // look as different as they are. The baseline of the comparisons is drawn apart and named.
     const higher = higherIsBetter(task, metric);
-    const rows = aggregatesOf(task, metric).sort((a, b) => (higher ? b.value - a.value : a.value - b.value));
-    return Plotly.react($("chart-bars"), [{
-      type: "bar", x: rows.map((a) => plotText(a.model)), y: rows.map((a) => a.value), error_y: errorBars(rows),
-      hovertemplate: "%{x}: %{y}<extra></extra>",
+    const rows = aggregatesOf(task, metric).sort((a, b) => (higher ? a.value - b.value : b.value - a.value));
+    const base = currentBaseline(task);
+    const colors = rows.map((a) => (a.model === base ? "#d62728" : "#1f77b4"));
+    const labels = rows.map((a) => plotText(a.model === base ? a.model + " (baseline)" : a.model));
+    const box = $("chart-bars");
+    box.style.height = Math.max(260, 60 + 28 * rows.length) + "px";
+    return Plotly.react(box, [{
+      type: "scatter", mode: "markers", x: rows.map((a) => a.value), y: labels,
+      error_x: { ...errorBars(rows), color: "#555", thickness: 2, width: 6 }, marker: { size: 10, color: colors },
+      customdata: rows.map((a) => [a.lo === null ? "n/a" : fmt(a.lo), a.hi === null ? "n/a" : fmt(a.hi)]),
+      hovertemplate: "%{y}: %{x} [%{customdata[0]}, %{customdata[1]}]<extra></extra>",
     }], {
-      title: { text: plotText(task) + ": " + plotText(metric) + (higher ? " (higher is better)" : " (lower is better)") },
-      margin: { t: 40, r: 10, l: 50, b: 120 }, yaxis: { title: { text: plotText(metric) } },
+      title: { text: plotText(task) + ": " + plotText(metric) + (higher ? " (higher is better)" : " (lower is better)") + ", 95% CIs; baseline " + plotText(base || "none") },
+      margin: { t: 40, r: 20, l: 220, b: 40 }, xaxis: { title: { text: plotText(metric) }, zeroline: false },
+      yaxis: { automargin: true }, showlegend: false,
     }, PLOT_CONFIG);
   }
+  function heatColor(v) {
+    // Diverging blue (positive) / red (negative), white at 0.
+    if (v === null) return "#f4f4f6";
+    const t = Math.min(1, Math.abs(v));
+    const [r, g, b] = v >= 0 ? [33, 102, 172] : [178, 24, 43];
+    const mix = (c) => Math.round(255 + (c - 255) * t);
+    return `rgb(${mix(r)}, ${mix(g)}, ${mix(b)})`;
+  }
   function drawHeatmap(task) {
+    // An HTML table coloured by value (the partial plotly bundle has no heatmap trace).
     const h = D.heatmaps[task];
     const box = $("chart-heatmap");
-    if (!h) { Plotly.purge(box); box.replaceChildren(el("p", "Fewer than two metrics for " + task + ".", "muted note")); return; }
-    if (box.querySelector(".note")) box.replaceChildren();  // Plotly keeps its own DOM between redraws
-    const labels = h.labels.map(plotText);
-    return Plotly.react(box, [{
-      type: "heatmap", z: h.matrix, x: labels, y: labels, zmin: -1, zmax: 1, colorscale: "RdBu",
-      text: h.matrix.map((row) => row.map((v) => (v === null ? "" : v.toFixed(2)))), texttemplate: "%{text}",
-      hovertemplate: "%{y} vs %{x}: %{z}<extra></extra>",
-    }], {
-      title: { text: plotText(task) + ": Spearman over " + h.n + " outputs" },
-      margin: { t: 40, r: 10, l: 140, b: 120 }, yaxis: { autorange: "reversed" },
-    }, PLOT_CONFIG);
+    if (!h) { box.replaceChildren(el("p", "Fewer than two metrics for " + task + ".", "muted note")); return; }
+    const table = el("table", null, "heat");
+    table.appendChild(el("caption", task + ": Spearman over " + h.n + " outputs"));
+    const head = el("tr");
+    head.appendChild(el("th", ""));
+    h.labels.forEach((l) => head.appendChild(el("th", l)));
+    table.appendChild(head);
+    h.matrix.forEach((line, r) => {
+      const tr = el("tr");
+      tr.appendChild(el("th", h.labels[r]));
+      line.forEach((v, c) => {
+        const td = el("td", v === null ? "" : v.toFixed(2), "num");
+        td.style.backgroundColor = heatColor(v);
+        if (v !== null && Math.abs(v) > 0.6) td.style.color = "#fff";
+        td.title = h.labels[r] + " vs " + h.labels[c] + ": " + (v === null ? "n/a" : v);
+        tr.appendChild(td);
+      });
+      table.appendChild(tr);
+    });
+    box.replaceChildren(table);
   }
   function redrawCharts() {
     // Plotly.react resolves when a chart is drawn; tests and benchmarks wait for data-charts.
     const task = $("chart-task").value, metric = $("chart-metric").value;
     document.body.dataset.charts = "drawing";
     const drawing = Object.keys(AXES).map((axis) => drawTradeoff(task, metric, axis));
-    drawing.push(drawBars(task, metric), drawHeatmap(task));
+    drawHeatmap(task);
+    drawing.push(drawDots(task, metric));
     Promise.all(drawing).then(() => {
       document.body.dataset.charts = "drawn";
       document.body.dataset.chartsMs = String(Math.round(performance.now()));
