@@ -2,8 +2,9 @@
 
 Self-contained: the stylesheet, the charting library (plotly.js's official "basic" partial bundle,
 vendored under static/vendor/ by scripts/fetch_plotly_bundle.sh, about 1.2 MB instead of the full
-4.8 MB) and the page's own script are inlined, so the file opens from disk with no network. Safe: every value the
-server renders goes through Jinja's autoescaping; the data the script draws from sits in a
+4.8 MB) and the page's own script are inlined, so the file opens from disk with no network.
+Safe: every value the server renders goes through Jinja's autoescaping; the data the script draws
+from sits in a
 `type="application/json"` block (never executed) whose `<`, `>` and `&` are written as `\\u003c`...,
 so no `</script>` in model text can close it; the script only ever puts data into the DOM as text;
 and the Content-Security-Policy allows exactly the inlined scripts (by hash), no network at all.
@@ -82,7 +83,8 @@ def _static(name: str) -> str:
 def _plotly_js() -> str:
     """The vendored plotly.js partial bundle, checked against the sha256 recorded beside it.
 
-    Raises RuntimeError when the file differs from the record (re-run scripts/fetch_plotly_bundle.sh).
+    Raises RuntimeError when the file differs from the record (scripts/fetch_plotly_bundle.sh
+    re-fetches it).
     """
     vendor = resources.files("evalkit.report").joinpath("static", "vendor")
     record = json.loads(vendor.joinpath("plotly-basic.json").read_text(encoding="utf-8"))
