@@ -28,6 +28,7 @@ from evalkit.leaderboard import format_cell
 from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.report.bundle import LoadedRun, ReportBundle, bundle_runs
 from evalkit.report.comparisons import baseline_comparisons, summary_tables, task_baselines
+from evalkit.report.decision import decisions, rank_metric
 from evalkit.report.payload import build_payload
 from evalkit.types import RunRecord, SampleRecord
 
@@ -145,6 +146,10 @@ def render_bundle(
         comparison = {"baselines": baselines, "rows": finite(rows)}
     if agreement is None:
         agreement = [t for r in bundle.runs for t in agreement_tables(r.run, r.records)]
+    ranked_by = {t: (m, src) for t in bundle.tasks for m, src in [rank_metric(bundle, t)] if m}
+    summary = summary_tables(
+        bundle, n_resamples=n_resamples, rank_by={t: m for t, (m, _) in ranked_by.items()}
+    )
     scripts = _scripts()
     judge_reports = [j for r in bundle.runs for j in r.run.judge_reports]
     pairwise = [r.run.pairwise for r in bundle.runs if r.run.pairwise.get("tasks")]
@@ -163,7 +168,8 @@ def render_bundle(
         n_outputs=f"{len(bundle.records):,}",
         n_models=len(models),
         n_tasks=len(bundle.tasks),
-        summary=summary_tables(bundle, n_resamples=n_resamples),
+        summary=summary,
+        decisions=decisions(bundle, summary, ranked_by),
         usage=bundle.usage,
         agreement=agreement,
         has_judges=bool(judge_reports or pairwise),
