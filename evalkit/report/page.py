@@ -30,6 +30,7 @@ from evalkit.report.bundle import LoadedRun, ReportBundle, bundle_runs
 from evalkit.report.comparisons import baseline_comparisons, summary_tables, task_baselines
 from evalkit.report.decision import decisions, rank_metric
 from evalkit.report.payload import build_payload
+from evalkit.report.scorer_pareto import scorer_pareto
 from evalkit.types import RunRecord, SampleRecord
 
 _ENV = jinja2.Environment(
@@ -178,6 +179,7 @@ def render_bundle(
         data_json=embed_json(
             {
                 **build_payload(bundle, comparison=comparison, max_samples=max_samples),
+                "scorerPareto": scorer_pareto(agreement),
                 "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
         ),

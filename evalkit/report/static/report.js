@@ -177,6 +177,56 @@
     redrawCharts();
   }
 
+  // ---------- scorers: agreement with humans against cost ----------
+  const SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down", "hexagon", "pentagon"];
+  function drawScorerPareto() {
+    const P = D.scorerPareto || {}, box = $("chart-scorers");
+    const task = $("sp-task").value, dim = $("sp-dim").value, level = $("sp-level").value;
+    const t = P[task];
+    const rows = t.points.filter((p) => p.s1k !== null && p.agree[dim] && p.agree[dim][level] && p.agree[dim][level][0] !== null);
+    const missing = t.points.filter((p) => !rows.includes(p)).map((p) => p.metric);
+    const traces = rows.map((p, k) => {
+      const [v, lo, hi] = p.agree[dim][level];
+      const name = plotText(p.metric + (p.scorer && p.scorer !== p.metric ? " (" + p.scorer + ")" : ""));
+      return {
+        type: "scatter", mode: "markers", name, x: [p.s1k], y: [v],
+        error_y: { type: "data", symmetric: false, array: [hi === null ? 0 : hi - v], arrayminus: [lo === null ? 0 : v - lo] },
+        marker: { size: 11, symbol: SYMBOLS[k % SYMBOLS.length] },
+        hovertemplate: name + "<br>τ %{y} [" + fmt(lo) + ", " + fmt(hi) + "]<br>%{x} s / 1,000 samples<extra></extra>",
+      };
+    });
+    const front = rows.filter((p) => (t.frontier[dim] || {})[level] && t.frontier[dim][level].includes(p.metric)).sort((a, b) => a.s1k - b.s1k);
+    traces.push({
+      type: "scatter", mode: "lines", name: "Pareto frontier", line: { dash: "dot", color: "#444" },
+      x: front.map((p) => p.s1k), y: front.map((p) => p.agree[dim][level][0]), hoverinfo: "skip",
+    });
+    box.dataset.points = String(rows.length);
+    box.dataset.frontier = front.map((p) => p.metric).join(",");
+    return Plotly.react(box, traces, {
+      title: { text: plotText(task + ": Kendall τ with " + dim + " (" + level + " level) vs scorer cost" + (missing.length ? "; not measured: " + missing.join(", ") : "")) },
+      margin: { t: 50, r: 10, l: 60, b: 50 }, showlegend: true, legend: { orientation: "v" },
+      xaxis: { title: { text: "scorer seconds per 1,000 samples (log)" }, type: "log" },
+      yaxis: { title: { text: "Kendall τ with " + plotText(dim) } },
+    }, PLOT_CONFIG);
+  }
+  function initScorerPareto() {
+    const P = D.scorerPareto || {};
+    const taskSel = $("sp-task");
+    if (!taskSel || !Object.keys(P).length) return;
+    Object.keys(P).forEach((t) => addOption(taskSel, t));
+    const fill = () => {
+      const t = P[taskSel.value];
+      const dimSel = $("sp-dim"), levelSel = $("sp-level");
+      dimSel.replaceChildren(); levelSel.replaceChildren();
+      t.dimensions.forEach((d) => addOption(dimSel, d));
+      t.levels.forEach((l) => addOption(levelSel, l));
+    };
+    fill();
+    taskSel.addEventListener("change", () => { fill(); drawScorerPareto(); });
+    ["sp-dim", "sp-level"].forEach((id) => $(id).addEventListener("change", drawScorerPareto));
+    drawScorerPareto();
+  }
+
   // ---------- sample browser ----------
   const nOut = O.s.length;
   let byLower = null;
@@ -427,6 +477,7 @@
   }
 
   initSamples();
+  initScorerPareto();
   const first = (location.hash || "#summary").slice(1);
   const known = Array.from(document.querySelectorAll("#tabs button")).some((b) => b.dataset.tab === first);
   showTab(known ? first : "summary");
