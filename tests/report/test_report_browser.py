@@ -121,7 +121,11 @@ def test_tradeoff_charts_draw_the_pareto_frontier(synthetic_run, open_report):
     view.page.wait_for_selector("body[data-charts='drawn']")  # set again once Plotly resolves
     chart = view.page.locator("#chart-lat50")
     assert chart.locator(".points .point").count() == len(models)  # one marker per variant
-    assert chart.locator("g.trace.scatter").count() == 2  # the variants and the frontier line
+    # one trace per variant (named in the legend and on hover, no overlapping labels) + the frontier
+    assert chart.locator("g.trace.scatter").count() == len(models) + 1
+    assert chart.locator(".legend .traces").count() == len(models) + 1
+    on_front = sorted(m for m, on in zip(models, front, strict=True) if on)
+    assert sorted((chart.get_attribute("data-frontier") or "").split(",")) == on_front
     # the fastest variant is on every latency frontier, whatever its quality
     assert front[models.index("small")]
     for axis in ("lat50", "lat95", "cost1k"):
@@ -144,6 +148,39 @@ def test_comparison_view_lists_deltas_and_links_samples(synthetic_run, open_repo
     assert worse.count() == 10
     page.click("#c-worse li >> nth=0 >> button")
     assert page.is_visible("#samples") and page.is_visible("#detail")
+    assert view.problems() == []
+
+
+def test_dot_chart_and_baseline_select(synthetic_run, open_report):
+    run = json.loads((synthetic_run / "run.json").read_text())
+    f1 = {a["model"]: a for a in run["aggregates"] if a["metric"] == "f1"}
+    view = open_report(synthetic_run / "report.html")
+    page = view.page
+    assert page.input_value("#baseline") == "base"  # the baseline the report was rendered with
+    view.tab("charts")
+    page.wait_for_selector("body[data-charts='drawn']")
+    page.select_option("#chart-metric", "f1")
+    page.wait_for_selector("body[data-charts='drawn']")
+    dots = page.locator("#chart-bars")
+    assert dots.locator("path.point").count() == len(f1)  # a dot per model, no bars
+    assert dots.locator("g.errorbar").count() == len(f1)  # each with its CI
+    assert "base (baseline)" in dots.inner_text()
+    # the x axis is not forced to zero: its lowest tick lies near the lowest CI, not at 0
+    ticks = [float(t.text_content() or "nan") for t in dots.locator(".xtick text").all()]
+    lowest = min(a["ci_low"] for a in f1.values())
+    assert lowest > 0.5 and 0.5 * lowest < min(ticks) <= max(a["ci_high"] for a in f1.values())
+    page.select_option("#baseline", "small")
+    page.wait_for_selector("body[data-charts='drawn']")
+    assert "small (baseline)" in dots.inner_text() and "base (baseline)" not in dots.inner_text()
+    view.tab("compare")
+    assert page.inner_text("#c-baseline-th") == "baseline: small"
+    assert page.inner_text("#c-baseline") == "small"
+    assert "Paired tests are stored against base only" in page.inner_text("#c-note")
+    models = [o.get_attribute("value") for o in page.locator("#c-model option").all()]
+    assert "small" not in models and "base" in models
+    page.select_option("#baseline", "base")
+    assert page.is_hidden("#c-note")
+    assert page.locator("#c-table tbody tr >> nth=0 >> td >> nth=9").inner_text() in ("yes", "no")
     assert view.problems() == []
 
 

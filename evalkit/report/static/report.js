@@ -50,6 +50,7 @@
   // ---------- charts ----------
   const AXES = { lat50: "latency p50 (s)", lat95: "latency p95 (s)", cost1k: "cost per 1,000 samples (USD)" };
   const PLOT_CONFIG = { displaylogo: false, responsive: true };
+  const SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down", "hexagon", "pentagon"];
 
   function currentBaseline(task) {
     const C = D.comparison;
@@ -81,20 +82,25 @@
     if (box.querySelector(".note")) box.replaceChildren();  // Plotly keeps its own DOM between redraws
     const front = ((D.frontiers[task] || {})[metric] || {})[axis] || [];
     const frontRows = rows.filter((a) => front.includes(a.model)).sort((a, b) => usage[a.model] - usage[b.model]);
-    const points = {
-      type: "scatter", mode: "markers+text", name: "models",
-      x: rows.map((a) => usage[a.model]), y: rows.map((a) => a.value),
-      text: rows.map((a) => plotText(a.model)), textposition: "top center",
-      error_y: errorBars(rows), marker: { size: 10 },
-      hovertemplate: "%{text}<br>" + plotText(metric) + " %{y}<br>" + AXES[axis] + " %{x}<extra></extra>",
-    };
+    // One trace per model: hover labels and a legend name the points (text labels overlap).
+    const points = rows.map((a, k) => ({
+      type: "scatter", mode: "markers", name: plotText(a.model),
+      x: [usage[a.model]], y: [a.value], error_y: errorBars([a]),
+      marker: { size: 10, symbol: SYMBOLS[k % SYMBOLS.length] },
+      hovertemplate: plotText(a.model) + "<br>" + plotText(metric) + " %{y}<br>" + AXES[axis] + " %{x}<extra></extra>",
+    }));
+    const dominant = frontRows.length === 1;
     const line = {
-      type: "scatter", mode: "lines", name: "Pareto frontier", line: { dash: "dot" },
+      type: "scatter", mode: dominant ? "markers" : "lines", line: { dash: "dot", color: "#444" },
+      name: dominant ? "Pareto frontier: " + plotText(frontRows[0].model) + " dominates" : "Pareto frontier",
+      marker: { size: 20, symbol: "circle-open", color: "#444" },
       x: frontRows.map((a) => usage[a.model]), y: frontRows.map((a) => a.value), hoverinfo: "skip",
     };
-    return Plotly.react(box, [points, line], {
+    box.dataset.frontier = frontRows.map((a) => a.model).join(",");
+    return Plotly.react(box, [...points, line], {
       title: { text: plotText(metric) + " vs " + AXES[axis] }, margin: { t: 40, r: 10, l: 50, b: 40 },
-      xaxis: { title: { text: AXES[axis] } }, yaxis: { title: { text: plotText(metric) } }, showlegend: false,
+      xaxis: { title: { text: AXES[axis] } }, yaxis: { title: { text: plotText(metric) } },
+      showlegend: true, legend: { orientation: "h", y: -0.25 },
     }, PLOT_CONFIG);
   }
   function drawDots(task, metric) {
@@ -178,7 +184,6 @@
   }
 
   // ---------- scorers: agreement with humans against cost ----------
-  const SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down", "hexagon", "pentagon"];
   function drawScorerPareto() {
     const P = D.scorerPareto || {}, box = $("chart-scorers");
     const task = $("sp-task").value, dim = $("sp-dim").value, level = $("sp-level").value;
@@ -196,8 +201,11 @@
       };
     });
     const front = rows.filter((p) => (t.frontier[dim] || {})[level] && t.frontier[dim][level].includes(p.metric)).sort((a, b) => a.s1k - b.s1k);
+    const dominant = front.length === 1;
     traces.push({
-      type: "scatter", mode: "lines", name: "Pareto frontier", line: { dash: "dot", color: "#444" },
+      type: "scatter", mode: dominant ? "markers" : "lines", line: { dash: "dot", color: "#444" },
+      name: dominant ? "Pareto frontier: " + plotText(front[0].metric) + " dominates" : "Pareto frontier",
+      marker: { size: 22, symbol: "circle-open", color: "#444" },
       x: front.map((p) => p.s1k), y: front.map((p) => p.agree[dim][level][0]), hoverinfo: "skip",
     });
     box.dataset.points = String(rows.length);
@@ -442,8 +450,34 @@
     }));
   }
   function withCi(value, ci) { return ci ? `${fmt(value)} [${fmt(ci[0])}, ${fmt(ci[1])}]` : fmt(value); }
+  function cellOf(task, model, metric) {
+    return D.aggregates.find((a) => a.task === task && a.model === model && a.metric === metric);
+  }
+  function unstoredRows(task, model, base) {
+    // Paired tests are stored against the rendered baseline only: for another one, the values
+    // with their CIs, and no test (the note above the table says so).
+    return metricsOf(task).map((m) => {
+      const a = cellOf(task, base, m.name), b = cellOf(task, model, m.name);
+      const tr = el("tr");
+      [task, m.name, b ? b.n : "", a ? withCi(a.value, [a.lo, a.hi]) : "n/a", b ? withCi(b.value, [b.lo, b.hi]) : "n/a",
+        a && b && a.value !== null && b.value !== null ? fmt(b.value - a.value) + " (not paired)" : "n/a",
+        "not stored", "", "", ""].forEach((v, k) => tr.appendChild(el("td", v, k >= 2 ? "num" : "")));
+      return tr;
+    });
+  }
   function renderCompare() {
     const C = D.comparison, model = $("c-model").value, task = $("c-task").value, metric = $("c-metric").value;
+    const base = currentBaseline(task), stored = base === C.baselines[task];
+    const note = $("c-note");
+    note.hidden = stored;
+    note.textContent = stored ? "" : `Paired tests are stored against ${C.baselines[task]} only (the baseline this report was rendered with): the table shows each model's values against ${base} without a test; "evalkit report RUN --baseline '${base}'" renders the tests against it. The sample lists below are recomputed against ${base}.`;
+    if (!stored) {
+      document.querySelector("#c-table tbody").replaceChildren(...(model ? unstoredRows(task, model, base) : []));
+      const deltas = model ? sampleDeltas(task, metric, model, base) : [];
+      sampleList($("c-worse"), deltas.filter((d) => d[1] < 0).sort((a, b) => a[1] - b[1]).slice(0, 10));
+      sampleList($("c-better"), deltas.filter((d) => d[1] > 0).sort((a, b) => b[1] - a[1]).slice(0, 10));
+      return;
+    }
     const rows = C.rows.filter((r) => r.model === model && r.task === task);
     document.querySelector("#c-table tbody").replaceChildren(...rows.map((r) => {
       const tr = el("tr", null, r.significant ? (r.delta * (higherIsBetter(r.task, r.metric) ? 1 : -1) > 0 ? "better" : "worse") : "");
@@ -462,20 +496,36 @@
     const taskSel = $("c-task"), modelSel = $("c-model");
     Object.keys(C.baselines).forEach((t) => addOption(taskSel, t));
     const fill = () => {
-      const task = taskSel.value, previous = modelSel.value;
-      $("c-baseline").textContent = C.baselines[task];
-      $("c-baseline-th").textContent = `baseline: ${C.baselines[task]}`;
+      const task = taskSel.value, previous = modelSel.value, base = currentBaseline(task);
+      $("c-baseline").textContent = base;
+      $("c-baseline-th").textContent = `baseline: ${base}`;
       fillMetricSelect($("c-metric"), task);
       modelSel.replaceChildren();
-      [...new Set(C.rows.filter((r) => r.task === task).map((r) => r.model))].forEach((m) => addOption(modelSel, m));
+      (D.taskModels[task] || []).filter((m) => m !== base).forEach((m) => addOption(modelSel, m));
       if ([...modelSel.options].some((o) => o.value === previous)) modelSel.value = previous;
     };
     fill();
+    refreshCompare = () => { fill(); renderCompare(); };
     taskSel.addEventListener("change", () => { fill(); renderCompare(); });
     ["c-model", "c-metric"].forEach((id) => $(id).addEventListener("change", renderCompare));
     renderCompare();
   }
 
+  let refreshCompare = null;
+  function initBaseline() {
+    const sel = $("baseline");
+    if (!sel) return;
+    D.models.forEach((m) => addOption(sel, m));
+    const C = D.comparison;
+    const stored = C ? Object.values(C.baselines)[0] : D.models[0];
+    if (stored !== undefined) sel.value = stored;
+    sel.addEventListener("change", () => {
+      if (drawn.charts) redrawCharts();
+      if (refreshCompare) refreshCompare();
+    });
+  }
+
+  initBaseline();
   initSamples();
   initScorerPareto();
   const first = (location.hash || "#summary").slice(1);
