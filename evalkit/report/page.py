@@ -29,6 +29,7 @@ from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.report.bundle import LoadedRun, ReportBundle, bundle_runs
 from evalkit.report.comparisons import baseline_comparisons, summary_tables, task_baselines
 from evalkit.report.decision import decisions, rank_metric
+from evalkit.report.judges_view import format_value, judge_rows
 from evalkit.report.payload import build_payload
 from evalkit.report.scorer_pareto import scorer_pareto
 from evalkit.types import RunRecord, SampleRecord
@@ -47,6 +48,7 @@ def plural(count: int | str, noun: str) -> str:
 
 
 _ENV.filters["plural"] = plural
+_ENV.filters["fmt"] = format_value
 
 _JSON_ESCAPES = {
     "<": "\\u003c",
@@ -174,7 +176,7 @@ def render_bundle(
         usage=bundle.usage,
         agreement=agreement,
         has_judges=bool(judge_reports or pairwise),
-        judge_reports=judge_reports,
+        judge_reports=judge_rows(judge_reports),
         pairwise=pairwise,
         data_json=embed_json(
             {
