@@ -107,6 +107,18 @@ def _heatmaps(bundle: ReportBundle) -> dict[str, Any]:
     return out
 
 
+def _human_ratings(record: SampleRecord) -> dict[str, float]:
+    """The expert ratings replayed with an output (SummEval's `human` metadata), numbers only."""
+    human = record.generation.metadata.get("human")
+    if not isinstance(human, dict):
+        return {}
+    return {
+        str(k): float(v)
+        for k, v in human.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    }
+
+
 def _capped(records: list[SampleRecord], max_samples: int | None) -> list[SampleRecord]:
     if max_samples is None:
         return records
@@ -128,7 +140,9 @@ def _samples_and_outputs(
     }
     sample_of: dict[tuple[str, str], int] = {}
     samples: dict[str, list[Any]] = {"task": [], "id": [], "index": [], "input": [], "refs": []}
-    outputs: dict[str, Any] = {"s": [], "m": [], "t": [], "v": [], "e": {}, "f": {}, "x": {}}
+    outputs: dict[str, Any] = {
+        "s": [], "m": [], "t": [], "v": [], "e": {}, "f": {}, "x": {}, "h": {}
+    }  # fmt: skip
     position = {t: i for i, t in enumerate(tasks)}
     ordered = sorted(bundle.records, key=lambda r: (position.get(r.task, 0), r.index))
     ordered = _capped(ordered, max_samples)
@@ -164,6 +178,9 @@ def _samples_and_outputs(
         outputs["v"].append(values)
         if r.generation.error:
             outputs["e"][str(i)] = r.generation.error
+        human = _human_ratings(r)
+        if human:
+            outputs["h"][str(i)] = human
     return samples, outputs
 
 

@@ -227,3 +227,37 @@ def test_nothing_planted_in_the_data_runs(hostile_report, open_report, with_csp,
     assert "<img src=x onerror=alert('task')>" in page.inner_text("#summary h3 >> nth=0")
     assert "<script>document.body.dataset.pwned='script'</script>" in page.inner_text("#d-input")
     assert view.errors == []
+
+
+def test_sample_card_diffs_the_closest_reference_with_a_case_option(tmp_path, open_report):
+    refs = ["The cat sat on the mat", "A dog ran in the park today"]
+    task = tmp_path / "tasks" / "refs"
+    task.mkdir(parents=True)
+    (task / "data.jsonl").write_text(json.dumps({"id": "s0", "prompt": "p", "answer": refs}) + "\n")
+    output = {
+        "id": "s0",
+        "system": "m1",
+        "output": "a DOG ran in the park",
+        "human": {"coherence": 3.5},
+    }
+    (task / "outputs.jsonl").write_text(json.dumps(output) + "\n")
+    (task / "task.yaml").write_text(
+        "name: refs\nversion: 1\ndescription: two references\ndata: data.jsonl\n"
+        "fields: {id: id, input: prompt, references: answer}\nprompt: '{{ input }}'\n"
+        "scorers: {f1: {}}\noutputs: outputs.jsonl\n"
+    )
+    evalkit("run", f"tasks=[{task}]", f"run_dir={tmp_path / 'run'}", cwd=tmp_path)
+    view = open_report(tmp_path / "run" / "report.html")
+    page = view.page
+    view.tab("samples")
+    page.click("#s-table tbody tr >> nth=0")
+    card = page.locator("#d-outputs .card")
+    assert card.locator(".diff-ref").inner_text() == "diff against reference 2 of 2 (closest)"
+    assert card.locator("ins").all_inner_texts() == ["a", "DOG"]  # case counts by default
+    assert card.locator("del").all_inner_texts() == ["A", "dog", "today"]
+    assert card.locator("p.human").inner_text() == "human ratings: coherence 3.50"
+    page.check("#d-nocase")
+    card = page.locator("#d-outputs .card")
+    assert card.locator("ins").count() == 0
+    assert card.locator("del").all_inner_texts() == ["today"]
+    assert view.problems() == []

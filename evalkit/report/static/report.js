@@ -342,23 +342,40 @@
   }
 
   function words(text) { return text.split(/(\s+)/).filter((w) => w !== ""); }
-  function diffNodes(output, reference) {
-    // Word-level LCS diff; whitespace tokens ride along with the words they follow.
-    const a = words(reference).filter((w) => !/^\s+$/.test(w));
-    const b = words(output).filter((w) => !/^\s+$/.test(w));
+  function tokens(text) { return words(text).filter((w) => !/^\s+$/.test(w)); }
+  function lcsTable(a, b, key) {
     const n = a.length, m = b.length;
-    if (!n || n * m > 4e6) return [document.createTextNode(output)];
     const L = new Int32Array((n + 1) * (m + 1));
     for (let i = n - 1; i >= 0; i--) {
       for (let j = m - 1; j >= 0; j--) {
-        L[i * (m + 1) + j] = a[i] === b[j] ? L[(i + 1) * (m + 1) + j + 1] + 1 : Math.max(L[(i + 1) * (m + 1) + j], L[i * (m + 1) + j + 1]);
+        L[i * (m + 1) + j] = key(a[i]) === key(b[j]) ? L[(i + 1) * (m + 1) + j + 1] + 1 : Math.max(L[(i + 1) * (m + 1) + j], L[i * (m + 1) + j + 1]);
       }
     }
+    return L;
+  }
+  function caseKey(noCase) { return noCase ? (w) => w.toLowerCase() : (w) => w; }
+  function closestReference(output, refs, noCase) {
+    // The reference sharing the longest common word sequence with the output (first on ties).
+    const b = tokens(output), key = caseKey(noCase);
+    let best = 0, bestLen = -1;
+    refs.forEach((r, k) => {
+      const a = tokens(r);
+      const len = a.length * b.length > 4e6 || !a.length || !b.length ? 0 : lcsTable(a, b, key)[0];
+      if (len > bestLen) { best = k; bestLen = len; }
+    });
+    return best;
+  }
+  function diffNodes(output, reference, noCase) {
+    // Word-level LCS diff; whitespace tokens ride along with the words they follow.
+    const a = tokens(reference), b = tokens(output), key = caseKey(noCase);
+    const n = a.length, m = b.length;
+    if (!n || n * m > 4e6) return [document.createTextNode(output)];
+    const L = lcsTable(a, b, key);
     const nodes = [];
     let i = 0, j = 0;
     const push = (tag, w) => { nodes.push(tag ? el(tag, w) : document.createTextNode(w)); nodes.push(document.createTextNode(" ")); };
     while (i < n && j < m) {
-      if (a[i] === b[j]) { push(null, b[j]); i++; j++; }
+      if (key(a[i]) === key(b[j])) { push(null, b[j]); i++; j++; }
       else if (L[(i + 1) * (m + 1) + j] >= L[i * (m + 1) + j + 1]) { push("del", a[i]); i++; }
       else { push("ins", b[j]); j++; }
     }
@@ -366,7 +383,9 @@
     while (j < m) push("ins", b[j++]);
     return nodes;
   }
+  let shownSample = null;
   function showDetail(sample) {
+    shownSample = sample;
     const task = D.tasks[S.task[sample]];
     $("detail").hidden = false;
     $("d-title").textContent = task + " / " + S.id[sample];
@@ -380,9 +399,16 @@
       card.appendChild(el("h4", D.models[O.m[i]]));
       const failure = failureText(i);
       if (failure) card.appendChild(el("p", failure, "err"));
+      const noCase = $("d-nocase").checked;
+      const closest = refs.length ? closestReference(O.t[i], refs, noCase) : -1;
+      if (refs.length > 1) card.appendChild(el("p", `diff against reference ${closest + 1} of ${refs.length} (closest)`, "muted diff-ref"));
       const text = el("p", null, "text diff");
-      text.replaceChildren(...(refs.length ? diffNodes(O.t[i], refs[0]) : [document.createTextNode(O.t[i])]));
+      text.replaceChildren(...(refs.length ? diffNodes(O.t[i], refs[closest], noCase) : [document.createTextNode(O.t[i])]));
       card.appendChild(text);
+      const human = (O.h || {})[i];
+      if (human) {
+        card.appendChild(el("p", "human ratings: " + Object.entries(human).map(([d, v]) => d + " " + fmt(v)).join(" · "), "human"));
+      }
       const scores = el("ul", null, "scores");
       metricsOf(task).forEach((m, k) => { if (O.v[i][k] !== null) scores.appendChild(el("li", m.name + ": " + fmt(O.v[i][k]))); });
       card.appendChild(scores);
@@ -421,6 +447,7 @@
     $("f-models").addEventListener("change", filterOutputs);
     let timer = null;
     $("f-search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(filterOutputs, 150); });
+    $("d-nocase").addEventListener("change", () => { if (shownSample !== null) showDetail(shownSample); });
     $("s-prev").addEventListener("click", () => { state.page -= 1; renderPage(); });
     $("s-next").addEventListener("click", () => { state.page += 1; renderPage(); });
     filterOutputs();
