@@ -122,9 +122,24 @@ def _scripts() -> list[str]:
     return scripts
 
 
+def _listed(names: Sequence[str], limit: int = 4) -> str:
+    """'a, b, c' or 'a, b, c, d and 3 more'."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+
+
 def _title(bundle: ReportBundle) -> str:
-    suites = dict.fromkeys(str(r.run.config.get("suite", {}).get("name", "?")) for r in bundle.runs)
-    return f"{', '.join(suites)} · {plural(len(bundle.models), 'model')}"
+    """The demo (suite demo, its own tasks) keeps its short title; anything else names its tasks
+    and models."""
+    suites = [r.run.config.get("suite", {}) for r in bundle.runs]
+    demo = all(
+        s.get("name") == "demo" and set(bundle.tasks) <= {str(t) for t in s.get("tasks", [])}
+        for s in suites
+    )
+    if demo:
+        return f"demo · {plural(len(bundle.models), 'model')}"
+    return f"{_listed(bundle.tasks)} · {_listed(bundle.models)}"
 
 
 def render_bundle(

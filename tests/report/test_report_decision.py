@@ -124,3 +124,9 @@ def test_payload_carries_the_scorer_pareto_of_the_agreement_tables(synthetic_run
     data = report_data(page)
     assert data["scorerPareto"]["synth"]["points"][0]["s1k"] == 2.0
     assert data["taskModels"]["synth"] == ["base", "base-int8", "base-spec", "small"]
+
+
+def test_title_names_the_tasks_and_models_outside_the_demo(synthetic_run):
+    page = render_bundle(bundle_runs(load_runs([synthetic_run])))
+    title = re.search(r"<title>(.*?)</title>", page).group(1)
+    assert title == "evalkit report: synth · base, base-int8, base-spec, small"
