@@ -37,6 +37,23 @@ def test_demo_report_renders_every_view_without_errors(demo_report, open_report,
     view.page.screenshot(path=str(shot))
     keep_artifact(shot)
     assert view.page.locator("table.summary").count() == 2
+    decision = view.page.locator("#decision li")
+    assert decision.count() == 2 and view.page.is_visible("#decision")
+    assert all(" is best on " in line for line in decision.all_inner_texts())
+    # the scorer trade-off: one point per metric with a measured cost and an agreement value
+    points = report_data(demo_report.read_text())["scorerPareto"]["summeval"]["points"]
+    dim = view.page.input_value("#sp-dim")
+    level = view.page.input_value("#sp-level")
+    measured = [
+        p
+        for p in points
+        if p["s1k"] is not None and p["agree"].get(dim, {}).get(level, [None])[0] is not None
+    ]
+    chart = view.page.locator("#chart-scorers")
+    assert len(measured) >= 5 and chart.get_attribute("data-points") == str(len(measured))
+    assert chart.locator("path.point").count() >= len(measured)
+    assert chart.locator(".legend .traces").count() == len(measured) + 1  # + the frontier
+    assert chart.get_attribute("data-frontier")
     assert view.page.locator("td.best").count() > 0
     view.tab("charts")
     view.page.wait_for_selector("body[data-charts='drawn']")
@@ -157,6 +174,8 @@ def test_dot_chart_and_baseline_select(synthetic_run, open_report):
     view = open_report(synthetic_run / "report.html")
     page = view.page
     assert page.input_value("#baseline") == "base"  # the baseline the report was rendered with
+    assert page.inner_text("#decision li").startswith("synth: ")
+    assert " is best on exact_match (" in page.inner_text("#decision li")
     view.tab("charts")
     page.wait_for_selector("body[data-charts='drawn']")
     page.select_option("#chart-metric", "f1")
