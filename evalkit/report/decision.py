@@ -94,7 +94,10 @@ def _sentence(task: str, metric: str, cells: dict[str, SummaryCell], usage_text:
         text = f"{task}: {best[0]} is the only model ({metric} {_value(cells[best[0]].aggregate)})"
     else:
         text = f"{task}: {_names(best)} {'is' if len(best) == 1 else 'are'} best on {lead}"
-    if tied:
+    if tied and len(tied) > 3:
+        text += f"; {len(tied)} of the {others} others are not significantly different {test}: "
+        text += _names(tied)
+    elif tied:
         verb = "is" if len(tied) == 1 else "are"
         text += f"; {_names(tied)} {verb} not significantly different {test}"
     elif others and len(untested) < others:

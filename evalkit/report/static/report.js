@@ -50,7 +50,8 @@
   // ---------- charts ----------
   const AXES = { lat50: "latency p50 (s)", lat95: "latency p95 (s)", cost1k: "cost per 1,000 samples (USD)" };
   const PLOT_CONFIG = { displaylogo: false, responsive: true };
-  const SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down", "hexagon", "pentagon"];
+  // Nine symbols against Plotly's ten colours: no two of the first 90 traces look alike.
+  const SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down", "hexagon"];
 
   function currentBaseline(task) {
     const C = D.comparison;
