@@ -66,6 +66,8 @@ def _names(models: Sequence[str]) -> str:
 def _usage_text(usage: Sequence[UsageSummary], task: str, model: str) -> str:
     """Latency and cost of (task, model) where measured; '' when neither was."""
     u = next((x for x in usage if x.task == task and x.model == model), None)
+    if u is not None and u.latency_p50_s is None and u.cost_usd is None:
+        return "latency and cost not measured (replayed outputs)"
     parts = []
     if u is not None and u.latency_p50_s is not None:
         parts.append(f"latency p50 {u.latency_p50_s:.2f} s")
@@ -104,7 +106,9 @@ def _sentence(task: str, metric: str, cells: dict[str, SummaryCell], usage_text:
         text += f"; every other model is significantly worse {test}"
     if untested:
         text += f"; {_names(untested)} could not be tested (no shared samples)"
-    if usage_text:
+    if usage_text.endswith("not measured (replayed outputs)"):
+        text += f"; {usage_text}"
+    elif usage_text:
         text += f"; {best[0]}: {usage_text}"
     return text + "."
 

@@ -280,3 +280,18 @@ def test_sample_card_diffs_the_closest_reference_with_a_case_option(tmp_path, op
     assert card.locator("ins").count() == 0
     assert card.locator("del").all_inner_texts() == ["today"]
     assert view.problems() == []
+
+
+def test_a_dominating_model_is_drawn_as_the_frontier(tmp_path, open_report):
+    variants = {"fast-good": (0.0, 0.10, 0.0001), "slow-bad": (0.5, 0.90, 0.0020)}
+    task = write_task(tmp_path / "tasks" / "dom", 30, name="dom", seed=3, variants=variants)
+    evalkit("run", f"tasks=[{task}]", f"run_dir={tmp_path / 'run'}", cwd=tmp_path)
+    view = open_report(tmp_path / "run" / "report.html")
+    view.tab("charts")
+    view.page.wait_for_selector("body[data-charts='drawn']")
+    for axis in ("lat50", "lat95", "cost1k"):
+        chart = view.page.locator(f"#chart-{axis}")
+        assert chart.get_attribute("data-frontier") == "fast-good"
+        legend = chart.locator(".legend .traces text.legendtext").all()
+        assert "Pareto frontier: fast-good dominates" in [t.text_content() for t in legend]
+    assert view.problems() == []

@@ -77,7 +77,7 @@
     const rows = aggregatesOf(task, metric).filter((a) => a.model in usage);
     if (!rows.length) {
       Plotly.purge(box);
-      box.replaceChildren(el("p", AXES[axis] + ": not measured for " + task + " (replayed outputs carry no latency or cost).", "muted note"));
+      box.replaceChildren(el("p", AXES[axis] + ": not measured for " + task + " (replayed outputs carry no latency or cost)." + (D.scorerPareto && D.scorerPareto[task] ? " The Summary tab charts what was measured: each scorer's cost against its agreement with the human ratings." : ""), "muted note"));
       return;
     }
     if (box.querySelector(".note")) box.replaceChildren();  // Plotly keeps its own DOM between redraws
