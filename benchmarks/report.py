@@ -7,6 +7,7 @@ For each size, a synthetic task with 4 model variants (tests/synthetic_runs.py) 
   shown, sample browser filled), and the Charts tab drawn (all five charts), from navigation start;
 - a search over every output in the sample browser, typed to result shown.
 
+    python benchmarks/report.py                 # 25 and 10,000 samples x 4 models
     python benchmarks/report.py --sizes 1000 10000 50000
 """
 
@@ -84,7 +85,7 @@ def open_in_browser(path: Path, repeat: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[25, 10000])
     parser.add_argument("--repeat", type=int, default=3, help="browser opens per size (best)")
     args = parser.parse_args()
     print(f"{'samples x 4':>12} {'run s':>7} {'load s':>7} {'render s':>9} {'MB':>6} "

@@ -6,6 +6,8 @@ Rules, stated in every output:
   whose CIs overlap share a rank (ties), as LMSYS's arena leaderboard ranks.
 - Overall = mean win rate (HELM): per task, the share of the other ranked models this model beats
   on the point estimate, averaged over the tasks the model has; the number of tasks is shown.
+  Models that never met (runs of disjoint model sets on disjoint tasks) are not ranked together:
+  each group of models linked by shared tasks gets its own Overall table.
 - Bradley-Terry ratings from pairwise judging (`evalkit judge ... judge=pairwise_preference`) are
   listed per task when a run has them.
 """
@@ -30,7 +32,8 @@ from evalkit.types import Aggregate
 RULES = (
     "Each task is ranked by its first metric. Rank = 1 + the number of models whose 95% CI lies "
     "entirely better; overlapping CIs share a rank. Overall = mean win rate over the tasks a model "
-    "has (the share of other models it beats on the point estimate, per task)."
+    "has (the share of other models it beats on the point estimate, per task); models that never "
+    "shared a task are ranked in separate Overall tables."
 )
 
 
@@ -52,6 +55,23 @@ class Overall:
     model: str
     mean_win_rate: float
     tasks: int
+    group: int = 0  # models of one group met on at least one task (directly or through others)
+
+
+def _groups(task_models: dict[str, list[str]]) -> dict[str, int]:
+    """model -> group: the connected components of 'ranked on a shared task', in task order."""
+    group: dict[str, int] = {}
+    for models in task_models.values():
+        known = sorted({group[m] for m in models if m in group})
+        target = known[0] if known else len(set(group.values()))
+        merged = set(known[1:])
+        for model in group:
+            if group[model] in merged:
+                group[model] = target
+        for model in models:
+            group[model] = target
+    order = {g: i for i, g in enumerate(dict.fromkeys(group.values()))}
+    return {m: order[g] for m, g in group.items()}
 
 
 def _collect(run_dirs: Sequence[Path]) -> tuple[list[Aggregate], dict[str, Any]]:
@@ -92,6 +112,7 @@ def build(run_dirs: Sequence[Path]) -> tuple[list[Entry], list[Overall], dict[st
     aggregates, pairwise = _collect(run_dirs)
     entries: list[Entry] = []
     wins: dict[str, list[float]] = {}
+    task_models: dict[str, list[str]] = {}
     for task in dict.fromkeys(a.task for a in aggregates):
         first_metric = next(a.metric for a in aggregates if a.task == task)
         ranked = [
@@ -101,6 +122,7 @@ def build(run_dirs: Sequence[Path]) -> tuple[list[Entry], list[Overall], dict[st
         ]
         sign = 1.0 if ranked and ranked[0].higher_is_better else -1.0
         ranked.sort(key=lambda a: -sign * (a.value or 0.0))
+        task_models[task] = [a.model for a in ranked]
         for a in ranked:
             rank = 1 + sum(_better(other, a) for other in ranked if other is not a)
             entries.append(
@@ -110,9 +132,10 @@ def build(run_dirs: Sequence[Path]) -> tuple[list[Entry], list[Overall], dict[st
             if len(ranked) > 1:
                 beaten = sum(sign * ((a.value or 0.0) - (o.value or 0.0)) > 0 for o in ranked)
                 wins.setdefault(a.model, []).append(beaten / (len(ranked) - 1))
+    group = _groups(task_models)
     overall = sorted(
-        (Overall(m, sum(w) / len(w), len(w)) for m, w in wins.items()),
-        key=lambda o: -o.mean_win_rate,
+        (Overall(m, sum(w) / len(w), len(w), group.get(m, 0)) for m, w in wins.items()),
+        key=lambda o: (o.group, -o.mean_win_rate),
     )
     return entries, overall, pairwise
 
@@ -141,8 +164,15 @@ def write_leaderboard(run_dirs: Sequence[Path], output: Path) -> list[Path]:
         "bradley_terry": pairwise,
         "runs": [str(d) for d in run_dirs],
     }
+    groups: dict[int, list[Overall]] = {}
+    for o in overall:
+        groups.setdefault(o.group, []).append(o)
+    group_tasks = {
+        g: list(dict.fromkeys(e.task for e in entries if e.model in {o.model for o in rows}))
+        for g, rows in groups.items()
+    }
     html = _ENV.get_template("leaderboard.html.j2").render(
-        rules=RULES, overall=overall, by_task=by_task, pairwise=pairwise
+        rules=RULES, groups=groups, group_tasks=group_tasks, by_task=by_task, pairwise=pairwise
     )
     paths = [output / "leaderboard.html", output / "leaderboard.csv", output / "leaderboard.json"]
     atomic_write_text(paths[0], html)

@@ -4,7 +4,7 @@
 #   summeval-minilm   a head over all-MiniLM-L6-v2 similarities and lexical features (the demo's)
 #   summeval-lexical  the same head over the lexical features only: no encoder, ~8x faster
 # Writes each full output (with validation.html) to reports/judges/<name> and copies the artifact
-# without the HTML report (4.8 MB of plotly.js) into judges/<name>. Usage: [NAME...] (default both).
+# without the HTML report (1.2 MB of plotly.js) into judges/<name>. Usage: [NAME...] (default both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1

@@ -64,6 +64,7 @@ def test_pointwise_scores_join_the_run_and_failures_are_counted(run_cli, toy_run
     assert any(name == "judge" for name, _ in run["task_scorers"]["toy_qa"])
     html = (toy_run / "report.html").read_text()
     assert "overall_quality" in html and "Judge reliability" in html
+    assert "high parse-failure rate: 12.5%" in html  # 10 of 80 replies unreadable: flagged
     failed = [
         s
         for line in (toy_run / "samples.jsonl").read_text().splitlines()

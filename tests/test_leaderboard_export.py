@@ -56,3 +56,13 @@ def test_leaderboard_from_two_runs(run_cli, qa_task, tmp_path):
     assert "Bradley-Terry ratings" in (tmp_path / "board2" / "leaderboard.html").read_text()
     missing = run_cli("leaderboard", str(tmp_path / "nope"), "-o", "x")
     assert missing.returncode == 2 and "not a run directory" in missing.stderr
+
+
+def test_models_that_never_shared_a_task_are_not_ranked_together():
+    from evalkit.leaderboard_export import _groups
+
+    apart = _groups({"t1": ["a", "b"], "t2": ["c", "d"], "t3": ["b", "e"]})
+    assert apart == {"a": 0, "b": 0, "e": 0, "c": 1, "d": 1}
+    # a later task that links two groups merges them
+    linked = _groups({"t1": ["a", "b"], "t2": ["c", "d"], "t3": ["b", "c"]})
+    assert set(linked.values()) == {0}

@@ -104,8 +104,11 @@ def _column(
     return out
 
 
-def summary_tables(bundle: ReportBundle, *, n_resamples: int = 1000) -> list[SummaryTable]:
-    """Per task: every model's aggregates, the best per column, and who is tied with it."""
+def summary_tables(
+    bundle: ReportBundle, *, n_resamples: int = 1000, rank_by: dict[str, str] | None = None
+) -> list[SummaryTable]:
+    """Per task: every model's aggregates, the best per column, and who is tied with it; rows
+    ranked by `rank_by[task]` (the task's primary metric) when given, else the first metric."""
     data = _loaded(bundle)
     tables = []
     for task in bundle.tasks:
@@ -113,7 +116,8 @@ def summary_tables(bundle: ReportBundle, *, n_resamples: int = 1000) -> list[Sum
         metrics = list(dict.fromkeys(a.metric for a in mine))
         columns = {m: _column(bundle, data, task, m, n_resamples) for m in metrics}
         models = list(dict.fromkeys(a.model for a in mine))
-        rank = metrics[0]
+        rank = (rank_by or {}).get(task, metrics[0])
+        rank = rank if rank in columns else metrics[0]
         sign = 1.0 if columns[rank][models[0]].aggregate.higher_is_better else -1.0
 
         ranked = columns[rank]

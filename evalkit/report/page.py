@@ -1,8 +1,10 @@
 """Render one self-contained report.html from any number of runs.
 
-Self-contained: the stylesheet, the charting library (plotly.js from the `plotly` package) and the
-page's own script are inlined, so the file opens from disk with no network. Safe: every value the
-server renders goes through Jinja's autoescaping; the data the script draws from sits in a
+Self-contained: the stylesheet, the charting library (plotly.js's official "basic" partial bundle,
+vendored under static/vendor/ by scripts/fetch_plotly_bundle.sh, about 1.2 MB instead of the full
+4.8 MB) and the page's own script are inlined, so the file opens from disk with no network.
+Safe: every value the server renders goes through Jinja's autoescaping; the data the script draws
+from sits in a
 `type="application/json"` block (never executed) whose `<`, `>` and `&` are written as `\\u003c`...,
 so no `</script>` in model text can close it; the script only ever puts data into the DOM as text;
 and the Content-Security-Policy allows exactly the inlined scripts (by hash), no network at all.
@@ -26,7 +28,10 @@ from evalkit.leaderboard import format_cell
 from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.report.bundle import LoadedRun, ReportBundle, bundle_runs
 from evalkit.report.comparisons import baseline_comparisons, summary_tables, task_baselines
+from evalkit.report.decision import decisions, rank_metric
+from evalkit.report.judges_view import format_value, judge_rows
 from evalkit.report.payload import build_payload
+from evalkit.report.scorer_pareto import scorer_pareto
 from evalkit.types import RunRecord, SampleRecord
 
 _ENV = jinja2.Environment(
@@ -43,6 +48,7 @@ def plural(count: int | str, noun: str) -> str:
 
 
 _ENV.filters["plural"] = plural
+_ENV.filters["fmt"] = format_value
 
 _JSON_ESCAPES = {
     "<": "\\u003c",
@@ -79,9 +85,20 @@ def _static(name: str) -> str:
 
 @cache
 def _plotly_js() -> str:
-    from plotly.offline import get_plotlyjs
+    """The vendored plotly.js partial bundle, checked against the sha256 recorded beside it.
 
-    return str(get_plotlyjs())
+    Raises RuntimeError when the file differs from the record (scripts/fetch_plotly_bundle.sh
+    re-fetches it).
+    """
+    vendor = resources.files("evalkit.report").joinpath("static", "vendor")
+    record = json.loads(vendor.joinpath("plotly-basic.json").read_text(encoding="utf-8"))
+    data = vendor.joinpath(record["file"]).read_bytes()
+    if hashlib.sha256(data).hexdigest() != record["sha256"]:
+        raise RuntimeError(
+            f"static/vendor/{record['file']} does not match its recorded sha256; "
+            "re-run scripts/fetch_plotly_bundle.sh"
+        )
+    return data.decode("utf-8")
 
 
 def _script_hash(script: str) -> str:
@@ -105,9 +122,24 @@ def _scripts() -> list[str]:
     return scripts
 
 
+def _listed(names: Sequence[str], limit: int = 4) -> str:
+    """'a, b, c' or 'a, b, c, d and 3 more'."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+
+
 def _title(bundle: ReportBundle) -> str:
-    suites = dict.fromkeys(str(r.run.config.get("suite", {}).get("name", "?")) for r in bundle.runs)
-    return f"{', '.join(suites)} · {plural(len(bundle.models), 'model')}"
+    """The demo (suite demo, its own tasks) keeps its short title; anything else names its tasks
+    and models."""
+    suites = [r.run.config.get("suite", {}) for r in bundle.runs]
+    demo = all(
+        s.get("name") == "demo" and set(bundle.tasks) <= {str(t) for t in s.get("tasks", [])}
+        for s in suites
+    )
+    if demo:
+        return f"demo · {plural(len(bundle.models), 'model')}"
+    return f"{_listed(bundle.tasks)} · {_listed(bundle.models)}"
 
 
 def render_bundle(
@@ -132,6 +164,10 @@ def render_bundle(
         comparison = {"baselines": baselines, "rows": finite(rows)}
     if agreement is None:
         agreement = [t for r in bundle.runs for t in agreement_tables(r.run, r.records)]
+    ranked_by = {t: (m, src) for t in bundle.tasks for m, src in [rank_metric(bundle, t)] if m}
+    summary = summary_tables(
+        bundle, n_resamples=n_resamples, rank_by={t: m for t, (m, _) in ranked_by.items()}
+    )
     scripts = _scripts()
     judge_reports = [j for r in bundle.runs for j in r.run.judge_reports]
     pairwise = [r.run.pairwise for r in bundle.runs if r.run.pairwise.get("tasks")]
@@ -150,15 +186,17 @@ def render_bundle(
         n_outputs=f"{len(bundle.records):,}",
         n_models=len(models),
         n_tasks=len(bundle.tasks),
-        summary=summary_tables(bundle, n_resamples=n_resamples),
+        summary=summary,
+        decisions=decisions(bundle, summary, ranked_by),
         usage=bundle.usage,
         agreement=agreement,
         has_judges=bool(judge_reports or pairwise),
-        judge_reports=judge_reports,
+        judge_reports=judge_rows(judge_reports),
         pairwise=pairwise,
         data_json=embed_json(
             {
                 **build_payload(bundle, comparison=comparison, max_samples=max_samples),
+                "scorerPareto": scorer_pareto(agreement),
                 "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
         ),

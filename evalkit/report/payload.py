@@ -107,6 +107,18 @@ def _heatmaps(bundle: ReportBundle) -> dict[str, Any]:
     return out
 
 
+def _human_ratings(record: SampleRecord) -> dict[str, float]:
+    """The expert ratings replayed with an output (SummEval's `human` metadata), numbers only."""
+    human = record.generation.metadata.get("human")
+    if not isinstance(human, dict):
+        return {}
+    return {
+        str(k): float(v)
+        for k, v in human.items()
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    }
+
+
 def _capped(records: list[SampleRecord], max_samples: int | None) -> list[SampleRecord]:
     if max_samples is None:
         return records
@@ -129,15 +141,8 @@ def _samples_and_outputs(
     sample_of: dict[tuple[str, str], int] = {}
     samples: dict[str, list[Any]] = {"task": [], "id": [], "index": [], "input": [], "refs": []}
     outputs: dict[str, Any] = {
-        "s": [],
-        "m": [],
-        "t": [],
-        "v": [],
-        "e": {},
-        "f": {},
-        "x": {},
-        "a": {},
-    }
+        "s": [], "m": [], "t": [], "v": [], "e": {}, "f": {}, "x": {}, "a": {}, "h": {}
+    }  # fmt: skip
     position = {t: i for i, t in enumerate(tasks)}
     ordered = sorted(bundle.records, key=lambda r: (position.get(r.task, 0), r.index))
     ordered = _capped(ordered, max_samples)
@@ -175,6 +180,9 @@ def _samples_and_outputs(
         outputs["v"].append(values)
         if r.generation.error:
             outputs["e"][str(i)] = r.generation.error
+        human = _human_ratings(r)
+        if human:
+            outputs["h"][str(i)] = human
     return samples, outputs
 
 
@@ -190,6 +198,10 @@ def build_payload(
     return {
         "tasks": bundle.tasks,
         "models": bundle.models,
+        "taskModels": {
+            t: list(dict.fromkeys(r.model for r in bundle.records if r.task == t))
+            for t in bundle.tasks
+        },
         "metrics": _metrics(bundle),
         "aggregates": [_aggregate_row(a) for a in bundle.aggregates],
         "usage": usage,

@@ -37,6 +37,23 @@ def test_demo_report_renders_every_view_without_errors(demo_report, open_report,
     view.page.screenshot(path=str(shot))
     keep_artifact(shot)
     assert view.page.locator("table.summary").count() == 2
+    decision = view.page.locator("#decision li")
+    assert decision.count() == 2 and view.page.is_visible("#decision")
+    assert all(" is best on " in line for line in decision.all_inner_texts())
+    # the scorer trade-off: one point per metric with a measured cost and an agreement value
+    points = report_data(demo_report.read_text())["scorerPareto"]["summeval"]["points"]
+    dim = view.page.input_value("#sp-dim")
+    level = view.page.input_value("#sp-level")
+    measured = [
+        p
+        for p in points
+        if p["s1k"] is not None and p["agree"].get(dim, {}).get(level, [None])[0] is not None
+    ]
+    chart = view.page.locator("#chart-scorers")
+    assert len(measured) >= 5 and chart.get_attribute("data-points") == str(len(measured))
+    assert chart.locator("path.point").count() >= len(measured)
+    assert chart.locator(".legend .traces").count() == len(measured) + 1  # + the frontier
+    assert chart.get_attribute("data-frontier")
     assert view.page.locator("td.best").count() > 0
     view.tab("charts")
     view.page.wait_for_selector("body[data-charts='drawn']")
@@ -49,8 +66,8 @@ def test_demo_report_renders_every_view_without_errors(demo_report, open_report,
             if data["tasks"][data["samples"]["task"][s]] == first_task
         }
     )
-    assert view.page.locator("#chart-bars g.point").count() == n_models  # one bar per model
-    assert view.page.locator("#chart-heatmap .hm").count() == 1  # the heatmap was drawn
+    assert view.page.locator("#chart-bars path.point").count() == n_models  # one dot per model
+    assert view.page.locator("#chart-heatmap table.heat").count() == 1  # the heatmap was drawn
     view.tab("samples")
     view.page.click("#s-table tbody tr >> nth=0")
     assert view.page.locator("#d-outputs .card").count() == n_models
@@ -121,7 +138,11 @@ def test_tradeoff_charts_draw_the_pareto_frontier(synthetic_run, open_report):
     view.page.wait_for_selector("body[data-charts='drawn']")  # set again once Plotly resolves
     chart = view.page.locator("#chart-lat50")
     assert chart.locator(".points .point").count() == len(models)  # one marker per variant
-    assert chart.locator("g.trace.scatter").count() == 2  # the variants and the frontier line
+    # one trace per variant (named in the legend and on hover, no overlapping labels) + the frontier
+    assert chart.locator("g.trace.scatter").count() == len(models) + 1
+    assert chart.locator(".legend .traces").count() == len(models) + 1
+    on_front = sorted(m for m, on in zip(models, front, strict=True) if on)
+    assert sorted((chart.get_attribute("data-frontier") or "").split(",")) == on_front
     # the fastest variant is on every latency frontier, whatever its quality
     assert front[models.index("small")]
     for axis in ("lat50", "lat95", "cost1k"):
@@ -144,6 +165,41 @@ def test_comparison_view_lists_deltas_and_links_samples(synthetic_run, open_repo
     assert worse.count() == 10
     page.click("#c-worse li >> nth=0 >> button")
     assert page.is_visible("#samples") and page.is_visible("#detail")
+    assert view.problems() == []
+
+
+def test_dot_chart_and_baseline_select(synthetic_run, open_report):
+    run = json.loads((synthetic_run / "run.json").read_text())
+    f1 = {a["model"]: a for a in run["aggregates"] if a["metric"] == "f1"}
+    view = open_report(synthetic_run / "report.html")
+    page = view.page
+    assert page.input_value("#baseline") == "base"  # the baseline the report was rendered with
+    assert page.inner_text("#decision li").startswith("synth: ")
+    assert " is best on exact_match (" in page.inner_text("#decision li")
+    view.tab("charts")
+    page.wait_for_selector("body[data-charts='drawn']")
+    page.select_option("#chart-metric", "f1")
+    page.wait_for_selector("body[data-charts='drawn']")
+    dots = page.locator("#chart-bars")
+    assert dots.locator("path.point").count() == len(f1)  # a dot per model, no bars
+    assert dots.locator("g.errorbar").count() == len(f1)  # each with its CI
+    assert "base (baseline)" in dots.inner_text()
+    # the x axis is not forced to zero: its lowest tick lies near the lowest CI, not at 0
+    ticks = [float(t.text_content() or "nan") for t in dots.locator(".xtick text").all()]
+    lowest = min(a["ci_low"] for a in f1.values())
+    assert lowest > 0.5 and 0.5 * lowest < min(ticks) <= max(a["ci_high"] for a in f1.values())
+    page.select_option("#baseline", "small")
+    page.wait_for_selector("body[data-charts='drawn']")
+    assert "small (baseline)" in dots.inner_text() and "base (baseline)" not in dots.inner_text()
+    view.tab("compare")
+    assert page.inner_text("#c-baseline-th") == "baseline: small"
+    assert page.inner_text("#c-baseline") == "small"
+    assert "Paired tests are stored against base only" in page.inner_text("#c-note")
+    models = [o.get_attribute("value") for o in page.locator("#c-model option").all()]
+    assert "small" not in models and "base" in models
+    page.select_option("#baseline", "base")
+    assert page.is_hidden("#c-note")
+    assert page.locator("#c-table tbody tr >> nth=0 >> td >> nth=9").inner_text() in ("yes", "no")
     assert view.problems() == []
 
 
@@ -190,3 +246,52 @@ def test_nothing_planted_in_the_data_runs(hostile_report, open_report, with_csp,
     assert "<img src=x onerror=alert('task')>" in page.inner_text("#summary h3 >> nth=0")
     assert "<script>document.body.dataset.pwned='script'</script>" in page.inner_text("#d-input")
     assert view.errors == []
+
+
+def test_sample_card_diffs_the_closest_reference_with_a_case_option(tmp_path, open_report):
+    refs = ["The cat sat on the mat", "A dog ran in the park today"]
+    task = tmp_path / "tasks" / "refs"
+    task.mkdir(parents=True)
+    (task / "data.jsonl").write_text(json.dumps({"id": "s0", "prompt": "p", "answer": refs}) + "\n")
+    output = {
+        "id": "s0",
+        "system": "m1",
+        "output": "a DOG ran in the park",
+        "human": {"coherence": 3.5},
+    }
+    (task / "outputs.jsonl").write_text(json.dumps(output) + "\n")
+    (task / "task.yaml").write_text(
+        "name: refs\nversion: 1\ndescription: two references\ndata: data.jsonl\n"
+        "fields: {id: id, input: prompt, references: answer}\nprompt: '{{ input }}'\n"
+        "scorers: {f1: {}}\noutputs: outputs.jsonl\n"
+    )
+    evalkit("run", f"tasks=[{task}]", f"run_dir={tmp_path / 'run'}", cwd=tmp_path)
+    view = open_report(tmp_path / "run" / "report.html")
+    page = view.page
+    view.tab("samples")
+    page.click("#s-table tbody tr >> nth=0")
+    card = page.locator("#d-outputs .card")
+    assert card.locator(".diff-ref").inner_text() == "diff against reference 2 of 2 (closest)"
+    assert card.locator("ins").all_inner_texts() == ["a", "DOG"]  # case counts by default
+    assert card.locator("del").all_inner_texts() == ["A", "dog", "today"]
+    assert card.locator("p.human").inner_text() == "human ratings: coherence 3.50"
+    page.check("#d-nocase")
+    card = page.locator("#d-outputs .card")
+    assert card.locator("ins").count() == 0
+    assert card.locator("del").all_inner_texts() == ["today"]
+    assert view.problems() == []
+
+
+def test_a_dominating_model_is_drawn_as_the_frontier(tmp_path, open_report):
+    variants = {"fast-good": (0.0, 0.10, 0.0001), "slow-bad": (0.5, 0.90, 0.0020)}
+    task = write_task(tmp_path / "tasks" / "dom", 30, name="dom", seed=3, variants=variants)
+    evalkit("run", f"tasks=[{task}]", f"run_dir={tmp_path / 'run'}", cwd=tmp_path)
+    view = open_report(tmp_path / "run" / "report.html")
+    view.tab("charts")
+    view.page.wait_for_selector("body[data-charts='drawn']")
+    for axis in ("lat50", "lat95", "cost1k"):
+        chart = view.page.locator(f"#chart-{axis}")
+        assert chart.get_attribute("data-frontier") == "fast-good"
+        legend = chart.locator(".legend .traces text.legendtext").all()
+        assert "Pareto frontier: fast-good dominates" in [t.text_content() for t in legend]
+    assert view.problems() == []

@@ -50,7 +50,16 @@
   // ---------- charts ----------
   const AXES = { lat50: "latency p50 (s)", lat95: "latency p95 (s)", cost1k: "cost per 1,000 samples (USD)" };
   const PLOT_CONFIG = { displaylogo: false, responsive: true };
+  // Nine symbols against Plotly's ten colours: no two of the first 90 traces look alike.
+  const SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "star", "triangle-down", "hexagon"];
 
+  function currentBaseline(task) {
+    const C = D.comparison;
+    const chosen = $("baseline") ? $("baseline").value : "";
+    const models = D.taskModels[task] || [];
+    if (chosen && models.includes(chosen)) return chosen;
+    return C && C.baselines[task] ? C.baselines[task] : models[0];
+  }
   function aggregatesOf(task, metric) {
     return D.aggregates.filter((a) => a.task === task && a.metric === metric && a.value !== null);
   }
@@ -68,60 +77,94 @@
     const rows = aggregatesOf(task, metric).filter((a) => a.model in usage);
     if (!rows.length) {
       Plotly.purge(box);
-      box.replaceChildren(el("p", AXES[axis] + ": not measured for " + task + " (replayed outputs carry no latency or cost).", "muted note"));
+      box.replaceChildren(el("p", AXES[axis] + ": not measured for " + task + " (replayed outputs carry no latency or cost)." + (D.scorerPareto && D.scorerPareto[task] ? " The Summary tab charts what was measured: each scorer's cost against its agreement with the human ratings." : ""), "muted note"));
       return;
     }
     if (box.querySelector(".note")) box.replaceChildren();  // Plotly keeps its own DOM between redraws
     const front = ((D.frontiers[task] || {})[metric] || {})[axis] || [];
     const frontRows = rows.filter((a) => front.includes(a.model)).sort((a, b) => usage[a.model] - usage[b.model]);
-    const points = {
-      type: "scatter", mode: "markers+text", name: "models",
-      x: rows.map((a) => usage[a.model]), y: rows.map((a) => a.value),
-      text: rows.map((a) => plotText(a.model)), textposition: "top center",
-      error_y: errorBars(rows), marker: { size: 10 },
-      hovertemplate: "%{text}<br>" + plotText(metric) + " %{y}<br>" + AXES[axis] + " %{x}<extra></extra>",
-    };
+    // One trace per model: hover labels and a legend name the points (text labels overlap).
+    const points = rows.map((a, k) => ({
+      type: "scatter", mode: "markers", name: plotText(a.model),
+      x: [usage[a.model]], y: [a.value], error_y: errorBars([a]),
+      marker: { size: 10, symbol: SYMBOLS[k % SYMBOLS.length] },
+      hovertemplate: plotText(a.model) + "<br>" + plotText(metric) + " %{y}<br>" + AXES[axis] + " %{x}<extra></extra>",
+    }));
+    const dominant = frontRows.length === 1;
     const line = {
-      type: "scatter", mode: "lines", name: "Pareto frontier", line: { dash: "dot" },
+      type: "scatter", mode: dominant ? "markers" : "lines", line: { dash: "dot", color: "#444" },
+      name: dominant ? "Pareto frontier: " + plotText(frontRows[0].model) + " dominates" : "Pareto frontier",
+      marker: { size: 20, symbol: "circle-open", color: "#444" },
       x: frontRows.map((a) => usage[a.model]), y: frontRows.map((a) => a.value), hoverinfo: "skip",
     };
-    return Plotly.react(box, [points, line], {
+    box.dataset.frontier = frontRows.map((a) => a.model).join(",");
+    return Plotly.react(box, [...points, line], {
       title: { text: plotText(metric) + " vs " + AXES[axis] }, margin: { t: 40, r: 10, l: 50, b: 40 },
-      xaxis: { title: { text: AXES[axis] } }, yaxis: { title: { text: plotText(metric) } }, showlegend: false,
+      xaxis: { title: { text: AXES[axis] } }, yaxis: { title: { text: plotText(metric) } },
+      showlegend: true, legend: { orientation: "h", y: -0.25 },
     }, PLOT_CONFIG);
   }
-  function drawBars(task, metric) {
+  function drawDots(task, metric) {
+    // One dot per model with its 95% CI as a horizontal bar: no axis from zero, so 0.41 and 0.52
+    // look as different as they are. The baseline of the comparisons is drawn apart and named.
     const higher = higherIsBetter(task, metric);
-    const rows = aggregatesOf(task, metric).sort((a, b) => (higher ? b.value - a.value : a.value - b.value));
-    return Plotly.react($("chart-bars"), [{
-      type: "bar", x: rows.map((a) => plotText(a.model)), y: rows.map((a) => a.value), error_y: errorBars(rows),
-      hovertemplate: "%{x}: %{y}<extra></extra>",
+    const rows = aggregatesOf(task, metric).sort((a, b) => (higher ? a.value - b.value : b.value - a.value));
+    const base = currentBaseline(task);
+    const colors = rows.map((a) => (a.model === base ? "#d62728" : "#1f77b4"));
+    const labels = rows.map((a) => plotText(a.model === base ? a.model + " (baseline)" : a.model));
+    const box = $("chart-bars");
+    box.style.height = Math.max(260, 60 + 28 * rows.length) + "px";
+    return Plotly.react(box, [{
+      type: "scatter", mode: "markers", x: rows.map((a) => a.value), y: labels,
+      error_x: { ...errorBars(rows), color: "#555", thickness: 2, width: 6 }, marker: { size: 10, color: colors },
+      customdata: rows.map((a) => [a.lo === null ? "n/a" : fmt(a.lo), a.hi === null ? "n/a" : fmt(a.hi)]),
+      hovertemplate: "%{y}: %{x} [%{customdata[0]}, %{customdata[1]}]<extra></extra>",
     }], {
-      title: { text: plotText(task) + ": " + plotText(metric) + (higher ? " (higher is better)" : " (lower is better)") },
-      margin: { t: 40, r: 10, l: 50, b: 120 }, yaxis: { title: { text: plotText(metric) } },
+      title: { text: plotText(task) + ": " + plotText(metric) + (higher ? " (higher is better)" : " (lower is better)") + ", 95% CIs; baseline " + plotText(base || "none") },
+      margin: { t: 40, r: 20, l: 220, b: 40 }, xaxis: { title: { text: plotText(metric) }, zeroline: false },
+      yaxis: { automargin: true }, showlegend: false,
     }, PLOT_CONFIG);
+  }
+  function heatColor(v) {
+    // Diverging blue (positive) / red (negative), white at 0.
+    if (v === null) return "#f4f4f6";
+    const t = Math.min(1, Math.abs(v));
+    const [r, g, b] = v >= 0 ? [33, 102, 172] : [178, 24, 43];
+    const mix = (c) => Math.round(255 + (c - 255) * t);
+    return `rgb(${mix(r)}, ${mix(g)}, ${mix(b)})`;
   }
   function drawHeatmap(task) {
+    // An HTML table coloured by value (the partial plotly bundle has no heatmap trace).
     const h = D.heatmaps[task];
     const box = $("chart-heatmap");
-    if (!h) { Plotly.purge(box); box.replaceChildren(el("p", "Fewer than two metrics for " + task + ".", "muted note")); return; }
-    if (box.querySelector(".note")) box.replaceChildren();  // Plotly keeps its own DOM between redraws
-    const labels = h.labels.map(plotText);
-    return Plotly.react(box, [{
-      type: "heatmap", z: h.matrix, x: labels, y: labels, zmin: -1, zmax: 1, colorscale: "RdBu",
-      text: h.matrix.map((row) => row.map((v) => (v === null ? "" : v.toFixed(2)))), texttemplate: "%{text}",
-      hovertemplate: "%{y} vs %{x}: %{z}<extra></extra>",
-    }], {
-      title: { text: plotText(task) + ": Spearman over " + h.n + " outputs" },
-      margin: { t: 40, r: 10, l: 140, b: 120 }, yaxis: { autorange: "reversed" },
-    }, PLOT_CONFIG);
+    if (!h) { box.replaceChildren(el("p", "Fewer than two metrics for " + task + ".", "muted note")); return; }
+    const table = el("table", null, "heat");
+    table.appendChild(el("caption", task + ": Spearman over " + h.n + " outputs"));
+    const head = el("tr");
+    head.appendChild(el("th", ""));
+    h.labels.forEach((l) => head.appendChild(el("th", l)));
+    table.appendChild(head);
+    h.matrix.forEach((line, r) => {
+      const tr = el("tr");
+      tr.appendChild(el("th", h.labels[r]));
+      line.forEach((v, c) => {
+        const td = el("td", v === null ? "" : v.toFixed(2), "num");
+        td.style.backgroundColor = heatColor(v);
+        if (v !== null && Math.abs(v) > 0.6) td.style.color = "#fff";
+        td.title = h.labels[r] + " vs " + h.labels[c] + ": " + (v === null ? "n/a" : v);
+        tr.appendChild(td);
+      });
+      table.appendChild(tr);
+    });
+    box.replaceChildren(table);
   }
   function redrawCharts() {
     // Plotly.react resolves when a chart is drawn; tests and benchmarks wait for data-charts.
     const task = $("chart-task").value, metric = $("chart-metric").value;
     document.body.dataset.charts = "drawing";
     const drawing = Object.keys(AXES).map((axis) => drawTradeoff(task, metric, axis));
-    drawing.push(drawBars(task, metric), drawHeatmap(task));
+    drawHeatmap(task);
+    drawing.push(drawDots(task, metric));
     Promise.all(drawing).then(() => {
       document.body.dataset.charts = "drawn";
       document.body.dataset.chartsMs = String(Math.round(performance.now()));
@@ -139,6 +182,58 @@
     $("chart-metric").addEventListener("change", redrawCharts);
     if (!D.tasks.length) { document.body.dataset.charts = "drawn"; return; }
     redrawCharts();
+  }
+
+  // ---------- scorers: agreement with humans against cost ----------
+  function drawScorerPareto() {
+    const P = D.scorerPareto || {}, box = $("chart-scorers");
+    const task = $("sp-task").value, dim = $("sp-dim").value, level = $("sp-level").value;
+    const t = P[task];
+    const rows = t.points.filter((p) => p.s1k !== null && p.agree[dim] && p.agree[dim][level] && p.agree[dim][level][0] !== null);
+    const missing = t.points.filter((p) => !rows.includes(p)).map((p) => p.metric);
+    const traces = rows.map((p, k) => {
+      const [v, lo, hi] = p.agree[dim][level];
+      const name = plotText(p.metric + (p.scorer && p.scorer !== p.metric ? " (" + p.scorer + ")" : ""));
+      return {
+        type: "scatter", mode: "markers", name, x: [p.s1k], y: [v],
+        error_y: { type: "data", symmetric: false, array: [hi === null ? 0 : hi - v], arrayminus: [lo === null ? 0 : v - lo] },
+        marker: { size: 11, symbol: SYMBOLS[k % SYMBOLS.length] },
+        hovertemplate: name + "<br>τ %{y} [" + fmt(lo) + ", " + fmt(hi) + "]<br>%{x} s / 1,000 samples<extra></extra>",
+      };
+    });
+    const front = rows.filter((p) => (t.frontier[dim] || {})[level] && t.frontier[dim][level].includes(p.metric)).sort((a, b) => a.s1k - b.s1k);
+    const dominant = front.length === 1;
+    traces.push({
+      type: "scatter", mode: dominant ? "markers" : "lines", line: { dash: "dot", color: "#444" },
+      name: dominant ? "Pareto frontier: " + plotText(front[0].metric) + " dominates" : "Pareto frontier",
+      marker: { size: 22, symbol: "circle-open", color: "#444" },
+      x: front.map((p) => p.s1k), y: front.map((p) => p.agree[dim][level][0]), hoverinfo: "skip",
+    });
+    box.dataset.points = String(rows.length);
+    box.dataset.frontier = front.map((p) => p.metric).join(",");
+    return Plotly.react(box, traces, {
+      title: { text: plotText(task + ": Kendall τ with " + dim + " (" + level + " level) vs scorer cost" + (missing.length ? "; not measured: " + missing.join(", ") : "")) },
+      margin: { t: 50, r: 10, l: 60, b: 50 }, showlegend: true, legend: { orientation: "v" },
+      xaxis: { title: { text: "scorer seconds per 1,000 samples (log)" }, type: "log" },
+      yaxis: { title: { text: "Kendall τ with " + plotText(dim) } },
+    }, PLOT_CONFIG);
+  }
+  function initScorerPareto() {
+    const P = D.scorerPareto || {};
+    const taskSel = $("sp-task");
+    if (!taskSel || !Object.keys(P).length) return;
+    Object.keys(P).forEach((t) => addOption(taskSel, t));
+    const fill = () => {
+      const t = P[taskSel.value];
+      const dimSel = $("sp-dim"), levelSel = $("sp-level");
+      dimSel.replaceChildren(); levelSel.replaceChildren();
+      t.dimensions.forEach((d) => addOption(dimSel, d));
+      t.levels.forEach((l) => addOption(levelSel, l));
+    };
+    fill();
+    taskSel.addEventListener("change", () => { fill(); drawScorerPareto(); });
+    ["sp-dim", "sp-level"].forEach((id) => $(id).addEventListener("change", drawScorerPareto));
+    drawScorerPareto();
   }
 
   // ---------- sample browser ----------
@@ -248,23 +343,40 @@
   }
 
   function words(text) { return text.split(/(\s+)/).filter((w) => w !== ""); }
-  function diffNodes(output, reference) {
-    // Word-level LCS diff; whitespace tokens ride along with the words they follow.
-    const a = words(reference).filter((w) => !/^\s+$/.test(w));
-    const b = words(output).filter((w) => !/^\s+$/.test(w));
+  function tokens(text) { return words(text).filter((w) => !/^\s+$/.test(w)); }
+  function lcsTable(a, b, key) {
     const n = a.length, m = b.length;
-    if (!n || n * m > 4e6) return [document.createTextNode(output)];
     const L = new Int32Array((n + 1) * (m + 1));
     for (let i = n - 1; i >= 0; i--) {
       for (let j = m - 1; j >= 0; j--) {
-        L[i * (m + 1) + j] = a[i] === b[j] ? L[(i + 1) * (m + 1) + j + 1] + 1 : Math.max(L[(i + 1) * (m + 1) + j], L[i * (m + 1) + j + 1]);
+        L[i * (m + 1) + j] = key(a[i]) === key(b[j]) ? L[(i + 1) * (m + 1) + j + 1] + 1 : Math.max(L[(i + 1) * (m + 1) + j], L[i * (m + 1) + j + 1]);
       }
     }
+    return L;
+  }
+  function caseKey(noCase) { return noCase ? (w) => w.toLowerCase() : (w) => w; }
+  function closestReference(output, refs, noCase) {
+    // The reference sharing the longest common word sequence with the output (first on ties).
+    const b = tokens(output), key = caseKey(noCase);
+    let best = 0, bestLen = -1;
+    refs.forEach((r, k) => {
+      const a = tokens(r);
+      const len = a.length * b.length > 4e6 || !a.length || !b.length ? 0 : lcsTable(a, b, key)[0];
+      if (len > bestLen) { best = k; bestLen = len; }
+    });
+    return best;
+  }
+  function diffNodes(output, reference, noCase) {
+    // Word-level LCS diff; whitespace tokens ride along with the words they follow.
+    const a = tokens(reference), b = tokens(output), key = caseKey(noCase);
+    const n = a.length, m = b.length;
+    if (!n || n * m > 4e6) return [document.createTextNode(output)];
+    const L = lcsTable(a, b, key);
     const nodes = [];
     let i = 0, j = 0;
     const push = (tag, w) => { nodes.push(tag ? el(tag, w) : document.createTextNode(w)); nodes.push(document.createTextNode(" ")); };
     while (i < n && j < m) {
-      if (a[i] === b[j]) { push(null, b[j]); i++; j++; }
+      if (key(a[i]) === key(b[j])) { push(null, b[j]); i++; j++; }
       else if (L[(i + 1) * (m + 1) + j] >= L[i * (m + 1) + j + 1]) { push("del", a[i]); i++; }
       else { push("ins", b[j]); j++; }
     }
@@ -272,7 +384,9 @@
     while (j < m) push("ins", b[j++]);
     return nodes;
   }
+  let shownSample = null;
   function showDetail(sample) {
+    shownSample = sample;
     const task = D.tasks[S.task[sample]];
     $("detail").hidden = false;
     $("d-title").textContent = task + " / " + S.id[sample];
@@ -286,13 +400,20 @@
       card.appendChild(el("h4", D.models[O.m[i]]));
       const failure = failureText(i);
       if (failure) card.appendChild(el("p", failure, "err"));
+      const noCase = $("d-nocase").checked;
+      const closest = refs.length ? closestReference(O.t[i], refs, noCase) : -1;
+      if (refs.length > 1) card.appendChild(el("p", `diff against reference ${closest + 1} of ${refs.length} (closest)`, "muted diff-ref"));
       const text = el("p", null, "text diff");
-      text.replaceChildren(...(refs.length ? diffNodes(O.t[i], refs[0]) : [document.createTextNode(O.t[i])]));
+      text.replaceChildren(...(refs.length ? diffNodes(O.t[i], refs[closest], noCase) : [document.createTextNode(O.t[i])]));
       card.appendChild(text);
       (O.a[i] || []).forEach(([pipeline, answer]) => {
         const label = "extracted answer" + (pipeline ? " (" + pipeline + ")" : "") + ": ";
         card.appendChild(el("p", label + (answer === "" ? "none (no answer extracted)" : answer), "extracted"));
       });
+      const human = (O.h || {})[i];
+      if (human) {
+        card.appendChild(el("p", "human ratings: " + Object.entries(human).map(([d, v]) => d + " " + fmt(v)).join(" · "), "human"));
+      }
       const scores = el("ul", null, "scores");
       metricsOf(task).forEach((m, k) => { if (O.v[i][k] !== null) scores.appendChild(el("li", m.name + ": " + fmt(O.v[i][k]))); });
       card.appendChild(scores);
@@ -331,6 +452,7 @@
     $("f-models").addEventListener("change", filterOutputs);
     let timer = null;
     $("f-search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(filterOutputs, 150); });
+    $("d-nocase").addEventListener("change", () => { if (shownSample !== null) showDetail(shownSample); });
     $("s-prev").addEventListener("click", () => { state.page -= 1; renderPage(); });
     $("s-next").addEventListener("click", () => { state.page += 1; renderPage(); });
     filterOutputs();
@@ -360,8 +482,34 @@
     }));
   }
   function withCi(value, ci) { return ci ? `${fmt(value)} [${fmt(ci[0])}, ${fmt(ci[1])}]` : fmt(value); }
+  function cellOf(task, model, metric) {
+    return D.aggregates.find((a) => a.task === task && a.model === model && a.metric === metric);
+  }
+  function unstoredRows(task, model, base) {
+    // Paired tests are stored against the rendered baseline only: for another one, the values
+    // with their CIs, and no test (the note above the table says so).
+    return metricsOf(task).map((m) => {
+      const a = cellOf(task, base, m.name), b = cellOf(task, model, m.name);
+      const tr = el("tr");
+      [task, m.name, b ? b.n : "", a ? withCi(a.value, [a.lo, a.hi]) : "n/a", b ? withCi(b.value, [b.lo, b.hi]) : "n/a",
+        a && b && a.value !== null && b.value !== null ? fmt(b.value - a.value) + " (not paired)" : "n/a",
+        "not stored", "", "", ""].forEach((v, k) => tr.appendChild(el("td", v, k >= 2 ? "num" : "")));
+      return tr;
+    });
+  }
   function renderCompare() {
     const C = D.comparison, model = $("c-model").value, task = $("c-task").value, metric = $("c-metric").value;
+    const base = currentBaseline(task), stored = base === C.baselines[task];
+    const note = $("c-note");
+    note.hidden = stored;
+    note.textContent = stored ? "" : `Paired tests are stored against ${C.baselines[task]} only (the baseline this report was rendered with): the table shows each model's values against ${base} without a test; "evalkit report RUN --baseline '${base}'" renders the tests against it. The sample lists below are recomputed against ${base}.`;
+    if (!stored) {
+      document.querySelector("#c-table tbody").replaceChildren(...(model ? unstoredRows(task, model, base) : []));
+      const deltas = model ? sampleDeltas(task, metric, model, base) : [];
+      sampleList($("c-worse"), deltas.filter((d) => d[1] < 0).sort((a, b) => a[1] - b[1]).slice(0, 10));
+      sampleList($("c-better"), deltas.filter((d) => d[1] > 0).sort((a, b) => b[1] - a[1]).slice(0, 10));
+      return;
+    }
     const rows = C.rows.filter((r) => r.model === model && r.task === task);
     document.querySelector("#c-table tbody").replaceChildren(...rows.map((r) => {
       const tr = el("tr", null, r.significant ? (r.delta * (higherIsBetter(r.task, r.metric) ? 1 : -1) > 0 ? "better" : "worse") : "");
@@ -380,21 +528,38 @@
     const taskSel = $("c-task"), modelSel = $("c-model");
     Object.keys(C.baselines).forEach((t) => addOption(taskSel, t));
     const fill = () => {
-      const task = taskSel.value, previous = modelSel.value;
-      $("c-baseline").textContent = C.baselines[task];
-      $("c-baseline-th").textContent = `baseline: ${C.baselines[task]}`;
+      const task = taskSel.value, previous = modelSel.value, base = currentBaseline(task);
+      $("c-baseline").textContent = base;
+      $("c-baseline-th").textContent = `baseline: ${base}`;
       fillMetricSelect($("c-metric"), task);
       modelSel.replaceChildren();
-      [...new Set(C.rows.filter((r) => r.task === task).map((r) => r.model))].forEach((m) => addOption(modelSel, m));
+      (D.taskModels[task] || []).filter((m) => m !== base).forEach((m) => addOption(modelSel, m));
       if ([...modelSel.options].some((o) => o.value === previous)) modelSel.value = previous;
     };
     fill();
+    refreshCompare = () => { fill(); renderCompare(); };
     taskSel.addEventListener("change", () => { fill(); renderCompare(); });
     ["c-model", "c-metric"].forEach((id) => $(id).addEventListener("change", renderCompare));
     renderCompare();
   }
 
+  let refreshCompare = null;
+  function initBaseline() {
+    const sel = $("baseline");
+    if (!sel) return;
+    D.models.forEach((m) => addOption(sel, m));
+    const C = D.comparison;
+    const stored = C ? Object.values(C.baselines)[0] : D.models[0];
+    if (stored !== undefined) sel.value = stored;
+    sel.addEventListener("change", () => {
+      if (drawn.charts) redrawCharts();
+      if (refreshCompare) refreshCompare();
+    });
+  }
+
+  initBaseline();
   initSamples();
+  initScorerPareto();
   const first = (location.hash || "#summary").slice(1);
   const known = Array.from(document.querySelectorAll("#tabs button")).some((b) => b.dataset.tab === first);
   showTab(known ? first : "summary");
