@@ -16,11 +16,30 @@ from evalkit.errors import UserError
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evalkit")
-def cli() -> None:
+@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv: debug).")
+@click.option("-q", "--quiet", count=True, help="Only errors on stderr; no progress display.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """Evaluate and benchmark open-ended outputs of language models.
 
     Start with `evalkit run` (the offline demo suite), then `evalkit results RUN_DIR`.
     """
+    from evalkit.logs import verbosity_from_env
+
+    ctx.obj = _set_verbosity(verbose - quiet if verbose or quiet else verbosity_from_env())
+
+
+def _set_verbosity(level: int) -> int:
+    """Log at this verbosity (-2..2) here and in the processes a sweep starts (they read
+    $EVALKIT_VERBOSITY, which also gives the default when no -v/-q is given)."""
+    import os
+
+    from evalkit.logs import VERBOSITY_ENV, clamp_verbosity, configure_logging
+
+    level = clamp_verbosity(level, 0)
+    os.environ[VERBOSITY_ENV] = str(level)
+    configure_logging(level)
+    return level
 
 
 @cli.command(
@@ -34,11 +53,15 @@ def run(overrides: Sequence[str]) -> None:
     `-m` sweeps (`evalkit run -m limit=10,20`); `--help` shows the config groups; `--cfg job`
     prints the composed config. The last line printed is the run directory.
     """
+    from evalkit.logs import split_verbosity_flags
     from evalkit.runner_loader import load_runner
 
+    args, level = split_verbosity_flags(overrides)
+    if level:
+        _set_verbosity(level + (click.get_current_context().find_root().obj or 0))
     runner = load_runner("run")
-    runner.preflight(list(overrides))
-    runner.launch(list(overrides))
+    runner.preflight(args)
+    runner.launch(args)
 
 
 @cli.command(

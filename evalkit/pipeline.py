@@ -24,7 +24,7 @@ from evalkit.aggregate import aggregate_records
 from evalkit.cache import ResponseCache, cache_key
 from evalkit.config import RunConfig
 from evalkit.errors import UserError
-from evalkit.progress import ProgressReporter
+from evalkit.progress import Phase, RunProgress
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
 from evalkit.provenance import git_commit, host_info, library_versions
 from evalkit.scoring import (
@@ -225,8 +225,17 @@ def _records(
         )
 
 
-def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
-    """Run (or resume) the evaluation described by `config` into `run_dir`."""
+def run_evaluation(
+    config: RunConfig, run_dir: Path, progress: RunProgress | None = None
+) -> RunRecord:
+    """Run (or resume) the evaluation described by `config` into `run_dir`.
+
+    `progress`: the display its phases (generate, score, aggregate) report to; by default one of
+    its own, shown when `config.progress`.
+    """
+    if progress is None:
+        with RunProgress(enabled=config.progress) as own:
+            return run_evaluation(config, run_dir, own)
     started = time.perf_counter()
     plans = plan_tasks(config)
     data_hashes = {p.task.name: p.task.data_hash() for p in plans}
@@ -247,8 +256,14 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
     )
     store.open_log()
     try:
-        with ProgressReporter(pending, enabled=config.progress) as progress:
-            _run_batches(batches, store, generation, pool, progress)
+        generated = progress.start_phase("generate", pending)
+        scored = progress.start_phase("score", pending)
+        try:
+            _scorer_rows(progress, scored, plans, pool)
+            _run_batches(batches, store, generation, pool, (generated, scored))
+        finally:
+            progress.end_phase(generated)
+            progress.end_phase(scored)
         backend_reports = _backend_reports(plans)
     finally:
         generation.close()
@@ -260,7 +275,9 @@ def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
     timings = {"generation_span_s": generation.wall_s}
     aggregate_started = time.perf_counter()
     latest = store.latest_records()
-    aggregates = aggregate_records(latest, plans_by_task(plans), config)
+    groups = len({(r.task, r.model) for r in latest})
+    with progress.phase("aggregate", groups, "task x model") as aggregating:
+        aggregates = aggregate_records(latest, plans_by_task(plans), config, aggregating.advance)
     timings["aggregate_s"] = time.perf_counter() - aggregate_started
     timings["total_s"] = time.perf_counter() - started
     final = record.model_copy(
@@ -364,6 +381,18 @@ def _close_backends(plans: Sequence[TaskPlan]) -> None:
             close()
 
 
+def _scorer_rows(
+    progress: RunProgress, scored: Phase, plans: Sequence[TaskPlan], pool: ScoringPool
+) -> None:
+    """One row per scorer under `score`: items scored and seconds spent (all tasks together)."""
+    rows = {
+        s.name: progress.start_phase(s.name, None, "items", parent=scored)
+        for p in plans
+        for s in p.scorers
+    }
+    pool.on_scored = lambda name, n, seconds: rows[name].add_work(n, seconds)
+
+
 def plans_by_task(plans: Sequence[TaskPlan]) -> dict[str, list[Scorer]]:
     return {p.task.name: p.scorers for p in plans}
 
@@ -373,23 +402,25 @@ def _run_batches(
     store: RunStore,
     generation: GenerationStage,
     pool: ScoringPool,
-    progress: ProgressReporter,
+    progress: tuple[Phase, Phase],
 ) -> None:
     """Generate (cache, then backend), score in the pool, write records in batch order."""
     generating: deque[Generating] = deque()
     scoring: deque[tuple[Generating, list[Generation], PendingScores]] = deque()
     window = max(2, 2 * pool.workers)
+    generated, scored = progress
 
     def to_scoring() -> None:
         item = generating.popleft()
         generations = generation.finish(item)
+        generated.advance(len(generations))
         items = [scoring_item(s, g) for s, g in zip(item.batch.samples, generations, strict=True)]
         scoring.append((item, generations, pool.submit(item.batch.plan.task.name, items)))
 
     def write_oldest() -> None:
         item, generations, pending = scoring.popleft()
         store.append(_records(item.batch, item.requests, generations, pending.result()))
-        progress.advance(len(item.batch.samples))
+        scored.advance(len(item.batch.samples))
 
     for batch in batches:
         generating.append(generation.start(batch))
@@ -401,5 +432,6 @@ def _run_batches(
             write_oldest()
     while generating:
         to_scoring()
+    generated.owner.end_phase(generated)
     while scoring:
         write_oldest()

@@ -1,36 +1,314 @@
-"""A progress bar with counts and rate, on stderr so stdout stays clean for results."""
+"""One progress display for a run's phases, on stderr so stdout stays clean for results.
+
+A run goes through phases (generate, score, aggregate, analyse, report); each shows its count,
+rate, elapsed time and an ETA from its first update (elapsed / done x remaining, so one batch is
+enough). Scorers get a row each under `score`, with the items they scored and their seconds.
+
+- In a terminal: a live rich display; finished phases stay on screen.
+- Elsewhere (CI logs, a pipe): plain lines, one when a phase starts and ends and one every
+  `interval_s` seconds (from a ticker thread, so a phase blocked in one long batch still reports)
+  or every 10% of its total, whichever comes first. No redrawn bar, no control characters.
+
+Every finished phase is also logged to the `evalkit.progress` logger at INFO (so run.log has it).
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
+from typing import TextIO
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    SpinnerColumn,
     Task,
+    TaskID,
     TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.text import Text
 
+logger = logging.getLogger("evalkit.progress")
 
-class RateColumn(ProgressColumn):
-    def __init__(self, unit: str = "samples") -> None:
-        super().__init__()
+Clock = Callable[[], float]
+_MIN_GAP_S = 2.0  # plain mode: a 10% step prints only this long after the previous line
+
+
+def format_duration(seconds: float) -> str:
+    """`0:01:05` (h:mm:ss), as rich prints elapsed times."""
+    whole = max(0, round(seconds))
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def format_rate(done: float, elapsed: float, unit: str) -> str:
+    """`12 samples/s`, or `3.5 s/sample` below one per second; `-` before anything is done."""
+    if done <= 0 or elapsed <= 0:
+        return f"- {unit}/s"
+    speed = done / elapsed
+    if speed < 1:
+        return f"{1 / speed:,.1f} s/{unit.rstrip('s')}"
+    return f"{speed:,.0f} {unit}/s"
+
+
+def eta_seconds(done: float, total: float | None, elapsed: float) -> float | None:
+    """Remaining seconds at the phase's average rate so far; None before the first update."""
+    if total is None or done <= 0 or elapsed <= 0:
+        return None
+    return max(0.0, elapsed / done * (total - done))
+
+
+class Phase:
+    """A phase's counter. `advance` and `detail` may be called from any thread."""
+
+    def __init__(
+        self, owner: RunProgress, name: str, total: int | None, unit: str, parent: Phase | None
+    ) -> None:
+        self.owner = owner
+        self.parent = parent
+        self.children: list[Phase] = []
+        self.busy_s: float | None = None  # a scorer row: seconds spent in it, not wall time
+        self.name = name
+        self.total = total
         self.unit = unit
+        self.done = 0
+        self.started = owner.clock()
+        self.ended: float | None = None
+        self.detail_text = ""
+        self.task_id: TaskID | None = None
+
+    @property
+    def elapsed(self) -> float:
+        if self.busy_s is not None:
+            return self.busy_s
+        return (self.ended if self.ended is not None else self.owner.clock()) - self.started
+
+    def add_work(self, n: int, seconds: float) -> None:
+        """A row that counts work done in pieces (a scorer): n more items in `seconds`."""
+        self.busy_s = (self.busy_s or 0.0) + seconds
+        self.advance(n)
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        self.owner.changed(self)
+
+    def detail(self, text: str) -> None:
+        """What the phase works on now (e.g. the scorer), shown next to its name."""
+        self.detail_text = text
+        self.owner.changed(self)
+
+    def summary(self) -> str:
+        """`score: 640/640 samples, 14 samples/s, done in 0:00:45 (rouge 2.1 s, ...)`."""
+        count = f"{self.done:,}/{self.total:,}" if self.total is not None else f"{self.done:,}"
+        parts = [f"{count} {self.unit}"] if self.total or self.done else []
+        if self.done:
+            parts.append(format_rate(self.done, self.elapsed, self.unit))
+        parts.append(f"done in {format_duration(self.elapsed)}")
+        line = f"{self.name}: " + ", ".join(parts)
+        if self.children:
+            line += " (" + ", ".join(f"{c.name} {c.elapsed:.1f} s" for c in self.children) + ")"
+        return line
+
+    def status_line(self) -> str:
+        """The plain-mode line while running: counts, percent, rate, elapsed, ETA."""
+        name = f"{self.name} [{self.detail_text}]" if self.detail_text else self.name
+        parts = []
+        if self.total:
+            parts.append(f"{self.done:,}/{self.total:,} {self.unit} ({self.done / self.total:.0%})")
+        elif self.done:
+            parts.append(f"{self.done:,} {self.unit}")
+        parts.append(format_rate(self.done, self.elapsed, self.unit))
+        parts.append(f"elapsed {format_duration(self.elapsed)}")
+        eta = eta_seconds(self.done, self.total, self.elapsed)
+        parts.append(f"ETA {format_duration(eta)}" if eta is not None else "ETA -")
+        return f"{name}: " + ", ".join(parts)
+
+
+class _CountColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        phase: Phase = task.fields["phase"]
+        if phase.total is None:
+            return Text(f"{phase.done:,} {phase.unit}" if phase.done else "")
+        return Text(f"{phase.done:,}/{phase.total:,} {phase.unit}")
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        phase: Phase = task.fields["phase"]
+        if not phase.done:
+            return Text("")
+        return Text(format_rate(phase.done, phase.elapsed, phase.unit), style="cyan")
+
+
+class _TimeColumn(ProgressColumn):
+    """Elapsed while running (with the ETA), or the phase's total time once it ended."""
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        if speed and speed < 1:
-            return Text(f"{1 / speed:,.1f} s/{self.unit.rstrip('s')}", style="cyan")
-        return Text(f"{speed:,.0f} {self.unit}/s" if speed else f"- {self.unit}/s", style="cyan")
+        phase: Phase = task.fields["phase"]
+        if phase.busy_s is not None:
+            return Text(f"{phase.busy_s:.1f} s", style="green" if phase.ended else "yellow")
+        elapsed = format_duration(phase.elapsed)
+        if phase.ended is not None:
+            return Text(f"done in {elapsed}", style="green")
+        eta = eta_seconds(phase.done, phase.total, phase.elapsed)
+        left = f"ETA {format_duration(eta)}" if eta is not None else "ETA -"
+        return Text(f"{elapsed}  {left}" if phase.total else elapsed, style="yellow")
+
+
+class RunProgress:
+    """The progress display of one run (a context manager); `phase(...)` opens each phase.
+
+    `interactive=None` decides from whether the console is a terminal. `clock` and
+    `interval_s` are for plain mode's rhythm (tests pass a fake clock and `ticker=False`).
+    """
+
+    def __init__(
+        self,
+        *,
+        enabled: bool = True,
+        interactive: bool | None = None,
+        stream: TextIO | None = None,
+        interval_s: float = 10.0,
+        clock: Clock = time.monotonic,
+        ticker: bool = True,
+        width: int | None = None,
+    ) -> None:
+        self.enabled = enabled
+        self.clock = clock
+        self.interval_s = interval_s
+        self._console = Console(file=stream or sys.stderr, width=width, stderr=stream is None)
+        self.interactive = self._console.is_terminal if interactive is None else interactive
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._phases: list[Phase] = []
+        self._last_line: dict[int, tuple[float, int]] = {}  # id(phase) -> (time, tenth)
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._use_ticker = ticker
+        self._live: Progress | None = None
+        if enabled and self.interactive:
+            self._live = Progress(
+                SpinnerColumn(finished_text="[green]✓"),
+                TextColumn("{task.description}"),
+                BarColumn(bar_width=24),
+                _CountColumn(),
+                _RateColumn(),
+                _TimeColumn(),
+                console=self._console,
+            )
+
+    def __enter__(self) -> RunProgress:
+        if self._live is not None:
+            self._live.start()
+        elif self.enabled and self._use_ticker:
+            self._ticker = threading.Thread(target=self._tick, daemon=True, name="evalkit-progress")
+            self._ticker.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=1)
+        if self._live is not None:
+            self._live.stop()
+
+    @contextmanager
+    def phase(self, name: str, total: int | None = None, unit: str = "samples") -> Iterator[Phase]:
+        """A phase from `with` to its end; `total=None` for a step without a count."""
+        current = self.start_phase(name, total, unit)
+        try:
+            yield current
+        finally:
+            self.end_phase(current)
+
+    def start_phase(
+        self,
+        name: str,
+        total: int | None = None,
+        unit: str = "samples",
+        *,
+        parent: Phase | None = None,
+    ) -> Phase:
+        """Open a phase (or, with `parent`, a row under it that ends with it)."""
+        current = Phase(self, name, total, unit, parent)
+        with self._lock:
+            if parent is not None:
+                parent.children.append(current)
+            else:
+                self._phases.append(current)
+            self._last_line[id(current)] = (current.started, 0)
+        if self._live is not None:
+            label = f"  {name}" if parent is not None else name
+            current.task_id = self._live.add_task(label, total=total, phase=current)
+        elif self.enabled and parent is None:
+            self._write(current.status_line() if total else f"{name} ...")
+        return current
+
+    def end_phase(self, current: Phase) -> None:
+        """End a phase (and its rows); ending it again does nothing."""
+        if current.ended is not None:
+            return
+        for child in current.children:
+            self.end_phase(child)
+        current.ended = self.clock()
+        if current.total is not None and current.done > current.total:
+            current.total = current.done
+        if current.parent is None:
+            logger.info(current.summary())
+        if self._live is not None and current.task_id is not None:
+            total = current.total if current.total is not None else max(current.done, 1)
+            self._live.update(current.task_id, total=total, completed=total)
+        elif self.enabled and current.parent is None:
+            self._write(current.summary())
+        with self._lock:
+            if current in self._phases:
+                self._phases.remove(current)
+
+    def changed(self, current: Phase) -> None:
+        if self._live is not None and current.task_id is not None:
+            self._live.update(current.task_id, completed=current.done)
+            return
+        if not self.enabled or current.parent is not None:
+            return
+        now = self.clock()
+        last_time, last_tenth = self._last_line.get(id(current), (current.started, 0))
+        tenth = int(10 * current.done / current.total) if current.total else 0
+        steady = now - last_time >= self.interval_s
+        if steady or (tenth > last_tenth and now - last_time >= _MIN_GAP_S):
+            self._last_line[id(current)] = (now, tenth)
+            self._write(current.status_line())
+
+    def _tick(self) -> None:
+        while not self._stop.wait(min(1.0, self.interval_s)):
+            now = self.clock()
+            with self._lock:
+                running = [p for p in self._phases if p.ended is None]
+            for current in running:
+                last_time, tenth = self._last_line.get(id(current), (current.started, 0))
+                if now - last_time >= self.interval_s:
+                    self._last_line[id(current)] = (now, tenth)
+                    self._write(current.status_line())
+
+    def _write(self, line: str) -> None:
+        stream = self._stream or sys.stderr
+        stream.write(line + "\n")
+        stream.flush()
 
 
 class ProgressReporter:
+    """A single-phase display (judging, data building, distillation folds)."""
+
     def __init__(
         self,
         total: int | None,
@@ -40,20 +318,15 @@ class ProgressReporter:
         unit: str = "samples",
     ) -> None:
         """`total=None`: a stream of unknown length (counts and rate, no bar end)."""
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            RateColumn(unit),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            disable=not enabled or total == 0,
-        )
-        self._task = self._progress.add_task(label, total=total)
+        self._progress = RunProgress(enabled=enabled and total != 0)
+        self._label = label
+        self._total = total
+        self._unit = unit
+        self._phase: Phase | None = None
 
     def __enter__(self) -> ProgressReporter:
-        self._progress.start()
+        self._progress.__enter__()
+        self._phase = self._progress.start_phase(self._label, self._total, self._unit)
         return self
 
     def __exit__(
@@ -62,7 +335,10 @@ class ProgressReporter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._progress.stop()
+        if self._phase is not None:
+            self._progress.end_phase(self._phase)
+        self._progress.__exit__(exc_type, exc, tb)
 
     def advance(self, n: int) -> None:
-        self._progress.advance(self._task, n)
+        if self._phase is not None:
+            self._phase.advance(n)

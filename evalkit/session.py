@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -14,12 +15,14 @@ from evalkit.config import RunConfig
 from evalkit.leaderboard import print_leaderboards
 from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.pipeline import estimate_evaluation, run_evaluation
+from evalkit.progress import RunProgress
 from evalkit.report.page import render_report
 from evalkit.store import RunStore
 from evalkit.types import RunRecord, SampleRecord
 from evalkit.usage import cut_off_lines
 
 _LISTED_FAILURES = 10
+logger = logging.getLogger(__name__)
 
 
 def results_console() -> Console:
@@ -136,18 +139,26 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     if config.dry_run:
         print_estimate(config)
         return None
-    record = run_evaluation(config, run_dir)
+    logger.info(
+        "run %s: tasks %s, model %s", run_dir, ", ".join(config.task_refs), config.model.name
+    )
     store = RunStore(run_dir)
-    latest = store.latest_records()
+    with RunProgress(enabled=config.progress) as progress:
+        record = run_evaluation(config, run_dir, progress)
+        latest = store.latest_records()
+        with progress.phase("analyse", None):
+            agreement = agreement_tables(record, latest)
+        if config.report.enabled:
+            with progress.phase("report", None):
+                html = render_report(record, latest, label=run_dir.name, agreement=agreement)
+                store.write_report(html)
     stderr = Console(stderr=True)
     report_failures(latest, stderr)
     for line in cut_off_lines(record.usage):
         stderr.print(line, style="yellow", markup=False)
-    agreement = agreement_tables(record, latest)
     if config.report.enabled:
-        html = render_report(record, latest, label=run_dir.name, agreement=agreement)
-        store.write_report(html)
         stderr.print(f"report: {store.report_path}")
+        logger.info("report: %s", store.report_path)
     console = results_console()
     print_leaderboards(record.aggregates, console)
     print_agreement(agreement, console)

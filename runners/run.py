@@ -21,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from evalkit.config import RunConfig
 from evalkit.errors import UserError, did_you_mean
+from evalkit.logs import block_torchao, configure_logging, needs_torchao, verbosity_from_env
 from evalkit.resources import builtin_dir
 from evalkit.session import finish_run
 
@@ -38,7 +39,13 @@ if not OmegaConf.has_resolver("evalkit_or"):
 def main(cfg: DictConfig) -> None:
     try:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
-        finish_run(_validated(cfg, run_dir), run_dir)
+        configure_logging(verbosity_from_env(), run_dir / "run.log")
+        config = _validated(cfg, run_dir)
+        if not needs_torchao([config.model.options, config.scorers]):
+            block_torchao()
+        if verbosity_from_env() < 0:
+            config = config.model_copy(update={"progress": False})
+        finish_run(config, run_dir)
     except UserError as exc:
         print(f"evalkit: error: {exc}", file=sys.stderr)
         sys.exit(2)
