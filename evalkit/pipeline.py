@@ -112,6 +112,9 @@ def _new_run_record(
         backends=[ComponentInfo(name=b.name, signature=b.signature()) for b in backends.values()],
         scorers=[ComponentInfo(name=s.name, signature=s.signature()) for s in scorers.values()],
         task_scorers={p.task.name: p.scorer_specs for p in plans},
+        primary_metrics={
+            p.task.name: p.task.spec.primary_metric for p in plans if p.task.spec.primary_metric
+        },
         seed=config.seed,
         library_versions=library_versions(),
         host=host_info(),

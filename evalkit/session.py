@@ -8,11 +8,13 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from evalkit.config import RunConfig
 from evalkit.leaderboard import print_leaderboards
+from evalkit.logs import verbosity_from_env
 from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.pipeline import estimate_evaluation, run_evaluation
 from evalkit.progress import RunProgress
@@ -26,10 +28,10 @@ logger = logging.getLogger(__name__)
 
 
 def results_console() -> Console:
-    """stdout; wide enough for a leaderboard row even when piped (rich assumes 80 columns)."""
+    """stdout; 100 columns when piped (the tables are made to fit), else the terminal's width."""
     console = Console()
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(width=200)
+        console = Console(width=100)
     return console
 
 
@@ -60,21 +62,12 @@ def print_usage(record: RunRecord, console: Console) -> None:
     rows = [u for u in record.usage if u.latency_p50_s is not None or u.cost_usd is not None]
     if not rows:
         return
-    table = Table(title="cost and latency (fresh generations; cached ones cost nothing again)")
-    for column in (
-        "task",
-        "model",
-        "n",
-        "errors",
-        "truncated",
-        "cached",
-        "in tokens",
-        "out tokens",
-        "cost USD",
-        "p50 s",
-        "p95 s",
-        "TTFT p50 s",
-    ):
+    table = Table(
+        title="cost and latency (fresh generations; tokens and cache hits: the report)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("task", "model", "n", "errors", "cut", "cost USD", "p50 s", "p95 s", "TTFT s"):
         table.add_column(column, justify="left" if column in ("task", "model") else "right")
     for u in rows:
         table.add_row(
@@ -83,9 +76,6 @@ def print_usage(record: RunRecord, console: Console) -> None:
             str(u.n),
             str(u.n_errors),
             str(u.n_truncated),
-            str(u.n_cached),
-            _fmt(u.input_tokens, ",.0f"),
-            _fmt(u.output_tokens, ",.0f"),
             _fmt(u.cost_usd, ".4f"),
             _fmt(u.latency_p50_s, ".3f"),
             _fmt(u.latency_p95_s, ".3f"),
@@ -94,16 +84,25 @@ def print_usage(record: RunRecord, console: Console) -> None:
     console.print(table)
 
 
+def _bare(value: float) -> str:
+    """0.04 -> '.04', -0.03 -> '-.03': a CI bound in as few columns as it can take."""
+    return f"{value:.2f}".replace("0.", ".", 1) if abs(value) < 1 else f"{value:.2f}"
+
+
 def print_agreement(tables: Sequence[AgreementTable], console: Console) -> None:
     """Per task with human ratings: each metric's summary-level Kendall tau per dimension."""
     for t in tables:
         table = Table(
-            title=f"{t.task}: agreement with human ratings (summary-level Kendall tau, 95% CI)"
+            title=f"{t.task}: agreement with human ratings (summary-level Kendall tau, 95% CI)",
+            title_justify="left",
+            caption="s/1k: the scorer's seconds per 1,000 samples",
+            caption_justify="left",
+            box=box.SIMPLE_HEAD,
         )
-        table.add_column("metric")
+        table.add_column("metric", no_wrap=True)
         for dimension in t.dimensions:
-            table.add_column(dimension, justify="right")
-        table.add_column("scorer s / 1k samples", justify="right")
+            table.add_column(dimension, justify="right", no_wrap=True)
+        table.add_column("s/1k", justify="right")
         for row in t.rows:
             cells = []
             for dimension in t.dimensions:
@@ -111,12 +110,12 @@ def print_agreement(tables: Sequence[AgreementTable], console: Console) -> None:
                 if c is None:
                     cells.append("n/a")
                     continue
-                text = f"{c.value:.3f}"
+                text = f"{c.value:.2f}"
                 if c.ci_low is not None and c.ci_high is not None:
-                    text += f" [{c.ci_low:.2f}, {c.ci_high:.2f}]"
+                    text += f" [{_bare(c.ci_low)},{_bare(c.ci_high)}]"
                 best = t.best.get((dimension, "summary")) == row.metric
                 cells.append(f"[bold]{text}[/]" if best else text)
-            cost = "n/a" if row.seconds_per_1000 is None else f"{row.seconds_per_1000:.3f}"
+            cost = "n/a" if row.seconds_per_1000 is None else f"{row.seconds_per_1000:.3g}"
             table.add_row(row.metric, *cells, cost)
         console.print(table)
 
@@ -156,11 +155,11 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     report_failures(latest, stderr)
     for line in cut_off_lines(record.usage):
         stderr.print(line, style="yellow", markup=False)
-    if config.report.enabled:
+    if config.report.enabled and verbosity_from_env() >= 0:
         stderr.print(f"report: {store.report_path}")
         logger.info("report: %s", store.report_path)
     console = results_console()
-    print_leaderboards(record.aggregates, console)
+    print_leaderboards(record.aggregates, console, record.primary_metrics)
     print_agreement(agreement, console)
     print_usage(record, console)
     print(run_dir, flush=True)
