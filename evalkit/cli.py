@@ -81,15 +81,23 @@ def serve(overrides: Sequence[str]) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: Sequence[Path]) -> None:
-    """Check task files (task.yaml or its folder): schema, data, and every rendered prompt."""
-    from evalkit.tasks import load_task_file
+    """Check task files (task.yaml or its folder): schema, data, and every rendered prompt.
 
+    Lists every problem found (one per line, on stderr); exit status 2 when there is any.
+    """
+    from evalkit.task_check import check_task_file
+
+    total = 0
     for path in paths:
-        task = load_task_file(path)
-        samples = task.samples()
-        for sample in samples:
-            task.request(sample)
-        click.echo(f"ok: {task.spec_path} (task '{task.name}', {len(samples)} samples)")
+        check = check_task_file(path)
+        for problem in check.problems:
+            click.echo(f"  {problem}", err=True)
+        total += len(check.problems)
+        if not check.problems and check.task is not None:
+            name = check.task.name
+            click.echo(f"ok: {check.task.spec_path} (task '{name}', {check.samples} samples)")
+    if total:
+        raise UserError(f"{total} problem{'s' if total != 1 else ''} found (listed above)")
 
 
 @cli.command("list")
