@@ -87,17 +87,19 @@ def validate(paths: Sequence[Path]) -> None:
     """
     from evalkit.task_check import check_task_file
 
-    total = 0
+    problems = []
     for path in paths:
         check = check_task_file(path)
-        for problem in check.problems:
-            click.echo(f"  {problem}", err=True)
-        total += len(check.problems)
+        problems.extend(check.problems)
         if not check.problems and check.task is not None:
             name = check.task.name
             click.echo(f"ok: {check.task.spec_path} (task '{name}', {check.samples} samples)")
-    if total:
-        raise UserError(f"{total} problem{'s' if total != 1 else ''} found (listed above)")
+    if len(problems) == 1:
+        raise UserError(problems[0])
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    if problems:
+        raise UserError(f"{len(problems)} problems found (listed above)")
 
 
 @cli.command("list")

@@ -82,10 +82,7 @@ def format_cell(cell: Aggregate | None) -> str:
 def headline_table(board: Leaderboard) -> Table:
     """#, model, the headline metric with its 95% CI, n and failures: fits 100 columns."""
     arrow = "↑" if board.higher_is_better[board.rank_metric] else "↓"
-    table = Table(
-        title=f"{board.task}: ranked by {board.rank_metric} ({board.rank_reason})",
-        title_justify="left",
-    )
+    table = Table()
     table.add_column("#", justify="right")
     table.add_column("model", overflow="fold", max_width=40)
     table.add_column(f"{board.rank_metric} {arrow}", justify="right", no_wrap=True)
@@ -110,6 +107,12 @@ def print_leaderboards(
 ) -> None:
     """Per task, the models ranked by the headline metric (see `build_leaderboards`)."""
     for board in build_leaderboards(aggregates, primary):
+        # the title on its own line: a table's title wraps at the (narrow) table's width
+        console.print(
+            f"{board.task}: ranked by {board.rank_metric} ({board.rank_reason})",
+            markup=False,
+            style="bold",
+        )
         console.print(headline_table(board))
         others = len(board.metrics) - 1
         if others:

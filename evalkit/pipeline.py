@@ -264,9 +264,12 @@ def run_evaluation(
         try:
             _scorer_rows(progress, scored, plans, pool)
             _run_batches(batches, store, generation, pool, (generated, scored))
-        finally:
-            progress.end_phase(generated)
-            progress.end_phase(scored)
+        except BaseException:
+            progress.end_phase(generated, failed=True)
+            progress.end_phase(scored, failed=True)
+            raise
+        progress.end_phase(generated)
+        progress.end_phase(scored)
         backend_reports = _backend_reports(plans)
     finally:
         generation.close()

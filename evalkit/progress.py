@@ -5,9 +5,9 @@ rate, elapsed time and an ETA from its first update (elapsed / done x remaining,
 enough). Scorers get a row each under `score`, with the items they scored and their seconds.
 
 - In a terminal: a live rich display; finished phases stay on screen.
-- Elsewhere (CI logs, a pipe): plain lines, one when a phase starts and ends and one every
-  `interval_s` seconds (from a ticker thread, so a phase blocked in one long batch still reports)
-  or every 10% of its total, whichever comes first. No redrawn bar, no control characters.
+- Elsewhere (CI logs, a pipe): plain lines, one every `interval_s` seconds while a phase runs
+  (from a ticker thread, so a phase blocked in one long batch still reports) or at each 10% of
+  its total (at most one per 2 s), and one when it ends. No redrawn bar, no control characters.
 
 Every finished phase is also logged to the `evalkit.progress` logger at INFO (so run.log has it).
 """
@@ -229,8 +229,10 @@ class RunProgress:
         current = self.start_phase(name, total, unit)
         try:
             yield current
-        finally:
-            self.end_phase(current)
+        except BaseException:
+            self.end_phase(current, failed=True)
+            raise
+        self.end_phase(current)
 
     def start_phase(
         self,
@@ -251,17 +253,23 @@ class RunProgress:
         if self._live is not None:
             label = f"  {name}" if parent is not None else name
             current.task_id = self._live.add_task(label, total=total, phase=current)
-        elif self.enabled and parent is None:
-            self._write(current.status_line() if total else f"{name} ...")
         return current
 
-    def end_phase(self, current: Phase) -> None:
-        """End a phase (and its rows); ending it again does nothing."""
+    def end_phase(self, current: Phase, *, failed: bool = False) -> None:
+        """End a phase (and its rows); ending it again does nothing. A failed phase (an
+        exception is on its way to the user) is closed without a summary line."""
         if current.ended is not None:
             return
         for child in current.children:
-            self.end_phase(child)
+            self.end_phase(child, failed=failed)
         current.ended = self.clock()
+        if failed:
+            with self._lock:
+                if current in self._phases:
+                    self._phases.remove(current)
+            if self._live is not None and current.task_id is not None:
+                self._live.remove_task(current.task_id)
+            return
         if current.total is not None and current.done > current.total:
             current.total = current.done
         if current.parent is None:
