@@ -85,8 +85,15 @@ def print_usage(record: RunRecord, console: Console) -> None:
 
 
 def _bare(value: float) -> str:
-    """0.04 -> '.04', -0.03 -> '-.03': a CI bound in as few columns as it can take."""
+    """0.04 -> '.04', -0.03 -> '-.03': a correlation in as few columns as it can take."""
     return f"{value:.2f}".replace("0.", ".", 1) if abs(value) < 1 else f"{value:.2f}"
+
+
+def _seconds(value: float | None) -> str:
+    """'16.5', '864', '12,346': at most 6 columns up to a million seconds."""
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def print_agreement(tables: Sequence[AgreementTable], console: Console) -> None:
@@ -102,7 +109,7 @@ def print_agreement(tables: Sequence[AgreementTable], console: Console) -> None:
         table.add_column("metric", no_wrap=True)
         for dimension in t.dimensions:
             table.add_column(dimension, justify="right", no_wrap=True)
-        table.add_column("s/1k", justify="right")
+        table.add_column("s/1k", justify="right", no_wrap=True)
         for row in t.rows:
             cells = []
             for dimension in t.dimensions:
@@ -110,12 +117,12 @@ def print_agreement(tables: Sequence[AgreementTable], console: Console) -> None:
                 if c is None:
                     cells.append("n/a")
                     continue
-                text = f"{c.value:.2f}"
+                text = _bare(c.value)
                 if c.ci_low is not None and c.ci_high is not None:
                     text += f" [{_bare(c.ci_low)},{_bare(c.ci_high)}]"
                 best = t.best.get((dimension, "summary")) == row.metric
                 cells.append(f"[bold]{text}[/]" if best else text)
-            cost = "n/a" if row.seconds_per_1000 is None else f"{row.seconds_per_1000:.3g}"
+            cost = _seconds(row.seconds_per_1000)
             table.add_row(row.metric, *cells, cost)
         console.print(table)
 

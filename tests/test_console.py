@@ -357,3 +357,26 @@ def test_job_dirname_is_sanitised():
     job_dirname = load_runner("run").job_dirname
     assert job_dirname(0, "model.path=/models/a b", "hf") == "0_model.path=_models_a_b"
     assert job_dirname(3, "", "replay") == "3_replay"
+
+
+def test_agreement_table_fits_100_columns_with_negative_bounds():
+    from evalkit.metaeval import Correlation
+    from evalkit.metric_agreement import AgreementTable, MetricAgreement
+    from evalkit.session import print_agreement
+
+    dims = ["coherence", "consistency", "fluency", "relevance"]
+    cell = {"summary": Correlation("summary", "kendall", -0.04, -0.55, 0.78, 48)}
+    rows = [
+        MetricAgreement("summeval", name, None, 12345.678, {d: cell for d in dims})
+        for name in ("dj_consistency", "embedding_sim", "rougeLsum")
+    ]
+    table = AgreementTable("summeval", dims, rows, {("coherence", "summary"): "rougeLsum"})
+    out = io.StringIO()
+    print_agreement([table], Console(file=out, width=100))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 100
+    body = [line for line in lines if "[-.55,.78]" in line]
+    assert len(body) == 3 and all(
+        "…" not in line and line.rstrip().endswith("12,346") for line in body
+    )
+    assert body[0].split()[0] == "dj_consistency"
