@@ -344,7 +344,7 @@ class ProgressReporter:
         tb: TracebackType | None,
     ) -> None:
         if self._phase is not None:
-            self._progress.end_phase(self._phase)
+            self._progress.end_phase(self._phase, failed=exc_type is not None)
         self._progress.__exit__(exc_type, exc, tb)
 
     def advance(self, n: int) -> None:

@@ -380,3 +380,12 @@ def test_agreement_table_fits_100_columns_with_negative_bounds():
         "…" not in line and line.rstrip().endswith("12,346") for line in body
     )
     assert body[0].split()[0] == "dj_consistency"
+
+
+def test_a_phase_that_fails_prints_no_done_line():
+    clock, out = FakeClock(), io.StringIO()
+    progress = RunProgress(interactive=False, stream=out, clock=clock, ticker=False)
+    with pytest.raises(ValueError), progress, progress.phase("generate", 10) as generated:
+        generated.advance(3)
+        raise ValueError("a user error on its way to one stderr line")
+    assert out.getvalue() == ""
