@@ -24,6 +24,8 @@ from typing import Any
 
 VERBOSITY_ENV = "EVALKIT_VERBOSITY"
 """-2..2; set by the CLI so that sweep jobs in other processes log like their parent."""
+RUN_LOG_ENV = "EVALKIT_RUN_LOG"
+"""The run.log of the run in progress, for the scoring worker processes it spawns."""
 
 _CONSOLE_LEVELS = {-2: logging.CRITICAL, -1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}
 _QUIET_ENV = {
@@ -165,10 +167,22 @@ def configure_logging(verbosity: int, run_log: Path | None = None) -> None:
     console.addFilter(_ConsoleFilter(verbosity))
     setattr(console, _HANDLER_MARK, True)
     root.addHandler(console)
-    if run_log is not None:
+    if run_log is None:
+        os.environ.pop(RUN_LOG_ENV, None)
+    else:
+        os.environ[RUN_LOG_ENV] = str(run_log)
         run_log.parent.mkdir(parents=True, exist_ok=True)
         file = logging.FileHandler(run_log, encoding="utf-8")
         file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         file.addFilter(_FileFilter(verbosity))
         setattr(file, _HANDLER_MARK, True)
         root.addHandler(file)
+
+
+def configure_worker_logging() -> None:
+    """In a scoring worker process of a CLI run: log like the parent (console filter, run.log),
+    so a library's warning in a worker (sacrebleu's) reaches run.log, not the console. Outside a
+    CLI run (no run.log announced) the worker's logging is left alone."""
+    run_log = os.environ.get(RUN_LOG_ENV)
+    if run_log:
+        configure_logging(verbosity_from_env(), Path(run_log))

@@ -139,6 +139,9 @@ def _init_worker(
     specs_by_task: dict[str, list[ScorerSpec]],
     references_by_task: dict[str, list[tuple[str, ...]]],
 ) -> None:
+    from evalkit.logs import configure_worker_logging
+
+    configure_worker_logging()
     for task, specs in specs_by_task.items():
         scorers = build_scorers(specs)
         for scorer in scorers:

@@ -389,3 +389,31 @@ def test_a_phase_that_fails_prints_no_done_line():
         generated.advance(3)
         raise ValueError("a user error on its way to one stderr line")
     assert out.getvalue() == ""
+
+
+def test_sacrebleu_warning_in_a_scoring_worker_goes_to_run_log(tmp_path):
+    """120 outputs ending in a tokenized period: sacrebleu warns "forgot to detokenize" from the
+    scoring worker process (scoring.workers=1); run.log has it, the console does not."""
+    from tests.conftest import write_jsonl
+
+    root = tmp_path / "tasks" / "tok"
+    rows = [
+        {"id": f"s{i}", "src": f"sentence {i}", "ref": f"Satz Nummer {i} ."} for i in range(120)
+    ]
+    write_jsonl(root / "data.jsonl", rows)
+    outputs = [
+        {"id": r["id"], "system": "sys", "output": f"Satz {i} ."} for i, r in enumerate(rows)
+    ]
+    write_jsonl(root / "outputs.jsonl", outputs)
+    (root / "task.yaml").write_text(
+        "name: tok\nversion: 1\ndata: data.jsonl\nfields: {id: id, input: src, references: ref}\n"
+        "scorers: {bleu: {}}\noutputs: outputs.jsonl\n"
+    )
+    run_dir = tmp_path / "run"
+    out = cli(
+        "run", f"tasks=[{root}]", "scoring.workers=1", f"run_dir={run_dir}", cwd=tmp_path
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "tokenized period" not in out.stderr and "detokenize" not in out.stderr
+    log = (run_dir / "run.log").read_text()
+    assert "sacrebleu: That's 100 lines that end in a tokenized period" in log
