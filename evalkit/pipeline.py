@@ -262,7 +262,9 @@ def run_evaluation(
         generated = progress.start_phase("generate", pending)
         scored = progress.start_phase("score", pending)
         try:
-            _scorer_rows(progress, scored, plans, pool)
+            pool.on_scored = progress.scorer_rows(
+                scored, {p.task.name: [s.name for s in p.scorers] for p in plans}
+            )
             _run_batches(batches, store, generation, pool, (generated, scored))
         except BaseException:
             progress.end_phase(generated, failed=True)
@@ -387,18 +389,6 @@ def _close_backends(plans: Sequence[TaskPlan]) -> None:
             close()
 
 
-def _scorer_rows(
-    progress: RunProgress, scored: Phase, plans: Sequence[TaskPlan], pool: ScoringPool
-) -> None:
-    """One row per scorer under `score`: items scored and seconds spent (all tasks together)."""
-    rows = {
-        s.name: progress.start_phase(s.name, None, "items", parent=scored)
-        for p in plans
-        for s in p.scorers
-    }
-    pool.on_scored = lambda name, n, seconds: rows[name].add_work(n, seconds)
-
-
 def plans_by_task(plans: Sequence[TaskPlan]) -> dict[str, list[Scorer]]:
     return {p.task.name: p.scorers for p in plans}
 
@@ -415,6 +405,7 @@ def _run_batches(
     scoring: deque[tuple[Generating, list[Generation], PendingScores]] = deque()
     window = max(2, 2 * pool.workers)
     generated, scored = progress
+    written = [0]  # samples written so far (the scorers' shares may run ahead of it)
 
     def to_scoring() -> None:
         item = generating.popleft()
@@ -426,7 +417,8 @@ def _run_batches(
     def write_oldest() -> None:
         item, generations, pending = scoring.popleft()
         store.append(_records(item.batch, item.requests, generations, pending.result()))
-        scored.advance(len(item.batch.samples))
+        written[0] += len(item.batch.samples)
+        scored.at_least(written[0])
 
     for batch in batches:
         generating.append(generation.start(batch))

@@ -18,7 +18,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 from typing import TextIO
@@ -144,6 +144,30 @@ class RunProgress:
             label = f"  {name}" if parent is not None else name
             current.task_id = self._live.add_task(label, total=total, phase=current)
         return current
+
+    def scorer_rows(
+        self, parent: Phase, scorers_by_task: Mapping[str, Sequence[str]]
+    ) -> Callable[[str, int, float], None]:
+        """A row per scorer under `parent` (items scored, seconds spent), and the callback that
+        feeds them: `(scorer, items, seconds)` after each scorer's part of a batch. The parent
+        moves on by each scorer's share of a sample (1 / the task's scorers), so its rate and
+        ETA show before the first whole batch is scored."""
+        rows: dict[str, Phase] = {}
+        share: dict[str, float] = {}
+        for names in scorers_by_task.values():
+            for name in names:
+                if name not in rows:
+                    rows[name] = self.start_phase(name, None, "items", parent=parent)
+                share[name] = min(share.get(name, 1.0), 1 / len(names))
+        scored = [0.0]
+
+        def on_scored(name: str, items: int, seconds: float) -> None:
+            rows[name].add_work(items, seconds)
+            scored[0] += items * share[name]
+            cap = parent.total if parent.total is not None else int(scored[0])
+            parent.at_least(min(int(scored[0]), cap))
+
+        return on_scored
 
     def end_phase(self, current: Phase, *, failed: bool = False) -> None:
         """End a phase (and its rows); ending it again does nothing. A failed phase (an

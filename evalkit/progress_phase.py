@@ -69,6 +69,12 @@ class Phase:
         self.done += n
         self.owner.changed(self)
 
+    def at_least(self, n: int) -> None:
+        """Move the count up to n (when another measure of the same work is ahead)."""
+        if n > self.done:
+            self.done = n
+            self.owner.changed(self)
+
     def detail(self, text: str) -> None:
         """What the phase works on now (e.g. the scorer), shown next to its name."""
         self.detail_text = text

@@ -417,3 +417,20 @@ def test_sacrebleu_warning_in_a_scoring_worker_goes_to_run_log(tmp_path):
     assert "tokenized period" not in out.stderr and "detokenize" not in out.stderr
     log = (run_dir / "run.log").read_text()
     assert "sacrebleu: That's 100 lines that end in a tokenized period" in log
+
+
+def test_score_phase_moves_with_each_scorer_before_a_batch_is_written():
+    clock, out = FakeClock(), io.StringIO()
+    progress = RunProgress(interactive=False, stream=out, clock=clock, ticker=False)
+    with progress, progress.phase("score", 512) as scored:
+        on_scored = progress.scorer_rows(scored, {"summeval": ["rouge", "embedding"]})
+        clock.now += 3.0
+        on_scored("rouge", 256, 1.0)  # half of the first batch's work: 128 samples' worth
+        assert scored.done == 128
+        assert scored.status_line() == (
+            "score: 128/512 samples (25%), 43 samples/s, elapsed 0:00:03, ETA 0:00:09"
+        )
+        on_scored("embedding", 256, 20.0)
+        scored.at_least(256)  # the batch is written: no double count
+        assert scored.done == 256
+    assert "(rouge 1.0 s, embedding 20.0 s)" in out.getvalue().splitlines()[-1]
