@@ -157,6 +157,8 @@ def configure_logging(verbosity: int, run_log: Path | None = None) -> None:
     logging.captureWarnings(True)  # `warnings.warn` -> the "py.warnings" logger -> run.log
     root = logging.getLogger()
     for handler in list(root.handlers):
+        if type(handler).__module__.startswith("_pytest"):
+            continue  # pytest's log capture stays
         root.removeHandler(handler)
         if getattr(handler, _HANDLER_MARK, False) or isinstance(handler, logging.FileHandler):
             handler.close()
