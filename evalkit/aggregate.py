@@ -8,7 +8,7 @@ order, gets exactly the aggregates of an uninterrupted one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from evalkit.config import RunConfig
 from evalkit.protocols import Scorer
@@ -16,8 +16,12 @@ from evalkit.types import Aggregate, SampleRecord, Score
 
 
 def aggregate_records(
-    records: Iterable[SampleRecord], scorers_by_task: dict[str, list[Scorer]], config: RunConfig
+    records: Iterable[SampleRecord],
+    scorers_by_task: dict[str, list[Scorer]],
+    config: RunConfig,
+    on_done: Callable[[int], None] | None = None,
 ) -> list[Aggregate]:
+    """Per task x model x metric aggregates; `on_done(1)` after each task x model (progress)."""
     grouped: dict[tuple[str, str], list[tuple[int, list[Score]]]] = defaultdict(list)
     for record in records:
         grouped[(record.task, record.model)].append((record.index, record.scores))
@@ -27,6 +31,8 @@ def aggregate_records(
         for model in models:
             rows = sorted(grouped[(task, model)], key=lambda row: row[0])
             aggregates.extend(_aggregate_one(task, model, rows, scorers, config))
+            if on_done is not None:
+                on_done(1)
     return aggregates
 
 

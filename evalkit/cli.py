@@ -35,11 +35,30 @@ def handle_sigterm() -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evalkit")
-def cli() -> None:
+@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv: debug).")
+@click.option("-q", "--quiet", count=True, help="Only errors on stderr; no progress display.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: int) -> None:
     """Evaluate and benchmark open-ended outputs of language models.
 
     Start with `evalkit run` (the offline demo suite), then `evalkit results RUN_DIR`.
     """
+    from evalkit.logs import verbosity_from_env
+
+    ctx.obj = _set_verbosity(verbose - quiet if verbose or quiet else verbosity_from_env())
+
+
+def _set_verbosity(level: int) -> int:
+    """Log at this verbosity (-2..2) here and in the processes a sweep starts (they read
+    $EVALKIT_VERBOSITY, which also gives the default when no -v/-q is given)."""
+    import os
+
+    from evalkit.logs import VERBOSITY_ENV, clamp_verbosity, configure_logging
+
+    level = clamp_verbosity(level, 0)
+    os.environ[VERBOSITY_ENV] = str(level)
+    configure_logging(level)
+    return level
 
 
 @cli.command(
@@ -53,12 +72,16 @@ def run(overrides: Sequence[str]) -> None:
     `-m` sweeps (`evalkit run -m limit=10,20`); `--help` shows the config groups; `--cfg job`
     prints the composed config. The last line printed is the run directory.
     """
+    from evalkit.logs import split_verbosity_flags
     from evalkit.runner_loader import load_runner
 
     handle_sigterm()
+    args, level = split_verbosity_flags(overrides)
+    if level:
+        _set_verbosity(level + (click.get_current_context().find_root().obj or 0))
     runner = load_runner("run")
-    runner.preflight(list(overrides))
-    runner.launch(list(overrides))
+    runner.preflight(args)
+    runner.launch(args)
 
 
 @cli.command(
@@ -78,18 +101,26 @@ def serve(overrides: Sequence[str]) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: Sequence[Path]) -> None:
-    """Check task files (task.yaml or its folder): schema, data, and every rendered prompt."""
-    from evalkit.taskcheck import check_prompts
-    from evalkit.tasks import load_task_file
+    """Check task files (task.yaml or its folder): schema, data, and every rendered prompt.
 
+    Lists every problem found (one per line, on stderr); exit status 2 when there is any.
+    """
+    from evalkit.taskcheck import check_task_file
+
+    problems = []
     for path in paths:
-        task = load_task_file(path)
-        samples = task.samples()
-        for sample in samples:
-            task.request(sample)
-        check_prompts(task, samples)
-        note = "; replay-only: live backends are refused" if task.replay_only else ""
-        click.echo(f"ok: {task.spec_path} (task '{task.name}', {len(samples)} samples{note})")
+        check = check_task_file(path)
+        problems.extend(check.problems)
+        if not check.problems and check.task is not None:
+            name = check.task.name
+            note = "; replay-only: live backends are refused" if check.task.replay_only else ""
+            click.echo(f"ok: {check.task.spec_path} (task '{name}', {check.samples} samples{note})")
+    if len(problems) == 1:
+        raise UserError(problems[0])
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    if problems:
+        raise UserError(f"{len(problems)} problems found (listed above)")
 
 
 @cli.command("list")

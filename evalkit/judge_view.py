@@ -56,7 +56,7 @@ def print_judging(record: RunRecord, rubric: str) -> None:
                     )
                 console.print(bt)
     else:
-        print_leaderboards(record.aggregates, console)
+        print_leaderboards(record.aggregates, console, record.primary_metrics)
     for report in record.judge_reports:
         table = Table(
             title=f"judge reliability: {report.get('task')} / {report.get('kind')} / "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -75,19 +76,25 @@ def _groups(task_models: dict[str, list[str]]) -> dict[str, int]:
 
 
 def _collect(run_dirs: Sequence[Path]) -> tuple[list[Aggregate], dict[str, Any]]:
-    seen: dict[tuple[str, str, str], Path] = {}
     out: list[Aggregate] = []
     pairwise: dict[str, Any] = {}
+    runs = []
     for run_dir in run_dirs:
         store = RunStore(run_dir)
         if not store.exists():
             raise UserError(f"{run_dir}: not a run directory (no run.json)")
-        run = store.read_run()
+        runs.append((run_dir, store.read_run()))
+    in_runs: dict[tuple[str, str], set[Path]] = {}
+    for run_dir, run in runs:
+        for a in run.aggregates:
+            in_runs.setdefault((a.task, a.model), set()).add(run_dir)
+    for run_dir, run in runs:
         for a in run.aggregates:
             model = a.model
-            if (a.task, model, a.metric) in seen and seen[(a.task, model, a.metric)] != run_dir:
-                model = f"{a.model}@{run_dir.name}"  # the same model name in two runs
-            seen[(a.task, model, a.metric)] = run_dir
+            if len(in_runs[(a.task, a.model)]) > 1:
+                # the same model in several runs: each row names its run (a sweep job's
+                # directory, `3_limit=20`, names its swept values: `M23@limit=20`)
+                model = f"{a.model}@{re.sub(r'^[0-9]+_', '', run_dir.name) or run_dir.name}"
             out.append(a.model_copy(update={"model": model}))
         tasks = run.pairwise.get("tasks") if run.pairwise else None
         if isinstance(tasks, dict):

@@ -27,7 +27,7 @@ from evalkit.config import RunConfig
 from evalkit.errors import UserError
 from evalkit.extraction_scoring import count_no_answers, extracted_answers
 from evalkit.extras import is_optional_dependency, needs_extra
-from evalkit.progress import ProgressReporter
+from evalkit.progress import Phase, RunProgress
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
 from evalkit.provenance import git_commit, host_info, library_versions
 from evalkit.redact import install_log_filter, redact, redact_generation, register_env
@@ -144,6 +144,9 @@ def _new_run_record(
         backends=[ComponentInfo(name=b.name, signature=b.signature()) for b in backends.values()],
         scorers=[ComponentInfo(name=s.name, signature=s.signature()) for s in scorers.values()],
         task_scorers={p.task.name: p.scorer_specs for p in plans},
+        primary_metrics={
+            p.task.name: p.task.spec.primary_metric for p in plans if p.task.spec.primary_metric
+        },
         seed=config.seed,
         library_versions=library_versions(),
         host=host_info(),
@@ -260,26 +263,37 @@ def _records(
         )
 
 
-def run_evaluation(config: RunConfig, run_dir: Path) -> RunRecord:
+def run_evaluation(
+    config: RunConfig, run_dir: Path, progress: RunProgress | None = None
+) -> RunRecord:
     """Run (or resume) the evaluation described by `config` into `run_dir`.
 
-    Raises UserError (bad input, run_dir in use by another run or holding a different run) and
-    RunAborted (a backend's FailureGuard tripped: finished samples are kept, a rerun resumes).
+    `progress`: the display its phases (generate, score, aggregate) report to; by default one of
+    its own, shown when `config.progress`. Raises UserError (bad input, run_dir in use by another
+    run or holding a different run) and RunAborted (a backend's FailureGuard tripped: finished
+    samples are kept, a rerun resumes).
     """
+    if progress is None:
+        with RunProgress(enabled=config.progress) as own:
+            return run_evaluation(config, run_dir, own)
     started = time.perf_counter()
     install_log_filter()
     plans = plan_tasks(config)
     store = RunStore(run_dir)
     try:
         store.acquire_lock()
-        return _evaluate(config, plans, store, started)
+        return _evaluate(config, plans, store, started, progress)
     finally:
         _close_backends(plans)
         store.release_lock()
 
 
 def _evaluate(
-    config: RunConfig, plans: list[TaskPlan], store: RunStore, started: float
+    config: RunConfig,
+    plans: list[TaskPlan],
+    store: RunStore,
+    started: float,
+    progress: RunProgress,
 ) -> RunRecord:
     data_hashes = {p.task.name: p.task.data_hash() for p in plans}
     record = _open_run(store, _new_run_record(config, plans, data_hashes))
@@ -302,8 +316,19 @@ def _evaluate(
     )
     store.open_log()
     try:
-        with ProgressReporter(pending, enabled=config.progress) as progress:
-            _run_batches(batches, store, generation, pool, progress)
+        generated = progress.start_phase("generate", pending)
+        scored = progress.start_phase("score", pending)
+        try:
+            pool.on_scored = progress.scorer_rows(
+                scored, {p.task.name: [s.name for s in p.scorers] for p in plans}
+            )
+            _run_batches(batches, store, generation, pool, (generated, scored))
+        except BaseException:
+            progress.end_phase(generated, failed=True)
+            progress.end_phase(scored, failed=True)
+            raise
+        progress.end_phase(generated)
+        progress.end_phase(scored)
         backend_reports = _backend_reports(plans)
     finally:
         generation.close()
@@ -314,7 +339,9 @@ def _evaluate(
     timings = {"generation_span_s": generation.wall_s}
     aggregate_started = time.perf_counter()
     latest = store.latest_records()
-    aggregates = aggregate_records(latest, plans_by_task(plans), config)
+    groups = len({(r.task, r.model) for r in latest})
+    with progress.phase("aggregate", groups, "task x model") as aggregating:
+        aggregates = aggregate_records(latest, plans_by_task(plans), config, aggregating.advance)
     timings["aggregate_s"] = time.perf_counter() - aggregate_started
     timings["total_s"] = time.perf_counter() - started
     final = record.model_copy(
@@ -434,16 +461,19 @@ def _run_batches(
     store: RunStore,
     generation: GenerationStage,
     pool: ScoringPool,
-    progress: ProgressReporter,
+    progress: tuple[Phase, Phase],
 ) -> None:
     """Generate (cache, then backend), score in the pool, write records in batch order."""
     generating: deque[Generating] = deque()
     scoring: deque[tuple[Generating, list[Generation], PendingScores]] = deque()
     window = max(2, 2 * pool.workers)
+    generated, scored = progress
+    written = [0]  # samples written so far (the scorers' shares may run ahead of it)
 
     def to_scoring(stopping: str | None = None) -> None:
         item = generating.popleft()
         generations = generation.finish(item)
+        generated.advance(len(generations))
         reason = stopping or _abort_reason(item.batch.backend)
         if reason is not None and any(g.error for g in generations):
             if stopping is None:
@@ -467,7 +497,8 @@ def _run_batches(
     def write_oldest() -> None:
         item, generations, pending = scoring.popleft()
         store.append(_records(item.batch, item.requests, generations, pending.result()))
-        progress.advance(len(item.batch.samples))
+        written[0] += len(item.batch.samples)
+        scored.at_least(written[0])
 
     for batch in batches:
         generating.append(generation.start(batch))
@@ -479,5 +510,6 @@ def _run_batches(
             write_oldest()
     while generating:
         to_scoring()
+    generated.owner.end_phase(generated)
     while scoring:
         write_oldest()

@@ -15,7 +15,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -132,6 +132,7 @@ def paused_gc() -> Iterator[None]:
 
 
 Timings = dict[str, tuple[float, int]]  # scorer name -> (seconds, items scored)
+OnScored = Callable[[str, int, float], None]  # (scorer name, items, seconds): progress display
 
 
 def add_timings(total: Timings, more: Timings) -> None:
@@ -141,7 +142,10 @@ def add_timings(total: Timings, more: Timings) -> None:
 
 
 def score_items(
-    scorers: Sequence[Scorer], items: Sequence[ScoringItem], timings: Timings | None = None
+    scorers: Sequence[Scorer],
+    items: Sequence[ScoringItem],
+    timings: Timings | None = None,
+    on_scored: OnScored | None = None,
 ) -> list[list[Score]]:
     """All scores of every scorer for each item; a failed generation fails its scores.
 
@@ -163,8 +167,11 @@ def score_items(
                 scored = mark_no_answer(batch, _score_naming_extras(scorer, batch))
             for i, scores in zip(ok, scored, strict=True):
                 results[i].extend(scores)
+        seconds = time.perf_counter() - started
         if timings is not None:
-            add_timings(timings, {scorer.name: (time.perf_counter() - started, len(ok))})
+            add_timings(timings, {scorer.name: (seconds, len(ok))})
+        if on_scored is not None:
+            on_scored(scorer.name, len(items), seconds)
     return results
 
 
@@ -217,8 +224,11 @@ def _init_worker(
     parent_pid: int | None = None,
     use_pdeathsig: bool = True,
 ) -> None:
+    from evalkit.logs import configure_worker_logging
+
     if parent_pid is not None:
         die_with_parent(parent_pid, use_pdeathsig)
+    configure_worker_logging()
     for task, specs in specs_by_task.items():
         scorers = build_scorers(specs)
         for scorer in scorers:
@@ -259,11 +269,13 @@ class ScoringJob:
         inline_part: list[list[Score]],
         metric_order: dict[str, int],
         timings: Timings,
+        on_scored: OnScored | None = None,
     ) -> None:
         self._worker_part = worker_part
         self._inline_part = inline_part
         self._metric_order = metric_order
         self._timings = timings  # the task's running totals; the worker's part is added once
+        self._on_scored = on_scored
         self._merged: list[list[Score]] | None = None if worker_part else inline_part
 
     def done(self) -> bool:
@@ -274,6 +286,9 @@ class ScoringJob:
             assert self._worker_part is not None
             remote_scores, remote_timings = self._worker_part.result()
             add_timings(self._timings, remote_timings)
+            if self._on_scored is not None:
+                for name, (seconds, _) in remote_timings.items():
+                    self._on_scored(name, len(remote_scores), seconds)
             last = len(self._metric_order)
             self._merged = [
                 sorted(remote + local, key=lambda sc: self._metric_order.get(sc.name, last))
@@ -315,6 +330,7 @@ class ScoringPool:
         self._seen: dict[str, dict[ScoringItem, tuple[ScoringJob, int]]] = {}
         self.timings: dict[str, Timings] = {task: {} for task in scorers_by_task}
         self.workers = workers
+        self.on_scored: OnScored | None = None  # called after each scorer's part of a batch
         self._executor: ProcessPoolExecutor | None = None
         if workers > 0:
             remote_specs = {
@@ -348,13 +364,14 @@ class ScoringPool:
         timings = self.timings[task]
         remote = [s for s in scorers if _heavy(s)] if self._executor is not None else []
         if not items or not remote:
-            inline = score_items(scorers, items, timings) if items else []
+            inline = score_items(scorers, items, timings, self.on_scored) if items else []
             return ScoringJob(None, inline, {}, timings)
         local = [s for s in scorers if not _heavy(s)]
         assert self._executor is not None
         worker_part = self._executor.submit(_score_in_worker, task, items)
         metric_order = {m: i for i, m in enumerate(m for s in scorers for m in s.metrics)}
-        return ScoringJob(worker_part, score_items(local, items, timings), metric_order, timings)
+        inline = score_items(local, items, timings, self.on_scored)
+        return ScoringJob(worker_part, inline, metric_order, timings, self.on_scored)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from evalkit.abort import RunAborted, RunFailed
 from evalkit.config import RunConfig
 from evalkit.leaderboard import print_leaderboards
+from evalkit.logs import verbosity_from_env
 from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.pipeline import estimate_evaluation, run_evaluation
+from evalkit.progress import RunProgress
 from evalkit.redact import redact
 from evalkit.report.page import render_report
 from evalkit.store import RunStore
@@ -22,13 +26,14 @@ from evalkit.types import RunRecord, SampleRecord
 from evalkit.usage import cut_off_lines
 
 _LISTED_FAILURES = 10
+logger = logging.getLogger(__name__)
 
 
 def results_console() -> Console:
-    """stdout; wide enough for a leaderboard row even when piped (rich assumes 80 columns)."""
+    """stdout; 100 columns when piped (the tables are made to fit), else the terminal's width."""
     console = Console()
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(width=200)
+        console = Console(width=100)
     return console
 
 
@@ -95,21 +100,12 @@ def print_usage(record: RunRecord, console: Console) -> None:
     rows = [u for u in record.usage if u.latency_p50_s is not None or u.cost_usd is not None]
     if not rows:
         return
-    table = Table(title="cost and latency (fresh generations; cached ones cost nothing again)")
-    for column in (
-        "task",
-        "model",
-        "n",
-        "errors",
-        "truncated",
-        "cached",
-        "in tokens",
-        "out tokens",
-        "cost USD",
-        "p50 s",
-        "p95 s",
-        "TTFT p50 s",
-    ):
+    table = Table(
+        title="cost and latency (fresh generations; tokens and cache hits: the report)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    for column in ("task", "model", "n", "errors", "cut", "cost USD", "p50 s", "p95 s", "TTFT s"):
         table.add_column(column, justify="left" if column in ("task", "model") else "right")
     for u in rows:
         table.add_row(
@@ -118,9 +114,6 @@ def print_usage(record: RunRecord, console: Console) -> None:
             str(u.n),
             str(u.n_errors),
             str(u.n_truncated),
-            str(u.n_cached),
-            _fmt(u.input_tokens, ",.0f"),
-            _fmt(u.output_tokens, ",.0f"),
             _fmt(u.cost_usd, ".4f"),
             _fmt(u.latency_p50_s, ".3f"),
             _fmt(u.latency_p95_s, ".3f"),
@@ -129,16 +122,32 @@ def print_usage(record: RunRecord, console: Console) -> None:
     console.print(table)
 
 
+def _bare(value: float) -> str:
+    """0.04 -> '.04', -0.03 -> '-.03': a correlation in as few columns as it can take."""
+    return f"{value:.2f}".replace("0.", ".", 1) if abs(value) < 1 else f"{value:.2f}"
+
+
+def _seconds(value: float | None) -> str:
+    """'16.5', '864', '12,346': at most 6 columns up to a million seconds."""
+    if value is None:
+        return "n/a"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def print_agreement(tables: Sequence[AgreementTable], console: Console) -> None:
     """Per task with human ratings: each metric's summary-level Kendall tau per dimension."""
     for t in tables:
         table = Table(
-            title=f"{t.task}: agreement with human ratings (summary-level Kendall tau, 95% CI)"
+            title=f"{t.task}: agreement with human ratings (summary-level Kendall tau, 95% CI)",
+            title_justify="left",
+            caption="s/1k: the scorer's seconds per 1,000 samples",
+            caption_justify="left",
+            box=box.SIMPLE_HEAD,
         )
-        table.add_column("metric")
+        table.add_column("metric", no_wrap=True)
         for dimension in t.dimensions:
-            table.add_column(dimension, justify="right")
-        table.add_column("scorer s / 1k samples", justify="right")
+            table.add_column(dimension, justify="right", no_wrap=True)
+        table.add_column("s/1k", justify="right", no_wrap=True)
         for row in t.rows:
             cells = []
             for dimension in t.dimensions:
@@ -146,12 +155,12 @@ def print_agreement(tables: Sequence[AgreementTable], console: Console) -> None:
                 if c is None:
                     cells.append("n/a")
                     continue
-                text = f"{c.value:.3f}"
+                text = _bare(c.value)
                 if c.ci_low is not None and c.ci_high is not None:
-                    text += f" [{c.ci_low:.2f}, {c.ci_high:.2f}]"
+                    text += f" [{_bare(c.ci_low)},{_bare(c.ci_high)}]"
                 best = t.best.get((dimension, "summary")) == row.metric
                 cells.append(f"[bold]{text}[/]" if best else text)
-            cost = "n/a" if row.seconds_per_1000 is None else f"{row.seconds_per_1000:.3f}"
+            cost = _seconds(row.seconds_per_1000)
             table.add_row(row.metric, *cells, cost)
         console.print(table)
 
@@ -170,27 +179,39 @@ def print_estimate(config: RunConfig) -> None:
 
 
 def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
-    """Run, report, and print leaderboards; the last stdout line is the run directory."""
+    """Run, report, and print leaderboards; the last stdout line is the run directory.
+
+    Raises RunAborted (exit 3) when every sample failed, before anything is analysed or rendered,
+    and RunFailed (exit 1) when some failed and `fail_on_errors` is set, after the report.
+    """
     if config.dry_run:
         print_estimate(config)
         return None
-    record = run_evaluation(config, run_dir)
+    logger.info(
+        "run %s: tasks %s, model %s", run_dir, ", ".join(config.task_refs), config.model.name
+    )
     store = RunStore(run_dir)
-    latest = store.latest_records()
+    with RunProgress(enabled=config.progress) as progress:
+        record = run_evaluation(config, run_dir, progress)
+        latest = store.latest_records()
+        if all(r.generation.error for r in latest):
+            check_failures(latest, config.fail_on_errors)  # nothing to report: one line, exit 3
+        with progress.phase("analyse", None):
+            agreement = agreement_tables(record, latest)
+        if config.report.enabled:
+            with progress.phase("report", None):
+                html = render_report(record, latest, label=run_dir.name, agreement=agreement)
+                store.write_report(html)
     stderr = Console(stderr=True)
-    if all(r.generation.error for r in latest):
-        check_failures(latest, config.fail_on_errors)  # nothing to report: one line, exit 3
     report_failures(latest, stderr)
     for line in cut_off_lines(record.usage):
         stderr.print(line, style="yellow", markup=False)
     report_truncations(record, stderr)
-    agreement = agreement_tables(record, latest)
-    if config.report.enabled:
-        html = render_report(record, latest, label=run_dir.name, agreement=agreement)
-        store.write_report(html)
+    if config.report.enabled and verbosity_from_env() >= 0:
         stderr.print(f"report: {store.report_path}")
+        logger.info("report: %s", store.report_path)
     console = results_console()
-    print_leaderboards(record.aggregates, console)
+    print_leaderboards(record.aggregates, console, record.primary_metrics)
     print_agreement(agreement, console)
     print_usage(record, console)
     print(run_dir, flush=True)

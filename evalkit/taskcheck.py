@@ -1,4 +1,11 @@
-"""Checks that keep a task from sending prompts without their input (`evalkit validate`, run).
+"""Task checks: `evalkit validate` lists every problem of a task file, and a run refuses a task
+that would send prompts without their input.
+
+A run stops at the first problem (one line, exit 2); validating a task is where a user wants the
+whole list: each schema field, then each data row (missing fields, duplicate ids), each prompt
+that does not render, and prompts that lack their input. A data file that cannot be read at all
+(bad JSON line, invalid UTF-8) ends the list at that line, since the rows after it cannot be
+trusted.
 
 A task whose data has no input column (the bundled wmt17_en_de: references and recorded outputs,
 no source text) would send every sample the bare instruction. Such a task is replay-only
@@ -9,11 +16,18 @@ lacks its input.
 
 from __future__ import annotations
 
-import jinja2
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import jinja2
+from pydantic import ValidationError
+
+from evalkit.datafiles import read_rows
 from evalkit.errors import UserError
-from evalkit.tasks import Task, prompt_context
+from evalkit.tasks import TASK_FILE, Task, TaskSpec, prompt_context
+from evalkit.textfiles import load_yaml
 from evalkit.types import Sample
+from evalkit.validation import all_errors
 
 
 def check_live(task: Task, backend: str) -> None:
@@ -60,3 +74,79 @@ def _blank_prompt(task: Task, sample: Sample) -> str | None:
         )
     except jinja2.TemplateError:
         return None
+
+
+MAX_LISTED = 200  # a data file broken on every row says so without printing every row
+
+
+@dataclass
+class TaskCheck:
+    """What `evalkit validate` found for one task file."""
+
+    path: Path
+    task: Task | None = None
+    samples: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def check_task_file(path: Path) -> TaskCheck:
+    """Schema, data and prompts of one task.yaml (or its folder); never raises UserError."""
+    spec_path = path / TASK_FILE if path.is_dir() else path
+    check = TaskCheck(spec_path)
+    if not spec_path.is_file():
+        check.problems.append(f"{spec_path}: task file not found")
+        return check
+    try:
+        raw = load_yaml(spec_path)
+    except UserError as exc:
+        check.problems.append(str(exc))
+        return check
+    if not isinstance(raw, dict):
+        check.problems.append(f"{spec_path}: expected a mapping at the top level")
+        return check
+    try:
+        spec = TaskSpec.model_validate(raw)
+    except ValidationError as exc:
+        check.problems.extend(f"{spec_path}: {line}" for line in all_errors(exc))
+        return check
+    check.task = Task(spec, spec_path.resolve())
+    samples = _check_rows(check, check.task)
+    if not check.problems:
+        try:
+            check_prompts(check.task, samples)
+        except UserError as exc:
+            check.problems.append(str(exc))
+    return check
+
+
+def _check_rows(check: TaskCheck, task: Task) -> list[Sample]:
+    """The samples that load; each row's problem goes to `check.problems`."""
+    seen: dict[str, int] = {}
+    samples: list[Sample] = []
+    try:
+        for index, (line_no, row) in enumerate(read_rows(task.data_path, task.spec.format)):
+            if len(check.problems) >= MAX_LISTED:
+                check.problems.append(f"{task.data_path}: more problems not listed")
+                return samples
+            try:
+                sample = task._sample_from_row(index, line_no, row)
+            except UserError as exc:
+                check.problems.append(str(exc))
+                continue
+            if sample.id in seen:
+                check.problems.append(
+                    f"{task.data_path}:{line_no}: duplicate id '{sample.id}' "
+                    f"(first at line {seen[sample.id]})"
+                )
+            seen.setdefault(sample.id, line_no)
+            check.samples += 1
+            samples.append(sample)
+            try:
+                task.request(sample)
+            except UserError as exc:
+                check.problems.append(str(exc))
+                if "template line" in str(exc):  # a syntax error fails every sample alike
+                    return samples
+    except UserError as exc:
+        check.problems.append(str(exc))
+    return samples

@@ -63,6 +63,11 @@ class TaskSpec(BaseModel):
     prompt: str = "{{ input }}"
     generation: GenerationParams = GenerationParams()
     scorers: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    primary_metric: str | None = Field(
+        None,
+        description="The headline metric that ranks models (e.g. bleu, rouge2); when a run does "
+        "not compute it, the first metric of the first scorer ranks (the table says so).",
+    )
     outputs: str | None = Field(None, description="Recorded system outputs, served by `replay`.")
     replay_only: bool | None = Field(
         None,

@@ -242,6 +242,9 @@ class RunRecord(Frozen):
     task_scorers: dict[str, list[tuple[str, dict[str, JSONValue]]]] = Field(
         default_factory=dict, description="Scorer (name, options) per task, to rebuild them."
     )
+    primary_metrics: dict[str, str] = Field(
+        default_factory=dict, description="Each task's declared headline (ranking) metric."
+    )
     seed: int
     library_versions: dict[str, str]
     host: dict[str, JSONValue]

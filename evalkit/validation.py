@@ -17,3 +17,13 @@ def first_error(exc: ValidationError) -> str:
         message = message.removeprefix("Value error, ")
     more = f" (+{len(errors) - 1} more problems)" if len(errors) > 1 else ""
     return f"{location}: {message}{more}"
+
+
+def all_errors(exc: ValidationError) -> list[str]:
+    """'field.path: message' for every problem pydantic found, in its order."""
+    lines = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        lines.append(f"{location}: {message}")
+    return lines

@@ -7,6 +7,8 @@ clear line and exit status 2 rather than Hydra's multi-line error and status 1.
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from omegaconf.errors import OmegaConfBaseException
 from evalkit.abort import RunFailed
 from evalkit.config import RunConfig
 from evalkit.errors import UserError, did_you_mean
+from evalkit.logs import block_torchao, configure_logging, needs_torchao, verbosity_from_env
 from evalkit.redact import redact
 from evalkit.resources import builtin_dir
 from evalkit.session import finish_run
@@ -35,12 +38,37 @@ if not OmegaConf.has_resolver("evalkit_or"):
         "evalkit_or", lambda value, default: default if value is None else value
     )
 
+# Launchers that are Hydra plugins from the `sweeps` extra, and the module each needs.
+_LAUNCHER_PLUGINS = {
+    "joblib": "hydra_plugins.hydra_joblib_launcher",
+    "slurm": "hydra_plugins.hydra_submitit_launcher",
+    "submitit_local": "hydra_plugins.hydra_submitit_launcher",
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.=,+@-]+")
+
+
+def job_dirname(num: object, swept: object, model: object) -> str:
+    """A sweep job's subdirectory: `<num>_<swept key=value,...>` (e.g. `1_limit=20`), or
+    `<num>_<model>` when nothing varies; characters a path should not hold become `_`."""
+    label = _UNSAFE.sub("_", str(swept or "")).strip("_")[:120] or str(model)
+    return f"{num}_{label}"
+
+
+if not OmegaConf.has_resolver("evalkit_jobdir"):
+    OmegaConf.register_new_resolver("evalkit_jobdir", job_dirname)
+
 
 @hydra.main(config_path=str(CONF_DIR), config_name=CONFIG_NAME, version_base="1.3")
 def main(cfg: DictConfig) -> None:
     try:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
-        finish_run(_validated(cfg, run_dir), run_dir)
+        configure_logging(verbosity_from_env(), run_dir / "run.log")
+        config = _validated(cfg, run_dir)
+        if not needs_torchao([config.model.options, config.scorers]):
+            block_torchao()
+        if verbosity_from_env() < 0:
+            config = config.model_copy(update={"progress": False})
+        finish_run(config, run_dir)
     except UserError as exc:
         print(f"evalkit: error: {redact(str(exc))}", file=sys.stderr)
         sys.exit(2)
@@ -57,8 +85,40 @@ def _validated(cfg: DictConfig, run_dir: Path | None) -> RunConfig:
 
 def launch(overrides: list[str]) -> None:
     """Hand the command line to Hydra (it handles -m, --cfg, --help and the launchers)."""
+    if any(arg in ("-m", "--multirun") for arg in overrides):
+        overrides = [*overrides, _name_swept_only(overrides)]
     sys.argv = ["evalkit run", *overrides]
     main()
+
+
+def _name_swept_only(overrides: list[str]) -> str:
+    """Job directories name the swept values only: the other overrides (the same in every job)
+    are left out of `hydra.job.override_dirname`."""
+    plain = [a for a in overrides if not a.startswith("-")]
+    fixed = sorted(
+        {
+            o.get_key_element()
+            for o in OverridesParser.create().parse_overrides(plain)
+            if not o.is_sweep_override()
+        }
+    )
+    return f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]"
+
+
+def _check_launcher(overrides: list[str]) -> None:
+    """`launcher=joblib` without the sweeps extra: one line with the install command."""
+    for override in OverridesParser.create().parse_overrides(overrides):
+        if override.key_or_group != "launcher" or override.is_delete():
+            continue
+        values = (
+            override.sweep_string_iterator() if override.is_sweep_override() else [override.value()]
+        )
+        for value in values:
+            module = _LAUNCHER_PLUGINS.get(str(value))
+            if module is not None and importlib.util.find_spec(module) is None:
+                raise UserError(
+                    f'launcher={value} needs the sweeps extra: pip install "evalkit[sweeps]"'
+                )
 
 
 def _first_of_sweeps(overrides: list[str]) -> list[str]:
@@ -120,6 +180,7 @@ def preflight(overrides: list[str]) -> None:
         return  # Hydra's own flags (--help, --cfg, ...) are Hydra's business
     plain = [arg for arg in overrides if arg not in ("-m", "--multirun")]
     try:
+        _check_launcher(plain)
         _check_group_options(plain)
         with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
             cfg = compose(CONFIG_NAME, overrides=_first_of_sweeps(plain))

@@ -32,11 +32,12 @@ def test_leaderboard_from_two_runs(run_cli, qa_task, tmp_path):
     board = tmp_path / "board"
     data = json.loads((board / "leaderboard.json").read_text())
     rows = {r["model"]: r for r in data["tasks"]["toy_qa"]}
-    assert set(rows) == {"good", "bad", "good@two", "bad@two"}  # same names, two runs
-    assert rows["good"]["rank"] == rows["good@two"]["rank"] == 1  # identical: overlapping CIs
-    assert rows["bad"]["rank"] == 3  # both 'good' entries are better beyond doubt
+    # same names in two runs: every row names its run, the first one's too
+    assert set(rows) == {"good@one", "bad@one", "good@two", "bad@two"}
+    assert rows["good@one"]["rank"] == rows["good@two"]["rank"] == 1  # identical: overlapping CIs
+    assert rows["bad@one"]["rank"] == 3  # both 'good' entries are better beyond doubt
     overall = {o["model"]: o["mean_win_rate"] for o in data["overall"]}
-    assert overall["good"] == overall["good@two"] == 2 / 3 and overall["bad"] == 0
+    assert overall["good@one"] == overall["good@two"] == 2 / 3 and overall["bad@one"] == 0
     assert "overlapping CIs share a rank" in data["rules"]
     with (board / "leaderboard.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) == 4

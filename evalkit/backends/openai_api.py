@@ -73,7 +73,14 @@ class OpenAIBackend:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
-        self._call = self._run(self._make_call())
+        self._live_call: ApiCall | None = None  # made on first use: a dry run needs no key
+
+    @property
+    def _call(self) -> ApiCall:
+        """The HTTP session; the API key is read (and its absence reported) here."""
+        if self._live_call is None:
+            self._live_call = self._run(self._make_call())
+        return self._live_call
 
     def signature(self) -> str:
         o = self.options
@@ -86,7 +93,7 @@ class OpenAIBackend:
 
     @property
     def peak_in_flight(self) -> int:
-        return self._call.limit.peak_in_flight
+        return self._live_call.limit.peak_in_flight if self._live_call is not None else 0
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
         return self._run(self._call.many(list(requests)))
@@ -104,7 +111,8 @@ class OpenAIBackend:
     def close(self) -> None:
         _LIVE.release(self)
         if self._loop.is_running():
-            self._run(self._call.close())
+            if self._live_call is not None:
+                self._run(self._live_call.close())
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=5)
 
