@@ -231,13 +231,15 @@ class BERTScore(ReferenceScorer):
 
     def _encode(self, sequences: list[list[int]]) -> dict[tuple[int, ...], Any]:
         """Unit-length hidden states (tokens x dim, on the CPU) per distinct id sequence, in
-        batches of similar length."""
+        batches of similar length; an empty sequence gets 0 x dim without running the model."""
         import torch
 
-        distinct = sorted(dict.fromkeys(tuple(s) for s in sequences), key=len, reverse=True)
+        distinct = sorted(dict.fromkeys(tuple(s) for s in sequences if s), key=len, reverse=True)
         pad = self._tokenizer.pad_token_id or 0
         device = next(self._model.parameters()).device
         out = {}
+        if any(not s for s in sequences):  # a text with no tokens (a tokenizer adding no [CLS])
+            out[()] = torch.zeros((0, self._model.config.hidden_size))
         for start in range(0, len(distinct), self.batch_size):
             chunk = distinct[start : start + self.batch_size]
             width = len(chunk[0])

@@ -228,3 +228,18 @@ def test_the_cli_notes_truncation_in_one_line(roberta, tmp_path, run_cli):
     assert out.returncode == 0, out.stderr
     notes = [line for line in out.stderr.splitlines() if "longer than the encoder" in line]
     assert len(notes) == 1 and "bertscore_f1: 1 of 2" in notes[0], out.stderr
+
+
+def test_an_output_with_no_tokens_scores_zero_even_when_encoded_alone(roberta):
+    """The tiny tokenizer adds no special tokens, so "" is 0 tokens; once the reference is
+    cached, "" is encoded in a batch of its own (width 0), which crashed the encoder. An empty
+    candidate scores 0, as bert-score scores it (with its "Empty candidate" warning)."""
+    scorer = BERTScore(model=str(roberta))
+    [copy] = scorer.score([ScoringItem(SHORT, (SHORT,))])
+    [empty] = scorer.score([ScoringItem("", (SHORT,))])
+    assert [s.value for s in copy] == pytest.approx([1.0, 1.0, 1.0])
+    fresh = BERTScore(model=str(roberta)).score(
+        [ScoringItem("", (SHORT,)), ScoringItem(SHORT, (SHORT,))]
+    )
+    assert [s.status for s in empty] == [s.status for s in fresh[0]]
+    assert [s.value for s in empty] == [s.value for s in fresh[0]] == [0.0, 0.0, 0.0]
