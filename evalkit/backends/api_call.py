@@ -139,11 +139,11 @@ class ApiCall:
             wait = s.policy.wait(attempt, failure.retry_after, self.rng, s.max_retry_time_s - spent)
             refusal = s.policy.refusal(spent, wait, failure.retry_after)
             if refusal is not None:
-                return _gave_up(f"after {attempt} tries, {refusal}", failure, started, history)
+                return _gave_up(f"after {_tries(attempt)}, {refusal}", failure, started, history)
             t0 = self.clock()
             await self.sleep(wait)
             spent += self.clock() - t0
-        return _gave_up(f"after {s.max_tries} tries", failure, started, history)
+        return _gave_up(f"after {_tries(s.max_tries)}", failure, started, history)
 
     async def _attempt(self, request: Request, attempt: int) -> tuple[Generation | _Failure, float]:
         """One request, admitted by the rate budgets and the concurrency cap; with the seconds
@@ -222,6 +222,10 @@ class ApiCall:
 
 def _padded(reply: Reply) -> list[str | None]:
     return [*reply.reasoning, *[None] * (len(reply.texts) - len(reply.reasoning))]
+
+
+def _tries(n: int) -> str:
+    return "1 try" if n == 1 else f"{n} tries"
 
 
 def _gave_up(why: str, failure: _Failure, started: float, history: list[str]) -> Generation:

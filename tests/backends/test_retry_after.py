@@ -133,7 +133,7 @@ def test_a_server_delay_beyond_the_budget_fails_at_once() -> None:
         assert len(server.attempts["p"]) == 1
     assert clock.sleeps == []
     assert g.error is not None and g.error.startswith(
-        "gave up after 1 tries, the server asks to wait 900.0 s, more than the "
+        "gave up after 1 try, the server asks to wait 900.0 s, more than the "
     )
     assert "s left of model.max_retry_time_s=600: HTTP 429" in g.error
 
