@@ -111,6 +111,8 @@ def check_task_file(path: Path) -> TaskCheck:
         return check
     check.task = Task(spec, spec_path.resolve())
     samples = _check_rows(check, check.task)
+    if not check.problems and not samples:
+        check.problems.append(f"{check.task.data_path}: no samples (the data file has no rows)")
     if not check.problems:
         try:
             check_prompts(check.task, samples)

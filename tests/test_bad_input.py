@@ -93,6 +93,18 @@ def run_args(
     return build
 
 
+def run_task_yaml(text: str) -> Callable[[Path], list[str]]:
+    """`evalkit run` of a task with this task.yaml: a run stops at the first problem (one line);
+    `evalkit validate` lists every sample a template fails on (tests/test_console.py)."""
+
+    def build(tmp: Path) -> list[str]:
+        args = run_args()(tmp)
+        good_task(tmp / "task", yaml=text)
+        return args
+
+    return build
+
+
 def resume_with(line: str) -> Callable[[Path], list[str]]:
     """A complete run whose samples.jsonl gets `line` in place of its first record, resumed."""
 
@@ -203,7 +215,7 @@ CASES = [
     ),
     Case(
         "template_undefined",
-        task_yaml(GOOD_YAML.replace("'{{ input }}'", "'{{ nope }}'")),
+        run_task_yaml(GOOD_YAML.replace("'{{ input }}'", "'{{ nope }}'")),
         "'nope' is undefined",
     ),
     Case("task_file_missing", other("validate", "TMP/none"), "task file not found"),
