@@ -24,6 +24,7 @@ from evalkit.types import Generation
 
 MASK = "[REDACTED]"
 _MIN_SECRET_LEN = 6  # shorter values ("x", "1") would mask ordinary text
+_MIN_NAMED_LEN = 12  # a value trusted only for its variable's name must look like a credential
 _SECRET_ENV_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 _SHAPES = re.compile(
     r"(?i)\bbearer\s+[A-Za-z0-9._~+/=\-]{6,}"  # an Authorization header value
@@ -51,11 +52,20 @@ def secret_values() -> list[str]:
     found = {
         value
         for name, value in os.environ.items()
-        if any(word in name.upper() for word in _SECRET_ENV_WORDS) and len(value) >= _MIN_SECRET_LEN
+        if any(word in name.upper() for word in _SECRET_ENV_WORDS) and _credential_shaped(value)
     }
     with _lock:
         found |= _registered
     return sorted(found, key=len, reverse=True)
+
+
+def _credential_shaped(value: str) -> bool:
+    """A value found only by its variable's name (`KEYBOARD_LAYOUT=german`) is masked only when
+    it looks like a credential: long, one word, not letters alone. Masking ordinary words would
+    rewrite model outputs in samples.jsonl."""
+    return (
+        len(value) >= _MIN_NAMED_LEN and not any(c.isspace() for c in value) and not value.isalpha()
+    )
 
 
 def redact_secrets(text: str) -> str:

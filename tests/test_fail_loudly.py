@@ -396,3 +396,14 @@ def test_an_aborted_run_keeps_finished_samples_and_resumes(tmp_path: Path) -> No
         # finished samples were neither requested nor written again
         assert all(server.attempts[f"prompt {i}"] == before[f"prompt {i}"] for i in range(20))
         assert len((tmp_path / "run" / "samples.jsonl").read_text().splitlines()) == 40
+
+
+def test_a_plain_word_in_a_key_named_variable_does_not_rewrite_outputs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from evalkit.redact import redact_secrets
+
+    monkeypatch.setenv("KEYBOARD_LAYOUT", "german")
+    monkeypatch.setenv("SSH_KEY_COMMENT", "laptop of the team")
+    text = "the german laptop of the team won"
+    assert redact_secrets(text) == text
