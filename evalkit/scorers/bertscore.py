@@ -237,7 +237,7 @@ class BERTScore(ReferenceScorer):
         distinct = sorted(dict.fromkeys(tuple(s) for s in sequences if s), key=len, reverse=True)
         pad = self._tokenizer.pad_token_id or 0
         device = next(self._model.parameters()).device
-        out = {}
+        out: dict[tuple[int, ...], Any] = {}
         if any(not s for s in sequences):  # a text with no tokens (a tokenizer adding no [CLS])
             out[()] = torch.zeros((0, self._model.config.hidden_size))
         for start in range(0, len(distinct), self.batch_size):
