@@ -154,7 +154,11 @@ def configure_logging(verbosity: int, run_log: Path | None = None) -> None:
     `verbosity`: -2..2 (see the module docstring). `run_log`: the file to append to, or None.
     """
     quiet_third_party()
-    logging.captureWarnings(True)  # `warnings.warn` -> the "py.warnings" logger -> run.log
+    # `warnings.warn` -> the "py.warnings" logger -> run.log. Off first: captureWarnings(True)
+    # does nothing while an earlier hook is recorded, even one a `warnings.catch_warnings` block
+    # has since replaced (an in-process run inside pytest's per-test warning capture).
+    logging.captureWarnings(False)
+    logging.captureWarnings(True)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if type(handler).__module__.startswith("_pytest"):

@@ -105,7 +105,9 @@ def test_evalkit_lines_on_stderr_third_party_warnings_only_in_run_log(tmp_path, 
         logging.getLogger("evalkit.session").info("run started")  # file only at -v0
         logging.getLogger("evalkit.session").warning("3 samples failed")
         logging.getLogger("sacrebleu").warning("It looks like you forgot to detokenize")
-        warnings.warn("some library deprecation", DeprecationWarning, stacklevel=1)
+        with warnings.catch_warnings():  # earlier tests may have left filters that ignore it
+            warnings.simplefilter("always")
+            warnings.warn("some library deprecation", DeprecationWarning, stacklevel=1)
         err = capsys.readouterr().err
         assert err == "evalkit: warning: 3 samples failed\n"
         log = run_log.read_text()
