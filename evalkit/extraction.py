@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from abc import abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
 
 from pydantic import (
@@ -61,8 +62,9 @@ class Step(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: ClassVar[str]
 
+    @abstractmethod
     def apply(self, text: str) -> str | None:
-        raise NotImplementedError
+        """The step's output, or None when it finds nothing."""
 
 
 class RegexStep(Step):
