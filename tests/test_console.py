@@ -436,3 +436,33 @@ def test_score_phase_moves_with_each_scorer_before_a_batch_is_written():
         scored.at_least(256)  # the batch is written: no double count
         assert scored.done == 256
     assert "(rouge 1.0 s, embedding 20.0 s)" in out.getvalue().splitlines()[-1]
+
+
+class _CloseRecorder(logging.Handler):
+    closed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+def test_an_in_process_run_closes_no_logging_handler_of_the_host(qa_task, tmp_path, monkeypatch):
+    """Hydra's own logging set-up (`dictConfig`) shuts down every handler in the process. absl's
+    handler then closes the stream it was created with (under pytest: the capture of an earlier
+    test; in an application: whatever the host gave it), and CI's pytest died with "lost
+    sys.stderr". evalkit configures logging itself, so a host's handler stays open."""
+    from evalkit.cli import main
+
+    host = _CloseRecorder()
+    logging.getLogger("host.app").addHandler(host)
+    monkeypatch.chdir(tmp_path)
+    try:
+        main(["run", f"tasks=[{qa_task}]", "limit=2", f"run_dir={tmp_path / 'run'}",
+              "progress=false", "report.enabled=false"])  # fmt: skip
+        assert (tmp_path / "run" / "run.json").exists()
+        assert not host.closed
+    finally:
+        logging.getLogger("host.app").removeHandler(host)
