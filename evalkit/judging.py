@@ -238,7 +238,11 @@ def _pointwise_reports(
             ]
             if pairs:
                 report = pointwise_report(
-                    rubric.signature, human.get("dimension", rubric.human), judge, metric, pairs,
+                    rubric.signature,
+                    human.get("dimension", rubric.human),
+                    judge,
+                    metric,
+                    pairs,
                     **{k: v for k, v in human.items() if k != "dimension"},
                 )
                 reports.append({"task": task, **report})

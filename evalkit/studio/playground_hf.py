@@ -39,13 +39,13 @@ def _streamer(tokenizer: Any) -> Any:
     """A TextIteratorStreamer that also counts the generated token ids."""
     from transformers import TextIteratorStreamer
 
-    class Counting(TextIteratorStreamer):  # type: ignore[misc]
+    class Counting(TextIteratorStreamer):
         tokens = 0
 
         def put(self, value: Any) -> None:
             if not (self.skip_prompt and self.next_tokens_are_prompt):
                 self.tokens += int(value.numel())
-            super().put(value)
+            super().put(value)  # type: ignore[no-untyped-call]
 
     return Counting(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
 
@@ -73,7 +73,7 @@ async def stream_hf(
     t0 = time.perf_counter()
     try:
         backend, lock = await asyncio.to_thread(_backend, name, options)
-        chat = [ChatMessage(role=m["role"], content=m["content"]) for m in messages]  # type: ignore[arg-type]
+        chat = [ChatMessage.model_validate(m) for m in messages]
         prompt = backend.prompt_text(chat)
         encoded = backend.tokenizer(prompt, return_tensors="pt").to(backend.device)
     except Exception as exc:  # a model that cannot load is the stream's error, not a 500

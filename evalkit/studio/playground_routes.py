@@ -45,9 +45,17 @@ def _answers(fields: dict[str, Any]) -> list[Answer]:
     if not isinstance(raw, list) or not all(isinstance(a, dict) for a in raw):
         raise RatingError("expected answers: a list of {model, text, ...}")
     try:
-        return [Answer(str(a["model"]), str(a["text"]), *(_number(a.get(k)) for k in
-                       ("seconds", "ttft_s")), _int(a.get("output_tokens")),
-                       _number(a.get("cost_usd"))) for a in raw]  # fmt: skip
+        return [
+            Answer(
+                model=str(a["model"]),
+                text=str(a["text"]),
+                seconds=_number(a.get("seconds")),
+                ttft_s=_number(a.get("ttft_s")),
+                output_tokens=_int(a.get("output_tokens")),
+                cost_usd=_number(a.get("cost_usd")),
+            )
+            for a in raw
+        ]
     except KeyError as exc:
         raise RatingError(f"an answer needs {exc}") from None
 
@@ -120,8 +128,8 @@ def add_playground(
             _text(fields, "system_template", ""), task_name, sample_id,
         )  # fmt: skip
         version = _text(fields, "version", "v1")
-        described = save_prompt(sets_root, _text(fields, "set"), version, saved, _answers(fields), source)  # fmt: skip
-        return JSONResponse(described)
+        name, answers = _text(fields, "set"), _answers(fields)
+        return JSONResponse(save_prompt(sets_root, name, version, saved, answers, source))
 
     @app.get("/api/prompt-sets")
     async def sets() -> JSONResponse:

@@ -75,8 +75,10 @@ class PromptRuns:
         return self.jobs[job_id]
 
     def _run(self, job: Job, folder: Path) -> None:
-        command = [sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{folder.resolve()}]",
-                   "model=replay", f"run_dir={job.run_dir.resolve()}", "progress=false"]  # fmt: skip
+        command = [
+            sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{folder.resolve()}]",
+            "model=replay", f"run_dir={job.run_dir.resolve()}", "progress=false",
+        ]  # fmt: skip
         try:
             out = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:

@@ -102,7 +102,7 @@ def _task_yaml(name: str, source: dict[str, Any] | None) -> str:
     for key in ("language", "primary_metric"):
         if (source or {}).get(key):
             spec[key] = source[key]  # type: ignore[index]
-    return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
+    return str(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
 
 
 def save_prompt(
@@ -150,7 +150,8 @@ def _save(
         outputs = [o for o in outputs if (o["id"], o["system"]) != (saved.sample_id, system_name)]
         outputs.append({k: v for k, v in row.items() if v is not None})
     _write_jsonl(folder / "outputs.jsonl", outputs)
-    versions = json.loads((folder / "versions.json").read_text("utf-8")) if (folder / "versions.json").is_file() else {}  # fmt: skip
+    known = folder / "versions.json"
+    versions = json.loads(known.read_text("utf-8")) if known.is_file() else {}
     versions[version] = {"template": saved.template, "system_template": saved.system_template}
     atomic_write_text(folder / "versions.json", json.dumps(versions, indent=2, ensure_ascii=False))
     return describe_set(folder)

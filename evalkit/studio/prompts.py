@@ -91,7 +91,8 @@ def render(sample: Sample, template: str, system_template: str = "") -> list[dic
     try:
         messages = []
         if system_template.strip():
-            messages.append({"role": "system", "content": _ENV.from_string(system_template).render(context)})  # fmt: skip
+            system = _ENV.from_string(system_template).render(context)
+            messages.append({"role": "system", "content": system})
         if isinstance(sample.input, list):
             return messages + [{"role": m.role, "content": m.content} for m in sample.input]
         messages.append({"role": "user", "content": _ENV.from_string(template).render(context)})

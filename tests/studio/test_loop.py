@@ -81,8 +81,10 @@ def test_ratings_are_the_human_labels_of_the_judge_reliability_panel(
         return f'{{"score": {1 + len(messages[1]["content"]) % 10}}}'
 
     with JudgeServer(reply) as server:
-        cfg = JudgeConfig.from_dict({"judge_model": server.model("scripted"), "progress": False,
-                                     "cache": {"enabled": False}, "ratings": str(run_dir)})  # fmt: skip
+        cfg = JudgeConfig.from_dict(
+            {"judge_model": server.model("scripted"), "progress": False,
+             "cache": {"enabled": False}, "ratings": str(run_dir)}
+        )  # fmt: skip
         record = judge_run(run_dir, cfg)
     [report] = [r for r in record.judge_reports if r["kind"] == "pointwise"]
     pairs = [

@@ -53,7 +53,9 @@ def test_pick_edit_stream_save_and_run_a_prompt_set(
         run_dir = tmp_path / "run"
         shutil.copytree(studio_run, run_dir)
         sets = tmp_path / "sets"
-        srv = Server(run_dir, _free_port(), ["--playground", str(models), "--prompt-sets", str(sets)])
+        srv = Server(
+            run_dir, _free_port(), ["--playground", str(models), "--prompt-sets", str(sets)]
+        )
         srv.start()
         try:
             user = Annotator(browser, srv, "demo")

@@ -56,7 +56,8 @@ def test_pick_a_sample_and_render_it_with_an_edited_template(
 
 def _save(client: TestClient, version: str, sample: str, answers: dict[str, str]) -> dict:
     rendered = client.post(
-        "/api/render", json={"task": "synth", "sample_id": sample, "template": version + " {{ input }}"}
+        "/api/render",
+        json={"task": "synth", "sample_id": sample, "template": version + " {{ input }}"},
     ).json()
     body = {
         "set": "iter", "version": version, "task": "synth", "sample_id": sample,
@@ -121,4 +122,7 @@ def test_bad_saves_and_runs_store_nothing(client: TestClient, tmp_path: Path) ->
     assert client.post("/api/prompt-sets/none/run").status_code == 404
     assert client.get("/api/prompt-runs/7").status_code == 404
     res = client.post("/api/prompt-sets", json=base)  # a typed prompt: default scorers
-    assert res.json()["samples"] == 1 and client.get("/api/prompt-sets").json()["sets"][0]["set"] == "ok"
+    assert (
+        res.json()["samples"] == 1
+        and client.get("/api/prompt-sets").json()["sets"][0]["set"] == "ok"
+    )
