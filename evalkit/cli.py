@@ -462,6 +462,13 @@ def data_build(args: Sequence[str]) -> None:
 @click.option("--rubric", default="overall_quality", show_default=True, help="Pointwise rubric.")
 @click.option("--token-env", default="EVALKIT_STUDIO_TOKEN", show_default=True)
 @click.option("--playground", type=click.Path(path_type=Path), help="YAML: playground models.")
+@click.option(
+    "--prompt-sets",
+    type=click.Path(path_type=Path),
+    default=Path("prompt_sets"),
+    show_default=True,
+    help="Where the playground saves prompt sets (task folders) and their runs.",
+)
 def studio(
     run_dir: Path,
     host: str,
@@ -470,12 +477,14 @@ def studio(
     rubric: str,
     token_env: str,
     playground: Path | None,
+    prompt_sets: Path,
 ) -> None:
     """Review a finished run's outputs in the browser: blind ratings on a rubric's scale and
-    A/B/tie preferences, by named annotators (a token is needed beyond 127.0.0.1)."""
+    A/B/tie preferences, by named annotators (a token is needed beyond 127.0.0.1); and a
+    playground that streams several models' answers and saves prompt sets to run."""
     from evalkit.studio.commands import serve_studio
 
-    serve_studio(run_dir, host, port, db, token_env, rubric, playground)
+    serve_studio(run_dir, host, port, db, token_env, rubric, playground, prompt_sets)
 
 
 @cli.group()

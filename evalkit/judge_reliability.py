@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from statistics import median
 
 from scipy import stats as scipy_stats
@@ -69,13 +69,22 @@ def usage_figures(details: Sequence[dict[str, JSONValue]]) -> dict[str, JSONValu
     }
 
 
+def carried_human(record: SampleRecord) -> object:
+    """The human ratings a replayed output carries (`generation.metadata["human"]`)."""
+    return record.generation.metadata.get("human")
+
+
 def pointwise_report(
     rubric: str,
     human_dimension: str | None,
     judge: str,
     metric: str,
     records: Sequence[tuple[SampleRecord, Score]],
+    human_of: Callable[[SampleRecord], object] = carried_human,
+    human_source: str = "carried by the outputs",
 ) -> dict[str, JSONValue]:
+    """The panel's figures for one judge; `human_of` gives a record's human ratings (a dict
+    dimension -> value) and `human_source` says where they come from (e.g. studio ratings)."""
     n = len(records)
     ok = [(r, s) for r, s in records if s.status == "ok"]
     report: dict[str, JSONValue] = {
@@ -99,10 +108,11 @@ def pointwise_report(
         pairs = [
             Judged(s.value, float(h[human_dimension]), r.sample_id, r.model)
             for r, s in ok
-            if isinstance(h := r.generation.metadata.get("human"), dict) and human_dimension in h
+            if isinstance(h := human_of(r), dict) and human_dimension in h
         ]
         if len(pairs) > 2:
             report["human_dimension"] = human_dimension
+            report["human_source"] = human_source
             report["human_n"] = len(pairs)
             for level, method in _HUMAN_AGREEMENT:
                 c = correlate(pairs, level, method, n_resamples=200)

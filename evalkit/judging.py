@@ -75,6 +75,7 @@ class JudgeConfig(BaseModel):
     pairwise: PairwiseOptions = Field(default_factory=PairwiseOptions)
     seed: int = 1234
     progress: bool = True
+    ratings: str | None = None  # people's ratings (evalkit studio) for judge-vs-human agreement
     cache: CacheConfig = Field(default_factory=CacheConfig)
 
     @classmethod
@@ -195,7 +196,7 @@ def _pointwise(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord:
         ]
         task_scorers[task] = [*kept, ("judge", options)]
     latest = data.store.latest_records()
-    reports = _pointwise_reports(rubric, scorer, latest, judged_tasks)
+    reports = _pointwise_reports(rubric, scorer, latest, judged_tasks, cfg.ratings)
     return _rewrite_run(data, latest, task_scorers, scorer, reports)
 
 
@@ -212,8 +213,17 @@ def _item(record: SampleRecord, samples: dict[str, dict[str, Sample]]) -> Scorin
 
 
 def _pointwise_reports(
-    rubric: Rubric, scorer: JudgeScorer, latest: Sequence[SampleRecord], tasks: Sequence[str]
+    rubric: Rubric,
+    scorer: JudgeScorer,
+    latest: Sequence[SampleRecord],
+    tasks: Sequence[str],
+    ratings: str | None = None,
 ) -> list[dict[str, JSONValue]]:
+    human: dict[str, Any] = {}
+    if ratings is not None:
+        from evalkit.studio.human_labels import studio_human
+
+        human = studio_human(Path(ratings), rubric.name)
     reports = []
     judge_names = [str(s.get("name")) for s in scorer.specs]
     metrics = [scorer.metric] if len(judge_names) == 1 else list(scorer.metrics[1:])
@@ -227,7 +237,14 @@ def _pointwise_reports(
                 if s.name == metric and s.status != "unscorable"
             ]
             if pairs:
-                report = pointwise_report(rubric.signature, rubric.human, judge, metric, pairs)
+                report = pointwise_report(
+                    rubric.signature,
+                    human.get("dimension", rubric.human),
+                    judge,
+                    metric,
+                    pairs,
+                    **{k: v for k, v in human.items() if k != "dimension"},
+                )
                 reports.append({"task": task, **report})
     if len(judge_names) > 1:
         reports += _panel_agreement(latest, tasks, metrics)

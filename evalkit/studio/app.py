@@ -27,7 +27,6 @@ from fastapi.responses import (
     JSONResponse,
     PlainTextResponse,
     RedirectResponse,
-    StreamingResponse,
 )
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
@@ -35,7 +34,9 @@ from starlette.responses import Response
 from evalkit.judges.rubric import Rubric
 from evalkit.studio.db import Item, ItemKind, RatingError, RatingsDB
 from evalkit.studio.items import left_model
-from evalkit.studio.playground import PlaygroundModel, stream_answer
+from evalkit.studio.playground import PlaygroundModel
+from evalkit.studio.playground_routes import add_playground
+from evalkit.studio.prompts import TaskPicker
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50
@@ -129,16 +130,20 @@ def create_app(
     rubric: Rubric,
     token: str | None,
     playground: Sequence[PlaygroundModel] = (),
+    picker: TaskPicker | None = None,
+    sets_root: Path = Path("prompt_sets"),
 ) -> FastAPI:
     """The app over a filled ratings database; `rubric` must be pointwise (it has a scale);
-    `playground`: the models the playground offers (none: the page says how to add some)."""
+    `playground`: the models the playground offers (none: the page says how to add some);
+    `picker`: the tasks its sample picker offers (default: every task evalkit finds);
+    `sets_root`: where saved prompt sets (and their runs) are written."""
     studio = Studio(db, rubric, token)
     app = FastAPI(title="evalkit studio", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _guard(app, studio)
     _pages(app, studio)
     _review(app, studio)
-    _playground(app, {m.name: m for m in playground})
+    add_playground(app, _page, _json_object, playground, picker or TaskPicker(), sets_root)
     return app
 
 
@@ -156,6 +161,9 @@ def _guard(app: FastAPI, studio: Studio) -> None:
         response = await call_next(request)
         if studio.token is not None and request.query_params.get("token"):
             response.set_cookie(COOKIE, studio.token, httponly=True, samesite="strict")
+        if request.url.path.startswith("/prompt-runs/"):  # a run's report: its own CSP (meta)
+            response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+            return response
         response.headers["Content-Security-Policy"] = (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
             "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -240,24 +248,6 @@ def _review(app: FastAPI, studio: Studio) -> None:
                 "next": None if item is None else _shown(studio, annotator, item),
                 "progress": db.progress(annotator, kind),
             }
-        )
-
-
-def _playground(app: FastAPI, models: dict[str, PlaygroundModel]) -> None:
-    @app.get("/playground", response_class=HTMLResponse)
-    async def playground_page() -> HTMLResponse:
-        return _page("playground.html", models=list(models))
-
-    @app.post("/api/playground")
-    async def playground_stream(request: Request) -> StreamingResponse:
-        fields = _json_object(await request.body())
-        if not isinstance(fields.get("prompt"), str):
-            raise RatingError("expected {model, prompt}")
-        model = models.get(str(fields.get("model")))
-        if model is None:
-            raise RatingError(f"unknown playground model {str(fields.get('model'))[:64]!r}", 404)
-        return StreamingResponse(
-            stream_answer(model, fields["prompt"]), media_type="application/x-ndjson"
         )
 
 

@@ -50,6 +50,7 @@ def serve_studio(
     token_env: str,
     rubric: str,
     playground: Path | None = None,
+    prompt_sets: Path = Path("prompt_sets"),
 ) -> None:
     try:
         import uvicorn
@@ -59,6 +60,7 @@ def serve_studio(
         raise UserError(f"the studio needs {exc.name}: pip install 'evalkit[studio]'") from None
     from evalkit.studio.items import load_run_items
     from evalkit.studio.playground import load_models
+    from evalkit.studio.prompts import TaskPicker
 
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: run directory not found")
@@ -70,7 +72,17 @@ def serve_studio(
     shown = f"[{host}]" if ":" in host else host
     print(f"evalkit studio: {n_items} items, ratings in {db.path}", flush=True)
     print(f"http://{shown}:{port}/" + ("?token=..." if token else ""), flush=True)
-    uvicorn.run(create_app(db, chosen, token, models), host=host, port=port, log_level="warning")
+    picker = TaskPicker(run_task_refs(run_dir))
+    app = create_app(db, chosen, token, models, picker, prompt_sets)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def run_task_refs(run_dir: Path) -> list[str]:
+    """The task references a run was made with (its run.json's config)."""
+    from evalkit.config import RunConfig
+    from evalkit.store import RunStore
+
+    return list(RunConfig.from_dict(RunStore(run_dir).read_run().config).task_refs)
 
 
 def export_ratings(

@@ -51,3 +51,54 @@ def test_exported_ratings_train_a_distilled_judge(studio_run: Path, tmp_path: Pa
     )  # fmt: skip
     assert json.loads((judge / "validation.json").read_text())["n_examples"] == 40
     assert (judge / "judge.json").is_file()
+
+
+def test_ratings_are_the_human_labels_of_the_judge_reliability_panel(
+    studio_run: Path, tmp_path: Path
+) -> None:
+    """`evalkit judge RUN ratings=RUN`: the judge's scores against the mean rating per output,
+    Spearman and Kendall as scipy computes them."""
+    from scipy import stats
+
+    from evalkit.judging import JudgeConfig, judge_run
+    from evalkit.store import RunStore
+    from tests.backends.judge_server import JudgeServer
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(studio_run, run_dir)
+    db = RatingsDB(run_dir / "studio.sqlite")
+    load_run_items(db, run_dir)
+    given: dict[tuple[str, str], list[int]] = {}
+    for k, annotator in enumerate(("ann", "bob")):
+        db.add_annotator(annotator)
+        while (item := db.next_item(annotator, "point")) is not None:
+            score = (8 if item.model_a == "base" else 3) - k * (len(item.output_a) % 3)
+            db.rate(annotator, item.id, "overall_quality", score, (1, 10))
+            given.setdefault((item.sample_id, item.model_a), []).append(score)
+    db.close()
+
+    def reply(messages: list[dict[str, str]]) -> str:
+        return f'{{"score": {1 + len(messages[1]["content"]) % 10}}}'
+
+    with JudgeServer(reply) as server:
+        cfg = JudgeConfig.from_dict(
+            {"judge_model": server.model("scripted"), "progress": False,
+             "cache": {"enabled": False}, "ratings": str(run_dir)}
+        )  # fmt: skip
+        record = judge_run(run_dir, cfg)
+    [report] = [r for r in record.judge_reports if r["kind"] == "pointwise"]
+    pairs = [
+        (s.value, sum(given[(r.sample_id, r.model)]) / 2)
+        for r in RunStore(run_dir).latest_records()
+        for s in r.scores
+        if s.name == "overall_quality" and s.status == "ok"
+    ]
+    assert report["human_source"] == "studio ratings" and report["human_n"] == len(pairs) == 20
+    judge, human = zip(*pairs, strict=True)
+    assert report["human_sample_spearman"] == pytest.approx(
+        stats.spearmanr(judge, human)[0], abs=1e-4
+    )
+    assert report["human_sample_kendall"] == pytest.approx(  # tau-b, scipy's default
+        stats.kendalltau(judge, human)[0], abs=1e-4
+    )
+    assert "studio ratings" in (run_dir / "report.html").read_text(encoding="utf-8")

@@ -70,3 +70,49 @@ def test_bad_playground_files_are_user_errors(tmp_path: Path) -> None:
         load_models(bad)
     with pytest.raises(UserError, match="playground file not found"):
         load_models(tmp_path / "none.yaml")
+
+
+def test_a_local_hf_model_streams_token_by_token(tmp_path: Path) -> None:
+    """Against transformers' own greedy generate on the same chat-templated prompt."""
+    pytest.importorskip("transformers")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tests.tiny_models import build_causal
+
+    path = build_causal(tmp_path / "llama")
+    models_file = tmp_path / "models.yaml"
+    models_file.write_text(
+        f"models:\n  - {{name: tiny, backend: hf, path: '{path}', device: cpu, "
+        "max_new_tokens: 12}\n",
+        encoding="utf-8",
+    )
+    models = load_models(models_file)
+    app = create_app(RatingsDB(tmp_path / "s.sqlite"), load_rubric("summ_coherence"), None, models)
+    res = TestClient(app).post(
+        "/api/playground", json={"model": "tiny", "prompt": "hello there", "system": "Be kind."}
+    )
+    events = [json.loads(line) for line in res.text.splitlines()]
+    assert "error" not in events[-1], events[-1]
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path)
+    chat = [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "hello there"}]
+    prompt = tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+    encoded = tokenizer(prompt, return_tensors="pt")
+    with torch.inference_mode():
+        out = model.generate(**encoded, max_new_tokens=12, do_sample=False,
+                             pad_token_id=tokenizer.pad_token_id)  # fmt: skip
+    new = out[0, encoded.input_ids.shape[1] :]
+    expected = tokenizer.decode(new, skip_special_tokens=True)
+    assert "".join(e.get("delta", "") for e in events) == expected
+    assert len([e for e in events if "delta" in e]) > 1  # streamed, not sent whole
+    done = events[-1]
+    assert done["done"] and done["output_tokens"] == len(new) and done["cost_usd"] is None
+    assert 0 < done["ttft_s"] <= done["seconds"]
+
+
+def test_unknown_backend_is_a_user_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models:\n  - {name: a, backend: vllm, model: m}\n")
+    with pytest.raises(UserError, match=r"models\[0\]: backend 'vllm': expected openai or hf"):
+        load_models(bad)

@@ -222,7 +222,7 @@ def test_playground_streams_side_by_side_and_runs_nothing(
             for stats in user.page.locator(".stats").all_inner_texts():
                 assert "first token" in stats and "tokens/s" in stats
             assert user.pwned() is None and user.problems == []
-            user.page.screenshot(path=str(tmp_path / "studio-playground.png"))
-            keep_artifact(tmp_path / "studio-playground.png")
+            user.page.screenshot(path=str(tmp_path / "studio-playground-stream.png"))
+            keep_artifact(tmp_path / "studio-playground-stream.png")
         finally:
             srv.stop()
