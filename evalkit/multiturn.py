@@ -89,9 +89,7 @@ def follow_up(previous: Request, answer: str | None, sample: Sample, turn: int) 
     if answer is not None:
         messages.append(ChatMessage(role="assistant", content=answer))
     messages.append(ChatMessage(role="user", content=sample.turns[turn - 1]))
-    return previous.model_copy(
-        update={"sample_id": turn_id(sample.id, turn), "messages": messages}
-    )
+    return previous.model_copy(update={"sample_id": turn_id(sample.id, turn), "messages": messages})
 
 
 def transcript(messages: Sequence[ChatMessage]) -> str:
@@ -136,9 +134,7 @@ class TurnScorer:
         self.turns = turns
         self.name = inner.name
         self.metrics = tuple(f"{m}_turn{k}" for m in inner.metrics for k in range(1, turns + 1))
-        self._inner_metric = {
-            f"{m}_turn{k}": m for m in inner.metrics for k in range(1, turns + 1)
-        }
+        self._inner_metric = {f"{m}_turn{k}": m for m in inner.metrics for k in range(1, turns + 1)}
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self.inner, attribute)

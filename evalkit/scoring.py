@@ -167,9 +167,7 @@ def score_items(
         started = time.perf_counter()
         for i, item in enumerate(items):
             if item.error is not None:
-                names = (
-                    scorer.metrics_for(item.turn) if isinstance(scorer, TurnScorer) else None
-                )
+                names = scorer.metrics_for(item.turn) if isinstance(scorer, TurnScorer) else None
                 results[i].extend(
                     failed_scores(names or scorer.metrics, "error", f"generation: {item.error}")
                 )

@@ -57,7 +57,9 @@ class FieldMap(BaseModel):
     @model_validator(mode="after")
     def _turns_or_input(self) -> FieldMap:
         if self.turns is not None and self.input is not None:
-            raise ValueError("map either input or turns (a multi-turn task's first turn is its input)")
+            raise ValueError(
+                "map either input or turns (a multi-turn task's first turn is its input)"
+            )
         return self
 
 
