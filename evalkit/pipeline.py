@@ -24,9 +24,11 @@ from evalkit.abort import RunAborted
 from evalkit.aggregate import aggregate_records
 from evalkit.cache import ResponseCache, cache_key
 from evalkit.config import RunConfig
+from evalkit.conversations import Produced, converse
 from evalkit.errors import UserError
 from evalkit.extraction_scoring import count_no_answers, extracted_answers
 from evalkit.extras import is_optional_dependency, needs_extra
+from evalkit.multiturn import record_ids
 from evalkit.progress import Phase, RunProgress
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
 from evalkit.provenance import git_commit, host_info, library_versions
@@ -103,7 +105,8 @@ def _plan_task(config: RunConfig, ref: str, factory: Any) -> TaskPlan:
     if config.model.backend != "replay":
         check_prompts(task, samples)  # a live model is never sent a prompt without its input
     specs = task.scorer_specs(
-        task_scorer_specs(config.scorer_specs(task.spec.scorers), task.spec.language)
+        task_scorer_specs(config.scorer_specs(task.spec.scorers), task.spec.language),
+        turns=max(len(s.turns) for s in samples),
     )
     try:
         backends = factory(config.model.name, config.model.options, task)
@@ -173,22 +176,37 @@ def _pending_batches(
     batches = []
     for plan in plans:
         for backend in plan.backends:
-            todo = [s for s in plan.samples if (plan.task.name, backend.name, s.id) not in done]
+            todo = [
+                s
+                for s in plan.samples
+                if any((plan.task.name, backend.name, i) not in done for i in record_ids(s))
+            ]
             for start in range(0, len(todo), batch_size):
                 batches.append(Batch(plan, backend, todo[start : start + batch_size]))
     return batches
 
 
+def _records_in(batch: Batch) -> int:
+    """How many records a batch writes: one per sample, or one per turn of each sample."""
+    return sum(len(record_ids(s)) for s in batch.samples)
+
+
 @dataclass
 class Generating:
-    """A batch whose uncached requests are with the backend (possibly still running)."""
+    """A batch whose uncached requests are with the backend (possibly still running); a batch
+    of multi-turn samples is generated whole, turn by turn, in `conversation`."""
 
     batch: Batch
     requests: list[Request]
     keys: list[str]
     cached: dict[str, Generation]
     missing: list[int]
-    future: Future[list[Generation]]
+    future: Future[list[Generation]] | None = None
+    conversation: Future[list[Produced]] | None = None
+
+    def done(self) -> bool:
+        running = self.conversation if self.conversation is not None else self.future
+        return running is not None and running.done()
 
 
 class GenerationStage:
@@ -207,6 +225,10 @@ class GenerationStage:
 
     def start(self, batch: Batch) -> Generating:
         requests = [batch.plan.requests[s.id] for s in batch.samples]
+        if batch.plan.task.multi_turn:
+            path = self.cache.path if self.cache is not None else None
+            talk = self._executor.submit(self._timed_converse, batch, requests, path)
+            return Generating(batch, requests, [], {}, [], conversation=talk)
         signature = batch.backend.signature()
         keys = [cache_key(signature, r) for r in requests]
         cached = self.cache.get_many(keys) if self.cache is not None else {}
@@ -215,15 +237,32 @@ class GenerationStage:
         future = self._executor.submit(self._timed, batch.backend, todo)
         return Generating(batch, requests, keys, cached, missing, future)
 
-    def finish(self, item: Generating) -> list[Generation]:
+    def finish(self, item: Generating) -> list[Produced]:
+        """Each record's sample, request and generation (a multi-turn sample: one per turn)."""
+        if item.conversation is not None:
+            return item.conversation.result()
+        assert item.future is not None
         made = [redact_generation(g) for g in item.future.result()]  # no key in any error text
         fresh = dict(zip(item.missing, made, strict=True))
         if self.cache is not None:
             self.cache.put_many([(item.keys[i], g) for i, g in fresh.items()])
-        return [
+        generations = [
             fresh[i] if i in fresh else item.cached[k].model_copy(update={"cached": True})
             for i, k in enumerate(item.keys)
         ]
+        return [
+            Produced(s, r, g)
+            for s, r, g in zip(item.batch.samples, item.requests, generations, strict=True)
+        ]
+
+    def _timed_converse(
+        self, batch: Batch, requests: list[Request], cache_path: Path | None
+    ) -> list[Produced]:
+        start = time.perf_counter()
+        out = converse(batch.backend, cache_path, batch.samples, requests)
+        end = time.perf_counter()
+        self._span = [min(self._span[0], start), end] if self._span else [start, end]
+        return out
 
     def _timed(self, backend: Backend, requests: list[Request]) -> list[Generation]:
         if not requests:
@@ -244,22 +283,21 @@ class GenerationStage:
 
 
 def _records(
-    batch: Batch, requests: list[Request], generations: list[Generation], scores: list[list[Score]]
+    batch: Batch, produced: list[Produced], scores: list[list[Score]]
 ) -> Iterator[SampleRecord]:
-    for sample, request, generation, sample_scores in zip(
-        batch.samples, requests, generations, scores, strict=True
-    ):
+    for made, sample_scores in zip(produced, scores, strict=True):
+        sample, generation = made.sample, made.generation
         yield SampleRecord(
             task=batch.plan.task.name,
             model=batch.backend.name,
             sample_id=sample.id,
             index=sample.index,
-            request=request,
+            request=made.request,
             generation=generation,
             scores=sample_scores,
             references=sample.references,
             extracted=extracted_answers(batch.plan.task.spec.extract, generation),
-            fewshot_ids=batch.plan.task.fewshot_ids(sample),
+            fewshot_ids=batch.plan.task.fewshot_ids(sample) if made.turn <= 1 else [],
         )
 
 
@@ -303,7 +341,7 @@ def _evaluate(
         if guard is not None:
             guard.max_consecutive = config.max_consecutive_failures
     batches = _pending_batches(plans, done, config.batch_size)
-    pending = sum(len(b.samples) for b in batches)
+    pending = sum(_records_in(b) for b in batches)
     heavy = any(is_heavy(p.scorers) for p in plans)
     workers = resolve_workers(config.scoring.workers, heavy, pending)
     cache = ResponseCache(Path(config.cache.path)) if config.cache.enabled else None
@@ -465,26 +503,23 @@ def _run_batches(
 ) -> None:
     """Generate (cache, then backend), score in the pool, write records in batch order."""
     generating: deque[Generating] = deque()
-    scoring: deque[tuple[Generating, list[Generation], PendingScores]] = deque()
+    scoring: deque[tuple[Generating, list[Produced], PendingScores]] = deque()
     window = max(2, 2 * pool.workers)
     generated, scored = progress
     written = [0]  # samples written so far (the scorers' shares may run ahead of it)
 
     def to_scoring(stopping: str | None = None) -> None:
         item = generating.popleft()
-        generations = generation.finish(item)
-        generated.advance(len(generations))
+        produced = generation.finish(item)
+        generated.advance(len(produced))
         reason = stopping or _abort_reason(item.batch.backend)
-        if reason is not None and any(g.error for g in generations):
+        if reason is not None and any(p.generation.error for p in produced):
             if stopping is None:
                 abort(f"model '{item.batch.backend.name}': {redact(reason)}")
             return  # a batch the abort cut short: its answers are cached, its records not written
         extract = item.batch.plan.task.spec.extract
-        items = [
-            scoring_item(s, g, extract)
-            for s, g in zip(item.batch.samples, generations, strict=True)
-        ]
-        scoring.append((item, generations, pool.submit(item.batch.plan.task.name, items)))
+        items = [scoring_item(p.sample, p.generation, extract, p.turn) for p in produced]
+        scoring.append((item, produced, pool.submit(item.batch.plan.task.name, items)))
 
     def abort(reason: str) -> None:
         """Keep every batch that finished whole (the guard makes the rest fail fast), stop."""
@@ -495,14 +530,14 @@ def _run_batches(
         raise RunAborted(reason)
 
     def write_oldest() -> None:
-        item, generations, pending = scoring.popleft()
-        store.append(_records(item.batch, item.requests, generations, pending.result()))
-        written[0] += len(item.batch.samples)
+        item, produced, pending = scoring.popleft()
+        store.append(_records(item.batch, produced, pending.result()))
+        written[0] += len(produced)
         scored.at_least(written[0])
 
     for batch in batches:
         generating.append(generation.start(batch))
-        while len(generating) >= generation.window or generating[0].future.done():
+        while len(generating) >= generation.window or generating[0].done():
             to_scoring()
             if not generating:
                 break

@@ -25,6 +25,7 @@ from evalkit import registry
 from evalkit.extraction import UNNAMED, Extraction
 from evalkit.extraction_scoring import PipelineScorer, mark_no_answer, view_for
 from evalkit.extras import is_optional_dependency, needs_extra
+from evalkit.multiturn import TurnScorer, split_turns_spec
 from evalkit.protocols import SCORER_GROUP, Scorer
 from evalkit.scorers.base import failed_scores
 from evalkit.types import Generation, Sample, Score
@@ -44,6 +45,7 @@ class ScoringItem:
     # (pipeline, answer) per extract pipeline ("" = nothing found). With a single unnamed
     # pipeline `prediction` is its answer; with named ones each PipelineScorer picks its own.
     answers: tuple[tuple[str, str], ...] = ()
+    turn: int = 0  # a multi-turn sample's turn (1-based; 0: single turn): TurnScorer's suffix
 
 
 def sample_source(sample: Sample) -> str:
@@ -54,10 +56,14 @@ def sample_source(sample: Sample) -> str:
 
 
 def scoring_item(
-    sample: Sample, generation: Generation, extraction: Extraction | None = None
+    sample: Sample, generation: Generation, extraction: Extraction | None = None, turn: int = 0
 ) -> ScoringItem:
     item = ScoringItem(
-        generation.text, tuple(sample.references), generation.error, sample_source(sample)
+        generation.text,
+        tuple(sample.references),
+        generation.error,
+        sample_source(sample),
+        turn=turn,
     )
     if extraction is None or generation.error is not None:
         return item
@@ -82,9 +88,12 @@ def task_scorer_specs(
 
 
 def build_scorer(name: str, options: dict[str, Any]) -> Scorer:
-    """A scorer by entry-point name; `<name>@<pipeline>` scores an extract pipeline's answers.
-    Raises UserError for an unknown scorer or option, or one whose optional dependency is
-    missing."""
+    """A scorer by entry-point name; `<name>@<pipeline>` scores an extract pipeline's answers,
+    `<name>|turns=<n>` each turn of a multi-turn task apart (multiturn.py). Raises UserError for
+    an unknown scorer or option, or one whose optional dependency is missing."""
+    name, turns = split_turns_spec(name)
+    if turns is not None:
+        return TurnScorer(build_scorer(name, options), turns)
     base, _, pipeline = name.partition("@")
     factory = registry.load(SCORER_GROUP, base)
     registry.check_options(SCORER_GROUP, base, factory, options)
@@ -158,8 +167,9 @@ def score_items(
         started = time.perf_counter()
         for i, item in enumerate(items):
             if item.error is not None:
+                names = scorer.metrics_for(item.turn) if isinstance(scorer, TurnScorer) else None
                 results[i].extend(
-                    failed_scores(scorer.metrics, "error", f"generation: {item.error}")
+                    failed_scores(names or scorer.metrics, "error", f"generation: {item.error}")
                 )
         if ok:
             with paused_gc():

@@ -14,12 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from evalkit.datafiles import FORMATS, Row, file_sha256, infer_format, read_rows
 from evalkit.errors import UserError, did_you_mean
 from evalkit.extraction import Extraction, parse_extraction
 from evalkit.fewshot import FewShotPool, FewShotSpec, context
+from evalkit.multiturn import TURNS_SUFFIX, first_request, parse_turn_references, parse_turns
 from evalkit.resources import builtin_dir
 from evalkit.textfiles import load_yaml
 from evalkit.types import ChatMessage, GenerationParams, Request, Sample
@@ -35,8 +43,24 @@ class FieldMap(BaseModel):
 
     id: str | None = Field(None, description="Column with a stable id; default: the row number.")
     input: str | None = Field(None, description="Column the prompt is built from.")
-    references: str | None = Field(None, description="Column with one reference or a list.")
+    references: str | None = Field(
+        None,
+        description="Column with one reference or a list (multi-turn: one entry per turn).",
+    )
+    turns: str | None = Field(
+        None,
+        description="Column with a list of user turns: a multi-turn sample whose later turns "
+        "follow the model's own answers (multiturn.py); the first turn is the input.",
+    )
     metadata: list[str] | None = Field(None, description="Columns kept; default: all others.")
+
+    @model_validator(mode="after")
+    def _turns_or_input(self) -> FieldMap:
+        if self.turns is not None and self.input is not None:
+            raise ValueError(
+                "map either input or turns (a multi-turn task's first turn is its input)"
+            )
+        return self
 
 
 class TaskSpec(BaseModel):
@@ -114,7 +138,12 @@ class Task:
         """Declared, or inferred when the data has no input column (nothing to prompt with)."""
         if self.spec.replay_only is not None:
             return self.spec.replay_only
-        return self.spec.fields.input is None
+        return self.spec.fields.input is None and self.spec.fields.turns is None
+
+    @property
+    def multi_turn(self) -> bool:
+        """Samples hold several user turns (`fields.turns`), one record per turn."""
+        return self.spec.fields.turns is not None
 
     @property
     def data_path(self) -> Path:
@@ -138,13 +167,16 @@ class Task:
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
     def scorer_specs(
-        self, specs: list[tuple[str, dict[str, Any]]]
+        self, specs: list[tuple[str, dict[str, Any]]], turns: int = 0
     ) -> list[tuple[str, dict[str, Any]]]:
-        """With named extract pipelines, every scorer once per pipeline (`name@pipeline`)."""
+        """With named extract pipelines, every scorer once per pipeline (`name@pipeline`); in a
+        multi-turn task (`turns`: the most turns of a sample) per turn (`name|turns=N`)."""
         extract = self.spec.extract
-        if extract is None or not extract.named:
-            return specs
-        return [(f"{name}@{p.name}", opts) for p in extract.pipelines for name, opts in specs]
+        if extract is not None and extract.named:
+            specs = [(f"{name}@{p.name}", o) for p in extract.pipelines for name, o in specs]
+        if self.multi_turn:
+            specs = [(f"{name}{TURNS_SUFFIX}{max(turns, 1)}", o) for name, o in specs]
+        return specs
 
     @cached_property
     def templates(self) -> tuple[jinja2.Template, jinja2.Template | None]:
@@ -237,8 +269,22 @@ class Task:
 
         sample_id = column(fields.id, "id")
         raw_input = column(fields.input, "input")
-        used = {k for k in (fields.id, fields.input, fields.references) if k}
+        used = {k for k in (fields.id, fields.input, fields.references, fields.turns) if k}
         keep = fields.metadata if fields.metadata is not None else [k for k in row if k not in used]
+        if fields.turns is not None:
+            turns = parse_turns(where, fields.turns, column(fields.turns, "turns"))
+            per_turn = parse_turn_references(
+                where, fields.references, column(fields.references, "references"), len(turns)
+            )
+            return Sample(
+                id=_as_id(where, fields.id, sample_id) if fields.id else str(line_no),
+                index=index,
+                input=turns[0],
+                references=per_turn[0],
+                metadata={k: column(k, "metadata") for k in keep},
+                turns=turns,
+                turn_references=per_turn,
+            )
         return Sample(
             id=_as_id(where, fields.id, sample_id) if fields.id else str(line_no),
             index=index,
@@ -287,9 +333,10 @@ class Task:
             raise UserError(
                 f"{self.spec_path}: prompt template for sample '{sample.id}': {exc.message}"
             ) from None
-        return Request(
+        request = Request(
             task=self.name, sample_id=sample.id, messages=messages, params=self.spec.generation
         )
+        return first_request(request, sample) if sample.turns else request
 
 
 def _describe(value: Any) -> str:

@@ -31,6 +31,13 @@ class Sample(Frozen):
     input: str | list[ChatMessage]
     references: list[str] = Field(default_factory=list)
     metadata: dict[str, JSONValue] = Field(default_factory=dict)
+    turns: list[str] = Field(
+        default_factory=list,
+        description="A multi-turn sample's user turns (the first is `input`); [] = one turn.",
+    )
+    turn_references: list[list[str]] = Field(
+        default_factory=list, description="A multi-turn sample's references, one list per turn."
+    )
 
 
 class GenerationParams(Frozen):

@@ -3,6 +3,9 @@
 File format (JSONL, CSV or Parquet), one of:
   long: {"id": <sample id>, "system": <name>, "output": <text>, ...}
   wide: {"id": <sample id>, "outputs": {<system>: <text>, ...}, ...}
+A multi-turn sample's output is a list of texts, one per turn (or one row per turn, with the
+id `<sample id>/turn<k>`). A replayed turn k is the recorded answer whatever the request says:
+the recorded system answered its own earlier turns.
 An optional "task" column lets one file hold several tasks (rows of other tasks are skipped).
 Optional columns latency_s, cost_usd, input_tokens, output_tokens are replayed as measurements;
 any other column is kept in the generation's metadata (e.g. human ratings for meta-evaluation).
@@ -21,6 +24,7 @@ from typing import Any
 
 from evalkit.datafiles import Row, file_sha256, read_rows
 from evalkit.errors import UserError, did_you_mean
+from evalkit.multiturn import turn_id
 from evalkit.protocols import Backend
 from evalkit.tasks import Task
 from evalkit.types import Generation, Request
@@ -51,8 +55,14 @@ def _add(
     text: Any,
     extras: dict[str, Any],
 ) -> None:
+    if isinstance(text, list) and text and all(isinstance(t, str) for t in text):
+        for turn, turn_text in enumerate(text, start=1):  # a multi-turn sample's answers
+            _add(systems, where, task, turn_id(sample_id, turn), system, turn_text, extras)
+        return
     if not isinstance(text, str):
-        raise UserError(f"{where}: output of system '{system}' is not text")
+        raise UserError(
+            f"{where}: output of system '{system}' is not text (or a list of texts, one per turn)"
+        )
     outputs = systems.setdefault(str(system), {})
     if (task, sample_id) in outputs:
         raise UserError(f"{where}: duplicate id '{sample_id}' for system '{system}'")
