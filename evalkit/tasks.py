@@ -446,10 +446,26 @@ def task_search_dirs() -> list[Path]:
 
 
 def available_tasks() -> dict[str, Path]:
+    """Task name -> task.yaml: ./tasks, the built-ins, then plugins' `evalkit.tasks`."""
     found: dict[str, Path] = {}
     for directory in task_search_dirs():
         for spec_path in sorted(directory.glob(f"*/{TASK_FILE}")):
             found.setdefault(spec_path.parent.name, spec_path)
+    for name, path in plugin_tasks().items():
+        found.setdefault(name, path)
+    return found
+
+
+def plugin_tasks() -> dict[str, Path]:
+    """Tasks that installed packages declare under the `evalkit.tasks` entry-point group."""
+    from evalkit import registry
+    from evalkit.protocols import TASK_GROUP
+
+    found = {}
+    for name, _ in registry.describe(TASK_GROUP):
+        target = registry.load(TASK_GROUP, name)
+        path = Path(target() if callable(target) else target)
+        found[name] = path / TASK_FILE if path.is_dir() else path
     return found
 
 
