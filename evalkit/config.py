@@ -7,6 +7,7 @@ and call `RunConfig.from_dict`, which reports the first problem as one line nami
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -28,13 +29,43 @@ class SuiteConfig(_Strict):
     tasks: list[str] = Field(min_length=1)
 
 
+_NAME_CHARS = r"A-Za-z0-9_.@+\-"
+# the option that says what a model is, in the order looked for (hf: path; openai: model)
+_NAMED_BY = ("model", "path")
+
+
+def display_name(backend: str, options: dict[str, Any]) -> str:
+    """What tables, run.json and the report call a model whose config names none: the last
+    part of its model id or path (`gpt-4o-mini`, `/x/tiny-llama/` -> `tiny-llama`,
+    `meta-llama/Llama-3.1-8B` -> `Llama-3.1-8B`), characters a name cannot hold turned to `-`;
+    the backend's name when it has neither (replay: each recorded system is named anyway)."""
+    if backend != "replay":
+        for key in _NAMED_BY:
+            value = options.get(key)
+            if isinstance(value, str) and value.strip("/\\ "):
+                last = re.split(r"[/\\]", value.strip().rstrip("/\\"))[-1]
+                name = re.sub(f"[^{_NAME_CHARS}]+", "-", last).strip("-")
+                if name:
+                    return name
+    return backend
+
+
 class ModelConfig(BaseModel):
-    """`backend` picks the entry point; every other key is passed to it as an option."""
+    """`backend` picks the entry point; every other key is passed to it as an option.
+    `name` (the display name) defaults to `display_name` of the model id or path."""
 
     model_config = ConfigDict(frozen=True, extra="allow")
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.@+\-]+$")
+    name: str = Field(pattern=f"^[{_NAME_CHARS}]+$")
     backend: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("name") is None and "backend" in data:
+            options = {k: v for k, v in data.items() if k not in ("name", "backend")}
+            return {**data, "name": display_name(str(data["backend"]), options)}
+        return data
 
     @property
     def options(self) -> dict[str, Any]:

@@ -28,6 +28,7 @@ EXTRA_OF_MODULE = {
     "dask": "data",
     "distributed": "data",
     "hydra_plugins": "sweeps",
+    "datasets": "datasets",
     "bert_score": "dev",
 }
 

@@ -144,6 +144,7 @@ def _new_run_record(
         spec_hash=spec_hash(config, data_hashes),
         git_commit=git_commit(Path.cwd()),
         task_data_hashes=data_hashes,
+        task_data_sources={p.task.name: p.task.data_source() for p in plans},
         backends=[ComponentInfo(name=b.name, signature=b.signature()) for b in backends.values()],
         scorers=[ComponentInfo(name=s.name, signature=s.signature()) for s in scorers.values()],
         task_scorers={p.task.name: p.scorer_specs for p in plans},

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 BACKEND_GROUP = "evalkit.backends"
 SCORER_GROUP = "evalkit.scorers"
+TASK_GROUP = "evalkit.tasks"
+"""A task entry point names a task folder (or task.yaml): a path, or a callable returning one."""
 
 
 @runtime_checkable

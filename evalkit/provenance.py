@@ -20,6 +20,7 @@ LIBRARIES = (
     "omegaconf",
     "jinja2",
     "sacrebleu",
+    "datasets",
     "rouge-score",
     "torch",
     "transformers",

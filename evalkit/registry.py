@@ -1,7 +1,9 @@
 """Find components by name through entry points, importing only the ones a run uses.
 
 Built-ins register exactly like third-party plugins (pyproject.toml), so a plugin package that
-declares `[project.entry-points."evalkit.scorers"] myscore = "pkg.mod:MyScorer"` just works.
+declares `[project.entry-points."evalkit.scorers"] myscore = "pkg.mod:MyScorer"` just works; the
+groups are `evalkit.scorers`, `evalkit.backends` and `evalkit.tasks` (a task folder's path, or a
+callable returning it). examples/evalkit-plugin-example is a package with one of each.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from typing import Any
 
 from evalkit.errors import UserError, did_you_mean
 from evalkit.extras import is_optional_dependency, needs_extra
-from evalkit.protocols import BACKEND_GROUP, SCORER_GROUP
+from evalkit.protocols import BACKEND_GROUP, SCORER_GROUP, TASK_GROUP
 
-_KIND = {BACKEND_GROUP: "backend", SCORER_GROUP: "scorer"}
+_KIND = {BACKEND_GROUP: "backend", SCORER_GROUP: "scorer", TASK_GROUP: "task"}
 
 
 @cache

@@ -22,7 +22,6 @@ from pathlib import Path
 import jinja2
 from pydantic import ValidationError
 
-from evalkit.datafiles import read_rows
 from evalkit.errors import UserError
 from evalkit.tasks import TASK_FILE, Task, TaskSpec, prompt_context
 from evalkit.textfiles import load_yaml
@@ -126,7 +125,7 @@ def _check_rows(check: TaskCheck, task: Task) -> list[Sample]:
     seen: dict[str, int] = {}
     samples: list[Sample] = []
     try:
-        for index, (line_no, row) in enumerate(read_rows(task.data_path, task.spec.format)):
+        for index, (line_no, row) in enumerate(task.rows()):
             if len(check.problems) >= MAX_LISTED:
                 check.problems.append(f"{task.data_path}: more problems not listed")
                 return samples

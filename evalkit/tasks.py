@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from evalkit.datafiles import FORMATS, Row, file_sha256, infer_format, read_rows
 from evalkit.errors import UserError, did_you_mean
 from evalkit.extraction import Extraction, parse_extraction
 from evalkit.fewshot import FewShotPool, FewShotSpec, context
+from evalkit.hfdata import DatasetSource, LoadedDataset
 from evalkit.multiturn import TURNS_SUFFIX, first_request, parse_turn_references, parse_turns
 from evalkit.resources import builtin_dir
 from evalkit.textfiles import load_yaml
@@ -71,7 +73,10 @@ class TaskSpec(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     version: str
     description: str = ""
-    data: str
+    data: str | None = Field(None, description="A JSONL, CSV or Parquet file (or `dataset:`).")
+    dataset: DatasetSource | None = Field(
+        None, description="Hugging Face datasets source instead of `data:` (hfdata.py)."
+    )
     format: str | None = None
     fields: FieldMap = FieldMap()
     references_separator: str | None = Field(
@@ -102,6 +107,14 @@ class TaskSpec(BaseModel):
     extract: Extraction | None = Field(
         None, description="Answer extraction applied to outputs before scoring (extraction.py)."
     )
+
+    @model_validator(mode="after")
+    def _one_data_source(self) -> TaskSpec:
+        if self.data is None and self.dataset is None:
+            raise ValueError("data: Field required (a data file, or a `dataset:` source)")
+        if self.data is not None and self.dataset is not None:
+            raise ValueError("data and dataset: give one of them, not both")
+        return self
 
     @field_validator("extract", mode="before")
     @classmethod
@@ -147,7 +160,28 @@ class Task:
 
     @property
     def data_path(self) -> Path:
-        return self.root / self.spec.data
+        """The data file (for a `dataset:` source: its local path, or its hub label)."""
+        if self.spec.data is not None:
+            return self.root / self.spec.data
+        assert self.hf_dataset is not None
+        return self.hf_dataset.local or Path(self.hf_dataset.label)
+
+    @cached_property
+    def hf_dataset(self) -> LoadedDataset | None:
+        source = self.spec.dataset
+        return None if source is None else LoadedDataset(source, self.root, self.spec_path)
+
+    def rows(self) -> Iterator[tuple[int, Row]]:
+        """(line or row number from 1, row) of the task's data, in order."""
+        if self.hf_dataset is not None:
+            return self.hf_dataset.rows()
+        return read_rows(self.data_path, self.spec.format)
+
+    def data_source(self) -> dict[str, Any]:
+        """What run.json records of where the data came from."""
+        if self.hf_dataset is not None:
+            return self.hf_dataset.describe()
+        return {"kind": "file", "path": str(self.data_path)}
 
     @property
     def outputs_path(self) -> Path | None:
@@ -156,7 +190,7 @@ class Task:
     def data_hash(self) -> str:
         """sha256 of the data file; with extraction or few-shot, of it, the extraction steps
         and the few-shot spec and examples file (so that changing them makes a different run)."""
-        digest = file_sha256(self.data_path)
+        digest = self.hf_dataset.data_hash() if self.hf_dataset else file_sha256(self.data_path)
         if self.spec.extract is None and self._fewshot is None:
             return digest
         parts = {
@@ -195,6 +229,8 @@ class Task:
         spec = self.spec.fewshot
         if spec is None:
             return None
+        if spec.data is None and self.spec.data is None:
+            raise UserError(f"{self.spec_path}: fewshot.data: needed with a `dataset:` source")
         path = self.root / spec.data if spec.data else self.data_path
         target = spec.target or self.spec.fields.references
         return FewShotPool(spec, path, (self.spec.fields.id, target), self.spec_path)
@@ -238,8 +274,7 @@ class Task:
         """All samples, in data order; ids must be unique."""
         seen: dict[str, int] = {}
         samples = []
-        rows = read_rows(self.data_path, self.spec.format)
-        for index, (line_no, row) in enumerate(rows):
+        for index, (line_no, row) in enumerate(self.rows()):
             sample = self._sample_from_row(index, line_no, row)
             if sample.id in seen:
                 raise UserError(
@@ -255,7 +290,10 @@ class Task:
     def _sample_from_row(self, index: int, line_no: int, row: Row) -> Sample:
         fields = self.spec.fields
         where = f"{self.data_path}:{line_no}"
-        _check_row_shape(where, row, (self.spec.format or infer_format(self.data_path)) == "csv")
+        csv = self.spec.data is not None and (
+            (self.spec.format or infer_format(self.data_path)) == "csv"
+        )
+        _check_row_shape(where, row, csv)
 
         def column(key: str | None, role: str) -> Any:
             if key is None:
@@ -455,10 +493,26 @@ def task_search_dirs() -> list[Path]:
 
 
 def available_tasks() -> dict[str, Path]:
+    """Task name -> task.yaml: ./tasks, the built-ins, then plugins' `evalkit.tasks`."""
     found: dict[str, Path] = {}
     for directory in task_search_dirs():
         for spec_path in sorted(directory.glob(f"*/{TASK_FILE}")):
             found.setdefault(spec_path.parent.name, spec_path)
+    for name, path in plugin_tasks().items():
+        found.setdefault(name, path)
+    return found
+
+
+def plugin_tasks() -> dict[str, Path]:
+    """Tasks that installed packages declare under the `evalkit.tasks` entry-point group."""
+    from evalkit import registry
+    from evalkit.protocols import TASK_GROUP
+
+    found = {}
+    for name, _ in registry.describe(TASK_GROUP):
+        target = registry.load(TASK_GROUP, name)
+        path = Path(target() if callable(target) else target)
+        found[name] = path / TASK_FILE if path.is_dir() else path
     return found
 
 

@@ -244,6 +244,11 @@ class RunRecord(Frozen):
     spec_hash: str
     git_commit: str | None = None
     task_data_hashes: dict[str, str]
+    task_data_sources: dict[str, dict[str, JSONValue]] = Field(
+        default_factory=dict,
+        description="Where each task's data came from: a file, or a datasets source with its "
+        "config, split, revision and fingerprint.",
+    )
     backends: list[ComponentInfo]
     scorers: list[ComponentInfo]
     task_scorers: dict[str, list[tuple[str, dict[str, JSONValue]]]] = Field(

@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from evalkit.abort import RunFailed
-from evalkit.config import RunConfig
+from evalkit.config import RunConfig, display_name
 from evalkit.errors import UserError, did_you_mean
 from evalkit.logs import block_torchao, configure_logging, needs_torchao, verbosity_from_env
 from evalkit.redact import redact
@@ -36,6 +36,16 @@ CONFIG_NAME = "run"
 if not OmegaConf.has_resolver("evalkit_or"):
     OmegaConf.register_new_resolver(
         "evalkit_or", lambda value, default: default if value is None else value
+    )
+
+# `${evalkit_model_name:${model.name},${model.backend},...}`: the model's display name for the
+# run directory, the same as RunConfig derives when model.name is null.
+if not OmegaConf.has_resolver("evalkit_model_name"):
+    OmegaConf.register_new_resolver(
+        "evalkit_model_name",
+        lambda name, backend, path, model: (
+            name if name is not None else display_name(backend, {"path": path, "model": model})
+        ),
     )
 
 # Launchers that are Hydra plugins from the `sweeps` extra, and the module each needs.

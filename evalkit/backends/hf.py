@@ -10,11 +10,13 @@ GPU work synchronised before the clock is read.
 
 from __future__ import annotations
 
+import logging
 import resource
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from evalkit.backends.hf_context import PromptFit, context_length, fit_prompt, token_plan
 from evalkit.backends.hf_loading import HFOptions, load, weights_digest
 from evalkit.backends.hf_signature import (
     config_digest,
@@ -27,6 +29,8 @@ from evalkit.backends.hf_static import StaticDecoder
 from evalkit.backends.shared import LiveBackends
 from evalkit.tasks import Task
 from evalkit.types import ChatMessage, Generation, GenerationParams, Request
+
+logger = logging.getLogger(__name__)
 
 
 class _FirstStepClock:
@@ -61,6 +65,8 @@ class HFBackend:
         self.device, self.dtype, self.draft = loaded.device, loaded.dtype, loaded.draft
         self.quantized_layers = loaded.quantized_layers
         self.template_source, self.template = template_in_use(self.tokenizer, options.chat_template)
+        self.context = context_length(self.model.config, self.tokenizer)
+        self.tokenizer.truncation_side = "left"  # an overlong prompt keeps its end (hf_context)
         self._signature = self._describe()
         self._warm = False
         self.static = (
@@ -83,6 +89,8 @@ class HFBackend:
             "generate_s": 0.0,
             "checked": 0,
             "identical": 0,
+            "prompts_truncated": 0,
+            "prompts_too_long": 0,
         }
 
     def signature(self) -> str:
@@ -95,6 +103,8 @@ class HFBackend:
         draft = f"|draft:{o.draft}@{weights_digest(o.draft)}" if o.draft else ""
         # the default engine is left out: signatures (and caches) from before engines stay valid
         engine = f"|engine:{o.engine}" if o.engine != "generate" else ""
+        if o.overlong_prompt != "truncate_left":  # the default adds nothing: caches stay valid
+            engine += f"|overlong:{o.overlong_prompt}"
         return (
             f"hf|path:{o.path}|revision:{commit}|weights:{weights_digest(o.path)}"
             f"|dtype:{str(self.dtype).removeprefix('torch.')}|device:{self.device}"
@@ -117,20 +127,46 @@ class HFBackend:
         return "\n\n".join(m.content for m in messages)
 
     def generate(self, requests: Sequence[Request]) -> list[Generation]:
+        """Generations in request order; a prompt past the context is cut or fails alone."""
         prompts = [self.prompt_text(r.messages) for r in requests]
-        if not self._warm:
-            self._generate_batch(prompts[:1], GenerationParams(max_new_tokens=2))  # warm-up
+        fits = self._fit(prompts, requests)
+        out = [Generation(error=f.error) if f.error else None for f in fits]
+        todo = [i for i, f in enumerate(fits) if f.error is None]
+        if todo and not self._warm:
+            self._generate_batch([prompts[todo[0]]], GenerationParams(max_new_tokens=2))
             self._warm = True
-        lengths = [len(self.tokenizer(p).input_ids) for p in prompts]
-        out: list[Generation | None] = [None] * len(requests)
-        for batch in self.batches(lengths, [r.params for r in requests]):
-            texts = [prompts[i] for i in batch]
-            results = self._with_oom_backoff(texts, requests[batch[0]].params)
-            for i, generation in zip(batch, results, strict=True):
-                out[i] = generation
+        lengths = [fits[i].limit or fits[i].tokens for i in todo]
+        for batch in self.batches(lengths, [requests[i].params for i in todo]):
+            indices = [todo[k] for k in batch]
+            texts = [prompts[i] for i in indices]
+            results = self._with_oom_backoff(texts, requests[indices[0]].params)
+            for i, generation in zip(indices, results, strict=True):
+                flag = fits[i].metadata()
+                out[i] = generation.model_copy(update={"metadata": {**generation.metadata, **flag}})
         done = [g for g in out if g is not None]
-        self._check_batch_sensitivity(prompts, list(requests), done)
+        self._check_batch_sensitivity(
+            [prompts[i] for i in todo], [requests[i] for i in todo], [done[i] for i in todo]
+        )
         return done
+
+    def _fit(self, prompts: list[str], requests: Sequence[Request]) -> list[PromptFit]:
+        """Each prompt's length against the context (hf_context), counted and logged."""
+        fits = []
+        for prompt, request in zip(prompts, requests, strict=True):
+            budget, _ = token_plan(self.context, request.params.max_new_tokens, self.is_seq2seq)
+            tokens = len(self.tokenizer(prompt).input_ids)
+            fits.append(fit_prompt(tokens, budget, self.context, self.options.overlong_prompt))
+        cut = sum(f.truncated for f in fits)
+        failed = sum(f.error is not None for f in fits)
+        self.stats["prompts_truncated"] += cut
+        self.stats["prompts_too_long"] += failed
+        if cut or failed:
+            logger.warning(
+                "%s: %d prompt(s) longer than the model's context of %s tokens allows: %d cut "
+                "from the left, %d failed (model.overlong_prompt=%s)",
+                self.name, cut + failed, self.context, cut, failed, self.options.overlong_prompt,
+            )  # fmt: skip
+        return fits
 
     def batches(self, lengths: list[int], params: list[GenerationParams]) -> list[list[int]]:
         """Indices grouped by identical params, sorted by length, cut by the token budget.
@@ -167,6 +203,14 @@ class HFBackend:
                 prompts[half:], params
             )
 
+    def _note_cap(self, asked: int, cap: int) -> None:
+        if self._warm and self.stats.get("max_new_tokens_cap") != cap:
+            logger.warning(
+                "%s: max_new_tokens %d capped at %d, half the model's context of %s tokens",
+                self.name, asked, cap, self.context,
+            )  # fmt: skip
+            self.stats["max_new_tokens_cap"] = cap
+
     def _sync(self) -> None:
         if self.device == "cuda":
             import torch
@@ -177,7 +221,13 @@ class HFBackend:
         import torch
         from transformers import StoppingCriteriaList
 
-        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
+        budget, new_tokens = token_plan(self.context, params.max_new_tokens, self.is_seq2seq)
+        if new_tokens < params.max_new_tokens:
+            self._note_cap(params.max_new_tokens, new_tokens)
+            params = params.model_copy(update={"max_new_tokens": new_tokens})
+        cut = {"truncation": True, "max_length": budget} if budget else {}
+        encoded = self.tokenizer(prompts, return_tensors="pt", padding=True, **cut)
+        encoded = encoded.to(self.device)
         sampling = params.temperature > 0
         if self.static is not None and not sampling and params.n == 1:
             return self._static_batch(self.static, encoded, params)
@@ -292,7 +342,12 @@ class HFBackend:
             "generate_s": round(s["generate_s"], 4),
             "tokens_per_s": s["output_tokens"] / s["generate_s"] if s["generate_s"] else None,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "context_tokens": self.context,
+            "prompts_truncated": s["prompts_truncated"],
+            "prompts_too_long": s["prompts_too_long"],
         }
+        if "max_new_tokens_cap" in s:
+            report["max_new_tokens_cap"] = s["max_new_tokens_cap"]
         if self.options.quantization != "none":
             report["quantized_layers"] = self.quantized_layers
         if self.device == "cuda":

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from evalkit.backends.hf_context import OverlongPrompt
 from evalkit.errors import UserError
 
 Quantization = Literal["none", "int8", "int4"]
@@ -37,6 +38,11 @@ class HFOptions(BaseModel):
         "cache, each step a CUDA graph replay on GPU (sampled requests still use generate).",
     )
     batch_check: int = Field(0, ge=0, description="Re-generate N samples one by one and compare.")
+    overlong_prompt: OverlongPrompt = Field(
+        "truncate_left",
+        description="A prompt longer than the context leaves: keep its last tokens (flagged per "
+        "sample) or fail that sample (hf_context.py).",
+    )
 
 
 @dataclass
