@@ -106,7 +106,9 @@ def run_samples(record: RunRecord) -> dict[str, dict[str, Sample]]:
     """task -> sample id -> Sample, for a finished run's tasks, as long as their data is unchanged
     (a scorer of the run's outputs must see the inputs the outputs were made from)."""
     samples: dict[str, dict[str, Sample]] = {}
-    for task in [t for ref in RunConfig.from_dict(record.config).task_refs for t in load_tasks(ref)]:
+    for task in [
+        t for ref in RunConfig.from_dict(record.config).task_refs for t in load_tasks(ref)
+    ]:
         expected = record.task_data_hashes.get(task.name)
         if expected and task.data_hash() != expected:
             raise UserError(f"task '{task.name}': its data changed since the run; judge a new run")

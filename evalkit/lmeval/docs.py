@@ -42,7 +42,7 @@ def data_files(task: LmEvalTask) -> dict[str, list[Path]]:
 
 def _resolve(task: LmEvalTask, name: str, split: str) -> Path:
     path = Path(name).expanduser()
-    for candidate in ([path] if path.is_absolute() else [task.path.parent / path, path]):
+    for candidate in [path] if path.is_absolute() else [task.path.parent / path, path]:
         if candidate.is_file():
             return candidate.resolve()
     raise UserError(f"{task.path}: dataset_kwargs.data_files.{split}: {name} not found")
@@ -69,7 +69,7 @@ def _read(fmt: str, path: Path) -> list[Doc]:
         import pandas as pd
 
         frame = pd.read_csv(path)
-        return [{k: _no_nan(v) for k, v in row.items()} for row in frame.to_dict("records")]
+        return [{str(k): _no_nan(v) for k, v in row.items()} for row in frame.to_dict("records")]
     import pyarrow.parquet as pq
 
     return list(pq.read_table(path).to_pylist())

@@ -78,7 +78,9 @@ def _check_unique(path: Path, tasks: list[LmEvalTask]) -> None:
     seen: dict[str, Path] = {}
     for task in tasks:
         if task.name in seen:
-            raise UserError(f"{task.path}: task: '{task.name}' is also the name in {seen[task.name]}")
+            raise UserError(
+                f"{task.path}: task: '{task.name}' is also the name in {seen[task.name]}"
+            )
         seen[task.name] = task.path
 
 

@@ -71,12 +71,12 @@ def tasks_in(path: Path, name: str | None = None) -> list[LmEvalTask]:
     for p, c in configs:
         if _is_group(c) and c["group"] == name:
             return _group_members(p, c, configs)
-    tasks = [(p, c) for p, c in configs if _is_task(c)]
-    chosen = [(p, c) for p, c in tasks if c["task"] == name] or [
-        (p, c) for p, c in tasks if name in _raw_tags(c)
+    raw = [(p, c) for p, c in configs if _is_task(c)]
+    chosen = [(p, c) for p, c in raw if c["task"] == name] or [
+        (p, c) for p, c in raw if name in _raw_tags(c)
     ]
     if not chosen:
-        names = [c["task"] for _, c in tasks] + [g for _, c in tasks for g in _raw_tags(c)]
+        names = [c["task"] for _, c in raw] + [g for _, c in raw for g in _raw_tags(c)]
         raise UserError(f"{path}: no task, group or tag named '{name}'{did_you_mean(name, names)}")
     return [parse_task(p, c) for p, c in chosen]
 
@@ -85,5 +85,7 @@ def _raw_tags(cfg: dict[str, Any]) -> list[str]:
     tags = []
     for key in ("tag", "group"):
         value = cfg.get(key)
-        tags += [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
+        tags += (
+            [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
+        )
     return tags

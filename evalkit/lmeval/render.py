@@ -10,6 +10,7 @@ a Python literal, i.e. several references. A list given in the YAML is the targe
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -76,10 +77,8 @@ class Renderer:
         else:
             value = _render(self.path, key, spec, doc, where)
             if len(value) >= 2 and value[0] == "[" and value[-1] == "]":
-                try:
+                with contextlib.suppress(SyntaxError, ValueError):
                     value = ast.literal_eval(value)
-                except (SyntaxError, ValueError):
-                    pass
         if isinstance(value, list | tuple):
             return [str(v) for v in value]
         return str(value)

@@ -132,7 +132,9 @@ def parse_task(path: Path, cfg: dict[str, Any]) -> LmEvalTask:
         raise _fail(path, "task", "a task needs a name (task: NAME)")
     dataset_path = cfg.get("dataset_path")
     if not isinstance(dataset_path, str):
-        raise _fail(path, "dataset_path", "needed (a local file format with data_files, or a dataset)")
+        raise _fail(
+            path, "dataset_path", "needed (a local file format with data_files, or a dataset)"
+        )
     kwargs = cfg.get("dataset_kwargs") or {}
     if not isinstance(kwargs, dict):
         raise _fail(path, "dataset_kwargs", "expected a mapping")
@@ -228,13 +230,17 @@ def _generation(path: Path, kwargs: Any, few_delim: str) -> Generation:
     if not isinstance(until, list) or not all(isinstance(u, str) for u in until):
         raise _fail(path, "generation_kwargs.until", "expected a string or a list of strings")
     max_toks = kwargs.get("max_gen_toks", kwargs.get("max_new_tokens", DEFAULT_MAX_GEN_TOKS))
+    if not isinstance(max_toks, int) or isinstance(max_toks, bool) or max_toks < 1:
+        raise _fail(
+            path, "generation_kwargs.max_gen_toks", f"expected a whole number, got {max_toks!r}"
+        )
     temperature = float(kwargs.get("temperature", 0.0) or 0.0)
     do_sample = kwargs.get("do_sample", temperature > 0.0)
     if do_sample and temperature <= 0.0:
         raise _fail(path, "generation_kwargs.temperature", "do_sample needs a temperature > 0")
     return Generation(
         until=until,
-        max_gen_toks=int(max_toks),
+        max_gen_toks=max_toks,
         temperature=temperature if do_sample else 0.0,
         top_p=float(kwargs.get("top_p", 1.0)) if do_sample else 1.0,
     )

@@ -77,7 +77,9 @@ def _task_references(run: RunRecord, task: str) -> dict[str, list[str]]:
     for ref in [
         r
         for r in refs
-        if r == task or r.startswith("lmeval:") or Path(r).parent.name == task
+        if r == task
+        or r.startswith("lmeval:")
+        or Path(r).parent.name == task
         or Path(r).name == task
     ] or [task]:
         try:

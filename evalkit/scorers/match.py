@@ -45,9 +45,7 @@ def _f1(pred_tokens: list[str], ref_tokens: list[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def exact_match_hf(
-    *, prediction: str, references: Sequence[str], options: MatchOptions
-) -> float:
+def exact_match_hf(*, prediction: str, references: Sequence[str], options: MatchOptions) -> float:
     """Hugging Face evaluate's exact_match (as lm-evaluation-harness ports it into
     `lm_eval/api/metrics.py`): each of `regexes_to_ignore` deleted (re.sub, in order) from both
     texts, then lowercased, then punctuation (string.punctuation), then digits deleted, as asked;
