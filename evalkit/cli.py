@@ -123,6 +123,25 @@ def validate(paths: Sequence[Path]) -> None:
         raise UserError(f"{len(problems)} problems found (listed above)")
 
 
+@cli.group()
+def task() -> None:
+    """Bring tasks from elsewhere (lm-evaluation-harness YAML)."""
+
+
+@task.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--name", default=None, help="In a folder: the task, group or tag to import.")
+def task_import(path: Path, out_dir: Path, name: str | None) -> None:
+    """Write evalkit task folders (OUT_DIR/<task>/) from lm-eval generate_until YAML (PATH: a
+    file or a folder of them). Run them with tasks=[OUT_DIR/<task>], or skip this step with
+    tasks=[lmeval:PATH]."""
+    from evalkit.lmeval import import_path
+
+    for spec_path in import_path(path, out_dir, name):
+        click.echo(f"wrote {spec_path}")
+
+
 @cli.command("list")
 @click.argument(
     "kind", type=click.Choice(["tasks", "models", "scorers", "backends", "suites", "judges"])

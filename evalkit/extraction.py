@@ -14,7 +14,8 @@ Steps (a bare name, or a one-key mapping `{name: options}`):
   (default: its first non-empty group, or the whole match without groups), stripped of
   surrounding whitespace, as lm-eval's RegexFilter (`group_select` 0 = first match, -1 = last).
   No match finds nothing, unless `keep_unmatched: true` passes the text on unchanged (for
-  systems that answer with the bare answer and no marker).
+  systems that answer with the bare answer and no marker) or `fallback: TEXT` makes TEXT the
+  answer (lm-eval's "[invalid]", so that imported lm-eval tasks score exactly as there).
 - `last_number` / `first_number`: a number as `scorers.numeric.find_numbers` reads it, written
   without thousands separators or currency sign (`$1,234.50` -> `1234.50`, Unicode minus -> `-`).
 - `boxed`: the content of the last `\\boxed{...}` (else `\\fbox{...}`), nested braces balanced (as
@@ -77,6 +78,11 @@ class RegexStep(Step):
     keep_unmatched: bool = Field(
         False, description="No match: pass the text on unchanged instead of finding nothing."
     )
+    fallback: str | None = Field(
+        None,
+        description="No match (or no non-empty group): this text is the answer, as lm-eval's "
+        "RegexFilter `fallback` ('[invalid]' there by default).",
+    )
 
     @field_validator("pattern")
     @classmethod
@@ -100,12 +106,14 @@ class RegexStep(Step):
         compiled = re.compile(self.pattern)
         found = list(compiled.finditer(text))
         if not found:
-            return text if self.keep_unmatched else None
+            return text if self.keep_unmatched else self.fallback
         chosen = found[0] if self.match == "first" else found[-1]
         if self.group is not None:
             value = chosen.group(self.group)
+        elif compiled.groups == 1 and self.fallback is not None:  # lm-eval: findall's group
+            value = chosen.group(1) or ""
         elif compiled.groups:  # lm-eval: the first group that took part and is not empty
-            value = next((g for g in chosen.groups() if g), None)
+            value = next((g for g in chosen.groups() if g), self.fallback)
         else:
             value = chosen.group(0)
         return None if value is None else value.strip()

@@ -9,7 +9,13 @@ template rendered on the example + `target_delimiter` + the example's target, ea
 with the task's `fields`; default: the task's own data) and are never the sample itself (same
 id). `sampler: random` draws `n` without replacement with `random.Random(f"{seed}:{sample id}")`,
 so a sample's examples do not depend on `limit`, resume or the order samples are run in;
-`first_n` takes the first `n` rows. The chosen ids are stored per sample (`fewshot_ids`).
+`first_n` takes the first `n` rows. `sampler: lmeval` is lm-evaluation-harness's default sampler
+(`lm_eval/api/samplers.py` ContextSampler, seeded as its evaluator seeds it, 1234 by default): one
+`random.Random(seed)` drawn once per sample in data order, so the sample at row i gets the i-th
+draw (it does not depend on `limit` or resume, but it does on the data's order); with
+`exclude_sample: true` (what lm-eval does when the few-shot split is the evaluation split) each
+draw is n + 1 examples, the sample itself is dropped and the first n kept; with false, n are
+drawn. The chosen ids are stored per sample (`fewshot_ids`).
 """
 
 from __future__ import annotations
@@ -35,7 +41,10 @@ class FewShotSpec(BaseModel):
     data: str | None = Field(None, description="Examples file; default: the task's own data.")
     n: int = Field(ge=0)
     seed: int = 1234
-    sampler: Literal["random", "first_n"] = "random"
+    sampler: Literal["random", "first_n", "lmeval"] = "random"
+    exclude_sample: bool = Field(
+        True, description="sampler lmeval: draw n + 1 and drop the sample itself (else draw n)."
+    )
     delimiter: str = "\n\n"
     target_delimiter: str = " "
     description: str = ""
@@ -70,6 +79,8 @@ class FewShotPool:
         if not path.is_file():
             raise UserError(f"{spec_path}: fewshot.data: {path} not found")
         self.examples = _read_examples(path, id_field, target_field)
+        self._rng = random.Random(spec.seed)
+        self._draws: list[list[int]] = []
         needed = spec.n + 1 if spec.data is None else spec.n  # a sample is never its own example
         if len(self.examples) < needed:
             raise UserError(
@@ -77,10 +88,13 @@ class FewShotPool:
                 f"{len(self.examples)} rows"
             )
 
-    def choose(self, sample_id: str) -> list[Example]:
-        """The sample's n examples, none with its id; a UserError when too few are left."""
+    def choose(self, sample_id: str, index: int = 0) -> list[Example]:
+        """The n examples of the sample `sample_id` at data row `index`, none with its id; a
+        UserError when too few are left."""
         if self.spec.n == 0:
             return []
+        if self.spec.sampler == "lmeval":
+            return self._lmeval_draw(sample_id, index)
         candidates = [e for e in self.examples if e.id != sample_id]
         if len(candidates) < self.spec.n:
             raise UserError(
@@ -90,6 +104,17 @@ class FewShotPool:
         if self.spec.sampler == "first_n":
             return candidates[: self.spec.n]
         return random.Random(f"{self.spec.seed}:{sample_id}").sample(candidates, self.spec.n)
+
+    def _lmeval_draw(self, sample_id: str, index: int) -> list[Example]:
+        size = self.spec.n + 1 if self.spec.exclude_sample else self.spec.n
+        if size > len(self.examples):
+            raise UserError(
+                f"{self.path}: {len(self.examples)} few-shot examples, sampler lmeval draws {size}"
+            )
+        while len(self._draws) <= index:  # the stream is only ever drawn in order
+            self._draws.append(self._rng.sample(range(len(self.examples)), size))
+        drawn = [self.examples[i] for i in self._draws[index]]
+        return [e for e in drawn if e.id != sample_id][: self.spec.n]
 
     def fingerprint(self) -> str:
         """The spec and the examples file's sha256: what changes every sample's prompt."""

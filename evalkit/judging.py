@@ -38,7 +38,7 @@ from evalkit.protocols import Scorer
 from evalkit.scorers.judge import Judge, JudgeScorer, build_judge_backend, usage_details
 from evalkit.scoring import ScorerSpec, ScoringItem, build_scorers, sample_source, score_items
 from evalkit.store import RunStore
-from evalkit.tasks import load_task
+from evalkit.tasks import load_tasks
 from evalkit.types import ComponentInfo, Generation, JSONValue, RunRecord, Sample, SampleRecord
 from evalkit.validation import first_error
 
@@ -107,8 +107,9 @@ def run_samples(record: RunRecord) -> dict[str, dict[str, Sample]]:
     """task -> sample id -> Sample, for a finished run's tasks, as long as their data is unchanged
     (a scorer of the run's outputs must see the inputs the outputs were made from)."""
     samples: dict[str, dict[str, Sample]] = {}
-    for ref in RunConfig.from_dict(record.config).task_refs:
-        task = load_task(ref)
+    for task in [
+        t for ref in RunConfig.from_dict(record.config).task_refs for t in load_tasks(ref)
+    ]:
         expected = record.task_data_hashes.get(task.name)
         if expected and task.data_hash() != expected:
             raise UserError(f"task '{task.name}': its data changed since the run; judge a new run")

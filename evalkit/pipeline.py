@@ -47,7 +47,7 @@ from evalkit.scoring import (
 )
 from evalkit.store import RunStore
 from evalkit.taskcheck import check_live, check_prompts
-from evalkit.tasks import Task, load_task
+from evalkit.tasks import Task, load_tasks
 from evalkit.types import (
     ComponentInfo,
     Generation,
@@ -85,7 +85,8 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
     plans: list[TaskPlan] = []
     try:
         for ref in config.task_refs:
-            plans.append(_plan_task(config, ref, factory))
+            for task in load_tasks(ref):
+                plans.append(_plan_task(config, task, factory))
         names = [p.task.name for p in plans]
         if len(set(names)) != len(names):
             raise UserError(f"the same task is listed twice: {names}")
@@ -95,8 +96,7 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
     return plans
 
 
-def _plan_task(config: RunConfig, ref: str, factory: Any) -> TaskPlan:
-    task = load_task(ref)
+def _plan_task(config: RunConfig, task: Task, factory: Any) -> TaskPlan:
     check_live(task, config.model.backend)
     samples = task.samples()[: config.limit] if config.limit else task.samples()
     if not samples:

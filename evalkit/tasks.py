@@ -238,7 +238,7 @@ class Task:
     def fewshot_ids(self, sample: Sample) -> list[str]:
         """The ids of the few-shot examples in front of this sample's prompt (in order)."""
         pool = self._fewshot
-        return [e.id for e in pool.choose(sample.id)] if pool is not None else []
+        return [e.id for e in pool.choose(sample.id, sample.index)] if pool is not None else []
 
     def _with_fewshot(self, sample: Sample, prompt: str) -> str:
         pool = self._fewshot
@@ -246,7 +246,7 @@ class Task:
             return prompt if pool is None else context(pool.spec, [], prompt)
         user_template, _ = self.templates
         shots = []
-        for example in pool.choose(sample.id):
+        for example in pool.choose(sample.id, sample.index):
             shot = self._example_sample(example.id, example.row, pool.path)
             shots.append((user_template.render(prompt_context(shot)), example.target))
         return context(pool.spec, shots, prompt)
@@ -516,8 +516,24 @@ def plugin_tasks() -> dict[str, Path]:
     return found
 
 
+def load_tasks(ref: str) -> list[Task]:
+    """The tasks a reference names: `lmeval:PATH[::NAME]` may name several (evalkit.lmeval);
+    anything else names one (load_task)."""
+    if ref.startswith("lmeval:"):
+        from evalkit.lmeval import resolve_ref
+
+        return [load_task_file(path) for path in resolve_ref(ref)]
+    return [load_task(ref)]
+
+
 def load_task(ref: str) -> Task:
-    """A task by name (searched in task_search_dirs) or by path to a task.yaml or its folder."""
+    """A task by name (searched in task_search_dirs) or by path to a task.yaml or its folder;
+    an `lmeval:` reference that names exactly one task."""
+    if ref.startswith("lmeval:"):
+        tasks = load_tasks(ref)
+        if len(tasks) != 1:
+            raise UserError(f"task '{ref}' names {len(tasks)} tasks; name one with ::NAME")
+        return tasks[0]
     if ref.endswith((".yaml", ".yml")) or "/" in ref or Path(ref).is_dir():
         return load_task_file(Path(ref))
     known = available_tasks()

@@ -17,7 +17,7 @@ from evalkit.errors import UserError, did_you_mean
 from evalkit.protocols import Scorer
 from evalkit.scoring import build_scorers
 from evalkit.store import RunStore
-from evalkit.tasks import load_task
+from evalkit.tasks import load_tasks
 from evalkit.types import Aggregate, RunRecord, SampleRecord, UsageSummary
 
 # Keys that differ between any two runs without saying anything about the model variant.
@@ -75,13 +75,19 @@ def _task_references(run: RunRecord, task: str) -> dict[str, list[str]]:
         str(t) for t in (run.config.get("tasks") or run.config.get("suite", {}).get("tasks", []))
     ]
     for ref in [
-        r for r in refs if r == task or Path(r).parent.name == task or Path(r).name == task
+        r
+        for r in refs
+        if r == task
+        or r.startswith("lmeval:")
+        or Path(r).parent.name == task
+        or Path(r).name == task
     ] or [task]:
         try:
-            loaded = load_task(ref)
+            found = [t for t in load_tasks(ref) if t.name == task]
         except UserError:
             continue
-        if loaded.name == task and loaded.data_hash() == run.task_data_hashes.get(task):
+        loaded = found[0] if found else None
+        if loaded is not None and loaded.data_hash() == run.task_data_hashes.get(task):
             return {s.id: s.references for s in loaded.samples()}
     return {}
 

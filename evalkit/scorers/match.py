@@ -11,9 +11,14 @@ score over the references.
 
 from __future__ import annotations
 
+import json
+import re
+import string
 from collections import Counter
 from collections.abc import Sequence
+from typing import Literal
 
+from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer
 from evalkit.textnorm import normalize_answer_keep_numbers as normalize_answer
@@ -40,24 +45,95 @@ def _f1(pred_tokens: list[str], ref_tokens: list[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def exact_match_hf(*, prediction: str, references: Sequence[str], options: MatchOptions) -> float:
+    """Hugging Face evaluate's exact_match (as lm-evaluation-harness ports it into
+    `lm_eval/api/metrics.py`): each of `regexes_to_ignore` deleted (re.sub, in order) from both
+    texts, then lowercased, then punctuation (string.punctuation), then digits deleted, as asked;
+    then plain equality, max over references."""
+    pred = options.apply(prediction)
+    return float(any(pred == options.apply(ref) for ref in references))
+
+
+class MatchOptions:
+    def __init__(
+        self,
+        regexes_to_ignore: Sequence[str] = (),
+        ignore_case: bool = False,
+        ignore_punctuation: bool = False,
+        ignore_numbers: bool = False,
+    ) -> None:
+        try:
+            self.regexes = [re.compile(r) for r in regexes_to_ignore]
+        except re.error as exc:
+            raise UserError(f"scorer 'exact_match': regexes_to_ignore: {exc}") from None
+        self.ignore_case = ignore_case
+        self.ignore_punctuation = ignore_punctuation
+        self.ignore_numbers = ignore_numbers
+
+    def apply(self, text: str) -> str:
+        for regex in self.regexes:
+            text = regex.sub("", text)
+        if self.ignore_case:
+            text = text.lower()
+        if self.ignore_punctuation:
+            text = text.translate(_NO_PUNCTUATION)
+        if self.ignore_numbers:
+            text = text.translate(_NO_DIGITS)
+        return text
+
+    def label(self) -> str:
+        flags = [n for n in ("ignore_case", "ignore_punctuation", "ignore_numbers") if getattr(
+            self, n)]  # fmt: skip
+        regexes = json.dumps([r.pattern for r in self.regexes])
+        return f"{'+'.join(flags) or 'as-is'}|ignore_regexes:{regexes}"
+
+
+_NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
+_NO_DIGITS = str.maketrans("", "", string.digits)
+
+
 class ExactMatch(ReferenceScorer):
+    """`normalize: squad` (default): SQuAD's normalisation (see the module docstring);
+    `normalize: none`: Hugging Face evaluate's exact_match with its options (lm-eval's)."""
+
     name = "exact_match"
     cpu_heavy = False
     metrics = ("exact_match",)
 
+    def __init__(
+        self,
+        normalize: Literal["squad", "none"] = "squad",
+        regexes_to_ignore: Sequence[str] = (),
+        ignore_case: bool = False,
+        ignore_punctuation: bool = False,
+        ignore_numbers: bool = False,
+    ) -> None:
+        if normalize not in ("squad", "none"):
+            raise UserError(f"scorer 'exact_match': normalize: {normalize!r} is not squad|none")
+        if isinstance(regexes_to_ignore, str):
+            regexes_to_ignore = [regexes_to_ignore]
+        self.normalize = normalize
+        self.options = MatchOptions(
+            list(regexes_to_ignore), ignore_case, ignore_punctuation, ignore_numbers
+        )
+
     def signature(self) -> str:
+        if self.normalize == "none":
+            return f"exact_match|norm:hf-evaluate|{self.options.label()}|refs:max"
+        if self.options.label() != "as-is|ignore_regexes:[]":
+            return f"exact_match|norm:{self.options.label()}+squad+numbers|refs:max"
         return "exact_match|norm:squad+numbers|refs:max"
 
+    def _one(self, item: ScoredItem) -> float:
+        if self.normalize == "none":
+            return exact_match_hf(
+                prediction=item.prediction, references=item.references, options=self.options
+            )
+        refs = [self.options.apply(r) for r in item.references]
+        return exact_match(prediction=self.options.apply(item.prediction), references=refs)
+
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
-        return [
-            [
-                Score(
-                    name="exact_match",
-                    value=exact_match(prediction=i.prediction, references=i.references),
-                )
-            ]
-            for i in items
-        ]
+        return [[Score(name="exact_match", value=self._one(i))] for i in items]
 
 
 class TokenF1(ReferenceScorer):
