@@ -306,4 +306,5 @@ def test_engine_sweep_gives_identical_greedy_runs(models, qa_task, tmp_path, run
         {rec.sample_id: rec.generation.text for rec in RunStore(r).latest_records()} for r in runs
     ]
     assert len(outputs[0]) == 6 and outputs[0] == outputs[1]
-    assert records[1]["backend_reports"][records[1]["backends"][0]["name"]]["engine"]["static_batches"] >= 1
+    static_report = records[1]["backend_reports"][records[1]["backends"][0]["name"]]
+    assert static_report["engine"]["static_batches"] >= 1

@@ -89,7 +89,8 @@ def served(tiny_llama, tmp_path):
                 f"{url}/models", headers={"Authorization": f"Bearer {CANARY}"}
             )
             with urllib.request.urlopen(request, timeout=2) as response:
-                assert json.load(response)["data"][0]["id"] == "hf"
+                # the served id is the display name: the model path's last part
+                assert json.load(response)["data"][0]["id"] == "llama"
             break
         except (urllib.error.URLError, ConnectionError):
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
@@ -147,7 +148,7 @@ def test_evalkit_run_against_served_model_matches_direct_hf(served, tiny_llama, 
             *common,
             "model=openai",
             f"model.base_url={served}",
-            "model.model=hf",
+            "model.model=llama",
             "model.api_key_env=SERVE_KEY",
             f"run_dir={tmp_path / 'api'}",
         ],
@@ -201,7 +202,7 @@ def test_missing_key_variable_is_a_user_error(tmp_path):
     )
     assert out.returncode == 2
     assert out.stderr.strip() == (
-        "evalkit: error: model 'openai': environment variable SURELY_NOT_SET_KEY is not set"
+        "evalkit: error: model 'gpt-4o-mini': environment variable SURELY_NOT_SET_KEY is not set"
     )
 
 
@@ -238,7 +239,7 @@ def test_a_served_tiny_model_as_judge_exercises_the_whole_path(served, qa_task, 
     assert out.returncode == 0, out.stderr
     judge = [
         "judge", str(run_dir), "judge_model=openai", f"judge_model.base_url={served}",
-        "judge_model.api_key_env=SERVE_KEY", "judge_model.model=hf", "max_new_tokens=8",
+        "judge_model.api_key_env=SERVE_KEY", "judge_model.model=llama", "max_new_tokens=8",
         "progress=false",
     ]  # fmt: skip
     out = subprocess.run([*cli, *judge], capture_output=True, text=True, env=env, timeout=300)
