@@ -121,11 +121,14 @@ def test_refused_keys_are_one_line_exit_2(  # type: ignore[no-untyped-def]
 
 
 def _lmeval_python() -> str | None:
-    candidate = os.environ.get("EVALKIT_LMEVAL_PYTHON", "/work/benchenv/bin/python")
-    if not Path(candidate).is_file():
+    """EVALKIT_LMEVAL_PYTHON (scripts/setup_lmeval_env.sh prints it; CI sets it): when it is set,
+    an interpreter that cannot import lm_eval is a failure, not a skip."""
+    candidate = os.environ.get("EVALKIT_LMEVAL_PYTHON")
+    if not candidate:
         return None
-    probe = subprocess.run([candidate, "-c", "import lm_eval"], capture_output=True)
-    return candidate if probe.returncode == 0 else None
+    probe = subprocess.run([candidate, "-c", "import lm_eval"], capture_output=True, text=True)
+    assert probe.returncode == 0, f"EVALKIT_LMEVAL_PYTHON={candidate}: {probe.stderr[-500:]}"
+    return candidate
 
 
 @pytest.mark.lmeval
@@ -135,7 +138,7 @@ def test_side_by_side_with_lmeval() -> None:
     (lm-eval in its own environment: EVALKIT_LMEVAL_PYTHON, an interpreter that imports lm_eval)."""
     python = _lmeval_python()
     if python is None:
-        pytest.skip("no environment with lm_eval (set EVALKIT_LMEVAL_PYTHON)")
+        pytest.skip("no lm_eval: EVALKIT_LMEVAL_PYTHON=$(bash scripts/setup_lmeval_env.sh)")
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "lmeval_side_by_side.py"),
          "--lmeval-python", python, "--limit", "2", "--tasks", "nq_open_2shot,gsm8k"],
