@@ -82,23 +82,25 @@ def served(tiny_llama, tmp_path):
         text=True,
     )
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            request = urllib.request.Request(
-                f"{url}/models", headers={"Authorization": f"Bearer {CANARY}"}
-            )
-            with urllib.request.urlopen(request, timeout=2) as response:
-                # the served id is the display name: the model path's last part
-                assert json.load(response)["data"][0]["id"] == "llama"
-            break
-        except (urllib.error.URLError, ConnectionError):
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    try:  # the server stops however the fixture or the test ends
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"{url}/models", headers={"Authorization": f"Bearer {CANARY}"}
+                )
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    # the served id is the display name: the model path's last part
+                    assert json.load(response)["data"][0]["id"] == "llama"
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def post(url: str, body: dict, key: str | None = CANARY) -> tuple[int, bytes]:
