@@ -18,7 +18,9 @@ against the baseline, on every instruction i:
   the values that explain the gamed baselines.
 - The fit: L1-penalised logistic regression without intercept (liblinear, random_state 123),
   C chosen among 10 values log-spaced in [1e-4, 1e4] by 5-fold GroupKFold cross-validation (the
-  two copies of a row in one group) on the weighted continuous log loss, then refitted on all rows.
+  two copies of a row in one group) on the weighted continuous log loss, then refitted on all rows:
+  sklearn's `LogisticRegressionCV` as AlpacaEval configures it, written out (liblinear's seeds
+  drawn as it draws them), so that it matches the package to the last digit.
 - LC win rate: the mean over every instruction (those without a verdict too) of the predicted
   preference at dlen = 0; its standard error is the SEM of those predictions. Both x 100 on the
   leaderboard; here in [0, 1].
@@ -33,6 +35,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -132,7 +135,8 @@ def alpaca_eval_lc(
     test = np.column_stack([np.zeros_like(diff), diff, np.ones_like(diff)])
     predicted = 1 / (1 + np.exp(-(test @ coef)))
     sem = float(predicted.std(ddof=1) / math.sqrt(predicted.size)) if predicted.size > 1 else 0.0
-    return AlpacaEvalLC(float(predicted.mean()), sem, *map(float, coef), c)
+    length, difficulty_coef, bias = (float(v) for v in coef)
+    return AlpacaEvalLC(float(predicted.mean()), sem, length, difficulty_coef, bias, c)
 
 
 def _fit(
@@ -140,6 +144,7 @@ def _fit(
 ) -> tuple[np.ndarray, float]:
     """Cross-validated L1 logistic regression on continuous targets (each row twice)."""
     try:
+        from sklearn import __version__ as sklearn_version
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import GroupKFold
     except ImportError:
@@ -154,16 +159,24 @@ def _fit(
     groups = np.concatenate([np.arange(n), np.arange(n)])
     score_weight = w_dup if regularized else None
 
-    def model(c: float) -> LogisticRegression:
+    major, minor = (int(part) for part in sklearn_version.split(".")[:2])
+    # sklearn 1.8 deprecated `penalty`: l1_ratio=1 is the L1 penalty from then on
+    l1: dict[str, Any] = {"l1_ratio": 1.0} if (major, minor) >= (1, 8) else {"penalty": "l1"}
+
+    def model(c: float, seeds: np.random.RandomState) -> LogisticRegression:
         return LogisticRegression(
-            C=c, l1_ratio=1.0, solver="liblinear", fit_intercept=False, random_state=RANDOM_STATE
+            C=c, solver="liblinear", fit_intercept=False, random_state=seeds, **l1
         )
 
     cs = np.logspace(-4, 4, N_CS)
     scores = np.zeros(N_CS)
     for train, test in GroupKFold(n_splits=N_SPLITS).split(x_dup, y_dup, groups):
+        # one generator per fold, drawn from once per C, as sklearn's LogisticRegressionCV does
+        seeds = np.random.RandomState(RANDOM_STATE)
         for k, c in enumerate(cs):
-            fitted = model(c).fit(x_dup[train], y_dup[train], sample_weight=(prob * w_dup)[train])
+            fitted = model(c, seeds).fit(
+                x_dup[train], y_dup[train], sample_weight=(prob * w_dup)[train]
+            )
             q = np.clip(fitted.predict_proba(x_dup[test])[:, 1], _EPS, 1 - _EPS)
             # the label's probability, whichever copy: p for both copies of a row
             truth = np.where(y_dup[test] == 1, prob[test], 1 - prob[test])
@@ -172,5 +185,6 @@ def _fit(
                 loss = loss * score_weight[test]
             scores[k] += -float(np.mean(loss)) / N_SPLITS
     best = float(cs[int(np.argmin(scores))])
-    final = model(best).fit(x_dup, y_dup, sample_weight=prob * w_dup)
+    final = model(best, np.random.RandomState(RANDOM_STATE))
+    final.fit(x_dup, y_dup, sample_weight=prob * w_dup)
     return np.asarray(final.coef_[0], np.float64), best

@@ -37,11 +37,12 @@ def print_judging(record: RunRecord, rubric: str) -> None:
     if isinstance(pairwise, dict) and _rubric_name(record.pairwise.get("rubric")) == rubric:
         for task, table in pairwise.items():
             rows = Table(title=f"{task}: win rate vs {table['baseline']} (95% CI) and LC win rate")
-            for column in ("model", "n", "win rate", "CI", "LC win rate", "W/T/L"):
+            for column in ("model", "n", "win rate", "SE", "CI", "LC win rate", "W/T/L"):
                 rows.add_column(column)
             for row in table["win_rates"]:
                 rows.add_row(
                     row["model"], str(row["n"]), _cell(row["win_rate"]),
+                    _cell(row.get("standard_error")),
                     f"[{_cell(row['ci_low'])}, {_cell(row['ci_high'])}]", _cell(row["lc_win_rate"]),
                     f"{row['wins']}/{row['ties']}/{row['losses']}",
                 )  # fmt: skip

@@ -31,6 +31,7 @@ from evalkit.pairwise_stats import (
     Comparison,
     bradley_terry,
     length_controlled_win_rate,
+    standard_error,
     win_rate,
 )
 from evalkit.progress import ProgressReporter
@@ -539,6 +540,7 @@ def _summarize(
                 "model": model,
                 "n": len(mine),
                 "win_rate": _rounded(value),
+                "standard_error": _rounded(standard_error(outcomes)),
                 "ci_low": _rounded(low),
                 "ci_high": _rounded(high),
                 "lc_win_rate": _rounded(lc),

@@ -115,7 +115,7 @@ def _continuous_strengths(
         s -= step
         if float(np.max(np.abs(step))) < 1e-10:
             break
-    return s - s.mean()
+    return np.asarray(s - s.mean(), dtype=np.float64)
 
 
 def bradley_terry(

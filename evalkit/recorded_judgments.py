@@ -228,9 +228,9 @@ def _arena_hard(row: dict[str, Any], where: str, baseline: str) -> Parsed:
     for label in labels:
         if label is not None and label not in _ARENA_LABELS:
             raise UserError(f"{where}: unknown verdict label {label!r}")
-    if None in labels:  # arena-hard-auto drops the whole line
+    if labels[0] is None or labels[1] is None:  # arena-hard-auto drops the whole line
         return [RecordedPair(item, model, baseline, None)], [], _judge_name(row)
-    (a1, w1), (a2, w2) = _ARENA_LABELS[labels[0]], _ARENA_LABELS[labels[1]]
+    (a1, w1), (a2, w2) = _ARENA_LABELS[str(labels[0])], _ARENA_LABELS[str(labels[1])]
     model_first = 1.0 - a1  # game 1: the baseline is A
     consistent = (model_first > 0.5, model_first < 0.5) == (a2 > 0.5, a2 < 0.5)
     pairs = [

@@ -95,8 +95,12 @@ def _model_row(
 ) -> dict[str, JSONValue]:
     mine = [p for p in pairs if {p.first, p.second} == {model, base}]
     oriented = [_oriented(p, model) for p in mine]
-    outcomes = [o for p, (o, _) in zip(mine, oriented, strict=True) for _ in range(p.weight)]
-    outcomes = [o for o in outcomes if o is not None]
+    outcomes = [
+        o
+        for p, (o, _) in zip(mine, oriented, strict=True)
+        if o is not None
+        for _ in range(p.weight)
+    ]
     if not outcomes:
         return {"model": model, "n": 0, "n_missing": len(mine), "win_rate": None}
     value, low, high = win_rate(outcomes, seed)
@@ -117,7 +121,7 @@ def _model_row(
     }
     with_len = [(o, ln) for o, ln in oriented if o is not None and ln is not None]
     if lc == "evalkit" and len(with_len) > 2:
-        diffs = np.array([a - b for _, (a, b) in with_len], np.float64)
+        diffs = [float(a - b) for _, (a, b) in with_len]
         lc_value, slope = length_controlled_win_rate(
             [o for o, _ in with_len], diffs, float(np.std(diffs))
         )
@@ -180,10 +184,11 @@ def _ratings(pairs: Sequence[RecordedPair], seed: int) -> list[JSONValue]:
 def _pair_report(pairs: Sequence[RecordedPair]) -> dict[str, JSONValue]:
     read = [p for p in pairs if p.outcome is not None]
     both = [p for p in pairs if p.consistent is not None]
-    decisive_len = [
-        p for p in read if p.lengths and p.lengths[0] != p.lengths[1] and p.outcome != 0.5
+    longer = [
+        (p.outcome > 0.5) == (p.lengths[0] > p.lengths[1])
+        for p in read
+        if p.outcome is not None and p.outcome != 0.5 and p.lengths and p.lengths[0] != p.lengths[1]
     ]
-    longer = [(p.outcome > 0.5) == (p.lengths[0] > p.lengths[1]) for p in decisive_len if p.lengths]
     return {
         "judgments": len(pairs),
         "no_verdict_rate": (len(pairs) - len(read)) / len(pairs) if pairs else None,
