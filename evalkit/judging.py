@@ -3,8 +3,9 @@
 Pointwise rubrics add their scores to the run's records (appended per batch, so an interrupted
 judging keeps every finished batch, and a rerun answers the rest from the judge cache), then the
 run's aggregates, judge-reliability panel and report are rebuilt. Pairwise rubrics compare models
-on the samples they share, each pair in both orders, and write `pairwise.jsonl` plus win rates,
-Bradley-Terry ratings and a length-controlled win rate into run.json.
+on the samples they share, each pair in both orders (or as a named peer protocol judges them:
+`evalkit.judge_protocols`), and write `pairwise.jsonl` plus win rates with standard errors and
+bootstrap CIs, Bradley-Terry ratings and evalkit's simple length-controlled win rate into run.json.
 """
 
 from __future__ import annotations
