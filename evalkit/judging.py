@@ -88,6 +88,8 @@ class JudgeConfig(BaseModel):
     seed: int = 1234
     progress: bool = True
     ratings: str | None = None  # people's ratings (evalkit studio) for judge-vs-human agreement
+    recorded: str | list[str] | None = None  # verdict files instead of a judge model
+    recorded_format: Literal["alpaca_eval", "mt_bench", "arena_hard", "evalkit"] = "evalkit"
     cache: CacheConfig = Field(default_factory=CacheConfig)
 
     @classmethod
@@ -156,6 +158,10 @@ def judge_run(run_dir: Path, cfg: JudgeConfig) -> RunRecord:
     if cfg.protocol is not None and rubric.mode != spec.mode:
         raise UserError(f"protocol {cfg.protocol} judges {spec.mode}: rubric '{cfg.judge}' is not")
     data = load_run_data(run_dir, cfg)
+    if cfg.recorded is not None:
+        from evalkit.judging_recorded import judge_recorded
+
+        return judge_recorded(data, rubric, cfg)
     if rubric.mode == "pairwise":
         return _pairwise(data, rubric, cfg, spec)
     return _pointwise(data, rubric, cfg)
@@ -354,6 +360,41 @@ def _outcome(verdict: str, first_is_a: bool) -> float:
     return 1.0 if (verdict == "A") == first_is_a else 0.0
 
 
+PairJob = tuple[str, str, str]  # sample id, first model, second model
+
+
+def _pairwise_jobs(
+    data: RunData, cfg: JudgeConfig
+) -> list[tuple[str, dict[str, dict[str, SampleRecord]], list[str], str, list[PairJob]]]:
+    """Per task: its outputs by sample and model, its models, the baseline and the pairs to
+    judge (outputs that failed to generate are not judged)."""
+    by_task: dict[str, dict[str, dict[str, SampleRecord]]] = defaultdict(lambda: defaultdict(dict))
+    for r in data.records:
+        by_task[r.task][r.sample_id][r.model] = r
+    out = []
+    for task, per_sample in by_task.items():
+        models = list(dict.fromkeys(m for ms in per_sample.values() for m in ms))
+        baseline = cfg.pairwise.baseline or models[0]
+        if baseline not in models:
+            raise UserError(f"baseline '{baseline}' is not a model of task '{task}': {models}")
+        pairs = (
+            [(m, baseline) for m in models if m != baseline]
+            if cfg.pairwise.pairs == "baseline"
+            else list(itertools.combinations(models, 2))
+        )
+        jobs = [
+            (sample_id, first, second)
+            for sample_id, outputs in per_sample.items()
+            for first, second in pairs
+            if first in outputs
+            and second in outputs
+            and not outputs[first].generation.error
+            and not outputs[second].generation.error
+        ]
+        out.append((task, per_sample, models, baseline, jobs))
+    return out
+
+
 def _pairwise(data: RunData, rubric: Rubric, cfg: JudgeConfig, spec: ProtocolSpec) -> RunRecord:
     specs = cfg.judge_specs()
     if len(specs) > 1:
@@ -366,51 +407,42 @@ def _pairwise(data: RunData, rubric: Rubric, cfg: JudgeConfig, spec: ProtocolSpe
         max_new_tokens=cfg.max_new_tokens, logprobs=False, cache=cache,
         reader=lambda generation: read_verdict(spec.scale, generation.text),
     )  # fmt: skip
-    by_task: dict[str, dict[str, dict[str, SampleRecord]]] = defaultdict(lambda: defaultdict(dict))
-    for r in data.records:
-        by_task[r.task][r.sample_id][r.model] = r
-    lines: list[str] = []
-    summary: dict[str, JSONValue] = {}
-    reports: list[dict[str, JSONValue]] = []
+    results: dict[str, list[PairJudgment]] = {}
     try:
-        for task, per_sample in by_task.items():
-            models = list(dict.fromkeys(m for ms in per_sample.values() for m in ms))
-            baseline = cfg.pairwise.baseline or models[0]
-            if baseline not in models:
-                raise UserError(f"baseline '{baseline}' is not a model of task '{task}': {models}")
-            pairs = (
-                [(m, baseline) for m in models if m != baseline]
-                if cfg.pairwise.pairs == "baseline"
-                else list(itertools.combinations(models, 2))
-            )
-            jobs = [
-                (sample_id, first, second)
-                for sample_id, outputs in per_sample.items()
-                for first, second in pairs
-                if first in outputs
-                and second in outputs
-                and not outputs[first].generation.error
-                and not outputs[second].generation.error
-            ]
-            judged = _judge_pairs(
+        for task, per_sample, _, _, jobs in _pairwise_jobs(data, cfg):
+            results[task] = _judge_pairs(
                 judge, rubric, jobs, per_sample, data.samples[task], cfg, (task, spec)
             )
-            lines += [_json_line(task, j) for j in judged]
-            table = _summarize(judged, models, baseline, cfg)
-            summary[task] = table
-            reports.append({"task": task, **_pairwise_report(rubric, judge.name, judged, models)})
     finally:
         close = getattr(judge.backend, "close", None)
         if callable(close):
             close()
         if cache is not None:
             cache.close()
+    return finish_pairwise(data, rubric, cfg, judge.name, results)
+
+
+def finish_pairwise(
+    data: RunData,
+    rubric: Rubric,
+    cfg: JudgeConfig,
+    judge: str,
+    results: dict[str, list[PairJudgment]],
+) -> RunRecord:
+    """Write `pairwise.jsonl`, the win-rate tables and the reliability panels into the run."""
+    lines: list[str] = []
+    summary: dict[str, JSONValue] = {}
+    reports: list[dict[str, JSONValue]] = []
+    for task, _, models, baseline, _ in _pairwise_jobs(data, cfg):
+        judged = results.get(task, [])
+        lines += [_json_line(task, j) for j in judged]
+        summary[task] = _summarize(judged, models, baseline, cfg)
+        reports.append({"task": task, **_pairwise_report(rubric, judge, judged, models)})
     atomic_write_text(data.store.run_dir / "pairwise.jsonl", "".join(lines))
     latest = data.store.latest_records()
     return _rewrite_run(
         data, latest, dict(data.record.task_scorers), None, reports,
-        {"rubric": rubric.signature, "judge": judge.name, "protocol": cfg.protocol,
-         "tasks": summary},
+        {"rubric": rubric.signature, "judge": judge, "protocol": cfg.protocol, "tasks": summary},
     )  # fmt: skip
 
 

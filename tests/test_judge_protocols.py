@@ -90,3 +90,46 @@ def test_five_point_labels_are_read_from_the_final_statement():
     assert parse_five_point("<think>[[A>>B]]</think> On reflection [[B > A]]").value == "B>A"
     with pytest.raises(ParseFailure):
         parse_five_point("A is better")
+
+
+def test_recorded_verdicts_judge_a_run_without_a_judge_model(run_cli, toy_run, tmp_path):  # noqa: F811
+    """`recorded=`: the verdicts of a file join the run's pairs by sample id (evalkit JSONL) or
+    by input text (AlpacaEval's instruction); fractional preferences are kept."""
+    rows = [
+        {"item": f"q{i}", "first": "good", "second": "bad", "outcome": 1.0, "judge": "past-run"}
+        for i in range(10, 30)
+    ]
+    path = tmp_path / "verdicts.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    alpaca = [  # the baseline is generator_1; preference 1.25 is 0.25 for 'bad' vs 'good'
+        {"instruction": f"What is {i} plus {i}?", "generator_1": "good", "generator_2": "bad",
+         "preference": 1.25, "output_1": "x", "output_2": "y"}
+        for i in range(10)
+    ]  # fmt: skip
+    (tmp_path / "annotations.json").write_text(json.dumps(alpaca), encoding="utf-8")
+    out = run_cli(
+        "judge", str(toy_run), "judge=pairwise_preference", f"recorded={path}", "progress=false",
+        "pairwise.baseline=bad",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    run = json.loads((toy_run / "run.json").read_text())
+    assert run["pairwise"]["judge"] == "recorded:past-run"
+    [row] = run["pairwise"]["tasks"]["toy_qa"]["win_rates"]
+    assert (row["n"], row["win_rate"]) == (20, 1.0)
+    out = run_cli(
+        "judge", str(toy_run), "judge=pairwise_preference", "progress=false",
+        f"recorded={tmp_path / 'annotations.json'}", "recorded_format=alpaca_eval",
+        "pairwise.baseline=bad",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    run = json.loads((toy_run / "run.json").read_text())
+    [row] = run["pairwise"]["tasks"]["toy_qa"]["win_rates"]
+    assert (row["n"], row["win_rate"]) == (10, 0.75)
+    assert len((toy_run / "pairwise.jsonl").read_text().splitlines()) == 10
+    (tmp_path / "other.jsonl").write_text(
+        '{"item": "z", "first": "a", "second": "b", "outcome": 1}\n'
+    )
+    out = run_cli(
+        "judge", str(toy_run), "judge=pairwise_preference", f"recorded={tmp_path / 'other.jsonl'}"
+    )
+    assert out.returncode == 2 and "no recorded judgment matches this run" in out.stderr
