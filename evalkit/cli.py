@@ -546,6 +546,59 @@ def ratings_leaderboard(source: Path, seed: int, as_json: bool) -> None:
     print_leaderboard(source, seed, as_json)
 
 
+@cli.group()
+def judgments() -> None:
+    """Recorded judgments (AlpacaEval annotations, MT-Bench / Arena-Hard judgment files, evalkit
+    JSONL): statistics without calling any model."""
+
+
+@judgments.command("stats")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", required=True,
+    type=click.Choice(["alpaca_eval", "mt_bench", "arena_hard", "evalkit"]),
+)  # fmt: skip
+@click.option("--baseline", default=None, help="Baseline model [the model in the most pairs].")
+@click.option(
+    "--lc", type=click.Choice(["none", "evalkit", "alpaca_eval"]), default="evalkit",
+    show_default=True, help="Length-controlled win rate: evalkit's simple fit or AlpacaEval's GLM.",
+)  # fmt: skip
+@click.option("--difficulty", type=click.Path(path_type=Path), help="--lc alpaca_eval: CSV.")
+@click.option("--gamed", type=click.Path(path_type=Path), help="--lc alpaca_eval: gamed rows CSV.")
+@click.option("--seed", default=1234, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Also write it to FILE.")
+def judgments_stats(
+    paths: Sequence[Path],
+    fmt: Literal["alpaca_eval", "mt_bench", "arena_hard", "evalkit"],
+    baseline: str | None,
+    lc: Literal["none", "evalkit", "alpaca_eval"],
+    difficulty: Path | None,
+    gamed: Path | None,
+    seed: int,
+    as_json: bool,
+    output: Path | None,
+) -> None:
+    """Win rates (with standard error and bootstrap CI), length-controlled win rate,
+    Bradley-Terry ratings and judge figures from recorded verdict files."""
+    from evalkit.atomicio import atomic_write_text
+    from evalkit.judge_view import print_recorded
+    from evalkit.recorded_judgments import read_recorded
+    from evalkit.recorded_stats import summarize_recorded
+
+    recorded = read_recorded(list(paths), fmt, baseline)
+    summary = summarize_recorded(
+        recorded, baseline=baseline, lc=lc, difficulty=difficulty, gamed=gamed, seed=seed
+    )
+    text = json.dumps(summary, indent=2, ensure_ascii=False)
+    if output is not None:
+        atomic_write_text(output, text + "\n")
+    if as_json:
+        click.echo(text)
+    else:
+        print_recorded(summary)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         cli.main(

@@ -3,8 +3,9 @@
 Pointwise rubrics add their scores to the run's records (appended per batch, so an interrupted
 judging keeps every finished batch, and a rerun answers the rest from the judge cache), then the
 run's aggregates, judge-reliability panel and report are rebuilt. Pairwise rubrics compare models
-on the samples they share, each pair in both orders, and write `pairwise.jsonl` plus win rates,
-Bradley-Terry ratings and a length-controlled win rate into run.json.
+on the samples they share, each pair in both orders (or as a named peer protocol judges them:
+`evalkit.judge_protocols`), and write `pairwise.jsonl` plus win rates with standard errors and
+bootstrap CIs, Bradley-Terry ratings and evalkit's simple length-controlled win rate into run.json.
 """
 
 from __future__ import annotations
@@ -24,13 +25,23 @@ from evalkit.agreement import cohen_kappa
 from evalkit.atomicio import atomic_write_text
 from evalkit.config import CacheConfig, RunConfig
 from evalkit.errors import UserError
+from evalkit.judge_protocols import (
+    ProtocolSpec,
+    battles,
+    first_shown_as_a,
+    protocol_rubric,
+    protocol_spec,
+    read_verdict,
+    winner_shown,
+)
 from evalkit.judge_reliability import _rounded, pointwise_report, self_preference, usage_figures
-from evalkit.judges.parse import Verdict, parse_preference
+from evalkit.judges.parse import Verdict
 from evalkit.judges.rubric import Rubric, load_rubric
 from evalkit.pairwise_stats import (
     Comparison,
     bradley_terry,
     length_controlled_win_rate,
+    standard_error,
     win_rate,
 )
 from evalkit.progress import ProgressReporter
@@ -62,6 +73,7 @@ class JudgeConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     judge: str = "overall_quality"
+    protocol: Literal["alpaca_eval", "arena_hard", "mt_bench_single", "mt_bench_pair"] | None = None
     judge_model: dict[str, Any] | None = None
     panel: list[dict[str, Any]] = Field(default_factory=list)
     combine: Literal["mean", "majority"] = "mean"
@@ -76,6 +88,8 @@ class JudgeConfig(BaseModel):
     seed: int = 1234
     progress: bool = True
     ratings: str | None = None  # people's ratings (evalkit studio) for judge-vs-human agreement
+    recorded: str | list[str] | None = None  # verdict files instead of a judge model
+    recorded_format: Literal["alpaca_eval", "mt_bench", "arena_hard", "evalkit"] = "evalkit"
     cache: CacheConfig = Field(default_factory=CacheConfig)
 
     @classmethod
@@ -136,10 +150,20 @@ def load_run_data(run_dir: Path, cfg: JudgeConfig) -> RunData:
 
 
 def judge_run(run_dir: Path, cfg: JudgeConfig) -> RunRecord:
+    spec = ProtocolSpec("", "pairwise")  # evalkit's own: both orders, A / B / tie
+    if cfg.protocol is not None:
+        spec = protocol_spec(cfg.protocol)
+        cfg = cfg.model_copy(update={"judge": protocol_rubric(cfg.protocol, cfg.judge)})
     rubric = load_rubric(cfg.judge)
+    if cfg.protocol is not None and rubric.mode != spec.mode:
+        raise UserError(f"protocol {cfg.protocol} judges {spec.mode}: rubric '{cfg.judge}' is not")
     data = load_run_data(run_dir, cfg)
+    if cfg.recorded is not None:
+        from evalkit.judging_recorded import judge_recorded
+
+        return judge_recorded(data, rubric, cfg)
     if rubric.mode == "pairwise":
-        return _pairwise(data, rubric, cfg)
+        return _pairwise(data, rubric, cfg, spec)
     return _pointwise(data, rubric, cfg)
 
 
@@ -336,7 +360,42 @@ def _outcome(verdict: str, first_is_a: bool) -> float:
     return 1.0 if (verdict == "A") == first_is_a else 0.0
 
 
-def _pairwise(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord:
+PairJob = tuple[str, str, str]  # sample id, first model, second model
+
+
+def _pairwise_jobs(
+    data: RunData, cfg: JudgeConfig
+) -> list[tuple[str, dict[str, dict[str, SampleRecord]], list[str], str, list[PairJob]]]:
+    """Per task: its outputs by sample and model, its models, the baseline and the pairs to
+    judge (outputs that failed to generate are not judged)."""
+    by_task: dict[str, dict[str, dict[str, SampleRecord]]] = defaultdict(lambda: defaultdict(dict))
+    for r in data.records:
+        by_task[r.task][r.sample_id][r.model] = r
+    out = []
+    for task, per_sample in by_task.items():
+        models = list(dict.fromkeys(m for ms in per_sample.values() for m in ms))
+        baseline = cfg.pairwise.baseline or models[0]
+        if baseline not in models:
+            raise UserError(f"baseline '{baseline}' is not a model of task '{task}': {models}")
+        pairs = (
+            [(m, baseline) for m in models if m != baseline]
+            if cfg.pairwise.pairs == "baseline"
+            else list(itertools.combinations(models, 2))
+        )
+        jobs = [
+            (sample_id, first, second)
+            for sample_id, outputs in per_sample.items()
+            for first, second in pairs
+            if first in outputs
+            and second in outputs
+            and not outputs[first].generation.error
+            and not outputs[second].generation.error
+        ]
+        out.append((task, per_sample, models, baseline, jobs))
+    return out
+
+
+def _pairwise(data: RunData, rubric: Rubric, cfg: JudgeConfig, spec: ProtocolSpec) -> RunRecord:
     specs = cfg.judge_specs()
     if len(specs) > 1:
         raise UserError("pairwise judging takes one judge model (no panel)")
@@ -346,50 +405,44 @@ def _pairwise(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord:
     judge = Judge(
         rubric, build_judge_backend(specs[0]), reask=cfg.reask,
         max_new_tokens=cfg.max_new_tokens, logprobs=False, cache=cache,
-        reader=lambda generation: parse_preference(generation.text),
+        reader=lambda generation: read_verdict(spec.scale, generation.text),
     )  # fmt: skip
-    by_task: dict[str, dict[str, dict[str, SampleRecord]]] = defaultdict(lambda: defaultdict(dict))
-    for r in data.records:
-        by_task[r.task][r.sample_id][r.model] = r
-    lines: list[str] = []
-    summary: dict[str, JSONValue] = {}
-    reports: list[dict[str, JSONValue]] = []
+    results: dict[str, list[PairJudgment]] = {}
     try:
-        for task, per_sample in by_task.items():
-            models = list(dict.fromkeys(m for ms in per_sample.values() for m in ms))
-            baseline = cfg.pairwise.baseline or models[0]
-            if baseline not in models:
-                raise UserError(f"baseline '{baseline}' is not a model of task '{task}': {models}")
-            pairs = (
-                [(m, baseline) for m in models if m != baseline]
-                if cfg.pairwise.pairs == "baseline"
-                else list(itertools.combinations(models, 2))
+        for task, per_sample, _, _, jobs in _pairwise_jobs(data, cfg):
+            results[task] = _judge_pairs(
+                judge, rubric, jobs, per_sample, data.samples[task], cfg, (task, spec)
             )
-            jobs = [
-                (sample_id, first, second)
-                for sample_id, outputs in per_sample.items()
-                for first, second in pairs
-                if first in outputs
-                and second in outputs
-                and not outputs[first].generation.error
-                and not outputs[second].generation.error
-            ]
-            judged = _judge_pairs(judge, rubric, jobs, per_sample, data.samples[task], cfg)
-            lines += [_json_line(task, j) for j in judged]
-            table = _summarize(judged, models, baseline, cfg)
-            summary[task] = table
-            reports.append({"task": task, **_pairwise_report(rubric, judge.name, judged, models)})
     finally:
         close = getattr(judge.backend, "close", None)
         if callable(close):
             close()
         if cache is not None:
             cache.close()
+    return finish_pairwise(data, rubric, cfg, judge.name, results)
+
+
+def finish_pairwise(
+    data: RunData,
+    rubric: Rubric,
+    cfg: JudgeConfig,
+    judge: str,
+    results: dict[str, list[PairJudgment]],
+) -> RunRecord:
+    """Write `pairwise.jsonl`, the win-rate tables and the reliability panels into the run."""
+    lines: list[str] = []
+    summary: dict[str, JSONValue] = {}
+    reports: list[dict[str, JSONValue]] = []
+    for task, _, models, baseline, _ in _pairwise_jobs(data, cfg):
+        judged = results.get(task, [])
+        lines += [_json_line(task, j) for j in judged]
+        summary[task] = _summarize(judged, models, baseline, cfg)
+        reports.append({"task": task, **_pairwise_report(rubric, judge, judged, models)})
     atomic_write_text(data.store.run_dir / "pairwise.jsonl", "".join(lines))
     latest = data.store.latest_records()
     return _rewrite_run(
         data, latest, dict(data.record.task_scorers), None, reports,
-        {"rubric": rubric.signature, "judge": judge.name, "tasks": summary},
+        {"rubric": rubric.signature, "judge": judge, "protocol": cfg.protocol, "tasks": summary},
     )  # fmt: skip
 
 
@@ -405,6 +458,7 @@ class PairJudgment:
     lengths: tuple[int, int]
     replies: list[Generation]
     human: float | None  # the outcome people's ratings imply, when the outputs carry them
+    battles: list[float] = field(default_factory=list)  # what the win rate averages
 
 
 def _judge_pairs(
@@ -414,31 +468,48 @@ def _judge_pairs(
     per_sample: dict[str, dict[str, SampleRecord]],
     samples: dict[str, Sample],
     cfg: JudgeConfig,
+    protocol: tuple[str, ProtocolSpec],
 ) -> list[PairJudgment]:
+    """Each job in both orders (first shown as A, then as B), or in one order drawn by the
+    protocol's seeded coin; a slot not asked stays None."""
+    task, spec = protocol
     out: list[PairJudgment] = []
-    with ProgressReporter(2 * len(jobs), enabled=cfg.progress, label="judging pairs") as bar:
+    per_job = 2 if spec.orders == "both" else 1
+    with ProgressReporter(per_job * len(jobs), enabled=cfg.progress, label="judging pairs") as bar:
         for start in range(0, len(jobs), cfg.batch_size):
             chunk = jobs[start : start + cfg.batch_size]
-            prompts = []
+            prompts, slots = [], []
             for sample_id, first, second in chunk:
                 source = sample_source(samples[sample_id])
                 a = per_sample[sample_id][first].generation.text
                 b = per_sample[sample_id][second].generation.text
                 reference = (samples[sample_id].references or [""])[0]
-                prompts.append(
-                    rubric.render(source=source, output_a=a, output_b=b, reference=reference)
-                )
-                prompts.append(
-                    rubric.render(source=source, output_a=b, output_b=a, reference=reference)
-                )
-            results = _ask_preferences(judge, prompts)
-            for k, (sample_id, first, second) in enumerate(chunk):
-                (v1, r1, g1), (v2, r2, g2) = results[2 * k], results[2 * k + 1]
-                outputs = per_sample[sample_id]
+                orders = [True, False]
+                if per_job == 1:
+                    orders = [first_shown_as_a(cfg.seed, task, sample_id, first, second)]
+                for first_is_a in orders:
+                    x, y = (a, b) if first_is_a else (b, a)
+                    prompts.append(
+                        rubric.render(source=source, output_a=x, output_b=y, reference=reference)
+                    )
+                slots.append(orders)
+            results = iter(_ask_preferences(judge, prompts))
+            for (sample_id, first, second), orders in zip(chunk, slots, strict=True):
+                verdicts: list[str | None] = [None, None]
+                reasons: list[str | None] = [None, None]
+                replies: list[Generation] = []
+                for first_is_a in orders:
+                    verdict, reason, generations = next(results)
+                    verdicts[0 if first_is_a else 1], reasons[0 if first_is_a else 1] = (
+                        verdict, reason,
+                    )  # fmt: skip
+                    replies += generations
                 out.append(
-                    _pair(sample_id, first, second, (v1, v2), (r1, r2), g1 + g2, outputs, cfg)
-                )
-            bar.advance(2 * len(chunk))
+                    _pair(sample_id, first, second, (verdicts[0], verdicts[1]),
+                          (reasons[0], reasons[1]), replies, per_sample[sample_id], cfg,
+                          spec.scale)
+                )  # fmt: skip
+            bar.advance(per_job * len(chunk))
     return out
 
 
@@ -464,6 +535,7 @@ def _pair(
     replies: list[Generation],
     outputs: dict[str, SampleRecord],
     cfg: JudgeConfig,
+    scale: str = "three",
 ) -> PairJudgment:
     lengths = (
         len(outputs[first].generation.text.split()),
@@ -471,16 +543,26 @@ def _pair(
     )
     outcome: float | None = None
     consistent: bool | None = None
-    if verdicts[0] is not None and verdicts[1] is not None:
-        forward, backward = _outcome(verdicts[0], True), _outcome(verdicts[1], False)
+    fought: list[float] = []
+    v_a, v_b = verdicts
+    if v_a is not None and v_b is not None and scale == "five":
+        fought = battles(v_a, True) + battles(v_b, False)
+        outcome = float(np.mean(fought))
+        consistent = winner_shown(v_a) == {"A": "B", "B": "A", "tie": "tie"}[winner_shown(v_b)]
+    elif v_a is not None and v_b is not None:
+        forward, backward = _outcome(v_a, True), _outcome(v_b, False)
         consistent = forward == backward
         if consistent:
             outcome = forward
         elif cfg.pairwise.inconsistent == "tie":
             outcome = 0.5
+        fought = [outcome] if outcome is not None else []
+    elif (v_a is None) != (v_b is None) and reasons == (None, None):  # one order was asked
+        fought = battles(v_a, True) if v_a is not None else battles(str(v_b), False)
+        outcome = float(np.mean(fought))
     return PairJudgment(
         sample_id, first, second, verdicts, reasons, outcome, consistent, lengths, replies,
-        _human_outcome(outputs[first], outputs[second]),
+        _human_outcome(outputs[first], outputs[second]), fought,
     )  # fmt: skip
 
 
@@ -503,6 +585,7 @@ def _json_line(task: str, j: PairJudgment) -> str:
         "second": j.second,
         "verdict_first_as_a": j.verdicts[0],
         "verdict_first_as_b": j.verdicts[1],
+        "battles": j.battles,
         "parse_errors": [r for r in j.reasons if r],
         "consistent": j.consistent,
         "outcome": j.outcome,
@@ -518,9 +601,10 @@ def _summarize(
     judged: Sequence[PairJudgment], models: Sequence[str], baseline: str, cfg: JudgeConfig
 ) -> dict[str, JSONValue]:
     comparisons = [
-        Comparison(j.sample, j.first, j.second, j.outcome, j.lengths[0] - j.lengths[1])
+        Comparison(j.sample, j.first, j.second, battle, j.lengths[0] - j.lengths[1])
         for j in judged
         if j.outcome is not None
+        for battle in j.battles
     ]
     spread = float(np.std([c.length_difference for c in comparisons])) if comparisons else 1.0
     rows: list[JSONValue] = []
@@ -539,13 +623,14 @@ def _summarize(
                 "model": model,
                 "n": len(mine),
                 "win_rate": _rounded(value),
+                "standard_error": _rounded(standard_error(outcomes)),
                 "ci_low": _rounded(low),
                 "ci_high": _rounded(high),
                 "lc_win_rate": _rounded(lc),
                 "length_coefficient": _rounded(slope),
-                "wins": sum(o == 1.0 for o in outcomes),
+                "wins": sum(o > 0.5 for o in outcomes),
                 "ties": sum(o == 0.5 for o in outcomes),
-                "losses": sum(o == 0.0 for o in outcomes),
+                "losses": sum(o < 0.5 for o in outcomes),
             }
         )
     present = [m for m in models if any(m in (c.first, c.second) for c in comparisons)]
@@ -573,23 +658,24 @@ def _pairwise_report(
 ) -> dict[str, JSONValue]:
     n = len(judged)
     both_read = [j for j in judged if j.consistent is not None]
-    verdicts = [v for j in judged for v in j.verdicts if v is not None]
+    # the position each verdict favours (A / B / tie), five-point labels included
+    verdicts = [winner_shown(v) for j in judged for v in j.verdicts if v is not None]
     decisive = [v for v in verdicts if v != "tie"]
+    slots = [(v, r) for j in judged for v, r in zip(j.verdicts, j.reasons, strict=True)]
+    asked = sum(v is not None or r is not None for v, r in slots)
     longer_won = [
         (j.outcome == 1.0) == (j.lengths[0] > j.lengths[1])
-        for j in both_read
-        if j.consistent and j.outcome in (0.0, 1.0) and j.lengths[0] != j.lengths[1]
+        for j in judged
+        if j.consistent is not False and j.outcome in (0.0, 1.0) and j.lengths[0] != j.lengths[1]
     ]
     report: dict[str, JSONValue] = {
         "kind": "pairwise",
         "rubric": rubric.signature,
         "judge": judge,
         "pairs": n,
-        "judgments": 2 * n,
-        "parse_failure_rate": _rounded(
-            sum(r is not None for j in judged for r in j.reasons) / (2 * n)
-        )
-        if n
+        "judgments": asked,
+        "parse_failure_rate": _rounded(sum(r is not None for _, r in slots) / asked)
+        if asked
         else None,
         "swap_consistency": _rounded(sum(bool(j.consistent) for j in both_read) / len(both_read))
         if both_read
@@ -597,10 +683,7 @@ def _pairwise_report(
         "tie_rate": _rounded(sum(v == "tie" for v in verdicts) / len(verdicts))
         if verdicts
         else None,
-        "first_position_preference": _rounded(
-            sum((v == "A") for j in judged for v in j.verdicts if v is not None and v != "tie")
-            / len(decisive)
-        )
+        "first_position_preference": _rounded(sum(v == "A" for v in decisive) / len(decisive))
         if decisive
         else None,
         "longer_answer_win_rate": _rounded(sum(longer_won) / len(longer_won))
@@ -609,9 +692,12 @@ def _pairwise_report(
         "self_preference": self_preference(judge, models),
         **usage_figures([usage_details(j.replies) for j in judged]),
     }
-    labels = {1.0: "first", 0.5: "tie", 0.0: "second"}
+
+    def labels(outcome: float) -> str:
+        return "first" if outcome > 0.5 else "second" if outcome < 0.5 else "tie"
+
     pairs = [
-        (labels[j.outcome], labels[j.human])
+        (labels(j.outcome), labels(j.human))
         for j in judged
         if j.human is not None and j.outcome is not None
     ]

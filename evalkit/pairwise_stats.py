@@ -1,14 +1,19 @@
 """Statistics of pairwise judgments: win rates, Bradley-Terry ratings, length-controlled win rate.
 
-An outcome is the first model's result against the second on one sample: 1 win, 0.5 tie, 0 loss.
-- Win rate: the mean outcome, with a bootstrap CI over samples.
-- Bradley-Terry: maximum-likelihood strengths fitted by `choix` (ILSR), ties counted as half a
-  win each way; shown on the Elo scale (1000 + 400 log10(e) x strength, centred on the mean),
-  with percentile CIs from refits on samples drawn with replacement.
-- Length-controlled win rate (after AlpacaEval 2): a logistic model of the outcome on an intercept
-  and tanh(length difference / its standard deviation); the LC win rate is the predicted win rate
-  at zero length difference. AlpacaEval 2 adds an instruction-difficulty term estimated across
-  many models; with the few models of one run, that term is left out.
+An outcome is the first model's result against the second on one sample: 1 win, 0.5 tie, 0 loss,
+or any preference in between (a probability-weighted verdict, AlpacaEval's `preference - 1`).
+- Win rate: the mean outcome, with a bootstrap CI over samples and the standard error of the mean
+  (sample standard deviation / sqrt(n), AlpacaEval's `standard_error`).
+- Bradley-Terry: maximum-likelihood strengths, ties counted as half a win each way (fitted by
+  `choix`'s ILSR when every outcome is 0, 0.5 or 1; with fractional preferences, by minimising the
+  cross-entropy of the outcome under P(i beats j) = sigmoid(s_i - s_j) with scipy); shown on the
+  Elo scale (1000 + 400 log10(e) x strength, centred on the mean), with percentile CIs from refits
+  on samples drawn with replacement.
+- evalkit's simple length-controlled win rate (`lc_win_rate`): a logistic model of the outcome on
+  an intercept and tanh(length difference / its standard deviation); the value is the predicted
+  win rate at zero length difference. It is NOT AlpacaEval 2's LC win rate, which adds an
+  instruction-difficulty term, a regularisation towards gamed baselines and a cross-validated L1
+  fit: that one is `evalkit.alpaca_eval_lc`.
 """
 
 from __future__ import annotations
@@ -43,7 +48,22 @@ class Rating:
 
 
 def win_rate(outcomes: Sequence[float], seed: int) -> tuple[float, float, float]:
+    """(mean outcome, 2.5% and 97.5% bootstrap percentiles), all in [0, 1]."""
     return mean_ci(np.asarray(outcomes, dtype=np.float64), seed)
+
+
+def standard_error(outcomes: Sequence[float]) -> float:
+    """Standard error of the mean outcome: sample standard deviation (ddof 1) / sqrt(n), in the
+    outcome's units; NaN for fewer than two outcomes. AlpacaEval's `standard_error` is this x 100
+    (pandas `Series.sem`)."""
+    values = np.asarray(outcomes, dtype=np.float64)
+    if values.size < 2:
+        return math.nan
+    return float(values.std(ddof=1) / math.sqrt(values.size))
+
+
+def is_discrete(comparisons: Sequence[Comparison]) -> bool:
+    return all(c.outcome in (0.0, 0.5, 1.0) for c in comparisons)
 
 
 def _bt_data(comparisons: Sequence[Comparison], index: dict[str, int]) -> list[tuple[int, int]]:
@@ -62,13 +82,40 @@ def _bt_data(comparisons: Sequence[Comparison], index: dict[str, int]) -> list[t
 def bradley_terry_strengths(
     comparisons: Sequence[Comparison], models: Sequence[str], alpha: float = 1e-4
 ) -> np.ndarray:
-    """Log-strengths (mean zero). `alpha`: choix's small L2 term, so that a model that never
-    lost still gets a finite strength."""
+    """Log-strengths (mean zero). `alpha`: a small L2 term (choix's, or alpha/2 x |s|^2 in the
+    continuous fit), so that a model that never lost still gets a finite strength."""
+    index = {m: i for i, m in enumerate(models)}
+    if not is_discrete(comparisons):
+        return _continuous_strengths(comparisons, index, alpha)
     import choix
 
-    index = {m: i for i, m in enumerate(models)}
     strengths = choix.ilsr_pairwise(len(models), _bt_data(comparisons, index), alpha=alpha)
     return np.asarray(strengths - strengths.mean(), dtype=np.float64)
+
+
+def _continuous_strengths(
+    comparisons: Sequence[Comparison], index: dict[str, int], alpha: float
+) -> np.ndarray:
+    """Bradley-Terry with outcomes in [0, 1]: minimise sum(log(1 + e^d) - y d) + alpha/2 |s|^2,
+    d = s_first - s_second (the cross-entropy of a fractional outcome), by Newton's method."""
+    n = len(index)
+    first = np.array([index[c.first] for c in comparisons])
+    second = np.array([index[c.second] for c in comparisons])
+    y = np.array([c.outcome for c in comparisons], dtype=np.float64)
+    design = np.zeros((len(comparisons), n))
+    design[np.arange(len(comparisons)), first] += 1.0
+    design[np.arange(len(comparisons)), second] -= 1.0
+    ridge = max(alpha, 1e-12) * np.eye(n)  # the strengths are defined up to a shift
+    s = np.zeros(n)
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(design @ s)))
+        grad = design.T @ (p - y) + alpha * s
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + ridge
+        step = np.linalg.solve(hessian, grad)
+        s -= step
+        if float(np.max(np.abs(step))) < 1e-10:
+            break
+    return np.asarray(s - s.mean(), dtype=np.float64)
 
 
 def bradley_terry(
@@ -101,8 +148,8 @@ def bradley_terry(
 def length_controlled_win_rate(
     outcomes: Sequence[float], length_differences: Sequence[float], scale: float
 ) -> tuple[float, float]:
-    """(LC win rate, length coefficient): see the module docstring. `scale` is the standard
-    deviation of length differences over the task (AlpacaEval normalises by it)."""
+    """(evalkit's simple LC win rate, length coefficient): see the module docstring. `scale` is
+    the standard deviation of length differences over the task."""
     y = np.asarray(outcomes, dtype=np.float64)
     x = np.tanh(np.asarray(length_differences, dtype=np.float64) / (scale or 1.0))
 
