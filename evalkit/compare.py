@@ -20,7 +20,7 @@ from evalkit.bootstrap import corpus_ci
 from evalkit.errors import UserError, did_you_mean
 from evalkit.protocols import Scorer
 from evalkit.scoring import build_scorers
-from evalkit.significance import Resampled, Statistic, mean_statistic, resample_values
+from evalkit.significance import Resampled, Statistic, mean_statistic, resample_values_many
 from evalkit.significance_policy import (
     ResamplingTest,
     SignificancePolicy,
@@ -75,15 +75,32 @@ class LoadedRecords:
         self, key: tuple[str, str, str], ids: tuple[str, ...], statistic: Statistic, seed: int
     ) -> Resampled:
         """`resample_values` of one model's rows on `ids` (key = task, model, metric), computed
-        once per B and reused by every comparison of that model on the same samples: comparing
-        each of m models with each other costs m bootstrap passes, not m * (m - 1)."""
+        once per B and reused by every comparison of that model on the same samples. On the first
+        request the vectors of every model of the task that scored all of `ids` are computed in
+        one pass (the resample counts drawn once): comparing each of m models with each other
+        costs one bootstrap pass per task x metric, not m * (m - 1)."""
+        task, model, metric = key
 
         def values(rows: np.ndarray, n_resamples: int) -> np.ndarray:
-            cache_key = (*key, ids, seed, n_resamples)
+            cache_key = (task, model, metric, ids, seed, n_resamples)
             if cache_key not in self._resamples:
-                self._resamples[cache_key] = resample_values(
-                    rows, statistic, seed=seed, n_resamples=n_resamples
+                peers = [model] + [
+                    m
+                    for m in self.models
+                    if m != model
+                    and (task, m) in self.records
+                    and (task, m, metric, ids, seed, n_resamples) not in self._resamples
+                    and all(i in self.column(task, m, metric)[0] for i in ids)
+                ]
+                matrices = [rows]
+                for m in peers[1:]:
+                    positions, all_rows = self.column(task, m, metric)
+                    matrices.append(all_rows[[positions[i] for i in ids]])
+                computed = resample_values_many(
+                    matrices, statistic, seed=seed, n_resamples=n_resamples
                 )
+                for m, vector in zip(peers, computed, strict=True):
+                    self._resamples[(task, m, metric, ids, seed, n_resamples)] = vector
             return self._resamples[cache_key]
 
         return values

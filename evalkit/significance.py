@@ -97,12 +97,23 @@ def resample_values(
     (n_resamples,). Every system scored on the same n samples with the same seed draws the same
     resamples, so a paired bootstrap's replicate deltas are the difference of two such vectors,
     and a report comparing every model with every other computes one vector per model."""
-    out = np.empty(n_resamples)
+    return resample_values_many([rows], statistic, seed=seed, n_resamples=n_resamples)[0]
+
+
+def resample_values_many(
+    systems: Sequence[Rows], statistic: Statistic, *, seed: int, n_resamples: int
+) -> list[NDArray[np.float64]]:
+    """`resample_values` of several systems on the same n samples, in one pass over the
+    resamples (the count matrices are drawn once, not once per system)."""
+    out = [np.empty(n_resamples) for _ in systems]
+    if not systems:
+        return out
     start = 0
-    for counts in _blocks(len(rows), seed, n_resamples):
-        sums = counts @ rows
-        for k in range(len(counts)):
-            out[start + k] = statistic(sums[k])
+    for counts in _blocks(len(systems[0]), seed, n_resamples):
+        for rows, values in zip(systems, out, strict=True):
+            sums = counts @ rows
+            for k in range(len(counts)):
+                values[start + k] = statistic(sums[k])
         start += len(counts)
     return out
 
