@@ -86,7 +86,8 @@ def main() -> None:
                 f"\nrun {i + 1}: {wall:7.1f} s wall  (load average 1 min: {load_before:.2f} "
                 f"before, {load_after:.2f} after)"
             )
-            print(f"  {'phase':<22} {'s':>8} {'share':>7}")
+            print(f"  {'phase (scorers: summed over worker processes, overlapping)':<22}")
+            print(f"  {'':<22} {'s':>8} {'share':>7}")
             for name, seconds, children in phases(run_dir / "run.log"):
                 print(f"  {name:<22} {seconds:8.0f} {seconds / wall:7.1%}")
                 for child, child_s in children:
