@@ -20,7 +20,7 @@ from evalkit.bootstrap import corpus_ci
 from evalkit.errors import UserError, did_you_mean
 from evalkit.protocols import Scorer
 from evalkit.scoring import build_scorers
-from evalkit.significance import Statistic, mean_statistic
+from evalkit.significance import Resampled, Statistic, mean_statistic, resample_values_many
 from evalkit.significance_policy import (
     ResamplingTest,
     SignificancePolicy,
@@ -68,6 +68,42 @@ class LoadedRecords:
     _columns: dict[tuple[str, str, str], tuple[dict[str, int], np.ndarray]] = field(
         default_factory=dict, repr=False
     )
+    # (task, model, metric, shared ids, seed, B) -> that model's bootstrap statistics
+    _resamples: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def resampled(
+        self, key: tuple[str, str, str], ids: tuple[str, ...], statistic: Statistic, seed: int
+    ) -> Resampled:
+        """`resample_values` of one model's rows on `ids` (key = task, model, metric), computed
+        once per B and reused by every comparison of that model on the same samples. On the first
+        request the vectors of every model of the task that scored all of `ids` are computed in
+        one pass (the resample counts drawn once): comparing each of m models with each other
+        costs one bootstrap pass per task x metric, not m * (m - 1)."""
+        task, model, metric = key
+
+        def values(rows: np.ndarray, n_resamples: int) -> np.ndarray:
+            cache_key = (task, model, metric, ids, seed, n_resamples)
+            if cache_key not in self._resamples:
+                peers = [model] + [
+                    m
+                    for m in self.models
+                    if m != model
+                    and (task, m) in self.records
+                    and (task, m, metric, ids, seed, n_resamples) not in self._resamples
+                    and all(i in self.column(task, m, metric)[0] for i in ids)
+                ]
+                matrices = [rows]
+                for m in peers[1:]:
+                    positions, all_rows = self.column(task, m, metric)
+                    matrices.append(all_rows[[positions[i] for i in ids]])
+                computed = resample_values_many(
+                    matrices, statistic, seed=seed, n_resamples=n_resamples
+                )
+                for m, vector in zip(peers, computed, strict=True):
+                    self._resamples[(task, m, metric, ids, seed, n_resamples)] = vector
+            return self._resamples[cache_key]
+
+        return values
 
     def column(self, task: str, model: str, metric: str) -> tuple[dict[str, int], np.ndarray]:
         """The samples where `metric` scored ok (id -> row) and their rows (the value, or the
@@ -137,9 +173,14 @@ def compare_pair(
         return None
     rows_a, rows_b = all_a[[pos_a[i] for i in ids]], all_b[[pos_b[i] for i in ids]]
     statistic = _statistic(scorer, len(ids))
+    shared = tuple(ids)
+    resampled = (
+        data.resampled((task, base, metric), shared, statistic, seed),
+        data.resampled((task, model, metric), shared, statistic, seed),
+    )
     out = paired_outcome(
         rows_a, rows_b, statistic, corpus=is_corpus(scorer), policy=policy,
-        family_size=family_size, seed=seed, ci_resamples=n_resamples,
+        family_size=family_size, seed=seed, ci_resamples=n_resamples, resampled=resampled,
     )  # fmt: skip
     ci_a: tuple[float, float] | None = None
     ci_b: tuple[float, float] | None = None

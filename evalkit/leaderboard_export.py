@@ -1,7 +1,8 @@
 """`evalkit leaderboard RUN_DIR... -o DIR`: one leaderboard from many runs, as HTML, CSV and JSON.
 
 Rules, stated in every output:
-- Each task is ranked by its first metric (the task's own scorer order), direction respected.
+- Each task is ranked by its headline metric (`primary_metric` in its task.yaml, as the terminal
+  table and the report; the first metric when it declares none), direction respected.
 - Rank = 1 + the number of models whose 95% CI lies entirely better than this model's CI, so models
   whose CIs overlap share a rank (ties), as LMSYS's arena leaderboard ranks.
 - Overall = mean win rate (HELM): per task, the share of the other ranked models this model beats
@@ -27,11 +28,13 @@ import jinja2
 
 from evalkit.atomicio import atomic_write_text
 from evalkit.errors import UserError
+from evalkit.leaderboard import rank_metric_of
 from evalkit.store import RunStore
 from evalkit.types import Aggregate
 
 RULES = (
-    "Each task is ranked by its first metric. Rank = 1 + the number of models whose 95% CI lies "
+    "Each task is ranked by its headline metric (primary_metric, else its first). "
+    "Rank = 1 + the number of models whose 95% CI lies "
     "entirely better; overlapping CIs share a rank. Overall = mean win rate over the tasks a model "
     "has (the share of other models it beats on the point estimate, per task); models that never "
     "shared a task are ranked in separate Overall tables."
@@ -75,9 +78,12 @@ def _groups(task_models: dict[str, list[str]]) -> dict[str, int]:
     return {m: order[g] for m, g in group.items()}
 
 
-def _collect(run_dirs: Sequence[Path]) -> tuple[list[Aggregate], dict[str, Any]]:
+def _collect(
+    run_dirs: Sequence[Path],
+) -> tuple[list[Aggregate], dict[str, Any], dict[str, str]]:
     out: list[Aggregate] = []
     pairwise: dict[str, Any] = {}
+    primary: dict[str, str] = {}
     runs = []
     for run_dir in run_dirs:
         store = RunStore(run_dir)
@@ -89,6 +95,8 @@ def _collect(run_dirs: Sequence[Path]) -> tuple[list[Aggregate], dict[str, Any]]
         for a in run.aggregates:
             in_runs.setdefault((a.task, a.model), set()).add(run_dir)
     for run_dir, run in runs:
+        for task, metric in run.primary_metrics.items():
+            primary.setdefault(task, metric)
         for a in run.aggregates:
             model = a.model
             if len(in_runs[(a.task, a.model)]) > 1:
@@ -103,7 +111,7 @@ def _collect(run_dirs: Sequence[Path]) -> tuple[list[Aggregate], dict[str, Any]]
                     pairwise[task] = table["bradley_terry"]
     if not out:
         raise UserError("no aggregates in the given run directories")
-    return out, pairwise
+    return out, pairwise, primary
 
 
 def _better(a: Aggregate, b: Aggregate) -> bool:
@@ -116,12 +124,13 @@ def _better(a: Aggregate, b: Aggregate) -> bool:
 
 
 def build(run_dirs: Sequence[Path]) -> tuple[list[Entry], list[Overall], dict[str, Any]]:
-    aggregates, pairwise = _collect(run_dirs)
+    aggregates, pairwise, primary = _collect(run_dirs)
     entries: list[Entry] = []
     wins: dict[str, list[float]] = {}
     task_models: dict[str, list[str]] = {}
     for task in dict.fromkeys(a.task for a in aggregates):
-        first_metric = next(a.metric for a in aggregates if a.task == task)
+        metrics = list(dict.fromkeys(a.metric for a in aggregates if a.task == task))
+        first_metric = rank_metric_of(metrics, primary.get(task))
         ranked = [
             a
             for a in aggregates

@@ -90,6 +90,38 @@ def _blocks(n: int, seed: int, n_resamples: int) -> Iterable[NDArray[np.float64]
     return _count_blocks(n, seed, n_resamples)
 
 
+def resample_values(
+    rows: Rows, statistic: Statistic, *, seed: int, n_resamples: int
+) -> NDArray[np.float64]:
+    """`statistic` of each of the `n_resamples` bootstrap resamples of `rows` (n x k), shape
+    (n_resamples,). Every system scored on the same n samples with the same seed draws the same
+    resamples, so a paired bootstrap's replicate deltas are the difference of two such vectors,
+    and a report comparing every model with every other computes one vector per model."""
+    return resample_values_many([rows], statistic, seed=seed, n_resamples=n_resamples)[0]
+
+
+def resample_values_many(
+    systems: Sequence[Rows], statistic: Statistic, *, seed: int, n_resamples: int
+) -> list[NDArray[np.float64]]:
+    """`resample_values` of several systems on the same n samples, in one pass over the
+    resamples (the count matrices are drawn once, not once per system)."""
+    out = [np.empty(n_resamples) for _ in systems]
+    if not systems:
+        return out
+    start = 0
+    for counts in _blocks(len(systems[0]), seed, n_resamples):
+        for rows, values in zip(systems, out, strict=True):
+            sums = counts @ rows
+            for k in range(len(counts)):
+                values[start + k] = statistic(sums[k])
+        start += len(counts)
+    return out
+
+
+# (rows, n_resamples) -> `resample_values` of those rows: lets a caller reuse one system's vector
+Resampled = Callable[[Rows, int], NDArray[np.float64]]
+
+
 def paired_bootstrap(
     rows_a: Rows,
     rows_b: Rows,
@@ -98,21 +130,27 @@ def paired_bootstrap(
     seed: int,
     n_resamples: int = 1000,
     null_delta: float = 0.0,
+    resampled: tuple[Resampled, Resampled] | None = None,
 ) -> PairedResult:
     """Paired bootstrap of delta = statistic(b) - statistic(a); rows are (n x k).
 
     `p_value` tests delta == `null_delta` (two-sided, shift method); `p_moses` always tests 0.
+    `resampled` (for a and b): where each system's `resample_values` come from, e.g. a cache;
+    it must return what `resample_values(rows, statistic, seed=seed, ...)` would.
     """
     n = len(rows_a)
     value_a, value_b = statistic(rows_a.sum(axis=0)), statistic(rows_b.sum(axis=0))
     observed = value_b - value_a
-    deltas = np.empty(n_resamples)
-    start = 0
-    for counts in _blocks(n, seed, n_resamples):
-        sums_a, sums_b = counts @ rows_a, counts @ rows_b
-        for k in range(len(counts)):
-            deltas[start + k] = statistic(sums_b[k]) - statistic(sums_a[k])
-        start += len(counts)
+    if resampled is None:  # one pass over the resamples for both systems
+        deltas = np.empty(n_resamples)
+        start = 0
+        for counts in _blocks(n, seed, n_resamples):
+            sums_a, sums_b = counts @ rows_a, counts @ rows_b
+            for k in range(len(counts)):
+                deltas[start + k] = statistic(sums_b[k]) - statistic(sums_a[k])
+            start += len(counts)
+    else:
+        deltas = resampled[1](rows_b, n_resamples) - resampled[0](rows_a, n_resamples)
     shifted = deltas - deltas.mean()
     p = (1 + int(np.sum(np.abs(shifted) >= abs(observed - null_delta)))) / (n_resamples + 1)
     centred = np.abs(deltas) - np.abs(deltas).mean()

@@ -35,6 +35,7 @@ from typing import Literal
 import numpy as np
 
 from evalkit.significance import (
+    Resampled,
     Rows,
     Statistic,
     approximate_randomization,
@@ -116,18 +117,24 @@ def paired_outcome(
     seed: int,
     ci_resamples: int,
     null_delta: float = 0.0,
+    resampled: tuple[Resampled, Resampled] | None = None,
 ) -> PairedOutcome:
     """The policy's paired test of `rows_b` against `rows_a` (n x k rows, same samples in order).
 
     `null_delta` (the gate's allowed drop, signed as b - a) moves the tested null away from 0;
     McNemar and approximate randomization only test 0, so a 0/1 metric tested against another
     value gets the paired t-test (a Wald test of the paired proportions) instead, and `ar` raises
-    ValueError.
+    ValueError. `resampled`: each system's bootstrap statistics from a cache (see
+    `evalkit.significance.paired_bootstrap`); the outcome is the same without it.
     """
     kind = metric_kind(rows_a, rows_b, corpus=corpus)
     if kind == "corpus":
-        return _resampled(rows_a, rows_b, statistic, policy, family_size, seed, null_delta)
-    boot = paired_bootstrap(rows_a, rows_b, statistic, seed=seed, n_resamples=ci_resamples)
+        return _resampled(
+            rows_a, rows_b, statistic, policy, family_size, seed, null_delta, resampled
+        )
+    boot = paired_bootstrap(
+        rows_a, rows_b, statistic, seed=seed, n_resamples=ci_resamples, resampled=resampled
+    )
     if kind == "binary" and null_delta == 0.0:
         test, p = "mcnemar", mcnemar(rows_a[:, 0] == 1, rows_b[:, 0] == 1).p_value
     else:
@@ -146,6 +153,7 @@ def _resampled(
     family_size: int,
     seed: int,
     null_delta: float,
+    resampled: tuple[Resampled, Resampled] | None,
 ) -> PairedOutcome:
     b = policy.resamples(family_size)
     if not policy.reachable(family_size, b):
@@ -155,8 +163,9 @@ def _resampled(
             "compare fewer models at once"
         )
     boot = paired_bootstrap(
-        rows_a, rows_b, statistic, seed=seed, n_resamples=b, null_delta=null_delta
-    )
+        rows_a, rows_b, statistic, seed=seed, n_resamples=b, null_delta=null_delta,
+        resampled=resampled,
+    )  # fmt: skip
     test, p = "bootstrap", boot.p_value
     if policy.resampling_test == "ar":
         if null_delta != 0.0:

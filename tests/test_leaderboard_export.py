@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
+from pathlib import Path
 
 from evalkit.leaderboard_export import _better
 from evalkit.types import Aggregate
@@ -67,3 +69,35 @@ def test_models_that_never_shared_a_task_are_not_ranked_together():
     # a later task that links two groups merges them
     linked = _groups({"t1": ["a", "b"], "t2": ["c", "d"], "t3": ["b", "c"]})
     assert set(linked.values()) == {0}
+
+
+def _renamed_task(qa_task: Path, root: Path, name: str, systems: dict[str, str]) -> Path:
+    """qa_task copied as task `name`, its recorded systems renamed, its headline metric f1."""
+    task = root / name
+    shutil.copytree(qa_task, task)
+    spec = (task / "task.yaml").read_text().replace("name: toy_qa", f"name: {name}")
+    (task / "task.yaml").write_text(spec + "primary_metric: f1\n")
+    outputs = (task / "outputs.jsonl").read_text()
+    for old, new in systems.items():
+        outputs = outputs.replace(f'"system": "{old}"', f'"system": "{new}"')
+    (task / "outputs.jsonl").write_text(outputs)
+    return task
+
+
+def test_runs_of_disjoint_models_get_separate_overall_tables(run_cli, qa_task, tmp_path):
+    """Two runs, each of its own two models on its own task: each pair is ranked in its own
+    Overall table (both winners would otherwise tie at a win rate of 1), in JSON and HTML; each
+    task is ranked by its declared primary_metric."""
+    one = _renamed_task(qa_task, tmp_path / "tasks", "qa_one", {"good": "g1", "bad": "b1"})
+    two = _renamed_task(qa_task, tmp_path / "tasks", "qa_two", {"good": "g2", "bad": "b2"})
+    for name, task in (("r1", one), ("r2", two)):
+        out = run_cli("run", f"tasks=[{task}]", f"run_dir={tmp_path / name}", "progress=false")
+        assert out.returncode == 0, out.stderr
+    out = run_cli("leaderboard", str(tmp_path / "r1"), str(tmp_path / "r2"), "-o", "board")
+    assert out.returncode == 0, out.stderr
+    data = json.loads((tmp_path / "board" / "leaderboard.json").read_text())
+    groups = {o["model"]: o["group"] for o in data["overall"]}
+    assert groups["g1"] == groups["b1"] != groups["g2"] == groups["b2"]
+    assert {r["metric"] for rows in data["tasks"].values() for r in rows} == {"f1"}
+    html = (tmp_path / "board" / "leaderboard.html").read_text()
+    assert html.count("<h2>Overall") == 2 and "group 2 of 2" in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -45,6 +46,29 @@ def test_unieval_published_correlations_exactly(dataset, dimension, expected):
     for method, published in zip(("pearson", "spearman", "kendall"), expected, strict=True):
         result = correlate(items, "sample", method, n_resamples=0)
         assert round(result.value, 6) == pytest.approx(published, abs=1e-6)
+
+
+@pytest.mark.parametrize("task", ["qags_xsum", "qags_cnndm"])
+def test_readme_meta_eval_example_on_bundled_outputs_gives_published_values(task):
+    """README's file example runs outside a checkout with shared data: the QAGS tasks ship
+    UniEval's predictions and the human labels in their outputs.jsonl (`unieval`, `human`)."""
+    from tests.conftest import REPO
+
+    expected = dict((d, v) for d, _, v in PUBLISHED)[task]
+    items = from_file(REPO / "tasks" / task / "outputs.jsonl", "unieval", "human", None, None)
+    (only,) = items.values()
+    for method, published in zip(("pearson", "spearman", "kendall"), expected, strict=True):
+        result = correlate(only, "sample", method, n_resamples=0)
+        assert round(result.value, 6) == pytest.approx(published, abs=1e-6)
+
+
+def test_readme_examples_need_no_shared_data_folder():
+    from tests.conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(?:bash|python)\n(.*?)```", readme, re.S)
+    assert blocks and not [b for b in blocks if "../shared" in b]
+    assert "evalkit meta-eval tasks/qags_xsum/outputs.jsonl --pred unieval --human human" in readme
 
 
 def test_levels_follow_their_definitions():

@@ -41,7 +41,8 @@ class SummaryTable:
     rows: list[tuple[str, dict[str, SummaryCell]]]  # model -> metric -> cell, ranked
 
 
-def _loaded(bundle: ReportBundle) -> LoadedRecords:
+def loaded(bundle: ReportBundle) -> LoadedRecords:
+    """The bundle's records for paired tests; pass one to several calls to share its caches."""
     records: dict[tuple[str, str], dict[str, SampleRecord]] = defaultdict(dict)
     for record in bundle.records:
         records[(record.task, record.model)][record.sample_id] = record
@@ -105,11 +106,15 @@ def _column(
 
 
 def summary_tables(
-    bundle: ReportBundle, *, n_resamples: int = 1000, rank_by: dict[str, str] | None = None
+    bundle: ReportBundle,
+    *,
+    n_resamples: int = 1000,
+    rank_by: dict[str, str] | None = None,
+    data: LoadedRecords | None = None,
 ) -> list[SummaryTable]:
     """Per task: every model's aggregates, the best per column, and who is tied with it; rows
     ranked by `rank_by[task]` (the task's primary metric) when given, else the first metric."""
-    data = _loaded(bundle)
+    data = data or loaded(bundle)
     tables = []
     for task in bundle.tasks:
         mine = [a for a in bundle.aggregates if a.task == task]
@@ -147,11 +152,16 @@ def task_baselines(bundle: ReportBundle, baseline: str) -> dict[str, str]:
 
 
 def baseline_comparisons(
-    bundle: ReportBundle, baselines: dict[str, str], *, n_resamples: int = 1000
+    bundle: ReportBundle,
+    baselines: dict[str, str],
+    *,
+    n_resamples: int = 1000,
+    data: LoadedRecords | None = None,
 ) -> list[dict[str, Any]]:
     """Every other model against its task's baseline, per metric; Holm within each task x metric
-    (the policy's family, as in `evalkit compare`)."""
-    data = _loaded(bundle)
+    (the policy's family, as in `evalkit compare`). `data`: the bundle's records, loaded once
+    when this is called for several baselines (their bootstrap statistics are then reused)."""
+    data = data or loaded(bundle)
     raw = []
     for task, baseline in baselines.items():
         others = [m for m in bundle.models if m != baseline and (task, m) in data.records]
@@ -165,3 +175,59 @@ def baseline_comparisons(
                 if row is not None:
                     raw.append(row)
     return adjust(raw, POLICY)
+
+
+# The columns of a compact comparison row (`every_baseline`'s "by_baseline").
+COMPACT_FIELDS = (
+    "model", "metric", "n", "baseline_value", "value", "delta", "delta_low", "delta_high",
+    "test", "p_value", "p_holm", "significant",
+)  # fmt: skip
+# A task with more models stores the paired tests against its rendered baseline only.
+MAX_BASELINE_MODELS = 40
+
+
+def _short(value: Any) -> Any:
+    """Floats to 6 significant digits (the page shows 3): a smaller page, the same decisions."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}") if math.isfinite(value) else None
+    return value
+
+
+def _compact(row: dict[str, Any]) -> list[Any]:
+    low, high = row["delta_ci"]
+    full = {**row, "delta_low": low, "delta_high": high}
+    return [_short(full[k]) for k in COMPACT_FIELDS]
+
+
+def every_baseline(
+    bundle: ReportBundle,
+    baselines: dict[str, str],
+    *,
+    n_resamples: int = 1000,
+    data: LoadedRecords | None = None,
+) -> dict[str, Any]:
+    """The Compare tab's data: `rows`, every model against the rendered baseline of its task
+    (`baselines`, as `baseline_comparisons`), and `by_baseline`, task -> baseline -> compact rows
+    (`fields` names their columns) for every model of the task as the baseline, each with its own
+    Holm family, so that the page shows the paired tests of whichever baseline a reader picks.
+    Each model's bootstrap statistics are computed once and shared by all its comparisons."""
+    data = data or loaded(bundle)
+    rows = baseline_comparisons(bundle, baselines, n_resamples=n_resamples, data=data)
+    by_baseline: dict[str, dict[str, list[list[Any]]]] = {}
+    for task, default in baselines.items():
+        models = [m for m in bundle.models if (task, m) in data.records]
+        chosen = models if len(models) <= MAX_BASELINE_MODELS else [default]
+        by_baseline[task] = {}
+        for base in chosen:
+            mine = (
+                [r for r in rows if r["task"] == task]
+                if base == default
+                else baseline_comparisons(bundle, {task: base}, n_resamples=n_resamples, data=data)
+            )
+            by_baseline[task][base] = [_compact(r) for r in mine]
+    return {
+        "baselines": baselines,
+        "rows": rows,
+        "fields": list(COMPACT_FIELDS),
+        "by_baseline": by_baseline,
+    }

@@ -27,7 +27,7 @@ import jinja2
 from evalkit.leaderboard import format_cell
 from evalkit.metric_agreement import AgreementTable, agreement_tables
 from evalkit.report.bundle import LoadedRun, ReportBundle, bundle_runs
-from evalkit.report.comparisons import baseline_comparisons, summary_tables, task_baselines
+from evalkit.report.comparisons import every_baseline, loaded, summary_tables, task_baselines
 from evalkit.report.decision import decisions, rank_metric
 from evalkit.report.judges_view import format_value, judge_rows
 from evalkit.report.payload import build_payload
@@ -158,15 +158,18 @@ def render_bundle(
     models = bundle.models
     base = baseline if baseline in models else (models[0] if models else None)
     comparison = None
+    data = loaded(bundle)  # one load: the summary and the comparisons share bootstrap statistics
     if base is not None and len(models) > 1:
         baselines = task_baselines(bundle, base)
-        rows = baseline_comparisons(bundle, baselines, n_resamples=n_resamples)
-        comparison = {"baselines": baselines, "rows": finite(rows)}
+        comparison = finite(every_baseline(bundle, baselines, n_resamples=n_resamples, data=data))
     if agreement is None:
         agreement = [t for r in bundle.runs for t in agreement_tables(r.run, r.records)]
     ranked_by = {t: (m, src) for t in bundle.tasks for m, src in [rank_metric(bundle, t)] if m}
     summary = summary_tables(
-        bundle, n_resamples=n_resamples, rank_by={t: m for t, (m, _) in ranked_by.items()}
+        bundle,
+        n_resamples=n_resamples,
+        rank_by={t: m for t, (m, _) in ranked_by.items()},
+        data=data,
     )
     scripts = _scripts()
     judge_reports = [j for r in bundle.runs for j in r.run.judge_reports]

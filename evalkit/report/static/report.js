@@ -486,8 +486,8 @@
     return D.aggregates.find((a) => a.task === task && a.model === model && a.metric === metric);
   }
   function unstoredRows(task, model, base) {
-    // Paired tests are stored against the rendered baseline only: for another one, the values
-    // with their CIs, and no test (the note above the table says so).
+    // A task with very many models stores paired tests against the rendered baseline only: for
+    // another one, the values with their CIs, and no test (the note above the table says so).
     return metricsOf(task).map((m) => {
       const a = cellOf(task, base, m.name), b = cellOf(task, model, m.name);
       const tr = el("tr");
@@ -497,28 +497,36 @@
       return tr;
     });
   }
+  function storedRows(task, base) {
+    // The paired tests against `base`, each baseline with its own Holm family (built with the report).
+    const C = D.comparison, table = (C.by_baseline || {})[task] || {};
+    if (!table[base]) return null;
+    return table[base].map((values) => {
+      const r = { task: task, baseline: base };
+      C.fields.forEach((f, k) => { r[f] = values[k]; });
+      return r;
+    });
+  }
+  function pValue(p) { return p === null || p === undefined ? "n/a" : p.toPrecision(3); }
   function renderCompare() {
     const C = D.comparison, model = $("c-model").value, task = $("c-task").value, metric = $("c-metric").value;
-    const base = currentBaseline(task), stored = base === C.baselines[task];
+    const base = currentBaseline(task), stored = storedRows(task, base);
     const note = $("c-note");
-    note.hidden = stored;
-    note.textContent = stored ? "" : `Paired tests are stored against ${C.baselines[task]} only (the baseline this report was rendered with): the table shows each model's values against ${base} without a test; "evalkit report RUN --baseline '${base}'" renders the tests against it. The sample lists below are recomputed against ${base}.`;
-    if (!stored) {
-      document.querySelector("#c-table tbody").replaceChildren(...(model ? unstoredRows(task, model, base) : []));
-      const deltas = model ? sampleDeltas(task, metric, model, base) : [];
-      sampleList($("c-worse"), deltas.filter((d) => d[1] < 0).sort((a, b) => a[1] - b[1]).slice(0, 10));
-      sampleList($("c-better"), deltas.filter((d) => d[1] > 0).sort((a, b) => b[1] - a[1]).slice(0, 10));
-      return;
+    note.hidden = stored !== null;
+    note.textContent = stored !== null ? "" : `Paired tests are stored against ${C.baselines[task]} only (this task has too many models to store every pair): the table shows each model's values against ${base} without a test; "evalkit report RUN --baseline '${base}'" renders the tests against it. The sample lists below are recomputed against ${base}.`;
+    const body = document.querySelector("#c-table tbody");
+    if (stored === null) {
+      body.replaceChildren(...(model ? unstoredRows(task, model, base) : []));
+    } else {
+      body.replaceChildren(...stored.filter((r) => r.model === model).map((r) => {
+        const tr = el("tr", null, r.significant ? (r.delta * (higherIsBetter(r.task, r.metric) ? 1 : -1) > 0 ? "better" : "worse") : "");
+        [r.task, r.metric, r.n, fmt(r.baseline_value), fmt(r.value),
+          `${fmt(r.delta)} [${fmt(r.delta_low)}, ${fmt(r.delta_high)}]`,
+          r.test, pValue(r.p_value), pValue(r.p_holm), r.significant ? "yes" : "no"].forEach((v, k) => tr.appendChild(el("td", v, k >= 2 ? "num" : "")));
+        return tr;
+      }));
     }
-    const rows = C.rows.filter((r) => r.model === model && r.task === task);
-    document.querySelector("#c-table tbody").replaceChildren(...rows.map((r) => {
-      const tr = el("tr", null, r.significant ? (r.delta * (higherIsBetter(r.task, r.metric) ? 1 : -1) > 0 ? "better" : "worse") : "");
-      [r.task, r.metric, r.n, withCi(r.baseline_value, r.baseline_ci), withCi(r.value, r.ci),
-        `${fmt(r.delta)} [${fmt(r.delta_ci[0])}, ${fmt(r.delta_ci[1])}]`,
-        r.test, r.p_value.toPrecision(3), r.p_holm.toPrecision(3), r.significant ? "yes" : "no"].forEach((v, k) => tr.appendChild(el("td", v, k >= 2 ? "num" : "")));
-      return tr;
-    }));
-    const deltas = model ? sampleDeltas(task, metric, model, C.baselines[task]) : [];
+    const deltas = model ? sampleDeltas(task, metric, model, base) : [];
     sampleList($("c-worse"), deltas.filter((d) => d[1] < 0).sort((a, b) => a[1] - b[1]).slice(0, 10));
     sampleList($("c-better"), deltas.filter((d) => d[1] > 0).sort((a, b) => b[1] - a[1]).slice(0, 10));
   }
