@@ -195,6 +195,11 @@ def test_builtin_tasks_declare_their_headline_metric():
 
     assert load_task("wmt17_en_de").spec.primary_metric == "bleu"
     assert load_task("summeval").spec.primary_metric == "chrf"
+    assert load_task("gsm8k").spec.primary_metric == "numeric_match_strict"
+    from evalkit.resources import builtin_dir
+
+    for task_yaml in builtin_dir("tasks").glob("*/task.yaml"):
+        assert load_task(task_yaml.parent.name).spec.primary_metric, task_yaml
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
