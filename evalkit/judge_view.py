@@ -53,9 +53,7 @@ def print_judging(record: RunRecord, rubric: str) -> None:
                 for column in ("model", "rating", "CI"):
                     bt.add_column(column)
                 for r in table["bradley_terry"]:
-                    bt.add_row(
-                        r["model"], f"{r['rating']:.1f}", ci_text(r["ci_low"], r["ci_high"])
-                    )
+                    bt.add_row(r["model"], f"{r['rating']:.1f}", ci_text(r["ci_low"], r["ci_high"]))
                 console.print(bt)
     else:
         print_leaderboards(record.aggregates, console, record.primary_metrics)

@@ -67,7 +67,7 @@ class Rating:
 
 
 def ci_text(low: float | None, high: float | None) -> str:
-    """"[low, high]" to 0.1, or "n/a" when the CI is unavailable (None or NaN)."""
+    """The CI as `[low, high]` to 0.1, or `n/a` when it is unavailable (None or NaN)."""
     if low is None or high is None or math.isnan(low) or math.isnan(high):
         return "n/a"
     return f"[{low:.1f}, {high:.1f}]"

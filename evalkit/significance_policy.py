@@ -39,10 +39,10 @@ from typing import Literal
 import numpy as np
 
 from evalkit.significance import (
+    EXACT_MAX_N,
     Resampled,
     Rows,
     Statistic,
-    EXACT_MAX_N,
     approximate_randomization,
     exact_randomization,
     holm,
@@ -172,7 +172,8 @@ def _resampled(
         rows_a, rows_b, statistic, seed=seed, n_resamples=b, null_delta=null_delta,
         resampled=resampled,
     )  # fmt: skip
-    test, p, used = "bootstrap", boot.p_value, b
+    used: int | None = b
+    test, p = "bootstrap", boot.p_value
     if len(rows_a) <= EXACT_MAX_N:
         if null_delta != 0.0:
             test, p, used = f"none (n<={EXACT_MAX_N})", 1.0, None

@@ -36,7 +36,7 @@ OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 def default_base_url() -> str:
-    """$OPENAI_BASE_URL when set and non-empty, else the OpenAI API, as the `openai` client reads it.
+    """$OPENAI_BASE_URL when set and non-empty, else the OpenAI API (as the `openai` client).
 
     Read when an options object is made, so every `backend: openai` (a run's model, a judge model
     declared inline, a studio playground model) goes where the OpenAI client would.
