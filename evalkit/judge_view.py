@@ -8,6 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from evalkit.leaderboard import print_leaderboards
+from evalkit.pairwise_stats import ci_text
 from evalkit.session import results_console
 from evalkit.types import JSONValue, RunRecord
 
@@ -52,9 +53,7 @@ def print_judging(record: RunRecord, rubric: str) -> None:
                 for column in ("model", "rating", "CI"):
                     bt.add_column(column)
                 for r in table["bradley_terry"]:
-                    bt.add_row(
-                        r["model"], f"{r['rating']:.1f}", f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]"
-                    )
+                    bt.add_row(r["model"], f"{r['rating']:.1f}", ci_text(r["ci_low"], r["ci_high"]))
                 console.print(bt)
     else:
         print_leaderboards(record.aggregates, console, record.primary_metrics)
@@ -101,7 +100,7 @@ def print_recorded(summary: dict[str, Any]) -> None:
         for column in ("model", "rating", "CI"):
             bt.add_column(column)
         for r in summary["bradley_terry"]:
-            bt.add_row(r["model"], f"{r['rating']:.1f}", f"[{r['ci_low']:.1f}, {r['ci_high']:.1f}]")
+            bt.add_row(r["model"], f"{r['rating']:.1f}", ci_text(r["ci_low"], r["ci_high"]))
         console.print(bt)
     if summary.get("scores"):
         points = Table(title="pointwise scores (mean, 95% CI)")

@@ -637,8 +637,7 @@ def _summarize(
     ratings: list[JSONValue] = []
     if len(present) > 1:
         ratings = [
-            {"model": r.model, "rating": round(r.rating, 1), "ci_low": round(r.ci_low, 1),
-             "ci_high": round(r.ci_high, 1)}
+            r.as_json()
             for r in sorted(
                 bradley_terry(comparisons, present, seed=cfg.seed), key=lambda r: -r.rating
             )

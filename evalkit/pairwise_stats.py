@@ -8,7 +8,9 @@ or any preference in between (a probability-weighted verdict, AlpacaEval's `pref
   `choix`'s ILSR when every outcome is 0, 0.5 or 1; with fractional preferences, by minimising the
   cross-entropy of the outcome under P(i beats j) = sigmoid(s_i - s_j) with scipy); shown on the
   Elo scale (1000 + 400 log10(e) x strength, centred on the mean), with percentile CIs from refits
-  on samples drawn with replacement.
+  on samples drawn with replacement. With fewer than two distinct samples, or when no refit moves
+  a model's rating (every resample the same data), there is nothing to resample: the CI is
+  unavailable (NaN, "n/a" in tables, null in JSON, with `ci_note` saying why), never zero-width.
 - evalkit's simple length-controlled win rate (`lc_win_rate`): a logistic model of the outcome on
   an intercept and tanh(length difference / its standard deviation); the value is the predicted
   win rate at zero length difference. It is NOT AlpacaEval 2's LC win rate, which adds an
@@ -41,10 +43,34 @@ class Comparison:
 
 @dataclass(frozen=True)
 class Rating:
+    """A Bradley-Terry rating on the Elo scale; ci_low/ci_high NaN when unavailable (`ci_note`)."""
+
     model: str
     rating: float
     ci_low: float
     ci_high: float
+    ci_note: str | None = None
+
+    def as_json(self) -> dict[str, str | float | None]:
+        """Rounded to 0.1; an unavailable CI bound is None (JSON null), not NaN."""
+
+        def bound(x: float) -> float | None:
+            return None if math.isnan(x) else round(x, 1)
+
+        out: dict[str, str | float | None] = {
+            "model": self.model, "rating": round(self.rating, 1),
+            "ci_low": bound(self.ci_low), "ci_high": bound(self.ci_high),
+        }  # fmt: skip
+        if self.ci_note:
+            out["ci_note"] = self.ci_note
+        return out
+
+
+def ci_text(low: float | None, high: float | None) -> str:
+    """The CI as `[low, high]` to 0.1, or `n/a` when it is unavailable (None or NaN)."""
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return "n/a"
+    return f"[{low:.1f}, {high:.1f}]"
 
 
 def win_rate(outcomes: Sequence[float], seed: int) -> tuple[float, float, float]:
@@ -130,19 +156,25 @@ def bradley_terry(
     for c in comparisons:
         by_sample.setdefault(c.sample, []).append(c)
     samples = list(by_sample)
+    elo = 1000 + ELO_SCALE * point
+    if len(samples) < 2:
+        note = f"no CI: {len(samples)} distinct sample(s), a bootstrap over samples needs 2+"
+        return [Rating(m, elo[i], math.nan, math.nan, note) for i, m in enumerate(models)]
     rng = np.random.default_rng(seed)
     draws = []
     for _ in range(n_resamples):
         picked = rng.integers(0, len(samples), size=len(samples))
         resampled = [c for k in picked for c in by_sample[samples[k]]]
         draws.append(bradley_terry_strengths(resampled, models))
-    low, high = np.quantile(np.array(draws), [0.025, 0.975], axis=0)
-    return [
-        Rating(
-            m, 1000 + ELO_SCALE * point[i], 1000 + ELO_SCALE * low[i], 1000 + ELO_SCALE * high[i]
-        )
-        for i, m in enumerate(models)
-    ]
+    low, high = 1000 + ELO_SCALE * np.quantile(np.array(draws), [0.025, 0.975], axis=0)
+    ratings = []
+    for i, m in enumerate(models):
+        if high[i] - low[i] <= 1e-9 * max(1.0, abs(elo[i])):
+            note = "no CI: the rating did not vary over the resamples (too few distinct samples)"
+            ratings.append(Rating(m, elo[i], math.nan, math.nan, note))
+        else:
+            ratings.append(Rating(m, elo[i], float(low[i]), float(high[i])))
+    return ratings
 
 
 def length_controlled_win_rate(

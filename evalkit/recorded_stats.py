@@ -175,8 +175,7 @@ def _ratings(pairs: Sequence[RecordedPair], seed: int) -> list[JSONValue]:
         return []
     ratings = bradley_terry(comparisons, models, seed=seed)
     return [
-        {"model": r.model, "rating": round(r.rating, 1), "ci_low": round(r.ci_low, 1),
-         "ci_high": round(r.ci_high, 1)}
+        r.as_json()
         for r in sorted(ratings, key=lambda r: -r.rating)
     ]  # fmt: skip
 

@@ -14,6 +14,8 @@ corpus metrics (BLEU, chrF, TER), from which `statistic` recomputes the corpus s
 - Approximate randomization (Noreen 1989; Riezler & Maxwell 2005; multeval): each sample's
   two outputs are swapped with probability 1/2; the p-value is the share of shuffles whose
   absolute delta reaches the observed one.
+- Exact randomization (`exact_randomization`): the same swap test enumerating all 2**n swaps, for
+  n <= EXACT_MAX_N, where resampling would be degenerate (a bootstrap of n = 2 gives p ~ 0.001).
 - McNemar's exact test for binary metrics (exact match): a binomial test on the discordant pairs.
 - The paired t-test for mean metrics (`paired_t`, scipy.stats.ttest_rel on the per-sample values):
   analytic, so its p-value has no resampling floor.
@@ -188,6 +190,35 @@ def approximate_randomization(
         n,
         _effect_size(rows_a, rows_b, value_a, value_b - value_a),
     )
+
+
+EXACT_MAX_N = 12  # up to 2**12 = 4096 swap patterns: enumerated, not sampled
+
+
+def exact_randomization(rows_a: Rows, rows_b: Rows, statistic: Statistic) -> PairedResult:
+    """Exact paired randomization test (Fisher's sign-flip, Noreen 1989) for n <= EXACT_MAX_N.
+
+    Every one of the 2**n ways to swap each sample's two outputs is enumerated; the two-sided p
+    is the share of them whose absolute delta reaches the observed one. The identity and the
+    all-swap pattern always do, so p >= 2 / 2**n (0.5 for n = 2): the smallest p a sample this
+    small can give, where a bootstrap over n**n resamples would claim far less.
+    Raises ValueError when n > EXACT_MAX_N.
+    """
+    n = len(rows_a)
+    if n > EXACT_MAX_N:
+        raise ValueError(f"exact randomization enumerates 2**n swaps; n={n} > {EXACT_MAX_N}")
+    value_a, value_b = statistic(rows_a.sum(axis=0)), statistic(rows_b.sum(axis=0))
+    observed = abs(value_b - value_a)
+    total = rows_a.sum(axis=0) + rows_b.sum(axis=0)
+    patterns = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
+    shuffled_a = rows_a.sum(axis=0) + patterns.astype(np.float64) @ (rows_b - rows_a)
+    tol = 1e-12 * max(1.0, observed)
+    hits = sum(abs(statistic(total - s) - statistic(s)) >= observed - tol for s in shuffled_a)
+    delta = value_b - value_a
+    return PairedResult(
+        "exact_ar", value_a, value_b, delta, None, None, hits / 2**n, n,
+        _effect_size(rows_a, rows_b, value_a, delta),
+    )  # fmt: skip
 
 
 def mcnemar(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> PairedResult:

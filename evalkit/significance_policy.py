@@ -16,6 +16,10 @@ Which test (per metric kind, on the samples both systems scored):
   1/(B+1). B is scaled with the Holm family size m, B = max(min_resamples, ceil(k * m / alpha))
   with k = `resolution` (20), so the smallest attainable Holm-adjusted p, m / (B+1), is alpha / k;
   above `max_resamples` B is capped and a warning says the family cannot reach alpha.
+  With n <= EXACT_MAX_N (12) samples resampling is degenerate (n = 2 has 3 distinct bootstrap
+  deltas, yet a p near 1/(B+1)); such a comparison gets the exact randomization test over all
+  2**n swaps instead (test `exact_ar`, p >= 2 / 2**n), or, against a non-zero null (the gate's
+  allowed drop, which a swap test cannot move to), no test: test `none (n<=12)` with p = 1.
 
 The Holm family (`HOLM_FAMILY`) is one task x metric: the models compared with one baseline (or,
 in the Summary tab, with the column's best) on that metric. A comparison is significant when its
@@ -35,10 +39,12 @@ from typing import Literal
 import numpy as np
 
 from evalkit.significance import (
+    EXACT_MAX_N,
     Resampled,
     Rows,
     Statistic,
     approximate_randomization,
+    exact_randomization,
     holm,
     mcnemar,
     paired_bootstrap,
@@ -166,8 +172,15 @@ def _resampled(
         rows_a, rows_b, statistic, seed=seed, n_resamples=b, null_delta=null_delta,
         resampled=resampled,
     )  # fmt: skip
+    used: int | None = b
     test, p = "bootstrap", boot.p_value
-    if policy.resampling_test == "ar":
+    if len(rows_a) <= EXACT_MAX_N:
+        if null_delta != 0.0:
+            test, p, used = f"none (n<={EXACT_MAX_N})", 1.0, None
+        else:
+            test, p = "exact_ar", exact_randomization(rows_a, rows_b, statistic).p_value
+            used = 2 ** len(rows_a)
+    elif policy.resampling_test == "ar":
         if null_delta != 0.0:
             raise ValueError("approximate randomization only tests a zero difference")
         test, p = (
@@ -176,7 +189,7 @@ def _resampled(
         )
     return PairedOutcome(
         test, boot.value_a, boot.value_b, boot.delta, _num(boot.ci_low), _num(boot.ci_high), p,
-        boot.n, boot.effect_size, boot.p_moses, b,
+        boot.n, boot.effect_size, boot.p_moses, used,
     )  # fmt: skip
 
 

@@ -32,11 +32,25 @@ from evalkit.types import Generation, Request
 
 T = TypeVar("T")
 
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def default_base_url() -> str:
+    """$OPENAI_BASE_URL when set and non-empty, else the OpenAI API (as the `openai` client).
+
+    Read when an options object is made, so every `backend: openai` (a run's model, a judge model
+    declared inline, a studio playground model) goes where the OpenAI client would.
+    """
+    return os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE_URL
+
 
 class OpenAIOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    base_url: str = "https://api.openai.com/v1"
+    base_url: str = Field(
+        default_factory=lambda: default_base_url(),
+        description="Endpoint root; default $OPENAI_BASE_URL, else the OpenAI API.",
+    )
     model: str = Field(description="The model name the endpoint expects.")
     api_key_env: str | None = Field("OPENAI_API_KEY", description="Env var holding the key.")
     endpoint: Literal["chat", "completions"] = "chat"

@@ -12,8 +12,10 @@ keys of conf/model/openai.yaml) or `hf` (a local transformers model, loaded on f
 keys of conf/model/hf.yaml). `max_new_tokens` caps an answer (hf default 256; openai: the
 server's default unless given). A stream is relayed to the page as NDJSON lines: `{"delta": TEXT}`
 per chunk, then one `{"done": true, "ttft_s", "seconds", "output_tokens", "tokens_per_s",
-"cost_usd"}` (seconds from the request; tokens/s over the time after the first token), or
-`{"error": TEXT}`.
+"cost_usd"}` (seconds from the request), or `{"error": TEXT}`. `tokens_per_s` is the decode rate
+after the first token, (output_tokens - 1) / (last chunk - first chunk), the inverse of vLLM's
+benchmark TPOT; it is null ("n/a" on the page) unless at least 2 chunks came after the first
+one, since an answer sent in one piece says nothing about how fast it was generated.
 """
 
 from __future__ import annotations
@@ -77,14 +79,34 @@ def _entry(path: Path, k: int, entry: Any) -> PlaygroundModel:
         raise UserError(f"{path}: models[{k}] ({entry['name']}): {first_error(exc)}") from None
 
 
+MIN_CHUNKS_AFTER_FIRST = 2
+
+
+def decode_rate(
+    first: float | None, last: float | None, chunks: int, output_tokens: int
+) -> float | None:
+    """Tokens/s after the first token (see the module docstring); None when not streamed.
+
+    `first`, `last`: seconds from the request to the first and last text chunk; `chunks`: the
+    number of text chunks received.
+    """
+    if first is None or last is None or chunks - 1 < MIN_CHUNKS_AFTER_FIRST:
+        return None
+    if last <= first or output_tokens < 2:
+        return None
+    return (output_tokens - 1) / (last - first)
+
+
 def done_line(
     seconds: float,
     first: float | None,
     output_tokens: int,
     cost_usd: float | None,
+    *,
+    last: float | None,
+    chunks: int,
 ) -> str:
-    """The closing NDJSON line of a stream."""
-    generating = seconds - (first or 0.0)
+    """The closing NDJSON line of a stream (`last`, `chunks`: see `decode_rate`)."""
     return (
         json.dumps(
             {
@@ -92,7 +114,7 @@ def done_line(
                 "ttft_s": first,
                 "seconds": seconds,
                 "output_tokens": output_tokens,
-                "tokens_per_s": output_tokens / generating if generating > 0 else None,
+                "tokens_per_s": decode_rate(first, last, chunks, output_tokens),
                 "cost_usd": cost_usd,
             }
         )

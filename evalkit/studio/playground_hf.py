@@ -85,17 +85,23 @@ async def stream_hf(
         target=_generate, args=(backend, lock, encoded, streamer, max_new_tokens), daemon=True
     )
     worker.start()
-    first = None
+    first: float | None = None
+    last: float | None = None
+    chunks = 0
     pieces = iter(streamer)
     while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
         if piece:
-            first = first if first is not None else time.perf_counter() - t0
+            last = time.perf_counter() - t0
+            first = first if first is not None else last
+            chunks += 1
             yield _delta(piece)
     await asyncio.to_thread(worker.join)
     if streamer.failure is not None:
         yield error_line(f"{type(streamer.failure).__name__}: {streamer.failure}")
         return
-    yield done_line(time.perf_counter() - t0, first, streamer.tokens, None)
+    yield done_line(
+        time.perf_counter() - t0, first, streamer.tokens, None, last=last, chunks=chunks
+    )
 
 
 def _delta(text: str) -> str:

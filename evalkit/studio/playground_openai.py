@@ -59,7 +59,7 @@ async def stream_openai(
     o: OpenAIOptions, messages: Messages, max_tokens: int | None
 ) -> AsyncIterator[str]:
     headers, body = _request(o, messages, max_tokens)
-    t0, first, chunks, usage = time.perf_counter(), None, 0, None
+    t0, first, last, chunks, usage = time.perf_counter(), None, None, 0, None
     try:
         timeout = aiohttp.ClientTimeout(total=o.timeout_s)
         url = o.base_url.rstrip("/") + "/chat/completions"
@@ -78,7 +78,8 @@ async def stream_openai(
                 for choice in event.get("choices") or []:
                     delta = (choice.get("delta") or {}).get("content")
                     if delta:
-                        first = first if first is not None else time.perf_counter() - t0
+                        last = time.perf_counter() - t0
+                        first = first if first is not None else last
                         chunks += 1
                         yield json.dumps({"delta": delta}) + "\n"
     except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -87,4 +88,4 @@ async def stream_openai(
     output_tokens = int(usage["completion_tokens"]) if usage else chunks
     input_tokens = int(usage["prompt_tokens"]) if usage else None
     cost = _cost(o, input_tokens, output_tokens)
-    yield done_line(time.perf_counter() - t0, first, output_tokens, cost)
+    yield done_line(time.perf_counter() - t0, first, output_tokens, cost, last=last, chunks=chunks)

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.table import Table
 
 from evalkit.errors import UserError
+from evalkit.pairwise_stats import ci_text
 from evalkit.session import results_console
 from evalkit.studio.analysis import agreement_rows, human_leaderboard
 from evalkit.studio.commands import open_db
@@ -33,11 +34,14 @@ def print_leaderboard(source: Path, seed: int, as_json: bool) -> None:
     if not ratings:
         raise UserError(f"{source}: no pairwise votes between two or more models yet")
     if as_json:
-        print(json.dumps([r.__dict__ for r in ratings], indent=2))
+        print(json.dumps([r.as_json() for r in ratings], indent=2))
         return
     table = Table(title="Bradley-Terry ratings from human votes (Elo scale, 95% bootstrap CI)")
-    for column in ("rank", "model", "rating", "ci_low", "ci_high"):
+    for column in ("rank", "model", "rating", "95% CI"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for rank, r in enumerate(ratings, start=1):
-        table.add_row(str(rank), r.model, f"{r.rating:.1f}", f"{r.ci_low:.1f}", f"{r.ci_high:.1f}")
+        table.add_row(str(rank), r.model, f"{r.rating:.1f}", ci_text(r.ci_low, r.ci_high))
+    notes = sorted({r.ci_note for r in ratings if r.ci_note})
+    if notes:
+        table.caption = "; ".join(notes)
     results_console().print(table)

@@ -243,3 +243,21 @@ def test_logprobs_are_requested_and_kept():
         [g] = ask(backend(server, logprobs=True, top_logprobs=2), "p")
         assert server.last_body["logprobs"] is True and server.last_body["top_logprobs"] == 2
     assert g.metadata["logprobs"] == {"content": [{"token": "echo", "logprob": -0.5}]}
+
+
+def test_default_base_url_is_openai_base_url_as_the_openai_client_reads_it(monkeypatch):
+    # A model spec without base_url (e.g. an inline judge `{backend: openai, model: gpt-4o}`)
+    # must go where the openai client would: $OPENAI_BASE_URL, else api.openai.com.
+    with FaultServer() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        spec = {"model": "m", "api_key_env": None, "stream": False, "max_tries": 1}
+        [b] = build_openai_backends("judge", spec, None)
+        assert b.options.base_url == server.base_url
+        assert server.base_url in b.signature()
+        [g] = ask(b, "p")
+        assert g.error is None and g.text == "echo: p" and server.attempts["p"]
+    monkeypatch.setenv("OPENAI_BASE_URL", "")
+    [b] = build_openai_backends("judge2", {"model": "m"}, None)
+    assert b.options.base_url == "https://api.openai.com/v1"
+    assert b.options.api_key_env == "OPENAI_API_KEY"
+    b.close()

@@ -16,6 +16,8 @@ ANSWERS = {
     "alpha": "Paris is the capital. <script>document.body.dataset.pwned='stream'</script>",
     "beta": "It is Paris <img src=x onerror=\"document.body.dataset.pwned='img'\"> indeed.",
 }
+# a server that buffers: the whole answer in one chunk (usage still counts its tokens)
+ONE_CHUNK = {"whole": "Paris is the capital of France, and has been for a very long time."}
 
 
 def _chunks(text: str, size: int = 7) -> list[str]:
@@ -24,16 +26,18 @@ def _chunks(text: str, size: int = 7) -> list[str]:
 
 async def _chat(request: web.Request) -> web.StreamResponse:
     body = await request.json()
-    if body.get("model") not in ANSWERS:
+    model = body.get("model")
+    if model not in ANSWERS and model not in ONE_CHUNK:
         return web.json_response({"error": {"message": "no such model"}}, status=404)
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
-    pieces = _chunks(ANSWERS[body["model"]])
+    pieces = _chunks(ANSWERS[model]) if model in ANSWERS else [ONE_CHUNK[model]]
     for piece in pieces:
         event = {"choices": [{"index": 0, "delta": {"content": piece}}]}
         await response.write(f"data: {json.dumps(event)}\n\n".encode())
         await asyncio.sleep(0.01)
-    usage = {"prompt_tokens": 11, "completion_tokens": len(pieces), "total_tokens": 11}
+    tokens = len(pieces) if model in ANSWERS else len(ONE_CHUNK[model].split())
+    usage = {"prompt_tokens": 11, "completion_tokens": tokens, "total_tokens": 11}
     await response.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
     if "cut" not in body["messages"][0]["content"]:
         await response.write(b"data: [DONE]\n\n")

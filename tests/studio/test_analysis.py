@@ -196,3 +196,19 @@ def test_a_database_of_another_run_is_refused(tmp_path: Path, studio_run: Path) 
     assert load_run_items(db, first) == 30
     with pytest.raises(UserError, match="holds the ratings of another run"):
         load_run_items(db, second)
+
+
+def test_votes_on_one_sample_have_no_ci_rather_than_a_zero_width_one(tmp_path: Path) -> None:
+    db = _db(tmp_path / "s.sqlite")
+    pid = item_id("pair", "t", "s0", "m1", "m2")
+    for annotator, choice in (("ann", "A"), ("bob", "A"), ("cy", "B")):
+        db.vote(annotator, pid, choice, "m1")
+    ratings = human_leaderboard(db, seed=1, n_resamples=50)
+    assert all(math.isnan(r.ci_low) and math.isnan(r.ci_high) and r.ci_note for r in ratings)
+    db.close()
+    out = _cli("ratings", "leaderboard", str(tmp_path / "s.sqlite"), "--json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)  # valid JSON: null, not NaN
+    assert rows[0]["ci_low"] is None and rows[0]["ci_high"] is None and rows[0]["ci_note"]
+    out = _cli("ratings", "leaderboard", str(tmp_path / "s.sqlite"))
+    assert out.returncode == 0 and "n/a" in out.stdout and "distinct sample" in out.stdout

@@ -116,3 +116,33 @@ def test_unknown_backend_is_a_user_error(tmp_path: Path) -> None:
     bad.write_text("models:\n  - {name: a, backend: vllm, model: m}\n")
     with pytest.raises(UserError, match=r"models\[0\]: backend 'vllm': expected openai or hf"):
         load_models(bad)
+
+
+def test_an_answer_sent_in_one_chunk_has_no_token_rate(tmp_path: Path) -> None:
+    # a buffering server sends the whole answer at once: a rate over ~0 s would read 100k tok/s
+    with stub_server() as base_url:
+        path = tmp_path / "models.yaml"
+        path.write_text(
+            f"models:\n  - {{name: whole, base_url: '{base_url}', model: whole, "
+            "api_key_env: null}\n",
+            encoding="utf-8",
+        )
+        app = create_app(
+            RatingsDB(tmp_path / "s.sqlite"), load_rubric("summ_coherence"), None,
+            load_models(path),
+        )  # fmt: skip
+        res = TestClient(app).post("/api/playground", json={"model": "whole", "prompt": "?"})
+        events = [json.loads(line) for line in res.text.splitlines()]
+    done = events[-1]
+    assert len([e for e in events if "delta" in e]) == 1
+    assert done["done"] and done["output_tokens"] > 1 and done["tokens_per_s"] is None
+    assert done["ttft_s"] is not None
+
+
+def test_token_rate_needs_two_chunks_after_the_first() -> None:
+    from evalkit.studio.playground import decode_rate
+
+    assert decode_rate(0.5, 0.5, 1, 40) is None
+    assert decode_rate(0.5, 0.6, 2, 40) is None  # one chunk after the first token
+    assert decode_rate(0.5, 1.5, 3, 41) == pytest.approx(40.0)  # (41 - 1) tokens over 1 s
+    assert decode_rate(None, None, 0, 0) is None
