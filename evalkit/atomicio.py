@@ -9,6 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from evalkit.errors import UserError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -16,8 +18,27 @@ def _umask() -> int:
     return mask
 
 
+def ensure_dir(path: Path) -> Path:
+    """Make the folder `path` and its missing parents, as every evalkit output does.
+
+    Raises UserError (one line, naming the path) when `path` or a parent is an existing file or
+    the folder cannot be made (permissions, read-only file system)."""
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"{folder}: is an existing file, not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot create the folder ({exc.strerror or exc})") from None
+    return path
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write `text` (UTF-8) to `path` all at once, making missing parent folders; UserError
+    when a parent is a file or cannot be made."""
+    ensure_dir(path.parent)
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, not a file")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file ordinary permissions

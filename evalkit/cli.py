@@ -378,6 +378,7 @@ def gate(
     """
     import os
 
+    from evalkit.atomicio import atomic_write_text
     from evalkit.gate import (
         GateConfig,
         junit_xml,
@@ -392,12 +393,12 @@ def gate(
     summary = markdown_summary(checks, str(baseline_path), str(run_dir))
     click.echo(summary, nl=False)
     if markdown_path is not None:
-        markdown_path.write_text(summary, encoding="utf-8")
+        atomic_write_text(markdown_path, summary)
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
             handle.write(summary)
     if junit_path is not None:
-        junit_path.write_text(junit_xml(checks), encoding="utf-8")
+        atomic_write_text(junit_path, junit_xml(checks))
     if any(c.failed for c in checks):
         sys.exit(1)
 
@@ -473,10 +474,17 @@ def data_build(args: Sequence[str]) -> None:
     click.echo(str(config.output))
 
 
+def _tcp_port(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    """A TCP port, 1-65535; anything else is a one-line UserError before the server starts."""
+    if not 1 <= value <= 65535:
+        raise UserError(f"--port {value}: a TCP port is a number from 1 to 65535")
+    return value
+
+
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
+@click.option("--port", default=8765, show_default=True, type=int, callback=_tcp_port)
 @click.option("--db", type=click.Path(path_type=Path), help="Ratings file [RUN_DIR/studio.sqlite].")
 @click.option("--rubric", default="overall_quality", show_default=True, help="Pointwise rubric.")
 @click.option("--token-env", default="EVALKIT_STUDIO_TOKEN", show_default=True)

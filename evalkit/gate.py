@@ -30,6 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalkit import __version__
+from evalkit.atomicio import atomic_write_text, ensure_dir
 from evalkit.compare import _statistic, is_corpus
 from evalkit.datafiles import read_yaml_mapping
 from evalkit.errors import UserError
@@ -132,11 +133,11 @@ def save_baseline(run_dir: Path, output: Path) -> Path:
         **asdict(snap),
     }
     text = json.dumps(payload, separators=(",", ":"))
-    output.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(output.parent)
     if output.suffix == ".gz":
         output.write_bytes(gzip.compress(text.encode("utf-8")))
     else:
-        output.write_text(text, encoding="utf-8")
+        atomic_write_text(output, text)
     return output
 
 

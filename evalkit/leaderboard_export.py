@@ -26,7 +26,7 @@ from typing import Any
 
 import jinja2
 
-from evalkit.atomicio import atomic_write_text
+from evalkit.atomicio import atomic_write_text, ensure_dir
 from evalkit.errors import UserError
 from evalkit.leaderboard import rank_metric_of
 from evalkit.store import RunStore
@@ -165,7 +165,7 @@ _ENV = jinja2.Environment(
 
 def write_leaderboard(run_dirs: Sequence[Path], output: Path) -> list[Path]:
     entries, overall, pairwise = build(run_dirs)
-    output.mkdir(parents=True, exist_ok=True)
+    ensure_dir(output)
     by_task: dict[str, list[Entry]] = {}
     for e in entries:
         by_task.setdefault(e.task, []).append(e)

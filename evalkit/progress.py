@@ -85,7 +85,7 @@ class RunProgress:
         if enabled and self.interactive:
             self._live = Progress(
                 SpinnerColumn(finished_text="[green]✓"),
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", markup=False),
                 BarColumn(bar_width=24),
                 CountColumn(),
                 RateColumn(),

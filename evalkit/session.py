@@ -11,6 +11,7 @@ from pathlib import Path
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from evalkit.abort import RunAborted, RunFailed
 from evalkit.config import RunConfig
@@ -30,11 +31,20 @@ logger = logging.getLogger(__name__)
 
 
 def results_console() -> Console:
-    """stdout; 100 columns when piped (the tables are made to fit), else the terminal's width."""
-    console = Console()
+    """stdout; 100 columns when piped (the tables are made to fit), else the terminal's width.
+
+    Markup is off: model, task and metric names are the user's text, and `served [v1]` or a
+    CI `[nan, nan]` must print as written, never be read as a style tag. Style with
+    `rich.text.Text`, never with markup."""
+    console = Console(markup=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(width=100)
+        console = Console(width=100, markup=False)
     return console
+
+
+def stderr_console() -> Console:
+    """stderr, markup off for the same reason as `results_console`."""
+    return Console(stderr=True, markup=False)
 
 
 def report_failures(records: Sequence[SampleRecord], console: Console) -> None:
@@ -45,14 +55,18 @@ def report_failures(records: Sequence[SampleRecord], console: Console) -> None:
     per_model = Counter((r.task, r.model) for r in failed)
     summary = ", ".join(f"{task}/{model}: {n}" for (task, model), n in per_model.items())
     console.print(
-        f"[yellow]{len(failed)} samples failed[/] ({summary}); "
-        "rerun with the same run_dir and retry_failed=true to redo exactly those"
+        Text.assemble(
+            (f"{len(failed)} samples failed", "yellow"),
+            f" ({summary}); rerun with the same run_dir and retry_failed=true"
+            " to redo exactly those",
+        )
     )
     for record in failed[:_LISTED_FAILURES]:
         console.print(
-            f"  {record.task}/{record.model}/{record.sample_id}: "
-            f"{redact(record.generation.error or '')}",
-            markup=False,
+            Text(
+                f"  {record.task}/{record.model}/{record.sample_id}: "
+                f"{redact(record.generation.error or '')}"
+            )
         )
 
 
@@ -69,8 +83,11 @@ def report_truncations(record: RunRecord, console: Console) -> None:
         for (task, model, cut, n), metrics in groups.items()
     ]
     console.print(
-        f"[yellow]note:[/] text longer than the encoder takes was truncated ({'; '.join(parts)}"
-        " samples; flagged in samples.jsonl); scorer option long_text=window scores every token",
+        Text.assemble(
+            ("note:", "yellow"),
+            f" text longer than the encoder takes was truncated ({'; '.join(parts)} samples;"
+            " flagged in samples.jsonl); scorer option long_text=window scores every token",
+        ),
         highlight=False,
         soft_wrap=True,
     )
@@ -149,7 +166,7 @@ def print_agreement(tables: Sequence[AgreementTable], console: Console) -> None:
             table.add_column(dimension, justify="right", no_wrap=True)
         table.add_column("s/1k", justify="right", no_wrap=True)
         for row in t.rows:
-            cells = []
+            cells: list[str | Text] = []
             for dimension in t.dimensions:
                 c = row.by_dimension.get(dimension, {}).get("summary")
                 if c is None:
@@ -159,7 +176,7 @@ def print_agreement(tables: Sequence[AgreementTable], console: Console) -> None:
                 if c.ci_low is not None and c.ci_high is not None:
                     text += f" [{_bare(c.ci_low)},{_bare(c.ci_high)}]"
                 best = t.best.get((dimension, "summary")) == row.metric
-                cells.append(f"[bold]{text}[/]" if best else text)
+                cells.append(Text(text, style="bold") if best else text)
             cost = _seconds(row.seconds_per_1000)
             table.add_row(row.metric, *cells, cost)
         console.print(table)
@@ -202,10 +219,10 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
             with progress.phase("report", None):
                 html = render_report(record, latest, label=run_dir.name, agreement=agreement)
                 store.write_report(html)
-    stderr = Console(stderr=True)
+    stderr = stderr_console()
     report_failures(latest, stderr)
     for line in cut_off_lines(record.usage):
-        stderr.print(line, style="yellow", markup=False)
+        stderr.print(line, style="yellow")
     report_truncations(record, stderr)
     if config.report.enabled and verbosity_from_env() >= 0:
         stderr.print(f"report: {store.report_path}")

@@ -138,6 +138,55 @@ def _existing_file(tmp: Path) -> list[str]:
     return run_args("run_dir=TMP/a_file")(tmp)
 
 
+LMEVAL_YAML = REPO / "tests" / "data" / "lmeval" / "arith.yaml"
+TWO_TURNS_YAML = (
+    "name: t\nversion: 1\ndata: data.jsonl\nfields: {id: id, turns: turns}\n"
+    "prompt: '{{ input }}'\nscorers: {exact_match: {}}\n"
+)
+TWO_TURNS = [{"id": "3", "turns": ["What is 2+2?", "Twice that?"]}]
+
+
+def replayed_turns(output: object, *, multi_turn: bool = True) -> Callable[[Path], list[str]]:
+    """`evalkit run` replaying `output` for sample '3' (two turns, or one when not multi_turn)."""
+
+    def build(tmp: Path) -> list[str]:
+        args = run_args(replay=[{"id": "3", "system": "s", "output": output}])(tmp)
+        if multi_turn:
+            good_task(tmp / "task", TWO_TURNS, TWO_TURNS_YAML)
+        else:
+            good_task(tmp / "task", [{"id": "3", "input": "q", "ref": "x"}])
+        return args
+
+    return build
+
+
+def into_a_file(*args: str) -> Callable[[Path], list[str]]:
+    """`evalkit ARGS` where TMP/a_file is an existing file (an output named under it)."""
+
+    def build(tmp: Path) -> list[str]:
+        (tmp / "a_file").write_text("not a directory", encoding="utf-8")
+        return other(*args)(tmp)
+
+    return build
+
+
+def _ratings_export_under_a_file(tmp: Path) -> list[str]:
+    from evalkit.studio.db import RatingsDB
+
+    RatingsDB(tmp / "s.sqlite").close()
+    return into_a_file("ratings", "export", "TMP/s.sqlite", "-o", "TMP/a_file/x.jsonl")(tmp)
+
+
+def after_a_run(*args: str) -> Callable[[Path], list[str]]:
+    """`evalkit ARGS` once TMP/run holds a finished run, TMP/a_file an existing file."""
+
+    def build(tmp: Path) -> list[str]:
+        assert call(run_args()(tmp))[0] == 0
+        return into_a_file(*args)(tmp)
+
+    return build
+
+
 CASES = [
     # references of the wrong type
     Case("ref_int", with_row(ref=5), "data.jsonl:2: field 'ref' (references) must be a string"),
@@ -267,6 +316,21 @@ CASES = [
         "replay.jsonl:1: output of system 's' is not text",
     ),
     Case("replay_missing", run_args("model.path=TMP/none.jsonl"), "replay file not found"),
+    Case(
+        "replay_text_for_two_turns",
+        replayed_turns("blue"),
+        "replay.jsonl:1: sample '3' has 2 turns: system 's' needs a list of 2 outputs",
+    ),
+    Case(
+        "replay_three_outputs_for_two_turns",
+        replayed_turns(["4", "8", "16"]),
+        "replay.jsonl:1: sample '3' has 2 turns but system 's' has 3 outputs",
+    ),
+    Case(
+        "replay_list_for_one_turn",
+        replayed_turns(["4", "8"], multi_turn=False),
+        "replay.jsonl:1: sample '3' has one turn: system 's' needs one text",
+    ),
     # damaged run directories, resumed
     Case(
         "resume_bad_json",
@@ -291,6 +355,38 @@ CASES = [
         "no/such/file.jsonl: file does not exist",
     ),
     Case("report_not_a_run", other("report", "TMP"), "not a run directory"),
+    Case("studio_port_too_big", other("studio", "TMP", "--port", "99999"), "--port 99999"),
+    Case("studio_port_zero", other("studio", "TMP", "--port", "0"), "from 1 to 65535"),
+    Case(
+        "task_import_into_a_file",
+        into_a_file("task", "import", str(LMEVAL_YAML), "TMP/a_file"),
+        "a_file: is an existing file, not a directory",
+    ),
+    Case(
+        "ratings_export_under_a_file",
+        _ratings_export_under_a_file,
+        "a_file: is an existing file, not a directory",
+    ),
+    Case(
+        "report_under_a_file",
+        after_a_run("report", "TMP/run", "-o", "TMP/a_file/r.html"),
+        "a_file: is an existing file",
+    ),
+    Case(
+        "leaderboard_into_a_file",
+        after_a_run("leaderboard", "TMP/run", "-o", "TMP/a_file"),
+        "a_file: is an existing file",
+    ),
+    Case(
+        "baseline_under_a_file",
+        after_a_run("baseline", "save", "TMP/run", "-o", "TMP/a_file/b.json"),
+        "a_file: is an existing file",
+    ),
+    Case(
+        "gate_markdown_under_a_file",
+        after_a_run("gate", "TMP/run", "--baseline", "TMP/run", "--markdown", "TMP/a_file/g.md"),
+        "a_file: is an existing file",
+    ),
 ]
 
 
@@ -357,3 +453,25 @@ def test_missing_optional_dependency_names_the_extra(tmp_path: Path) -> None:
     assert len(lines) == 1 and "Traceback" not in done.stderr
     assert "scorer 'distilled_judge' needs safetensors" in lines[0]
     assert 'pip install "evalkit[local]"' in lines[0]
+
+
+def test_studio_on_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    """Before: uvicorn's "ERROR: [Errno 98] ..." and exit 3. The studio binds the port itself."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        code, err = call(["studio", str(tmp_path), "--port", str(port)])
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"evalkit: error: cannot listen on 127.0.0.1:{port}: ")
+    assert not (tmp_path / "studio.sqlite").exists()  # refused before anything is written
+
+
+def test_outputs_make_their_missing_folders(tmp_path: Path) -> None:
+    """As `report -o`, `baseline save -o` and `leaderboard -o` do: parents are created."""
+    from evalkit.studio.db import RatingsDB
+
+    RatingsDB(tmp_path / "s.sqlite").close()
+    target = tmp_path / "new" / "deeper" / "x.jsonl"
+    assert call(["ratings", "export", str(tmp_path / "s.sqlite"), "-o", str(target)])[0] == 0
+    assert target.is_file()

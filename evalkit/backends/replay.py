@@ -37,6 +37,7 @@ _STRUCTURAL = ("id", "system", "output", "outputs", "task")
 class Recorded:
     text: str
     extras: dict[str, Any]
+    where: str = ""  # FILE:LINE of the row, for error messages
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def _add(
     outputs = systems.setdefault(str(system), {})
     if (task, sample_id) in outputs:
         raise UserError(f"{where}: duplicate id '{sample_id}' for system '{system}'")
-    outputs[(task, sample_id)] = Recorded(text, extras)
+    outputs[(task, sample_id)] = Recorded(text, extras, where)
 
 
 def _parse_row(
@@ -131,6 +132,42 @@ class ReplayBackend:
         return Generation(text=recorded.text, finish_reason="replay", metadata=metadata, **measured)
 
 
+def check_turn_counts(
+    outputs: dict[tuple[str | None, str], Recorded], task: Task, system: str
+) -> None:
+    """Raise UserError (naming FILE:LINE, the sample and the system) when a recorded output does
+    not fit its sample's turns: one text for a multi-turn sample, more outputs than it has turns,
+    or a list of texts for a single-turn sample."""
+
+    def get(sample_id: str) -> Recorded | None:
+        return outputs.get((task.name, sample_id)) or outputs.get((None, sample_id))
+
+    samples = task.samples()
+    ids = {s.id for s in samples}
+    for sample in samples:
+        n = len(sample.turns) if sample.turns else 0
+        whole, first = get(sample.id), get(turn_id(sample.id, 1))
+        if n and whole is not None:
+            raise UserError(
+                f"{whole.where}: sample '{sample.id}' has {n} turns: system '{system}' needs a "
+                f"list of {n} outputs, one per turn, not one text"
+            )
+        beyond = get(turn_id(sample.id, n + 1)) if n else None
+        if beyond is not None:
+            given = n + 1
+            while get(turn_id(sample.id, given + 1)) is not None:
+                given += 1
+            raise UserError(
+                f"{beyond.where}: sample '{sample.id}' has {n} turns but system '{system}' has "
+                f"{given} outputs for it (one per turn)"
+            )
+        if not n and whole is None and first is not None and turn_id(sample.id, 1) not in ids:
+            raise UserError(
+                f"{first.where}: sample '{sample.id}' has one turn: system '{system}' needs one "
+                "text as its output, not a list"
+            )
+
+
 def build_replay_backends(name: str, options: dict[str, Any], task: Task | None) -> list[Backend]:
     """Options: `path` (default: the task's bundled outputs), `systems` (default: all in file).
 
@@ -157,4 +194,6 @@ def build_replay_backends(name: str, options: dict[str, Any], task: Task | None)
             )
     if tasks_in_file != {None}:
         wanted = [s for s in wanted if any(t == task.name for t, _ in replay.systems[s])]
+    for system in wanted:
+        check_turn_counts(replay.systems[system], task, system)
     return [ReplayBackend(replay, system) for system in wanted]

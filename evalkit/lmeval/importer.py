@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from evalkit.atomicio import ensure_dir
 from evalkit.errors import UserError
 from evalkit.lmeval.convert import Converted, convert
 from evalkit.lmeval.docs import source_hashes
@@ -41,7 +42,7 @@ def split_ref(ref: str) -> tuple[Path, str | None]:
 def write_task(task: LmEvalTask, folder: Path) -> Path:
     """Convert one task and write its folder; returns the task.yaml path."""
     converted = convert(task)
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_dir(folder)
     _write(folder, converted, task)
     return folder / "task.yaml"
 
@@ -71,6 +72,7 @@ def import_path(path: Path, out_dir: Path, name: str | None = None) -> list[Path
     """Write every task `path` names under `out_dir/<task name>/`; returns the task.yaml paths."""
     tasks = tasks_in(path, name)
     _check_unique(path, tasks)
+    ensure_dir(out_dir)
     return [write_task(task, out_dir / task.name) for task in tasks]
 
 

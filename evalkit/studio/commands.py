@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections.abc import Hashable, Mapping
 from pathlib import Path
 
+from evalkit.atomicio import atomic_write_text, ensure_dir
 from evalkit.errors import UserError
 from evalkit.judges.rubric import Rubric, load_rubric
 from evalkit.studio.db import RatingsDB
@@ -67,6 +69,7 @@ def serve_studio(
     token = studio_token(host, token_env)
     chosen = studio_rubric(rubric)
     models = load_models(playground) if playground else []
+    listener = bind_port(host, port)
     db = RatingsDB(db_path or run_dir / DB_NAME)
     n_items = load_run_items(db, run_dir)
     shown = f"[{host}]" if ":" in host else host
@@ -74,7 +77,19 @@ def serve_studio(
     print(f"http://{shown}:{port}/" + ("?token=..." if token else ""), flush=True)
     picker = TaskPicker(run_task_refs(run_dir))
     app = create_app(db, chosen, token, models, picker, prompt_sets)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def bind_port(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on `host`:`port` (IPv6 when `host` has a ':'), bound here so that
+    a port in use or a host not on this machine is a UserError, not uvicorn's log line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UserError(f"cannot listen on {host}:{port}: {reason} (try another --port)") from None
 
 
 def run_task_refs(run_dir: Path) -> list[str]:
@@ -96,6 +111,7 @@ def export_ratings(
     if fmt == "parquet":
         if output is None:
             raise UserError("--format parquet needs --output FILE")
+        ensure_dir(output.parent)
         frame.to_parquet(output, index=False)
         return None
     if fmt == "csv":
@@ -105,7 +121,7 @@ def export_ratings(
         text = "".join(_json_line(r) for r in records)
     if output is None:
         return text
-    output.write_text(text, encoding="utf-8")
+    atomic_write_text(output, text)
     return None
 
 
