@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from evalkit.extraction import NO_ANSWER, UNNAMED, Extraction
 from evalkit.protocols import ScoredItem, Scorer
+from evalkit.scorers.renamed import RenamedMetricsScorer
 from evalkit.types import (
-    Aggregate,
     ExtractedAnswer,
     ExtractionCount,
     Generation,
@@ -48,7 +48,7 @@ def mark_no_answer(items: Sequence[ScoringItem], scored: list[list[Score]]) -> l
     return out
 
 
-class PipelineScorer:
+class PipelineScorer(RenamedMetricsScorer):
     """A scorer run on one named pipeline's answers; its metrics are suffixed `_<pipeline>`.
 
     Built from a scorer spec named `<scorer>@<pipeline>` (as run.json's task_scorers store it),
@@ -57,14 +57,9 @@ class PipelineScorer:
     """
 
     def __init__(self, inner: Scorer, pipeline: str) -> None:
-        self.inner = inner
+        super().__init__(inner, {f"{m}_{pipeline}": m for m in inner.metrics})
         self.pipeline = pipeline
         self.name = f"{inner.name}@{pipeline}"
-        self.metrics = tuple(f"{m}_{pipeline}" for m in inner.metrics)
-        self._inner_metric = dict(zip(self.metrics, inner.metrics, strict=True))
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
 
     def signature(self) -> str:
         return f"{self.inner.signature()}|extract:{self.pipeline}"
@@ -76,23 +71,6 @@ class PipelineScorer:
             [s.model_copy(update={"name": f"{s.name}_{self.pipeline}"}) for s in scores]
             for scores in scored
         ]
-
-    def aggregate(
-        self,
-        metric: str,
-        scores: Sequence[Score],
-        *,
-        task: str,
-        model: str,
-        seed: int,
-        n_resamples: int = 1000,
-    ) -> Aggregate:
-        inner = self._inner_metric[metric]
-        renamed = [s.model_copy(update={"name": inner}) for s in scores]
-        result = self.inner.aggregate(
-            inner, renamed, task=task, model=model, seed=seed, n_resamples=n_resamples
-        )
-        return result.model_copy(update={"metric": metric})
 
 
 def extracted_answers(

@@ -21,7 +21,8 @@ from typing import Any
 
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem, Scorer
-from evalkit.types import Aggregate, ChatMessage, Request, Sample, Score
+from evalkit.scorers.renamed import RenamedMetricsScorer
+from evalkit.types import ChatMessage, Request, Sample, Score
 
 TURNS_SUFFIX = "|turns="
 
@@ -123,21 +124,17 @@ def split_turns_spec(name: str) -> tuple[str, int | None]:
     return base, int(count)
 
 
-class TurnScorer:
+class TurnScorer(RenamedMetricsScorer):
     """A scorer of a multi-turn task: each item is scored by the wrapped scorer, and its scores
     are renamed `<metric>_turn<k>` after the item's turn; each per-turn metric aggregates (mean
     or corpus, with its bootstrap CI, as the wrapped scorer does) over that turn's records.
     Anything else (prepare, close, cpu_heavy, higher_is_better) is the wrapped scorer's."""
 
     def __init__(self, inner: Scorer, turns: int) -> None:
-        self.inner = inner
+        names = {f"{m}_turn{k}": m for m in inner.metrics for k in range(1, turns + 1)}
+        super().__init__(inner, names)
         self.turns = turns
         self.name = inner.name
-        self.metrics = tuple(f"{m}_turn{k}" for m in inner.metrics for k in range(1, turns + 1))
-        self._inner_metric = {f"{m}_turn{k}": m for m in inner.metrics for k in range(1, turns + 1)}
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(self.inner, attribute)
 
     def signature(self) -> str:
         return f"{self.inner.signature()}|turns:{self.turns}"
@@ -155,20 +152,3 @@ class TurnScorer:
             [s.model_copy(update={"name": f"{s.name}_turn{turn}"}) for s in scores]
             for turn, scores in zip(turns, scored, strict=True)
         ]
-
-    def aggregate(
-        self,
-        metric: str,
-        scores: Sequence[Score],
-        *,
-        task: str,
-        model: str,
-        seed: int,
-        n_resamples: int = 1000,
-    ) -> Aggregate:
-        inner = self._inner_metric[metric]
-        renamed = [s.model_copy(update={"name": inner}) for s in scores]
-        result = self.inner.aggregate(
-            inner, renamed, task=task, model=model, seed=seed, n_resamples=n_resamples
-        )
-        return result.model_copy(update={"metric": metric})
