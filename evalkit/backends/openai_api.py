@@ -88,13 +88,15 @@ class OpenAIBackend:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
         self._live_call: ApiCall | None = None  # made on first use: a dry run needs no key
+        self._call_lock = threading.Lock()  # two batches in flight must not both make a session
 
     @property
     def _call(self) -> ApiCall:
         """The HTTP session; the API key is read (and its absence reported) here."""
-        if self._live_call is None:
-            self._live_call = self._run(self._make_call())
-        return self._live_call
+        with self._call_lock:
+            if self._live_call is None:
+                self._live_call = self._run(self._make_call())
+            return self._live_call
 
     def signature(self) -> str:
         o = self.options

@@ -261,3 +261,31 @@ def test_default_base_url_is_openai_base_url_as_the_openai_client_reads_it(monke
     assert b.options.base_url == "https://api.openai.com/v1"
     assert b.options.api_key_env == "OPENAI_API_KEY"
     b.close()
+
+
+def test_two_batches_in_flight_share_one_http_session(monkeypatch):
+    """`concurrent_batches = 2`: both threads asking for the client at once must get the same
+    one. Two sessions meant one never closed ("Unclosed client session" after an aborted run)."""
+    import asyncio
+    import threading
+
+    from evalkit.backends.openai_api import OpenAIBackend, OpenAIOptions
+
+    backend = OpenAIBackend("m", OpenAIOptions(model="m", api_key_env=None))
+    made: list[object] = []
+
+    async def slow_make_call() -> object:
+        await asyncio.sleep(0.2)  # both threads are inside `_call` by now
+        made.append(object())
+        return made[-1]
+
+    monkeypatch.setattr(backend, "_make_call", slow_make_call)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(backend._call)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    monkeypatch.setattr(backend, "_live_call", None)  # nothing real to close
+    backend.close()
+    assert len(made) == 1 and got[0] is got[1]
