@@ -22,6 +22,7 @@ import pytest
 
 from evalkit.errors import UserError
 from evalkit.tasks import load_task_file, load_tasks
+from tests.conftest import CliRunner
 
 DATA = Path(__file__).parent / "data" / "lmeval"
 GOLDEN = json.loads((DATA / "golden_prompts.json").read_text(encoding="utf-8"))
@@ -74,9 +75,7 @@ def test_imported_task_maps_filters_metrics_and_sampler() -> None:
     assert trivia.spec.generation.stop == ["\n", ";"]  # from the included trivia.yaml
 
 
-def test_task_import_cli_writes_a_valid_task_folder(  # type: ignore[no-untyped-def]
-    run_cli, tmp_path: Path
-) -> None:
+def test_task_import_cli_writes_a_valid_task_folder(run_cli: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "tasks"
     done = run_cli("task", "import", str(YAMLS["arith_steps"]), str(out))
     assert done.returncode == 0, done.stderr
@@ -112,8 +111,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("doc_to_prompt: x\n", r"task.yaml: doc_to_prompt: not an lm-eval task key evalkit knows"),
     ],
 )  # fmt: skip
-def test_refused_keys_are_one_line_exit_2(  # type: ignore[no-untyped-def]
-    run_cli, tmp_path: Path, extra: str, message: str
+def test_refused_keys_are_one_line_exit_2(
+    run_cli: CliRunner, tmp_path: Path, extra: str, message: str
 ) -> None:
     path = _write(tmp_path, extra)
     done = run_cli("task", "import", str(path), str(tmp_path / "out"))

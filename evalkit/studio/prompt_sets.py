@@ -99,9 +99,10 @@ def _task_yaml(name: str, source: dict[str, Any] | None) -> str:
         "outputs": "outputs.jsonl",
         "replay_only": True,
     }
+    given = source or {}
     for key in ("language", "primary_metric"):
-        if (source or {}).get(key):
-            spec[key] = source[key]  # type: ignore[index]
+        if given.get(key):
+            spec[key] = given[key]
     return str(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True))
 
 
