@@ -107,7 +107,25 @@ def build_scorer(name: str, options: dict[str, Any]) -> Scorer:
 
 
 def build_scorers(specs: Sequence[ScorerSpec]) -> list[Scorer]:
-    return [build_scorer(name, options) for name, options in specs]
+    scorers = [build_scorer(name, options) for name, options in specs]
+    share_sentence_encoders(scorers)
+    return scorers
+
+
+def share_sentence_encoders(scorers: Sequence[Scorer]) -> None:
+    """Scorers that embed text with the same sentence encoder (model, dtype, device, long-text
+    handling) share one loaded model and one embedding cache, so a task scored by `embedding`
+    and a distilled judge over the same MiniLM encodes each output and reference once.
+
+    Optional: a scorer opts in by defining `sentence_embedders()` (its EmbeddingSimilarity
+    instances); the embeddings are unchanged by sharing (same encoder, same texts)."""
+    from evalkit.scorers.embedding import share_encoders
+
+    share_encoders(
+        embedder
+        for scorer in scorers
+        for embedder in getattr(scorer, "sentence_embedders", lambda: [])()
+    )
 
 
 def prepare_scorers(scorers: Sequence[Scorer], samples: Sequence[Sample]) -> None:

@@ -12,7 +12,7 @@ summary="Scores a summary of a source document on coherence, consistency, fluenc
 relevance (1-5, like the SummEval expert ratings), and an answer to an instruction on overall \
 quality (gpt4_grade, 1-5, like the GPT-4 rubric grades)."
 declare -A variant=(
-  [summeval-minilm]="student.dtype=bfloat16|A small head over all-MiniLM-L6-v2 similarities and lexical features; runs on CPU."
+  [summeval-minilm]="student.dtype=float32|A small head over all-MiniLM-L6-v2 similarities and lexical features; runs on CPU."
   [summeval-lexical]="student.feature_set=lexical|A small head over lexical features only (no encoder): for CI runs where speed matters most."
 )
 for name in "${@:-summeval-minilm summeval-lexical}"; do

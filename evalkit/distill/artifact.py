@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -21,6 +21,9 @@ from evalkit.distill.features import FEATURES_VERSION, FeatureExtractor
 from evalkit.distill.head import Scale
 from evalkit.distill.students import CrossEncoderStudent, EncoderHeadStudent
 from evalkit.errors import UserError, did_you_mean
+
+if TYPE_CHECKING:
+    from evalkit.scorers.embedding import EmbeddingSimilarity
 
 META_FILE = "judge.json"
 
@@ -142,6 +145,12 @@ class DistilledJudge:
             student = CrossEncoderStudent(config, scales, pairwise, seed=0)
             student.load(directory)
         return cls(directory, meta, student)
+
+    def sentence_embedders(self) -> list[EmbeddingSimilarity]:
+        """The sentence encoder its features use (none for a lexical or cross-encoder student)."""
+        if isinstance(self.student, EncoderHeadStudent) and self.student.extractor.embedder:
+            return [self.student.extractor.embedder]
+        return []
 
     def score(
         self,

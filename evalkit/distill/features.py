@@ -10,7 +10,9 @@ much of the response is copied from the source.
 Cost is what decides the design: one encoder pass per response; sources and references are cached
 by text, so a source shared by the systems of a comparison is encoded once. Encoding response
 sentences separately would triple the cost. On CPUs with AMX the encoder runs in bfloat16 at
-about 2.7x the float32 speed (the features agree to 3 decimals); the dtype is part of a judge.
+about 2.7x the float32 speed (the features agree to 3 decimals); on CPUs without it (no AMX or
+AVX512-BF16) bfloat16 is 2-3x slower. The dtype is part of a judge; a judge encoding in float32
+shares its encoder and embeddings with an `embedding` scorer of the same run.
 FEATURES_VERSION changes whenever the vector does: it is part of a judge's signature.
 """
 
@@ -23,10 +25,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from evalkit.textnorm import split_sentences
+
+if TYPE_CHECKING:
+    from evalkit.scorers.embedding import EmbeddingSimilarity
 
 FEATURES_VERSION = "1"
 SCALARS = (
@@ -192,6 +198,11 @@ class FeatureExtractor:
         self.encoder = self._embedder.model_name
         self.dtype = dtype
         self.use_encoder = use_encoder
+
+    @property
+    def embedder(self) -> EmbeddingSimilarity | None:
+        """The sentence encoder of the features (None: lexical features only)."""
+        return self._embedder if self.use_encoder else None
 
     def load(self) -> None:
         self._embedder.load_model()

