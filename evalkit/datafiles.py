@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import UserError
-from evalkit.textfiles import BOM, ENCODING, load_yaml, utf8_error
+from evalkit.textfiles import BOM, ENCODING, load_yaml, require_file, utf8_error
 
 Row = dict[str, Any]
 FORMATS = ("jsonl", "csv", "parquet")
@@ -30,8 +30,7 @@ def infer_format(path: Path) -> str:
 
 def read_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, Row]]:
     """Yield (line number, row); line numbers are 1-based as an editor shows them."""
-    if not path.is_file():
-        raise UserError(f"{path}: file not found")
+    require_file(path, f"{path}: file not found", "data file")
     fmt = fmt or infer_format(path)
     if fmt == "jsonl":
         yield from _read_jsonl(path)
@@ -132,8 +131,7 @@ def file_sha256(path: Path) -> str:
 def read_yaml_mapping(path: Path, what: str = "file") -> dict[str, Any]:
     """A YAML file whose top level is a mapping (an empty file is an empty mapping); UTF-8 with
     or without a byte-order mark (evalkit.textfiles.load_yaml)."""
-    if not path.is_file():
-        raise UserError(f"{what} not found: {path}")
+    require_file(path, f"{what} not found: {path}", what)
     raw = load_yaml(path) or {}
     if not isinstance(raw, dict):
         raise UserError(f"{path}: expected a mapping at the top level")

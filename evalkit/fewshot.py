@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.datafiles import file_sha256, read_rows
 from evalkit.errors import UserError
+from evalkit.textfiles import require_file
 
 
 class FewShotSpec(BaseModel):
@@ -76,8 +77,7 @@ class FewShotPool:
         id_field, target_field = fields
         if target_field is None:
             raise UserError(f"{spec_path}: fewshot.target: needed when fields.references is unset")
-        if not path.is_file():
-            raise UserError(f"{spec_path}: fewshot.data: {path} not found")
+        require_file(path, f"{spec_path}: fewshot.data: {path} not found", "data file")
         self.examples = _read_examples(path, id_field, target_field)
         self._rng = random.Random(spec.seed)
         self._draws: list[list[int]] = []

@@ -42,6 +42,7 @@ from evalkit.significance_policy import (
     paired_outcome,
 )
 from evalkit.store import RunStore
+from evalkit.textfiles import require_file
 from evalkit.validation import first_error
 
 Z_ONE_SIDED_95, Z_POWER_80 = 1.6449, 0.8416
@@ -144,8 +145,7 @@ def save_baseline(run_dir: Path, output: Path) -> Path:
 def load_baseline(path: Path) -> Snapshot:
     if path.is_dir():
         return snapshot_of_run(path)
-    if not path.is_file():
-        raise UserError(f"baseline not found: {path}")
+    require_file(path, f"baseline not found: {path}", "baseline file")
     raw = path.read_bytes()
     try:
         data = json.loads(gzip.decompress(raw) if path.suffix == ".gz" else raw)

@@ -18,6 +18,7 @@ from evalkit.atomicio import atomic_write_text
 from evalkit.errors import UserError
 from evalkit.redact import redact_secrets
 from evalkit.types import RunRecord, SampleRecord
+from evalkit.validation import first_error
 
 try:
     import fcntl
@@ -51,7 +52,7 @@ class RunStore:
             return RunRecord.model_validate_json(self.run_path.read_text(encoding="utf-8"))
         except ValidationError as exc:
             raise UserError(
-                f"{self.run_path}: not a valid run record ({exc.error_count()} errors)"
+                f"{self.run_path}: not a valid run record ({first_error(exc)})"
             ) from None
 
     def write_run(self, record: RunRecord) -> None:
@@ -122,7 +123,7 @@ class RunStore:
                 except ValidationError as exc:
                     raise UserError(
                         f"{self.samples_path}:{line_no}: not a valid sample record "
-                        f"({exc.errors()[0]['msg']})"
+                        f"({first_error(exc)})"
                     ) from None
 
     def latest_records(self) -> list[SampleRecord]:

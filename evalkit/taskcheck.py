@@ -22,11 +22,11 @@ from pathlib import Path
 import jinja2
 from pydantic import ValidationError
 
-from evalkit.errors import UserError
-from evalkit.tasks import TASK_FILE, Task, TaskSpec, prompt_context
-from evalkit.textfiles import load_yaml
+from evalkit.errors import UserError, did_you_mean
+from evalkit.tasks import TASK_FILE, Task, TaskSpec, available_tasks, prompt_context
+from evalkit.textfiles import load_yaml, yaml_line
 from evalkit.types import Sample
-from evalkit.validation import all_errors
+from evalkit.validation import all_errors_in
 
 
 def check_live(task: Task, backend: str) -> None:
@@ -91,6 +91,13 @@ class TaskCheck:
 def check_task_file(path: Path) -> TaskCheck:
     """Schema, data and prompts of one task.yaml (or its folder); never raises UserError."""
     spec_path = path / TASK_FILE if path.is_dir() else path
+    if not path.exists() and _is_task_name(str(path)):  # a task's name, as `evalkit run` takes
+        known = available_tasks()
+        if str(path) not in known:
+            return TaskCheck(
+                path, problems=[f"unknown task '{path}'{did_you_mean(str(path), known)}"]
+            )
+        spec_path = known[str(path)]
     check = TaskCheck(spec_path)
     if not spec_path.is_file():
         check.problems.append(f"{spec_path}: task file not found")
@@ -106,12 +113,15 @@ def check_task_file(path: Path) -> TaskCheck:
     try:
         spec = TaskSpec.model_validate(raw)
     except ValidationError as exc:
-        check.problems.extend(f"{spec_path}: {line}" for line in all_errors(exc))
+        check.problems.extend(all_errors_in(spec_path, exc))
         return check
     check.task = Task(spec, spec_path.resolve())
     samples = _check_rows(check, check.task)
     if not check.problems and not samples:
         check.problems.append(f"{check.task.data_path}: no samples (the data file has no rows)")
+    check.problems.extend(
+        scorer_problems(check.task, max((len(s.turns) for s in samples), default=0))
+    )
     if not check.problems:
         try:
             check_prompts(check.task, samples)
@@ -151,3 +161,40 @@ def _check_rows(check: TaskCheck, task: Task) -> list[Sample]:
     except UserError as exc:
         check.problems.append(str(exc))
     return samples
+
+
+def _is_task_name(ref: str) -> bool:
+    """Whether `ref` names a task rather than a path (the rule of evalkit.tasks.load_task)."""
+    return not ref.endswith((".yaml", ".yml")) and "/" not in ref and "\\" not in ref
+
+
+def scorer_problems(task: Task, turns: int = 0) -> list[str]:
+    """Each scorer the task names that cannot be made (unknown name or option, missing extra),
+    and a `primary_metric` that none of its scorers computes: what a run would otherwise find
+    only when it starts (a scorer) or silently rank by another metric (primary_metric)."""
+    from evalkit.scoring import build_scorer, task_scorer_specs
+
+    where = f"{task.spec_path}"
+    problems: list[str] = []
+    metrics: list[str] = []
+    try:
+        specs = task.scorer_specs(task_scorer_specs(task.spec.scorers, task.spec.language), turns)
+    except UserError as exc:
+        return [f"{where}: scorers: {exc}"]
+    for name, options in specs:
+        try:
+            metrics.extend(build_scorer(name, options).metrics)
+        except UserError as exc:
+            problems.append(f"{_at(task, ('scorers', name.partition('@')[0]))}: scorers: {exc}")
+    primary = task.spec.primary_metric
+    if primary is not None and not problems and primary not in metrics:
+        problems.append(
+            f"{_at(task, ('primary_metric',))}: primary_metric '{primary}' is not a metric of "
+            f"this task's scorers{did_you_mean(primary, metrics)}"
+        )
+    return problems
+
+
+def _at(task: Task, loc: tuple[str, ...]) -> str:
+    line = yaml_line(task.spec_path, loc)
+    return f"{task.spec_path}:{line}" if line is not None else str(task.spec_path)

@@ -33,7 +33,7 @@ from evalkit.multiturn import TURNS_SUFFIX, first_request, parse_turn_references
 from evalkit.resources import builtin_dir
 from evalkit.textfiles import load_yaml
 from evalkit.types import ChatMessage, GenerationParams, Request, Sample
-from evalkit.validation import first_error
+from evalkit.validation import first_error, first_error_in
 
 TASK_FILE = "task.yaml"
 
@@ -301,7 +301,7 @@ class Task:
             if key not in row:
                 raise UserError(
                     f"{self.data_path}:{line_no}: field '{key}' missing "
-                    f"(task '{self.name}' maps it to {role})"
+                    f"(task '{self.name}' maps it to {role}); {_fields_found(row, csv)}"
                 )
             return row[key]
 
@@ -385,6 +385,18 @@ def _describe(value: Any) -> str:
 def _is_array(value: Any) -> bool:
     """A numpy array (Parquet list columns arrive as one)."""
     return type(value).__name__ == "ndarray"
+
+
+def _fields_found(row: Row, csv: bool) -> str:
+    """What a row that lacks a mapped field has instead: for CSV, the header row's names (a file
+    without a header row reads its first data row as the header)."""
+    names = ", ".join(repr(str(k)) for k in row if k is not None)[:200] or "none"
+    if csv:
+        return (
+            f"the header row (line 1) names the columns {names}: a CSV file needs a header "
+            "row naming its columns"
+        )
+    return f"the row has the fields {names}"
 
 
 def _check_row_shape(where: str, row: Row, csv: bool) -> None:
@@ -478,7 +490,7 @@ def load_task_file(path: Path) -> Task:
     try:
         spec = TaskSpec.model_validate(raw)
     except ValidationError as exc:
-        raise UserError(f"{path}: {first_error(exc)}") from None
+        raise UserError(first_error_in(path, exc)) from None
     return Task(spec, path.resolve())
 
 

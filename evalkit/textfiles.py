@@ -63,19 +63,101 @@ def read_text(path: Path) -> str:
         raise utf8_error(path, data) from None
 
 
-def load_yaml(path: Path) -> Any:
-    """The YAML document in `path` (None when empty); invalid YAML is a one-line UserError
-    `FILE:LINE:COLUMN: invalid YAML (problem)`."""
+class DuplicateKeyError(Exception):
+    """A mapping that names one key twice (PyYAML would keep the last value silently)."""
+
+    def __init__(self, key: object, line: int, first_line: int) -> None:
+        super().__init__(f"duplicate key '{key}' (also on line {first_line}; YAML keeps one)")
+        self.line = line  # 1-based
+
+
+def unique_key_loader() -> Any:
+    """A `yaml.SafeLoader` subclass that refuses a key given twice in one mapping (a merge key
+    `<<` may still be overridden: that is what it is for). Raises DuplicateKeyError."""
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):  # type: ignore[misc]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[object, int] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    line = key_node.start_mark.line + 1
+                    try:
+                        if key in seen:
+                            raise DuplicateKeyError(key, line, seen[key])
+                        seen[key] = line
+                    except TypeError:  # an unhashable key: SafeLoader refuses it itself
+                        continue
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
+def load_yaml(path: Path, loader: Any = None) -> Any:
+    """The YAML document in `path` (None when empty); invalid YAML, and a mapping that names a
+    key twice, is a one-line UserError `FILE:LINE[:COLUMN]: invalid YAML (problem)` or
+    `FILE:LINE: duplicate key 'k' (also on line N; YAML keeps one)`. `loader`: a subclass of
+    `unique_key_loader()` (default: that loader)."""
     import yaml
 
     text = read_text(path)
     try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
+        return yaml.load(text, Loader=loader or unique_key_loader())  # a SafeLoader subclass
+    except (yaml.YAMLError, DuplicateKeyError) as exc:
+        raise yaml_error(path, exc) from None
+
+
+def yaml_error(path: Path, exc: Exception) -> UserError:
+    """The one-line UserError for a YAML parse error or a DuplicateKeyError in `path`."""
+    import yaml
+
+    if isinstance(exc, DuplicateKeyError):
+        return UserError(f"{path}:{exc.line}: {exc}")
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "syntax error"
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        raise UserError(f"{where}: invalid YAML ({problem})") from None
-    except yaml.YAMLError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{path}: invalid YAML ({first})") from None
+        return UserError(f"{where}: invalid YAML ({problem})")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return UserError(f"{path}: invalid YAML ({first})")
+
+
+def yaml_line(path: Path, loc: tuple[str | int, ...]) -> int | None:
+    """The 1-based line of the key (or list item) that `loc` (mapping keys and list indices, as
+    in a pydantic error) leads to in the YAML file `path`: the deepest part of it found; None
+    when not even the first part is there (a required field left out) or the file cannot be
+    read."""
+    import yaml
+
+    try:
+        node = yaml.compose(read_text(path), Loader=yaml.SafeLoader)
+    except (OSError, UserError, yaml.YAMLError):
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = [v for k, v in node.value if str(getattr(k, "value", None)) == str(part)]
+            if not found:
+                break
+            keys = [k for k, _ in node.value if str(getattr(k, "value", None)) == str(part)]
+            line, node = keys[-1].start_mark.line + 1, found[-1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def require_file(path: Path, missing: str, what: str = "file") -> None:
+    """Raise UserError(`missing`) when nothing is at `path`, and `PATH: is a directory, not a
+    WHAT` when a folder is (a `data: .` or a run directory given for a file)."""
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, not a {what}")
+    if not path.is_file():
+        raise UserError(missing)

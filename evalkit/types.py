@@ -41,11 +41,14 @@ class Sample(Frozen):
 
 
 class GenerationParams(Frozen):
-    max_new_tokens: int = 256
-    temperature: float = 0.0
-    top_p: float = 1.0
+    """Sampling settings of a request (task.yaml `generation:`); out-of-range values are refused
+    when the task is read, before any model is called."""
+
+    max_new_tokens: int = Field(256, ge=1, description="Tokens the answer may take, at least 1.")
+    temperature: float = Field(0.0, ge=0.0, description="0 = greedy; never negative.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass, in (0, 1].")
     stop: list[str] = Field(default_factory=list)
-    n: int = 1
+    n: int = Field(1, ge=1, description="Outputs per request, at least 1.")
     seed: int = 0
 
 

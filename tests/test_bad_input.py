@@ -187,6 +187,45 @@ def after_a_run(*args: str) -> Callable[[Path], list[str]]:
     return build
 
 
+def with_file(name: str, text: str, *args: str) -> Callable[[Path], list[str]]:
+    """`evalkit ARGS` with TMP/NAME holding `text` (a gate config, an lm-eval YAML, ...)."""
+
+    def build(tmp: Path) -> list[str]:
+        (tmp / name).write_text(text, encoding="utf-8")
+        return other(*args)(tmp)
+
+    return build
+
+
+def _report_of_a_record_without_generation(tmp: Path) -> list[str]:
+    assert call(run_args()(tmp))[0] == 0
+    samples = tmp / "run" / "samples.jsonl"
+    first, *rest = samples.read_text(encoding="utf-8").splitlines(keepends=True)
+    record = json.loads(first)
+    del record["generation"]
+    samples.write_text(json.dumps(record) + "\n" + "".join(rest), encoding="utf-8")
+    return ["report", str(tmp / "run")]
+
+
+def _gate_config(text: str) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        args = after_a_run("gate", "TMP/run", "--baseline", "TMP/run", "--config", "TMP/g.yaml")
+        (tmp / "g.yaml").write_text(text, encoding="utf-8")
+        return args(tmp)
+
+    return build
+
+
+def gen_yaml(setting: str) -> str:
+    """GOOD_YAML with one generation setting changed (on line 6)."""
+    return GOOD_YAML.replace("generation: {max_new_tokens: 8, temperature: 0.0}", setting)
+
+
+LMEVAL_DUP = (
+    "task: dup\ndataset_path: json\noutput_type: generate_until\ndoc_to_text: q\n"
+    "doc_to_target: a\noutput_type: generate_until\n"
+)
+
 CASES = [
     # references of the wrong type
     Case("ref_int", with_row(ref=5), "data.jsonl:2: field 'ref' (references) must be a string"),
@@ -268,6 +307,97 @@ CASES = [
         "'nope' is undefined",
     ),
     Case("task_file_missing", other("validate", "TMP/none"), "task file not found"),
+    # a key given twice (PyYAML would keep the last one silently), in every YAML evalkit reads
+    Case(
+        "yaml_duplicate_key",
+        task_yaml(GOOD_YAML + "name: u\n"),
+        "task.yaml:8: duplicate key 'name' (also on line 1",
+    ),
+    Case(
+        "yaml_duplicate_nested_key",
+        task_yaml(gen_yaml("generation:\n  max_new_tokens: 8\n  max_new_tokens: 16")),
+        "task.yaml:8: duplicate key 'max_new_tokens' (also on line 7",
+    ),
+    Case(
+        "yaml_duplicate_in_flow_mapping",
+        run_task_yaml(gen_yaml("generation: {temperature: 0.0, temperature: 1.0}")),
+        "task.yaml:6: duplicate key 'temperature'",
+    ),
+    Case(
+        "gate_config_duplicate_key",
+        _gate_config("max_drop: 0.1\nmax_drop: 0.5\n"),
+        "g.yaml:2: duplicate key 'max_drop'",
+    ),
+    Case(
+        "lmeval_duplicate_key",
+        with_file("lm.yaml", LMEVAL_DUP, "task", "import", "TMP/lm.yaml", "TMP/out"),
+        "lm.yaml:6: duplicate key 'output_type' (also on line 3",
+    ),
+    # generation settings out of range
+    Case(
+        "max_new_tokens_zero",
+        task_yaml(gen_yaml("generation: {max_new_tokens: 0}")),
+        "task.yaml:6: generation.max_new_tokens: Input should be greater than or equal to 1",
+    ),
+    Case(
+        "temperature_negative",
+        run_task_yaml(gen_yaml("generation:\n  temperature: -0.5")),
+        "task.yaml:7: generation.temperature: Input should be greater than or equal to 0",
+    ),
+    Case(
+        "top_p_zero",
+        task_yaml(gen_yaml("generation: {top_p: 0}")),
+        "generation.top_p: Input should be greater than 0",
+    ),
+    Case(
+        "top_p_above_one",
+        task_yaml(gen_yaml("generation: {top_p: 1.5}")),
+        "generation.top_p: Input should be less than or equal to 1",
+    ),
+    Case("n_zero", task_yaml(gen_yaml("generation: {n: 0}")), "task.yaml:6: generation.n:"),
+    # scorers and primary_metric, found by validate (not only when a run starts)
+    Case(
+        "validate_unknown_scorer",
+        task_yaml(GOOD_YAML.replace("{exact_match: {}}", "{exact_match: {}, bleuu: {}}")),
+        "task.yaml:7: scorers: unknown scorer 'bleuu' (did you mean 'bleu'?)",
+    ),
+    Case(
+        "validate_unknown_scorer_option",
+        task_yaml(GOOD_YAML.replace("{exact_match: {}}", "{bleu: {tokenise: 13a}}")),
+        "scorers: scorer 'bleu': unknown option 'tokenise'",
+    ),
+    Case(
+        "validate_primary_metric_unscored",
+        task_yaml(GOOD_YAML + "primary_metric: bleu\n"),
+        "task.yaml:8: primary_metric 'bleu' is not a metric of this task's scorers",
+    ),
+    Case(
+        "validate_unknown_task_name",
+        other("validate", "summevl"),
+        "unknown task 'summevl' (did you mean 'summeval'?)",
+    ),
+    # messages that say what is wrong
+    Case(
+        "csv_no_header_row",
+        data_text("a,q1,x\nb,q2,y\n", "d.csv"),
+        "d.csv:2: field 'id' missing (task 't' maps it to id); the header row (line 1) names the "
+        "columns 'a', 'q1', 'x'",
+    ),
+    Case(
+        "data_is_a_directory",
+        task_yaml(GOOD_YAML.replace("data.jsonl", ".")),
+        "task: is a directory, not a data file",
+    ),
+    Case(
+        "replay_file_is_a_directory",
+        run_args("model.path=TMP"),
+        ": is a directory, not a replay file",
+    ),
+    Case(
+        "report_record_without_generation",
+        _report_of_a_record_without_generation,
+        "samples.jsonl:1: not a valid sample record (generation: Field required)",
+    ),
     # run configuration
     Case("tasks_empty", run_args("tasks=[]"), "no tasks given"),
     Case("workers_negative", run_args("scoring.workers=-3"), "scoring.workers: -3 workers"),
@@ -475,3 +605,20 @@ def test_outputs_make_their_missing_folders(tmp_path: Path) -> None:
     target = tmp_path / "new" / "deeper" / "x.jsonl"
     assert call(["ratings", "export", str(tmp_path / "s.sqlite"), "-o", str(target)])[0] == 0
     assert target.is_file()
+
+
+def test_validate_takes_a_task_name_as_run_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, err = call(["validate", "summeval"])
+    assert code == 0, err
+
+
+def test_a_yaml_merge_key_may_still_be_overridden(tmp_path: Path) -> None:
+    """`<<: *base` then the same key: YAML's merge, not a duplicate."""
+    from evalkit.textfiles import load_yaml
+
+    path = tmp_path / "m.yaml"
+    path.write_text("base: &b {k: 1, j: 2}\nm:\n  <<: *b\n  k: 3\n", encoding="utf-8")
+    assert load_yaml(path)["m"] == {"k": 3, "j": 2}

@@ -27,6 +27,7 @@ from evalkit.errors import UserError, did_you_mean
 from evalkit.multiturn import turn_id
 from evalkit.protocols import Backend
 from evalkit.tasks import Task
+from evalkit.textfiles import require_file
 from evalkit.types import Generation, Request
 
 _MEASURED = ("latency_s", "cost_usd", "input_tokens", "output_tokens")
@@ -100,8 +101,7 @@ def _load(path: Path, mtime_ns: int, size: int) -> ReplayFile:
 
 def load_replay_file(path: Path) -> ReplayFile:
     path = path.expanduser().resolve()
-    if not path.is_file():
-        raise UserError(f"{path}: replay file not found")
+    require_file(path, f"{path}: replay file not found", "replay file")
     stat = path.stat()
     return _load(path, stat.st_mtime_ns, stat.st_size)
 

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from evalkit.errors import UserError, did_you_mean
 from evalkit.resources import builtin_dir
-from evalkit.textfiles import load_yaml
-from evalkit.validation import first_error
+from evalkit.textfiles import load_yaml, require_file
+from evalkit.validation import first_error_in
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
@@ -93,10 +93,9 @@ def load_rubric(ref: str) -> Rubric:
         if not found:
             raise UserError(f"unknown rubric '{ref}'{did_you_mean(ref, available_rubrics())}")
         path = found[0]
-    if not path.is_file():
-        raise UserError(f"rubric file not found: {path}")
+    require_file(path, f"rubric file not found: {path}", "rubric file")
     data = load_yaml(path)  # UTF-8, BOM read away; one-line errors
     try:
         return Rubric.model_validate(data)
     except ValidationError as exc:
-        raise UserError(f"{path}: {first_error(exc)}") from None
+        raise UserError(first_error_in(path, exc)) from None

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from evalkit.errors import UserError
-from evalkit.textfiles import read_text
+from evalkit.textfiles import load_yaml, require_file, unique_key_loader
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class FunctionTag:
 
 
 def _loader_for(path: Path) -> Any:
-    class Loader(yaml.SafeLoader):  # type: ignore[misc]
+    class Loader(unique_key_loader()):  # type: ignore[misc]  # refuses a key given twice
         pass
 
     def construct(loader: yaml.SafeLoader, node: yaml.Node) -> FunctionTag:
@@ -39,16 +39,8 @@ def _loader_for(path: Path) -> Any:
 
 
 def _parse(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise UserError(f"{path}: lm-eval task file not found")
-    try:
-        data = yaml.load(read_text(path), Loader=_loader_for(path))  # a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        raise UserError(f"{where}: invalid YAML ({exc.problem or exc.context})") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: invalid YAML ({str(exc).strip().splitlines()[0]})") from None
+    require_file(path, f"{path}: lm-eval task file not found", "task file")
+    data = load_yaml(path, _loader_for(path))
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     return data
@@ -69,8 +61,7 @@ def load_config(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         if not isinstance(item, str):
             raise UserError(f"{path}: include: expected a file name, got {item!r}")
         included = Path(item) if Path(item).is_absolute() else path.parent / item
-        if not included.is_file():
-            raise UserError(f"{path}: include: {included} not found")
+        require_file(included, f"{path}: include: {included} not found", "YAML file")
         sub = load_config(included, (*_seen, path))
         sub.pop("task_list", None)
         merged.update(sub)

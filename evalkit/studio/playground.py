@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evalkit.backends.hf_loading import HFOptions
 from evalkit.backends.openai_api import OpenAIOptions
 from evalkit.errors import UserError
-from evalkit.textfiles import load_yaml
+from evalkit.textfiles import load_yaml, require_file
 from evalkit.validation import first_error
 
 Messages = list[dict[str, str]]  # [{role, content}]
@@ -47,8 +47,7 @@ class PlaygroundModel(BaseModel):
 
 def load_models(path: Path) -> list[PlaygroundModel]:
     """The models of a playground file; UserError naming the file and entry when one is bad."""
-    if not path.is_file():
-        raise UserError(f"{path}: playground file not found")
+    require_file(path, f"{path}: playground file not found", "playground file")
     data = load_yaml(path)
     entries = data.get("models") if isinstance(data, dict) else None
     if not isinstance(entries, list) or not entries:
