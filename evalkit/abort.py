@@ -32,6 +32,16 @@ class RunAborted(RunFailed):
     exit_status = 3
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (records kept, pool shut,
+    run.json marked interrupted); `evalkit` exits 143 instead of 130."""
+
+
+def stop_cause(exc: BaseException) -> str:
+    """What a KeyboardInterrupt was: 'SIGTERM' (Terminated) or 'SIGINT (Ctrl-C)'."""
+    return "SIGTERM" if isinstance(exc, Terminated) else "SIGINT (Ctrl-C)"
+
+
 class FailureGuard:
     """Counts consecutive failed attempts of one backend; thread-safe."""
 

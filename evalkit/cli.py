@@ -12,16 +12,12 @@ from typing import Literal
 import click
 
 from evalkit import __version__
-from evalkit.abort import RunFailed
+from evalkit.abort import RunFailed, Terminated
 from evalkit.errors import UserError
 from evalkit.redact import redact
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (records kept, pool shut)."""
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
@@ -33,7 +29,24 @@ def handle_sigterm() -> None:
     signal.signal(signal.SIGTERM, _raise_terminated)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Stopped(Exception):
+    """Ctrl-C or SIGTERM during a command, taken out of click's hands: click answers a
+    KeyboardInterrupt with an empty stderr line before `main` could print its one line."""
+
+    def __init__(self, interrupt: KeyboardInterrupt) -> None:
+        super().__init__(str(interrupt))
+        self.interrupt = interrupt
+
+
+class _Evalkit(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise Stopped(exc) from None
+
+
+@click.group(cls=_Evalkit, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="evalkit")
 @click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv: debug).")
 @click.option("-q", "--quiet", count=True, help="Only errors on stderr; no progress display.")
@@ -80,8 +93,14 @@ def run(overrides: Sequence[str]) -> None:
     if level:
         _set_verbosity(level + (click.get_current_context().find_root().obj or 0))
     runner = load_runner("run")
-    runner.preflight(args)
-    runner.launch(args)
+    held = runner.preflight(args)  # a run_dir in use is refused here, before Hydra writes to it
+    try:
+        runner.launch(args)
+    finally:
+        if held is not None:
+            from evalkit.store import release_run_dir
+
+            release_run_dir(held)
 
 
 @cli.command(
@@ -617,11 +636,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     except UserError as exc:
         click.echo(f"evalkit: error: {redact(str(exc))}", err=True)
         sys.exit(2)
-    except click.exceptions.Abort as exc:
-        if isinstance(exc.__cause__, Terminated):
-            click.echo("evalkit: terminated (SIGTERM); finished samples are kept", err=True)
-            sys.exit(EXIT_TERMINATED)
-        click.echo("evalkit: aborted", err=True)
+    except Stopped as exc:  # one line: what stopped it and, for a run, its sample counts
+        terminated = isinstance(exc.interrupt, Terminated)
+        what = "terminated (SIGTERM)" if terminated else "interrupted (SIGINT)"
+        counts = str(exc.interrupt).partition("; ")[2]
+        kept = f"{counts}; finished samples are kept" if counts else "finished samples are kept"
+        click.echo(f"evalkit: {what}; {redact(kept)}", err=True)
+        sys.exit(EXIT_TERMINATED if terminated else EXIT_INTERRUPTED)
+    except click.exceptions.Abort:  # Ctrl-C at a prompt, before any command ran
+        click.echo("evalkit: interrupted (SIGINT)", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except RunFailed as exc:
         click.echo(f"evalkit: error: {redact(str(exc))}", err=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit import __version__, registry
-from evalkit.abort import RunAborted
+from evalkit.abort import RunAborted, stop_cause
 from evalkit.aggregate import aggregate_records
 from evalkit.cache import ResponseCache, cache_key
 from evalkit.config import RunConfig
@@ -317,13 +317,15 @@ def run_evaluation(
             return run_evaluation(config, run_dir, own)
     started = time.perf_counter()
     install_log_filter()
-    plans = plan_tasks(config)
     store = RunStore(run_dir)
+    store.acquire_lock()  # before tasks and models load: a run_dir in use is refused at once
     try:
-        store.acquire_lock()
-        return _evaluate(config, plans, store, started, progress)
+        plans = plan_tasks(config)
+        try:
+            return _evaluate(config, plans, store, started, progress)
+        finally:
+            _close_backends(plans)
     finally:
-        _close_backends(plans)
         store.release_lock()
 
 
@@ -336,6 +338,53 @@ def _evaluate(
 ) -> RunRecord:
     data_hashes = {p.task.name: p.task.data_hash() for p in plans}
     record = _open_run(store, _new_run_record(config, plans, data_hashes))
+    try:
+        return _evaluate_open(config, plans, store, started, progress, record)
+    except RunAborted as exc:
+        reason = f"{exc}; {_sample_counts(store, plans)}; rerun with the same run_dir to resume"
+        _write_stopped(store, record, "aborted", reason)
+        raise RunAborted(reason) from None
+    except KeyboardInterrupt as exc:
+        reason = f"{stop_cause(exc)}; {_sample_counts(store, plans)}"
+        _write_stopped(store, record, "interrupted", reason)
+        exc.args = (reason,)  # the CLI's one line quotes the counts
+        raise
+
+
+def _sample_counts(store: RunStore, plans: Sequence[TaskPlan]) -> str:
+    """'N of M samples done[, F failed], R not tried' (a multi-turn sample counts its turns)."""
+    total = sum(len(record_ids(s)) * len(p.backends) for p in plans for s in p.samples)
+    try:
+        latest = store.latest_records()
+    except UserError:  # a damaged line: the counts are unknown, the stop reason is not
+        return f"{total} samples in this run"
+    failed = sum(1 for r in latest if r.generation.error)
+    done = len(latest) - failed
+    failed_text = f", {failed} failed" if failed else ""
+    return f"{done} of {total} samples done{failed_text}, {max(total - len(latest), 0)} not tried"
+
+
+def _write_stopped(store: RunStore, record: RunRecord, status: str, reason: str) -> None:
+    """run.json of a run that stopped before its end: why, when, and the sample counts."""
+    store.write_run(
+        record.model_copy(
+            update={
+                "status": status,
+                "stop_reason": redact(reason),
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+    )
+
+
+def _evaluate_open(
+    config: RunConfig,
+    plans: list[TaskPlan],
+    store: RunStore,
+    started: float,
+    progress: RunProgress,
+    record: RunRecord,
+) -> RunRecord:
     done = store.done_keys(successful_only=config.retry_failed)
     for backend in _unique_backends(plans):
         guard = getattr(backend, "failure_guard", None)
@@ -386,6 +435,7 @@ def _evaluate(
     final = record.model_copy(
         update={
             "status": "complete",
+            "stop_reason": None,
             "aggregates": aggregates,
             "usage": summarize_usage(latest),
             "extraction": count_no_answers(latest),

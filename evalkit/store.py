@@ -65,31 +65,18 @@ class RunStore:
         """Hold run_dir/.lock (an flock) until `release_lock` or this process ends, however.
 
         Raises UserError when another process holds it: two runs into one run_dir would both do
-        every sample and interleave their records.
+        every sample and interleave their records. Within one process the lock is counted, so
+        `evalkit run` can take it before Hydra writes anything into the run directory and the
+        pipeline take it again (see `hold_run_dir`).
         """
         if fcntl is None or self._lock is not None:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        handle = (self.run_dir / LOCK_FILE).open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            handle.close()
-            raise UserError(
-                f"{self.run_dir}: in use by another evalkit run (pid {holder}); wait for it to "
-                "end or choose another run_dir"
-            ) from None
-        handle.truncate(0)
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._lock = handle
+        self._lock = _take(self.run_dir)
 
     def release_lock(self) -> None:
         if self._lock is not None:
-            self._lock.close()  # closing the descriptor releases the flock
             self._lock = None
+            _give(self.run_dir)
 
     def open_log(self) -> None:
         """Open samples.jsonl for appending, first dropping a partial line a crash left behind."""
@@ -167,6 +154,56 @@ class RunStore:
             raise UserError(f"{where}: field 'generation' is not an object; {fix}")
         key = (str(head["task"]), str(head["model"]), str(head["sample_id"]))
         return key, generation.get("error") is None
+
+
+_held: dict[Path, tuple[IO[str], int]] = {}  # run_dir -> (locked .lock handle, holders)
+
+
+def _take(run_dir: Path) -> IO[str]:
+    key = run_dir.resolve()
+    if key in _held:
+        handle, count = _held[key]
+        _held[key] = (handle, count + 1)
+        return handle
+    key.mkdir(parents=True, exist_ok=True)  # a run_dir in use exists: nothing is made in it
+    handle = (key / LOCK_FILE).open("a+", encoding="utf-8")  # its .lock exists: not written
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise UserError(
+            f"{run_dir}: in use by another evalkit run (pid {holder}); wait for it to end or "
+            "choose another run_dir"
+        ) from None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    _held[key] = (handle, 1)
+    return handle
+
+
+def _give(run_dir: Path) -> None:
+    key = run_dir.resolve()
+    handle, count = _held.pop(key)
+    if count > 1:
+        _held[key] = (handle, count - 1)
+    else:
+        handle.close()  # closing the descriptor releases the flock
+
+
+def hold_run_dir(run_dir: Path) -> None:
+    """Take run_dir's lock for this process (first thing after the config is composed, before
+    tasks or models are loaded and before Hydra writes `.hydra/` and run.log there): a run_dir
+    in use by another run is refused at once and nothing is written into it. Raises UserError;
+    `release_run_dir` gives it back (so does the process ending)."""
+    RunStore(run_dir).acquire_lock()
+
+
+def release_run_dir(run_dir: Path) -> None:
+    if fcntl is not None and run_dir.resolve() in _held:
+        _give(run_dir)
 
 
 def _truncate_partial_tail(path: Path) -> None:

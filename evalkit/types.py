@@ -240,9 +240,17 @@ class RunRecord(Frozen):
     """run.json: what was run (provenance) and what came out (aggregates)."""
 
     evalkit_version: str
-    status: Literal["running", "complete"]
+    status: Literal["running", "complete", "aborted", "interrupted"] = Field(
+        description="running (or killed with -9), complete, aborted (a backend could not "
+        "succeed: exit 3) or interrupted (SIGINT/SIGTERM); a rerun into the run_dir resumes."
+    )
     created_at: str
-    finished_at: str | None = None
+    finished_at: str | None = Field(None, description="When the run completed or stopped.")
+    stop_reason: str | None = Field(
+        None,
+        description="Why an aborted or interrupted run stopped, with its sample counts "
+        "(done, failed, not tried).",
+    )
     config: dict[str, JSONValue]
     spec_hash: str
     git_commit: str | None = None

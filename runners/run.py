@@ -28,6 +28,7 @@ from evalkit.logs import block_torchao, configure_logging, needs_torchao, verbos
 from evalkit.redact import redact
 from evalkit.resources import builtin_dir
 from evalkit.session import finish_run
+from evalkit.store import hold_run_dir
 
 CONF_DIR = builtin_dir("conf")
 CONFIG_NAME = "run"
@@ -184,10 +185,14 @@ def compose_run_config(overrides: list[str], run_dir: Path) -> RunConfig:
     return _validated(cfg, run_dir)
 
 
-def preflight(overrides: list[str]) -> None:
-    """Compose and validate the config of (the first job of) this command line."""
+def preflight(overrides: list[str]) -> Path | None:
+    """Compose and validate the config of (the first job of) this command line; for a single
+    run into a named run_dir, take its lock now (store.hold_run_dir): before Hydra writes
+    `.hydra/` and run.log there and before any task or model is loaded, so a run_dir in use is
+    refused at once with nothing written. Returns the run_dir held (release_run_dir gives it
+    back), else None."""
     if any(arg.startswith("-") and arg not in ("-m", "--multirun") for arg in overrides):
-        return  # Hydra's own flags (--help, --cfg, ...) are Hydra's business
+        return None  # Hydra's own flags (--help, --cfg, ...) are Hydra's business
     plain = [arg for arg in overrides if arg not in ("-m", "--multirun")]
     try:
         _check_launcher(plain)
@@ -198,3 +203,7 @@ def preflight(overrides: list[str]) -> None:
         raise UserError(f"invalid override: {_first_line(exc)}") from None
     run_dir = cfg.get("run_dir")  # checked now: Hydra creates it before `main` runs
     _validated(cfg, Path(run_dir) if run_dir else None)
+    if not run_dir or len(plain) != len(overrides):  # a sweep's jobs have directories of their own
+        return None
+    hold_run_dir(Path(run_dir))
+    return Path(run_dir)

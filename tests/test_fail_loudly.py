@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -148,7 +149,21 @@ def test_no_process_outlives_a_killed_run(tmp_path: Path, sig: signal.Signals) -
         assert proc.returncode == -signal.SIGKILL
 
 
-def test_sigterm_keeps_records_and_the_rerun_resumes(tmp_path: Path) -> None:
+def run_json(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "run.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("sig", "status", "line"),
+    [
+        (signal.SIGTERM, 143, "evalkit: terminated (SIGTERM); "),
+        (signal.SIGINT, 130, "evalkit: interrupted (SIGINT); "),
+    ],
+    ids=["sigterm", "sigint"],
+)
+def test_a_signal_keeps_records_and_the_rerun_resumes(
+    tmp_path: Path, sig: signal.Signals, status: int, line: str
+) -> None:
     with FaultServer(delay_s=0.02) as server:
         task = make_task(tmp_path / "task", 300)
         run_dir = tmp_path / "run"
@@ -161,11 +176,19 @@ def test_sigterm_keeps_records_and_the_rerun_resumes(tmp_path: Path) -> None:
         while not samples.exists() or samples.read_bytes().count(b"\n") < 20:
             assert proc.poll() is None, proc.communicate()[1]
             time.sleep(0.1)
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 143, err
-        assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("evalkit:")
+        assert proc.returncode == status, err
         kept = samples.read_text(encoding="utf-8").splitlines()
+        # one stderr line (no empty line before it), counting the samples
+        assert err.splitlines() == [
+            f"{line}{len(kept)} of 300 samples done, {300 - len(kept)} not tried; "
+            "finished samples are kept"
+        ], err
+        stopped = run_json(run_dir)
+        assert stopped["status"] == "interrupted" and stopped["finished_at"] is not None
+        assert stopped["stop_reason"].startswith(("SIGTERM; ", "SIGINT (Ctrl-C); "))
+        assert f"{len(kept)} of 300 samples done" in stopped["stop_reason"]
         attempts_before = server.total_attempts
         code, _, err = evalkit(tmp_path, *args, env=env)
         assert code == 0, err
@@ -174,6 +197,7 @@ def test_sigterm_keeps_records_and_the_rerun_resumes(tmp_path: Path) -> None:
         assert len({line.split('"sample_id":')[1][:8] for line in final}) == 300 == len(final)
         # only the samples not finished before SIGTERM were requested again
         assert server.total_attempts - attempts_before <= 300 - len(kept) + 10
+    assert run_json(run_dir)["status"] == "complete" and run_json(run_dir)["stop_reason"] is None
 
 
 # --- secrets ------------------------------------------------------------------------------
@@ -241,7 +265,7 @@ def test_redaction_of_error_texts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def one_error_line(err: str) -> str:
-    lines = [line for line in err.strip().splitlines() if line.strip()]
+    lines = err.splitlines()  # no empty line either
     assert "Traceback" not in err and "Unclosed client session" not in err, err
     assert len(lines) == 1, err
     assert lines[0].startswith("evalkit: error: ")
@@ -259,8 +283,13 @@ def test_401_stops_the_run_at_once(tmp_path: Path) -> None:
         )
         attempts = server.total_attempts
     assert code == 3
-    assert "HTTP 401" in one_error_line(err) and "not retryable" in err
+    line = one_error_line(err)
+    assert "HTTP 401" in line and "not retryable" in line
     assert attempts <= 4 + 4  # what was in flight when the first 401 came back, nothing more
+    assert "; 0 of 200 samples done, 200 not tried; rerun with the same run_dir" in line
+    stopped = run_json(tmp_path / "run")
+    assert stopped["status"] == "aborted" and stopped["finished_at"] is not None
+    assert stopped["stop_reason"] == line.removeprefix("evalkit: error: ")
 
 
 def test_a_down_server_ends_early_with_status_3(tmp_path: Path) -> None:
@@ -273,7 +302,11 @@ def test_a_down_server_ends_early_with_status_3(tmp_path: Path) -> None:
     assert code == 3
     line = one_error_line(err)
     assert "10 requests in a row failed" in line and "Cannot connect" in line
+    assert line.endswith(
+        "; 0 of 200 samples done, 200 not tried; rerun with the same run_dir to resume"
+    )
     assert RunStore(tmp_path / "run").latest_records() == []  # no sample recorded as failed
+    assert run_json(tmp_path / "run")["status"] == "aborted"
 
 
 def test_a_hung_server_ends_after_a_bounded_number_of_attempts(tmp_path: Path) -> None:
@@ -348,6 +381,11 @@ def test_every_sample_failed_is_one_line_and_status_3(tmp_path: Path) -> None:
 # --- the run directory lock ---------------------------------------------------------------
 
 
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under `root` (relative path -> bytes)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
 def test_a_second_run_into_a_run_dir_in_use_is_refused(tmp_path: Path) -> None:
     run_dir = tmp_path / "a" / "run"
     holder = subprocess.Popen(
@@ -364,10 +402,21 @@ def test_a_second_run_into_a_run_dir_in_use_is_refused(tmp_path: Path) -> None:
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        (run_dir / ".hydra").mkdir()  # what the holder's Hydra wrote
+        (run_dir / ".hydra" / "overrides.yaml").write_text("- the holder's\n", encoding="utf-8")
+        (run_dir / "run.log").write_text("the holder's log\n", encoding="utf-8")
+        before = snapshot(run_dir)
         code, _, err = replay_run(tmp_path / "a", ALL_OUTPUTS)
         assert code == 2
         assert f"in use by another evalkit run (pid {holder.pid})" in one_error_line(err)
-        assert not (run_dir / "samples.jsonl").exists()  # the refused run wrote nothing
+        assert snapshot(run_dir) == before  # the refused run wrote nothing into the run dir
+        # refused before any task or model is loaded: a missing task is not even looked at
+        code, _, err = evalkit(
+            tmp_path, "run", "tasks=[no/such/task]", "model=replay", "model.path=none.jsonl",
+            f"run_dir={run_dir}",
+        )  # fmt: skip
+        assert code == 2 and "in use by another evalkit run" in one_error_line(err)
+        assert snapshot(run_dir) == before
     finally:
         holder.kill()  # kill -9: the kernel drops the lock with its holder
         holder.wait()
@@ -384,7 +433,10 @@ def test_an_aborted_run_keeps_finished_samples_and_resumes(tmp_path: Path) -> No
             task, server.base_url, tmp_path / "run", "batch_size=10", "model.max_concurrency=2"
         )
         code, _, err = evalkit(tmp_path, *args, env=env)
-        assert code == 3 and "10 requests in a row failed" in one_error_line(err)
+        line = one_error_line(err)
+        assert code == 3 and "10 requests in a row failed" in line
+        assert "; 20 of 40 samples done, 20 not tried;" in line
+        assert run_json(tmp_path / "run")["status"] == "aborted"
         kept = RunStore(tmp_path / "run").latest_records()
         assert len(kept) == 20 and not any(r.generation.error for r in kept)
         server.script = {}  # back up
@@ -396,6 +448,8 @@ def test_an_aborted_run_keeps_finished_samples_and_resumes(tmp_path: Path) -> No
         # finished samples were neither requested nor written again
         assert all(server.attempts[f"prompt {i}"] == before[f"prompt {i}"] for i in range(20))
         assert len((tmp_path / "run" / "samples.jsonl").read_text().splitlines()) == 40
+        resumed = run_json(tmp_path / "run")
+        assert resumed["status"] == "complete" and resumed["stop_reason"] is None
 
 
 def test_a_plain_word_in_a_key_named_variable_does_not_rewrite_outputs(
@@ -407,3 +461,4 @@ def test_a_plain_word_in_a_key_named_variable_does_not_rewrite_outputs(
     monkeypatch.setenv("SSH_KEY_COMMENT", "laptop of the team")
     text = "the german laptop of the team won"
     assert redact_secrets(text) == text
+
