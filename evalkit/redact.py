@@ -11,6 +11,12 @@ report.html, printed on stderr. `redact` replaces
 
 with `[REDACTED]`. `redact_secrets` replaces only the exact secret values: safe to run over a whole
 serialized record, where a model output may legitimately discuss "sk-" strings.
+
+Length rules: a value shorter than 4 characters is never masked (it would mask ordinary text
+everywhere). A key a backend holds (registered) of 4 or 5 characters is masked by `redact` (every
+error text, log line and printed line: where a server's echo of it arrives) but not by
+`redact_secrets` over whole stored files, where `task` or `span` would rewrite JSON field names
+and HTML tags; from 6 characters a registered key is masked in both.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import threading
 from evalkit.types import Generation
 
 MASK = "[REDACTED]"
-_MIN_SECRET_LEN = 6  # shorter values ("x", "1") would mask ordinary text
+_MIN_SECRET_LEN = 6  # masked in whole stored files too: shorter values would rewrite structure
+_MIN_KEY_LEN = 4  # a registered key is masked in free text (`redact`) from this length
 _MIN_NAMED_LEN = 12  # a value trusted only for its variable's name must look like a credential
 _SECRET_ENV_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 _SHAPES = re.compile(
@@ -31,14 +38,16 @@ _SHAPES = re.compile(
     r"|\bsk-[A-Za-z0-9_\-]{6,}"  # OpenAI-style keys (sk-..., sk-proj-...)
 )
 _registered: set[str] = set()
+_short_keys: set[str] = set()  # registered keys of 4-5 characters: masked by `redact` only
 _lock = threading.Lock()
 
 
 def register_secret(value: str | None) -> None:
-    """Mask `value` wherever it appears from now on (ignored when empty or very short)."""
-    if value and len(value) >= _MIN_SECRET_LEN:
-        with _lock:
-            _registered.add(value)
+    """Mask `value` from now on: a key a backend holds (see the module doc for lengths)."""
+    if not value or len(value) < _MIN_KEY_LEN:
+        return
+    with _lock:
+        (_registered if len(value) >= _MIN_SECRET_LEN else _short_keys).add(value)
 
 
 def register_env(name: str | None) -> None:
@@ -68,17 +77,28 @@ def _credential_shaped(value: str) -> bool:
     )
 
 
+def _mask(text: str, values: list[str]) -> str:
+    """Every occurrence of any of `values` replaced by MASK in one pass, the longest value first
+    where several start at one place (so a short key inside a longer secret, or inside a MASK
+    already written, never leaves part of a secret or mangles the mask)."""
+    present = [v for v in values if v in text]
+    if not present:
+        return text
+    present.sort(key=len, reverse=True)
+    return re.sub("|".join(map(re.escape, [MASK, *present])), MASK, text)  # a MASK stays whole
+
+
 def redact_secrets(text: str) -> str:
-    """`text` with every known secret value replaced by MASK."""
-    for value in secret_values():
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
+    """`text` with every known secret value of 6 characters or more replaced by MASK."""
+    return _mask(text, secret_values())
 
 
 def redact(text: str) -> str:
-    """`text` without known secrets and without bearer tokens or `sk-...` keys."""
-    return _SHAPES.sub(MASK, redact_secrets(text))
+    """`text` without known secrets (registered keys from 4 characters) and without bearer tokens
+    or `sk-...` keys."""
+    with _lock:
+        short = list(_short_keys)
+    return _SHAPES.sub(MASK, _mask(text, secret_values() + short))
 
 
 def redact_generation(generation: Generation) -> Generation:

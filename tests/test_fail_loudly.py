@@ -220,21 +220,28 @@ def files_containing(root: Path, needle: bytes) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
 
 
-def test_an_echoed_key_is_never_stored_or_printed(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("key", "needles"),
+    [(CANARY, ["canary", "0123456789abcdef"]), ("Qz7x", [])],  # a 4-character key: still masked
+    ids=["canary", "4-chars"],
+)
+def test_an_echoed_key_is_never_stored_or_printed(
+    tmp_path: Path, key: str, needles: list[str]
+) -> None:
     task = make_task(tmp_path / "task", 6)
     with EchoKeyServer() as server:
         code, out, err = evalkit(
             tmp_path,
             *openai_args(task, server.base_url, tmp_path / "run", "retry_failed=true"),
-            env={"EVALKIT_TEST_KEY": CANARY},
+            env={"EVALKIT_TEST_KEY": key},
         )
-        assert server.auth_headers == {f"Bearer {CANARY}"}  # the key was sent, and echoed
+        assert server.auth_headers == {f"Bearer {key}"}  # the key was sent, and echoed
     assert code == 3, err
     assert "[REDACTED]" in err
-    assert CANARY not in out + err and "canary" not in (out + err).lower()
-    # nowhere on disk: run dir (samples, run.json, run.log, .hydra), cache, the task folder
-    assert files_containing(tmp_path, CANARY.encode()) == []
-    assert files_containing(tmp_path, b"0123456789abcdef") == []
+    for needle in [key, *needles]:
+        assert needle.lower() not in (out + err).lower()
+        # nowhere on disk: run dir (samples, run.json, run.log, .hydra), cache, the task folder
+        assert files_containing(tmp_path, needle.encode()) == []
 
 
 def test_redaction_of_error_texts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -462,3 +469,13 @@ def test_a_plain_word_in_a_key_named_variable_does_not_rewrite_outputs(
     text = "the german laptop of the team won"
     assert redact_secrets(text) == text
 
+
+def test_a_short_key_is_masked_in_texts_not_in_stored_structure() -> None:
+    from evalkit.redact import MASK, redact, redact_secrets, register_secret
+
+    register_secret("Wq4z")  # a backend's 4-character key
+    register_secret("Wq4")  # under 4 characters: never masked (it would mask ordinary text)
+    assert redact("401: bad key Wq4z (Bearer Wq4z)") == f"401: bad key {MASK} (Bearer {MASK})"
+    assert redact(f"Wq4 {MASK}") == f"Wq4 {MASK}"  # a mask already written stays whole
+    record = '{"Wq4z": 1, "output": "Wq4z"}'  # whole files: 4-5 characters could be structure
+    assert redact_secrets(record) == record
