@@ -63,8 +63,9 @@ class Request(Frozen):
 
 GenerationStatus = Literal["ok", "truncated", "empty", "error"]
 """`ok`: a complete answer. `truncated`: usable text cut at the token limit (finish_reason
-"length"): scored, and counted apart. `empty`: cut at the token limit before any answer text (a
-reasoning model that spent its budget thinking, say): a failure, like `error`."""
+"length"): scored, and counted apart. `empty`: no answer text -- cut at the token limit before any
+(a reasoning model that spent its budget thinking, say), or an answer the server returned as
+`content: null` (set by the API backend): a failure, like `error`."""
 
 FAILED_STATUSES: frozenset[str] = frozenset({"empty", "error"})
 
@@ -207,7 +208,9 @@ class UsageSummary(Frozen):
     n: int
     n_errors: int = Field(description="Failed generations (status error or empty).")
     n_cached: int
-    n_empty: int = Field(0, description="No answer text before the token limit (also an error).")
+    n_empty: int = Field(
+        0, description="No answer text: none before the token limit, or content null (an error)."
+    )
     n_truncated: int = Field(0, description="Usable text cut at the token limit (scored).")
     input_tokens: float | None
     output_tokens: float | None

@@ -71,7 +71,7 @@ def cut_off_lines(usage: Iterable[UsageSummary]) -> list[str]:
         if u.n_truncated:
             parts.append(f"truncated: {u.n_truncated} of {u.n} (cut at the token limit, scored)")
         if u.n_empty:
-            parts.append(f"empty: {u.n_empty} of {u.n} (no answer before the token limit, failed)")
+            parts.append(f"empty: {u.n_empty} of {u.n} (no answer text, failed)")
         if parts:
             lines.append(f"{u.task}/{u.model}: " + "; ".join(parts))
     return lines

@@ -17,6 +17,7 @@ from evalkit.judges.parse import (
     parse_preference,
     parse_score,
 )
+from evalkit.judges.quotes import role
 from evalkit.judges.reply import final_statement, json_objects
 from tests.backends.judge_server import JudgeServer
 
@@ -30,11 +31,12 @@ CORPUS = [
 
 
 def test_the_corpus_is_large_and_varied():
-    assert len(CORPUS) >= 40
+    assert len(CORPUS) >= 90
     kinds = {row["kind"] for row in CORPUS}
     assert kinds == {"score", "preference"}
     assert sum(row["expected"] == "parse_error" for row in CORPUS) >= 10
     assert sum("<think>" in row["reply"] for row in CORPUS) >= 5
+    assert sum(row["note"].startswith("quote") for row in CORPUS) >= 15
 
 
 @pytest.mark.parametrize("row", CORPUS, ids=[row["note"] for row in CORPUS])
@@ -83,6 +85,22 @@ def test_logprob_weighting_reads_the_final_verdicts_token():
     assert weighted == pytest.approx(3 * 0.5 + 4 * 0.5)
     tagged = parse_score(text.replace('{"rationale": "x", "score": 3}', "Score: 3"), 1, 10)
     assert tagged.form == "tag" and tagged.position is not None
+
+
+def test_quoted_candidates_never_win_and_announced_verdicts_do():
+    """The judge's own verdict, not a score or letter it quotes from the text judged."""
+    reply = 'My verdict: {"score": 2}. For reference, the answer contained {"score": 10}.'
+    assert parse_score(reply, 1, 10).value == 2
+    assert parse_preference('My final verdict is [[A]]. Response B wrote: "[[B]]"').value == "A"
+    assert parse_score('{"score": 8}\nOn reflection, Score: 5', 1, 10).value == 5
+    assert parse_preference("I do not prefer A. I prefer B.").value == "B"
+    with pytest.raises(ParseFailure, match="quoted from the text judged"):
+        parse_score('The answer says "[[10]]".', 1, 10)
+    with pytest.raises(ParseFailure, match="quoted from the text judged"):
+        parse_preference("Response A wrote: `[[A]]`")
+    assert role("say `x` then y", 5) == "quote" and role("say `x` then y", 12) == "plain"
+    assert role("```json\n{}", 8) == "plain"  # a fenced block of its own is no quote
+    assert role("I rate it [[3]]", 10) == "announced"
 
 
 def test_parse_failures_say_why():

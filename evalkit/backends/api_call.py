@@ -28,6 +28,7 @@ from evalkit.backends.api_reply import (
     parse_body,
     read_stream,
 )
+from evalkit.backends.inline_reasoning import ReasoningTags, joined, split_inline_reasoning
 from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
 from evalkit.backends.retry import RetryPolicy, retry_after_seconds
 from evalkit.pricing import Price, estimate_tokens
@@ -50,6 +51,7 @@ class CallSettings:
     extra_body: dict[str, Any] = field(default_factory=dict)
     max_retry_time_s: float = 600.0
     score_reasoning: bool = False
+    reasoning_tags: ReasoningTags = "auto"
 
     @property
     def policy(self) -> RetryPolicy:
@@ -181,19 +183,28 @@ class ApiCall:
 
     def _generation(self, reply: Reply, t0: float, attempt: int) -> Generation:
         """The answer as a Generation; its status (ok / truncated / empty) follows from the text
-        and finish reason (`Generation`)."""
+        and finish reason (`Generation`), and a null answer (`content: null`, or a reasoning
+        block never closed) with no text to score is `empty` whatever the finish reason."""
         cost = self.price.cost(reply.input_tokens, reply.output_tokens) if self.price else None
         metadata: dict[str, Any] = {"attempts": attempt}
-        texts = [self._scored_text(t, r) for t, r in zip(reply.texts, _padded(reply), strict=True)]
+        answers, reasoning, null = self._answers(reply)
+        texts = [self._scored_text(t, r) for t, r in zip(answers, reasoning, strict=True)]
         if len(texts) > 1:
             metadata["choices"] = texts
-            if any(reply.reasoning):
-                metadata["choice_reasoning"] = _padded(reply)
+            if any(reasoning):
+                metadata["choice_reasoning"] = reasoning
         if reply.logprobs is not None:
             metadata["logprobs"] = reply.logprobs
+        text = texts[0] if texts else ""
+        status, error = None, None
+        if null and null[0] and not text.strip() and reply.finish_reason != "length":
+            status, error = (
+                "empty",
+                f"empty output: {null[0]} (finish_reason {reply.finish_reason!r})",
+            )
         return Generation(
-            text=texts[0] if texts else "",
-            reasoning=reply.reasoning[0] if reply.reasoning else None,
+            text=text,
+            reasoning=reasoning[0] if reasoning else None,
             finish_reason=reply.finish_reason,
             input_tokens=reply.input_tokens,
             output_tokens=reply.output_tokens,
@@ -201,7 +212,27 @@ class ApiCall:
             time_to_first_token_s=reply.first_token_s,
             cost_usd=cost,
             metadata=metadata,
+            status=status,
+            error=error,
         )
+
+    def _answers(self, reply: Reply) -> tuple[list[str], list[str | None], list[str | None]]:
+        """Per choice: the answer, its reasoning (returned apart, then any inline block split
+        off under `reasoning_tags: auto`), and why there is no answer (or None)."""
+        answers, reasoning, null = [], [], []
+        for i, text in enumerate(reply.texts):
+            apart = reply.reasoning[i] if i < len(reply.reasoning) else None
+            why = "the answer's content was null" if i < len(reply.null) and reply.null[i] else None
+            inline = None
+            if self.settings.reasoning_tags == "auto":
+                split = split_inline_reasoning(text)
+                text, inline = split.answer, split.reasoning
+                if split.unclosed:
+                    why = "the reasoning block (<think>) was never closed: no answer after it"
+            answers.append(text)
+            reasoning.append(joined(apart, inline))
+            null.append(why)
+        return answers, reasoning, null
 
     def _scored_text(self, text: str, reasoning: str | None) -> str:
         """The text that is scored: the answer, preceded by the reasoning when asked."""
@@ -218,10 +249,6 @@ class ApiCall:
             if self.settings.stream and response.content_type == "text/event-stream":
                 return await read_stream(response, t0, self.settings.endpoint)
             return parse_body(await response.json(content_type=None), self.settings.endpoint)
-
-
-def _padded(reply: Reply) -> list[str | None]:
-    return [*reply.reasoning, *[None] * (len(reply.texts) - len(reply.reasoning))]
 
 
 def _tries(n: int) -> str:

@@ -5,7 +5,8 @@ in a body or inside a stream, which servers send when generation fails after the
 (`RetryableError`, or `FatalError` when its code is a client error such as 400); a stream that
 ends before `data: [DONE]` with a choice still unfinished (`RetryableError`). Reasoning text that
 a server returns apart from the answer (`reasoning_content`, or `reasoning`, in a message or a
-stream delta) is collected per choice.
+stream delta) is collected per choice, and so is whether a choice's answer was null (`content:
+null`, or a stream in which no delta carried any content): no answer, unlike an empty string.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class FatalError(Exception):
 
 @dataclass
 class Reply:
-    """One answer: a text per choice (index order), the first choice's finish reason."""
+    """One answer: a text per choice (index order), the first choice's finish reason; `null`
+    per choice: its content was null (no answer at all), not a string."""
 
     texts: list[str]
     finish_reason: str | None
@@ -43,6 +45,7 @@ class Reply:
     first_token_s: float | None
     logprobs: Any = None
     reasoning: list[str | None] = field(default_factory=list)
+    null: list[bool] = field(default_factory=list)
 
 
 def is_retryable_status(status: int) -> bool:
@@ -102,11 +105,12 @@ def parse_body(body: dict[str, Any], endpoint: str) -> Reply:
     choices = sorted(body["choices"], key=lambda c: c.get("index", 0))
     usage = body.get("usage") or {}
     if endpoint == "chat":
-        texts = [_content(c["message"].get("content")) for c in choices]
+        raw = [c["message"].get("content") for c in choices]
         reasoning = [_reasoning(c["message"]) for c in choices]
     else:
-        texts = [_content(c.get("text")) for c in choices]
+        raw = [c.get("text") for c in choices]
         reasoning = [_reasoning(c) for c in choices]
+    texts = [_content(value) for value in raw]
     return Reply(
         texts=texts,
         finish_reason=choices[0].get("finish_reason") if choices else None,
@@ -115,6 +119,7 @@ def parse_body(body: dict[str, Any], endpoint: str) -> Reply:
         first_token_s=None,
         logprobs=choices[0].get("logprobs") if choices else None,
         reasoning=reasoning,
+        null=[value is None for value in raw],
     )
 
 
@@ -125,6 +130,7 @@ class _Stream:
     texts: dict[int, list[str]] = field(default_factory=dict)
     reasoning: dict[int, list[str]] = field(default_factory=dict)
     finish: dict[int, str] = field(default_factory=dict)
+    answered: set[int] = field(default_factory=set)  # choices with a content string, even ""
     usage: dict[str, Any] = field(default_factory=dict)
     first: float | None = None
 
@@ -135,8 +141,11 @@ class _Stream:
         for choice in chunk.get("choices") or []:
             index = choice.get("index", 0)
             holder = (choice.get("delta") or {}) if self.endpoint == "chat" else choice
-            piece = _content(holder.get("content" if self.endpoint == "chat" else "text"))
+            value = holder.get("content" if self.endpoint == "chat" else "text")
+            piece = _content(value)
             self.texts.setdefault(index, [])
+            if value is not None:
+                self.answered.add(index)
             if piece:
                 self.first = self.first if self.first is not None else time.perf_counter() - self.t0
                 self.texts[index].append(piece)
@@ -157,6 +166,7 @@ class _Stream:
             output_tokens=self.usage.get("completion_tokens"),
             first_token_s=self.first,
             reasoning=[_joined(self.reasoning.get(i)) for i in indices],
+            null=[i not in self.answered for i in indices],
         )
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from evalkit.abort import FailureGuard
 from evalkit.backends.api_call import ApiCall, CallSettings
 from evalkit.backends.guarded_call import GuardedCall
+from evalkit.backends.inline_reasoning import ReasoningTags
 from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
 from evalkit.backends.shared import LiveBackends
 from evalkit.errors import UserError
@@ -67,6 +68,10 @@ class OpenAIOptions(BaseModel):
     score_reasoning: bool = Field(
         False, description="Score the reasoning text (reasoning_content) before the answer."
     )
+    reasoning_tags: ReasoningTags = Field(
+        "auto",
+        description="auto: a leading <think>...</think> in the answer goes to `reasoning`; keep.",
+    )
     stream: bool = True
     logprobs: bool = False
     top_logprobs: int | None = Field(None, ge=0, le=20)
@@ -104,7 +109,7 @@ class OpenAIBackend:
         return (
             f"openai|base_url:{o.base_url}|model:{o.model}|endpoint:{o.endpoint}"
             f"|logprobs:{o.logprobs}:{o.top_logprobs}|extra:{sorted(o.extra_body.items())}"
-            f"{reasoning}"
+            f"{reasoning}|reasoning_tags:{o.reasoning_tags}"  # both change the stored text
         )
 
     @property
@@ -160,6 +165,7 @@ class OpenAIBackend:
             extra_body=dict(o.extra_body),
             max_retry_time_s=o.max_retry_time_s,
             score_reasoning=o.score_reasoning,
+            reasoning_tags=o.reasoning_tags,
         )
         return GuardedCall(
             guard=self.failure_guard,

@@ -1,20 +1,23 @@
-"""Reading a judge's verdict: its final statement, the structured (JSON) form first, then tags,
-then (pairwise only) plain prose.
+"""Reading a judge's verdict: its own final verdict, from JSON, tags, or (pairwise only) prose.
 
-The judge's final verdict wins. Reasoning (`<think>...</think>` and the like) never yields a
-verdict, and the last verdict in the reply is read, so a score the judge quoted from the candidate
-or drafted on the way is not credited (see `evalkit.judges.reply`). Verdicts are read from:
+Reasoning (`<think>...</think>` and the like) never yields a verdict. Candidates are read from
+the judge's final statement:
 
 1. JSON anywhere in the reply, found with a real JSON decoder: an object that has a score key
    (`score`, `final_score`, `overall_score`, `rating`) or a verdict key (`verdict`, `winner`,
    `preference`, `preferred`, `choice`, `better`), also one or two levels down; and tags outside
    JSON: `[[7]]` / `[[A]]` / `[[C]]` (MT-Bench; C is a tie), `<score>7</score>`,
-   `<verdict>A</verdict>`, a line or sentence `Score: 7`, `Rating: 7/10`, `**Final score:** 7`,
-   `Verdict: Response B`, `Winner: A`, or a line that is only `Output (a)` (AlpacaEval). The one
-   that ends last wins.
-2. Only when there is none of those, pairwise prose (the last statement): "I prefer A",
-   "Response B is better", "Output (a) is the best", "the winner is B", "It's a tie", "Both
-   responses are equally good"; a negated one ("I do not prefer A") does not count.
+   `<verdict>A</verdict>`, a label `Score: 7`, `Rating: 7/10`, `**Final score:** 7` anywhere in
+   a sentence ("On reflection, Score: 5"; not a rubric's "score: 1 = poor"), `Verdict: Response B`,
+   `Winner: A`, or a line that is only `Output (a)` (AlpacaEval).
+2. Only when none of those is the judge's own, pairwise prose: "I prefer A", "Response B is
+   better", "Output (a) is the best", "the winner is B", "It's a tie", "Neither response A nor
+   response B is better"; one negated in its sentence ("I do not prefer A") does not count.
+
+A candidate the judge quotes from the text it judges (in quotation marks, a code span, a block
+quote, or after "wrote", "says", "contained" ...) is never its verdict; of the others, the last
+one announced as a verdict (tags, labels, "My verdict: {...}", "I rate it ...") wins, else the
+last one (`evalkit.judges.quotes`). When every candidate is a quote, the reply has no verdict.
 
 A verdict that cannot be read, is out of the rubric's range, is given on another scale
 (`8/10` for a 1-5 rubric) or is not A/B/tie is a parse failure with its reason: never rounded,
@@ -28,13 +31,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from evalkit.judges.quotes import Role, choose, role, sentence_start
 from evalkit.judges.reply import (
+    JsonObject,
     final_statement,
     find_key,
     first_group,
     has_key,
     json_objects,
-    last_match,
     masked,
 )
 
@@ -45,17 +49,19 @@ _OF = r"(?:\s*(?:/|out\s+of)\s*(\d+))?"
 _LINE_START = r"(?:^[ \t>#*_-]*|(?<=[.!?])[ \t*]+)"  # a line's or a sentence's start
 _PUNCT = r"[*_ \t]*"
 _WHO = r"(?:(?:response|output|answer|assistant|model|candidate)\s*)"
+_SCORE_LABEL = re.compile(  # "Score: 7", "**Final score:** 8/10", "..., so my Score: 5"
+    rf"\b(?:final\s+|overall\s+)?(?:score|rating|grade){_PUNCT}[:=]{_PUNCT}{_NUM}{_OF}"
+    r"(?![\w%/-]|\.\d|\s*(?:=|means\b))",  # not "1-10", "score: 1 = poor"
+    re.IGNORECASE,
+)
 _NUMBER_TAGS = (
     re.compile(rf"\[\[\s*{_NUM}{_OF}\s*\]\]"),
     re.compile(rf"<score>\s*{_NUM}{_OF}\s*</score>", re.IGNORECASE),
-    re.compile(
-        rf"{_LINE_START}(?:final\s+|overall\s+)?(?:score|rating|grade){_PUNCT}[:=]{_PUNCT}"
-        rf"{_NUM}{_OF}[*_ \t.!]*$",
-        re.IGNORECASE | re.MULTILINE,
-    ),
+    _SCORE_LABEL,
 )
 _LETTER = r"(?:\(\s*([abc])\s*\)|(?-i:([ABC]))(?![\w'’])|(?:an?\s+)?(tie|draw)\b)"
 _AB = r"(?:\(\s*([ab])\s*\)|(?-i:([AB]))(?![\w'’]))"
+_OUTPUT_LINE = re.compile(rf"{_LINE_START}{_WHO}{_AB}[*_ \t.!]*$", re.IGNORECASE | re.MULTILINE)
 _VERDICT_TAGS = (
     re.compile(r"\[\[\s*(A|B|C|tie)\s*\]\]", re.IGNORECASE),
     re.compile(r"<verdict>\s*(A|B|C|tie)\s*</verdict>", re.IGNORECASE),
@@ -64,7 +70,7 @@ _VERDICT_TAGS = (
         rf"(?:preferred|better)\s+(?:response|output|answer)){_PUNCT}[:=]{_PUNCT}{_WHO}?{_LETTER}",
         re.IGNORECASE | re.MULTILINE,
     ),
-    re.compile(rf"{_LINE_START}{_WHO}{_AB}[*_ \t.!]*$", re.IGNORECASE | re.MULTILINE),
+    _OUTPUT_LINE,
 )
 _ADVERBS = r"(?:(?:clearly|slightly|much|significantly|far|overall|definitely|strongly)\s+)*"
 _PROSE = (
@@ -79,10 +85,13 @@ _PROSE = (
 _PROSE_TIE = re.compile(
     r"\b(?:it(?:'|’)?s\s+a\s+tie|(?:both|the\s+two)\s+(?:responses|outputs|answers)\s+are\s+"
     r"(?:equally\s+\w+|equivalent|tied|of\s+(?:equal|the\s+same)\s+quality)|"
-    r"neither\s+(?:response|output|answer)\s+is\s+better)",
+    r"neither\s+(?:response|output|answer)\s+is\s+better|"
+    rf"neither\s+{_WHO}?A\s+nor\s+{_WHO}?B\s+is\s+better\b(?!\s+(?:at|in|on|for|when|regarding)\b))",
     re.IGNORECASE,
 )
-_NEGATED = re.compile(r"(?:\bnot|\bnever|n't|\bcannot)\W+(?:\w+\W+){0,2}$", re.IGNORECASE)
+_NEGATED = re.compile(
+    r"(?:\bnot|\bnever|n't|\bcannot|\bneither|\bnor)\W+(?:\w+\W+){0,2}$", re.IGNORECASE
+)
 
 
 class ParseFailure(ValueError):
@@ -105,26 +114,41 @@ def _rationale(obj: dict[str, Any]) -> str | None:
 
 
 def parse_score(text: str, low: int, high: int) -> Verdict:
-    """A pointwise score within [low, high] from the judge's final statement (module docstring).
+    """A pointwise score within [low, high]: the judge's own final verdict (module docstring).
 
-    Raises ParseFailure with the reason when there is none, or it is not usable."""
+    Raises ParseFailure with the reason when there is none, when every score in the reply is
+    quoted from the text judged, or when the verdict is not usable."""
     statement = final_statement(text)
     objects = json_objects(statement)
-    scored = [obj for obj in objects if has_key(obj.value, SCORE_KEYS)]
-    tag = last_match(masked(statement, objects), _NUMBER_TAGS)
-    if scored and (tag is None or scored[-1].end > tag.end()):
-        final = scored[-1]
+    plain = masked(statement, objects)
+    candidates: list[tuple[int, Role, JsonObject | re.Match[str]]] = [
+        (obj.end, role(plain, obj.start), obj) for obj in objects if has_key(obj.value, SCORE_KEYS)
+    ]
+    for pattern in _NUMBER_TAGS:  # tags are the verdict syntax rubrics ask for: announced
+        candidates += [
+            (m.end(), role(plain, m.start(), is_label=True), m) for m in pattern.finditer(plain)
+        ]
+    final, all_quoted = choose(candidates)
+    if isinstance(final, JsonObject):
         key, raw = find_key(final.value, SCORE_KEYS)
         score = _json_score(raw, low, high)
         where = _value_position(statement[final.start : final.end], key, score)
         position = None if where is None else final.start + where
         return Verdict(score, _rationale(final.value), "json", position)
-    if tag is not None:
-        score = _on_scale(float(tag.group(1)), tag.group(2), low, high)
-        return Verdict(score, None, "tag", tag.start(1))
+    if final is not None:
+        score = _on_scale(float(final.group(1)), final.group(2), low, high)
+        return Verdict(score, None, "tag", final.start(1))
+    if all_quoted:
+        raise ParseFailure(_ALL_QUOTED.format(what="score"))
     raise ParseFailure(
         "no score found (neither JSON with 'score' nor a tag like [[7]])" + _only_reasoning(text)
     )
+
+
+_ALL_QUOTED = (
+    "every {what} in the reply is quoted from the text judged (in quotation marks or after "
+    "'wrote', 'says', 'contained' ...); the judge gave none of its own"
+)
 
 
 def _value_position(object_text: str, key: str, score: float) -> int | None:
@@ -164,40 +188,54 @@ def _only_reasoning(text: str) -> str:
 
 
 def parse_preference(text: str) -> Verdict:
-    """A pairwise verdict, "A", "B" or "tie", from the judge's final statement (module docstring;
-    MT-Bench's [[C]] means tie). Raises ParseFailure with the reason when there is none."""
+    """A pairwise verdict, "A", "B" or "tie": the judge's own final verdict (module docstring;
+    MT-Bench's [[C]] means tie). Raises ParseFailure with the reason when there is none or every
+    verdict in the reply is quoted from the responses judged."""
     statement = final_statement(text)
     objects = json_objects(statement)
-    judged = [obj for obj in objects if has_key(obj.value, VERDICT_KEYS)]
     plain = masked(statement, objects)
-    tag = last_match(plain, _VERDICT_TAGS)
-    if judged and (tag is None or judged[-1].end > tag.end()):
-        _, raw = find_key(judged[-1].value, VERDICT_KEYS)
-        return Verdict(_verdict(str(raw)), _rationale(judged[-1].value), "json")
-    if tag is not None:
-        return Verdict(_verdict(first_group(tag)), None, "tag")
-    prose = _prose_verdict(plain)
+    candidates: list[tuple[int, Role, JsonObject | re.Match[str]]] = [
+        (obj.end, role(plain, obj.start), obj)
+        for obj in objects
+        if has_key(obj.value, VERDICT_KEYS)
+    ]
+    for pattern in _VERDICT_TAGS:  # all but a bare "Output (a)" line are announced
+        label = pattern is not _OUTPUT_LINE
+        candidates += [(m.end(), role(plain, m.start(), label), m) for m in pattern.finditer(plain)]
+    final, quoted_tags = choose(candidates)
+    if isinstance(final, JsonObject):
+        _, raw = find_key(final.value, VERDICT_KEYS)
+        return Verdict(_verdict(str(raw)), _rationale(final.value), "json")
+    if final is not None:
+        return Verdict(_verdict(first_group(final)), None, "tag")
+    prose, quoted_prose = _prose_verdict(plain)
     if prose is not None:
         return Verdict(prose, None, "prose")
+    if quoted_tags or quoted_prose:
+        raise ParseFailure(_ALL_QUOTED.format(what="verdict"))
     raise ParseFailure(
         "no verdict found (neither JSON with 'verdict' nor a tag like [[A]])"
         + _only_reasoning(text)
     )
 
 
-def _prose_verdict(plain: str) -> str | None:
-    """The last verdict stated in prose that is not negated ("I do not prefer A"), or None."""
+def _prose_verdict(plain: str) -> tuple[str | None, bool]:
+    """The last verdict stated in prose that is neither negated in its sentence ("I do not
+    prefer A", "neither response A nor response B is better") nor quoted, or None; and whether
+    a quoted one was seen."""
     found = [(m, "") for pattern in _PROSE for m in pattern.finditer(plain)]
     found += [(m, "tie") for m in _PROSE_TIE.finditer(plain)]
-    found = [
-        (m, value)
-        for m, value in found
-        if not _NEGATED.search(plain[max(0, m.start() - 30) : m.start()])
-    ]
-    if not found:
-        return None
-    final, value = max(found, key=lambda pair: (pair[0].end(), pair[0].start()))
-    return value or _verdict(first_group(final))
+    found = [(m, value) for m, value in found if not _negated(plain, m.start())]
+    own = [(m, value) for m, value in found if role(plain, m.start()) != "quote"]
+    if not own:
+        return None, bool(found)
+    final, value = max(own, key=lambda pair: (pair[0].end(), pair[0].start()))
+    return value or _verdict(first_group(final)), False
+
+
+def _negated(plain: str, start: int) -> bool:
+    """A negation within the few words before `start`, in the same sentence."""
+    return bool(_NEGATED.search(plain[max(sentence_start(plain, start), start - 30) : start]))
 
 
 def _verdict(raw: str) -> str:

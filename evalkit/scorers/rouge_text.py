@@ -10,9 +10,20 @@ rouge-score's. Each memoises its tokens by text (references are shared by every 
 - `unicode`: lower-cased runs of Unicode letters, combining marks and digits (so Devanagari vowel
   signs stay inside their word, which stdlib `re`'s \\w+ would split off).
 - `char`: one token per user-perceived character (grapheme cluster) that holds a letter or digit.
-- `auto` (evalkit's default): one token per character in scripts written without spaces (Han,
-  Hiragana, Katakana, Thai, Lao, Khmer, Myanmar), Unicode words elsewhere. On ASCII text it gives
-  exactly rouge-score's tokens (tested), so English figures are unchanged.
+- `auto` (evalkit's default): one token per character in scripts written without spaces
+  (`SPACELESS_SCRIPTS` and the Unicode-derived letters below), Unicode words elsewhere. On ASCII
+  text it gives exactly rouge-score's tokens (tested), so English figures are unchanged.
+
+Scripts written without spaces between words are taken from Unicode data, not a hand list:
+every letter or mark whose Line_Break property (UAX #14) is SA (South East Asian: the text
+needs a dictionary to find word breaks -- Thai, Lao, Khmer, Myanmar, Tai Le, New Tai Lue, Tai
+Tham, Tai Viet, Ahom) or ID (ideographic: a break may fall between any two characters -- Han,
+Hiragana, Katakana, Bopomofo, Yi, Tangut, Nushu, Khitan), Hangul excepted (Korean is written
+with spaces; its compatibility jamo are ID); plus the scripts whose letters are Line_Break AL or
+AK although their words are not separated by spaces (The Unicode Standard, chapter 13: Tibetan,
+syllables separated by the tsheg; chapter 17: Balinese, Javanese, Buginese, written in scriptio
+continua). Sundanese, Batak, Cham and the Brahmic scripts of India use spaces and are not in the
+set. The `regex` module supplies the properties (its own Unicode version, newer than Python's).
 
 Stemming (Porter, as rouge-score) applies to ASCII [a-z0-9] tokens only: it is an English stemmer.
 """
@@ -28,25 +39,43 @@ from rouge_score import tokenizers
 from rouge_score.tokenize import tokenize as rouge_score_tokenize
 
 TOKENIZERS = ("auto", "default", "unicode", "char")
-SPACELESS_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar")
-SPACELESS_LANGUAGES = ("zh", "ja", "th", "lo", "km", "my", "yue", "wuu", "bo")
-"""Languages (ISO 639 codes) written without spaces between words."""
+_CJK_THAI_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar")
+_AK_AL_SCRIPTS = ("Tibetan", "Balinese", "Javanese", "Buginese")  # Line_Break AL / AK
+SPACELESS_SCRIPTS = (*_CJK_THAI_SCRIPTS, *_AK_AL_SCRIPTS)
+"""Scripts written without spaces named outright (the first seven: every character with the
+script extension, digits and signs too, as since evalkit 0.1; the others: letters, marks and
+digits, so Tibetan's tsheg is a separator); other such scripts' letters come from the
+Line_Break property (module docstring)."""
+SPACELESS_LANGUAGES = (
+    "zh", "ja", "th", "lo", "km", "my", "yue", "wuu", "bo", "dz", "ii", "shn", "khb", "nod",
+    "tdd", "blt",
+)  # fmt: skip
+"""Languages (ISO 639 codes) usually written in a script without spaces between words: Chinese,
+Japanese, Thai, Lao, Khmer, Burmese, Tibetan, Dzongkha, Nuosu (Yi), Shan, Tai Lü, Northern
+Thai, Tai Nüa, Tai Dam. (Balinese, Javanese, Buginese are mostly written in Latin today: for
+their own scripts set the scorer's tokenizer.)"""
 
-_SPACELESS = "".join(rf"\p{{scx={s}}}" for s in SPACELESS_SCRIPTS)
-_AUTO = regex.compile(rf"[{_SPACELESS}]\p{{M}}*|[\p{{L}}\p{{M}}\p{{N}}]+")
+_LINE_BREAK_SPACELESS = r"[[\p{L}\p{M}]&&[\p{lb=SA}\p{lb=ID}]--\p{scx=Hangul}]"
+_SPACELESS = (
+    "".join(rf"\p{{scx={s}}}" for s in _CJK_THAI_SCRIPTS)
+    + "".join(rf"[\p{{scx={s}}}&&[\p{{L}}\p{{M}}\p{{N}}]]" for s in _AK_AL_SCRIPTS)
+    + _LINE_BREAK_SPACELESS
+)
+_AUTO = regex.compile(rf"(?V1)[{_SPACELESS}]\p{{M}}*|[\p{{L}}\p{{M}}\p{{N}}]+")
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
 _GRAPHEME = regex.compile(r"\X")
 _LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
 _ASCII_WORD = regex.compile(r"^[a-z0-9]+$")
 
 
-_SPACELESS_CHAR = regex.compile(rf"[{_SPACELESS}]")
+_SPACELESS_CHAR = regex.compile(rf"(?V1)[{_SPACELESS}]")
 _LETTER = regex.compile(r"\p{L}")
 
 
 def mostly_spaceless(text: str) -> bool:
     """True when most letters of the text are in scripts written without spaces (Chinese,
-    Japanese, Thai ...): word-level metrics need a tokenizer for them. Fast for other text."""
+    Japanese, Thai, Tibetan ...: module docstring): word-level metrics need a tokenizer for
+    them. Fast for other text."""
     if not _SPACELESS_CHAR.search(text):
         return False
     return 2 * len(_SPACELESS_CHAR.findall(text)) > len(_LETTER.findall(text))

@@ -6,7 +6,11 @@ last repeats): "ok"; an HTTP status like "500", or with a Retry-After: "429:<s>"
 "truncate" (a stream cut before [DONE]); "nodone" (a finished stream closed without [DONE]);
 "streamerr[:code]" (a partial stream, an error object, then [DONE]); "bodyerr[:code]" (HTTP 200
 with an error object); "length" (the answer with finish_reason "length"); "reason:<key>:<finish>"
-(reasoning text under `key`, content null when finish is "length", else the answer). Prompts
+(reasoning text under `key`, content null when finish is "length", else the answer); "null"
+(content null, finish_reason "stop", no reasoning); "inline:<shape>" (reasoning inside the
+content: "closed" `<think>..</think>answer`, "open" `<think>..` cut at the token limit, "r1" `..
+</think>answer` as DeepSeek-R1's template leaves it, "late" an answer that mentions a
+`<think>` tag later on). Prompts
 without a script answer "echo: <prompt>", failing with a random 500/502/503 at `fail_rate`.
 Everything is recorded: attempt times per prompt, requests in flight (current and peak),
 Authorization headers seen.
@@ -110,12 +114,14 @@ class FaultServer:
             return web.Response(text='{"choices": [', content_type="application/json")
         if action.startswith("bodyerr"):
             return web.json_response({"error": _error_object(action)})
-        text = f"echo: {prompt}"
+        text = _INLINE.get(action, "{answer}").format(answer=f"echo: {prompt}", prompt=prompt)
         usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
         if body.get("stream"):
             return await self._stream(request, text, usage, action)
         message: dict[str, Any] = {"role": "assistant", "content": text}
-        finish = "length" if action == "length" else "stop"
+        finish = "length" if action in ("length", "inline:open") else "stop"
+        if action == "null":
+            message = {"role": "assistant", "content": None}
         if action.startswith("reason:"):
             _, key, finish = action.split(":")
             message = {"role": "assistant", "content": None if finish == "length" else text}
@@ -130,10 +136,10 @@ class FaultServer:
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        finish = "length" if action == "length" else "stop"
+        finish = "length" if action in ("length", "inline:open") else "stop"
         if action.startswith("reason:"):
             finish = action.split(":")[2]
-        for delta in _deltas(text, action):
+        for delta in [{"role": "assistant"}] if action == "null" else _deltas(text, action):
             if "content" in delta and finish == "length" and action.startswith("reason:"):
                 continue  # the budget ran out while reasoning: no content at all
             chunk = {"choices": [{"index": 0, "delta": delta}]}
@@ -153,6 +159,14 @@ class FaultServer:
         await response.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         return response
+
+
+_INLINE = {
+    "inline:closed": "<think>pondering {prompt}</think>\n\n{answer}",
+    "inline:open": "<think>pondering {prompt} for a long",
+    "inline:r1": "pondering {prompt}\n</think>\n\n{answer}",
+    "inline:late": "{answer} (a <think> tag is HTML-like)",
+}
 
 
 def _deltas(text: str, action: str) -> list[dict[str, str]]:

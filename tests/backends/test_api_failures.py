@@ -204,7 +204,7 @@ def test_a_run_counts_failed_empty_and_truncated_and_caches_no_failure(tmp_path:
     assert (usage.n, usage.n_errors, usage.n_empty, usage.n_truncated) == (6, 3, 1, 1)
     assert cut_off_lines(record.usage) == [
         "api_task/api: truncated: 1 of 6 (cut at the token limit, scored); "
-        "empty: 1 of 6 (no answer before the token limit, failed)"
+        "empty: 1 of 6 (no answer text, failed)"
     ]
     # the failures were not cached: the rerun asks for exactly those again, and they now succeed
     assert asked_again == ["question 0", "question 1", "question 5"]
@@ -226,5 +226,92 @@ def test_the_console_names_cut_and_empty_answers(
     assert "api_task/api/s1: empty output: no answer text before the token limit" in err
     assert (
         "api_task/api: truncated: 1 of 3 (cut at the token limit, scored); "
-        "empty: 1 of 3 (no answer before the token limit, failed)"
+        "empty: 1 of 3 (no answer text, failed)"
     ) in err
+
+
+# ---- content: null is no answer; reasoning inline in the content is split off ----
+
+
+def test_null_content_is_told_apart_from_an_empty_string() -> None:
+    def body(content: object) -> dict[str, object]:
+        return {"choices": [{"message": {"content": content}, "finish_reason": "stop"}]}
+
+    assert parse_body(body(None), "chat").null == [True]
+    assert parse_body(body(""), "chat").null == [False]
+    assert parse_body({"choices": [{"text": None}]}, "completions").null == [True]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_null_content_with_stop_is_an_empty_failure(stream: bool) -> None:
+    """The issue lists `content: null` among failed generations; "" with stop stays an answer."""
+    with FaultServer() as server:
+        server.script["p"] = ["null"]
+        [g] = ask(backend(server, stream=stream), "p")
+    assert (g.status, g.text, g.finish_reason, g.failed) == ("empty", "", "stop", True)
+    assert g.error == "empty output: the answer's content was null (finish_reason 'stop')"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize(
+    ("shape", "status", "text", "reasoning"),
+    [
+        ("inline:closed", "ok", "echo: p", "pondering p"),
+        ("inline:r1", "ok", "echo: p", "pondering p"),
+        ("inline:open", "empty", "", "pondering p for a long"),
+        ("inline:late", "ok", "echo: p (a <think> tag is HTML-like)", None),
+    ],
+)
+def test_inline_reasoning_is_split_off_the_answer(
+    stream: bool, shape: str, status: str, text: str, reasoning: str | None
+) -> None:
+    with FaultServer() as server:
+        server.script["p"] = [shape]
+        [g] = ask(backend(server, stream=stream), "p")
+    assert (g.status, g.text.strip(), g.reasoning) == (status, text, reasoning)
+    if status == "empty":  # cut at the token limit while thinking: the budget ran out
+        assert g.finish_reason == "length" and g.error is not None
+        assert g.error.startswith("empty output: no answer text before the token limit")
+
+
+def test_reasoning_tags_keep_leaves_the_text_and_changes_the_signature() -> None:
+    with FaultServer() as server:
+        server.script["p"] = ["inline:closed"]
+        auto = backend(server)
+        auto.close()
+        keep = backend(server, reasoning_tags="keep")
+        [g] = ask(keep, "p")
+    assert g.text == "<think>pondering p</think>\n\necho: p" and g.reasoning is None
+    assert "reasoning_tags:auto" in auto.signature()
+    assert keep.signature() == auto.signature().replace("tags:auto", "tags:keep")
+
+
+def test_inline_reasoning_is_scored_only_when_asked() -> None:
+    with FaultServer() as server:
+        server.script["p"] = ["inline:closed"]
+        [g] = ask(backend(server, score_reasoning=True), "p")
+    assert g.text == "pondering p\n\necho: p" and g.reasoning == "pondering p"
+
+
+def test_a_run_counts_null_and_unclosed_reasoning_as_failed_and_caches_neither(
+    tmp_path: Path,
+) -> None:
+    task = make_task(tmp_path / "task", 3)
+    cache = {"path": str(tmp_path / "cache.sqlite")}
+    with FaultServer() as server:
+        server.script.update(
+            {f"question {i}": [a] for i, a in enumerate(["null", "inline:closed", "inline:open"])}
+        )
+        config = run_config(task, server).model_copy(
+            update={"cache": run_config(task, server).cache.model_copy(update=cache)}
+        )
+        record = run_evaluation(config, tmp_path / "run")
+        server.script.clear()
+        server.attempts.clear()
+        run_evaluation(config, tmp_path / "again")
+        asked_again = sorted(server.attempts)
+    [em] = record.aggregates
+    assert (em.n, em.n_failed, em.value) == (1, 2, 1.0)  # the split answer matches exactly
+    [usage] = record.usage
+    assert (usage.n_errors, usage.n_empty) == (2, 2)
+    assert asked_again == ["question 0", "question 2"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 
+import numpy as np
 import pytest
+import regex
 import sacrebleu
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +21,7 @@ from rouge_score import rouge_scorer, tokenizers
 from evalkit.errors import UserError
 from evalkit.scorers.corpus import BLEU, TER, ChrF
 from evalkit.scorers.rouge import ROUGE_TYPES, Rouge
-from evalkit.scorers.rouge_text import RougeTokenizer
+from evalkit.scorers.rouge_text import RougeTokenizer, mostly_spaceless
 from evalkit.scoring import ScoringItem
 
 # (language, script, a sentence of several words) -- identical prediction and reference.
@@ -258,3 +260,81 @@ def test_mecab_languages_without_mecab_are_one_clear_error(language):
     message = str(error.value)
     assert "\n" not in message and f"pip install 'sacrebleu[{language}]'" in message
     assert "tokenize: char" in message
+
+
+# ---- every script written without spaces (Unicode Line_Break SA / ID, and Tibetan, Balinese,
+# Javanese, Buginese): a one-syllable change is never BLEU 0 / TER 100 with status ok ----
+
+# script -> a language written in it (TER splits characters only for a declared language)
+_SPACELESS_SCRIPTS = {
+    "Han": "zh", "Hiragana": "ja", "Katakana": "ja", "Bopomofo": None, "Thai": "th", "Lao": "lo",
+    "Khmer": "km", "Myanmar": "my", "Tibetan": "bo", "Yi": "ii", "Tai_Le": "tdd",
+    "New_Tai_Lue": "khb", "Tai_Tham": "nod", "Tai_Viet": "blt", "Ahom": None, "Tangut": None,
+    "Nushu": None, "Balinese": None, "Javanese": None, "Buginese": None,
+}  # fmt: skip
+
+
+_EVERY_CHARACTER = "".join(map(chr, range(0x0E00, 0x20000)))  # these scripts' letters: in here
+
+
+def _letters(script: str) -> str:
+    """40 letters of the script (for Han: unified ideographs of the main CJK block)."""
+    extra = r"&&\p{Unified_Ideograph}&&\p{Block=CJK_Unified_Ideographs}" if script == "Han" else ""
+    letters = regex.findall(rf"(?V1)[\p{{sc={script}}}&&\p{{Lo}}{extra}]", _EVERY_CHARACTER)
+    return "".join(letters[:40])
+
+
+_LETTERS = {script: _letters(script) for script in _SPACELESS_SCRIPTS}
+_SCORERS = (Rouge(), ChrF(), BLEU(), TER(), BLEU(tokenize="char"))
+
+
+def _corpus_value(scorer, prediction: str, reference: str) -> float:
+    """The corpus value of one sample (its statistics), without a bootstrap CI."""
+    [[score]] = scorer.score([ScoringItem(prediction, (reference,))])
+    assert score.status == "ok", score.explanation
+    return float(scorer.corpus_value(np.asarray(score.details["stats"], dtype=np.float64)))
+
+
+def test_the_spaceless_scripts_are_found_and_spaced_ones_are_not():
+    for script, letters in _LETTERS.items():
+        assert len(letters) >= 10, script
+        assert mostly_spaceless(letters), script
+    for spaced in ("페이지를 보세요", "Бывший министр", "पूर्व प्रधानमंत्री", "ᮞᮥᮔ᮪ᮓ ᮃᮔᮥ", "قُتل رئيس"):
+        assert not mostly_spaceless(spaced), spaced
+
+
+@pytest.mark.parametrize("script", list(_SPACELESS_SCRIPTS))
+@settings(max_examples=8, deadline=None)
+@given(data=st.data())
+def test_property_spaceless_scripts_are_scored_per_character_or_flagged(script, data):
+    letters = _LETTERS[script]
+    text = "".join(data.draw(st.lists(st.sampled_from(letters), min_size=8, max_size=16)))
+    at = data.draw(st.integers(0, len(text) - 1))
+    changed = text[:at] + data.draw(st.sampled_from(letters).filter(lambda c: c != text[at]))
+    changed += text[at + 1 :]
+    rouge, chrf, bleu, ter, bleu_char = _SCORERS
+    for rouge_type, score in one(rouge, text, text).items():
+        assert (score.status, score.value) == ("ok", pytest.approx(1.0)), rouge_type
+    assert 0.0 < one(rouge, changed, text)["rouge1"].value < 1.0
+    assert _corpus_value(chrf, text, text) == pytest.approx(100.0)
+    for scorer in (bleu, ter):  # no language: whole phrases would be words, so flagged
+        for prediction in (text, changed):
+            [[score]] = scorer.score([ScoringItem(prediction, (text,))])
+            assert score.status == "unscorable" and "without spaces" in score.explanation
+    # sacrebleu called directly with its 'char' tokenizer is the reference value
+    assert _corpus_value(bleu_char, text, text) == pytest.approx(100.0)
+    expected = sacrebleu.corpus_bleu([changed], [[text]], tokenize="char").score
+    assert _corpus_value(bleu_char, changed, text) == pytest.approx(expected) and expected > 0.0
+    language = _SPACELESS_SCRIPTS[script]
+    if language is not None:  # a declared language splits characters for TER
+        ter_declared = TER(language=language)
+        if language in ("zh", "ja"):
+            reference = sacrebleu.metrics.TER(normalized=True, asian_support=True)
+            expected = reference.corpus_score([changed], [[text]]).score
+        else:
+            expected = sacrebleu.corpus_ter([" ".join(changed)], [[" ".join(text)]]).score
+        assert _corpus_value(ter_declared, text, text) == pytest.approx(0.0)
+        assert _corpus_value(ter_declared, changed, text) == pytest.approx(expected)
+        # tercom's Asian normalization (sacrebleu tokenizer_ter._normalize_asian) keeps a run of
+        # kana as one word: a kana-only Japanese text is one word for TER, as in sacrebleu
+        assert 0.0 < expected < 100.0 or script in ("Hiragana", "Katakana")
