@@ -391,10 +391,31 @@ def gate(
     markdown_path: Path | None,
     junit_path: Path | None,
 ) -> None:
-    """Fail (exit 1) only when quality dropped by more than the noise; 0 when it did not.
+    """Fail (exit 1) only when quality dropped by more than the noise; 0 when it did not; 2 for
+    any error (never 1, which CI reads as a regression).
 
     Prints a Markdown summary (also appended to $GITHUB_STEP_SUMMARY when set).
     """
+    try:
+        failed = _gate(run_dir, baseline_path, config_path, max_drop, markdown_path, junit_path)
+    except (UserError, click.ClickException, click.exceptions.Abort, RunFailed):
+        raise
+    except Exception as exc:  # an error is exit 2 (main), never 1 = "regression"
+        detail = " ".join(str(exc).split()) or "no message"
+        raise UserError(f"gate failed: {type(exc).__name__}: {detail}") from exc
+    if failed:
+        sys.exit(1)
+
+
+def _gate(
+    run_dir: Path,
+    baseline_path: Path,
+    config_path: Path | None,
+    max_drop: float | None,
+    markdown_path: Path | None,
+    junit_path: Path | None,
+) -> bool:
+    """`evalkit gate`'s work; True when a check failed."""
     import os
 
     from evalkit.atomicio import atomic_write_text
@@ -418,8 +439,7 @@ def gate(
             handle.write(summary)
     if junit_path is not None:
         atomic_write_text(junit_path, junit_xml(checks))
-    if any(c.failed for c in checks):
-        sys.exit(1)
+    return any(c.failed for c in checks)
 
 
 @cli.command()

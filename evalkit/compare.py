@@ -18,9 +18,8 @@ import numpy as np
 
 from evalkit.bootstrap import corpus_ci
 from evalkit.errors import UserError, did_you_mean
-from evalkit.protocols import Scorer
-from evalkit.scoring import build_scorers
-from evalkit.significance import Resampled, Statistic, mean_statistic, resample_values_many
+from evalkit.metricspec import MetricTable, score_row
+from evalkit.significance import Resampled, Statistic, resample_values_many
 from evalkit.significance_policy import (
     ResamplingTest,
     SignificancePolicy,
@@ -63,7 +62,7 @@ class Comparison:
 @dataclass
 class LoadedRecords:
     records: dict[tuple[str, str], dict[str, SampleRecord]]  # (task, model) -> id -> record
-    scorers: dict[str, list[Scorer]]
+    metrics: MetricTable
     models: list[str]
     _columns: dict[tuple[str, str, str], tuple[dict[str, int], np.ndarray]] = field(
         default_factory=dict, repr=False
@@ -116,20 +115,19 @@ class LoadedRecords:
                 score = next((s for s in record.scores if s.name == metric), None)
                 if score is not None and score.status == "ok":
                     positions[sample_id] = len(rows)
-                    rows.append(score.details.get("stats", [score.value]))
+                    rows.append(score_row(score))
             self._columns[key] = (positions, np.array(rows, dtype=np.float64))
         return self._columns[key]
 
 
 def _load(run_dirs: Sequence[Path]) -> LoadedRecords:
     records: dict[tuple[str, str], dict[str, SampleRecord]] = {}
-    scorers: dict[str, list[Scorer]] = {}
+    metrics = MetricTable()
     models: list[str] = []
     for run_dir in run_dirs:
         store = RunStore(run_dir)
         run = store.read_run()
-        for task, specs in run.task_scorers.items():
-            scorers.setdefault(task, build_scorers([(name, dict(opts)) for name, opts in specs]))
+        metrics.add(run.metric_specs, dict(run.task_scorers))
         for record in store.latest_records():
             key = (record.task, record.model)
             if key in records and record.sample_id not in records[key]:
@@ -138,20 +136,11 @@ def _load(run_dirs: Sequence[Path]) -> LoadedRecords:
                 records[key] = {record.sample_id: record}
             if record.model not in models:
                 models.append(record.model)
-    return LoadedRecords(records, scorers, models)
-
-
-def _statistic(scorer: Scorer, n: int) -> Statistic:
-    corpus = getattr(scorer, "corpus_value", None)
-    return corpus if callable(corpus) else mean_statistic(n)
-
-
-def is_corpus(scorer: Scorer | None) -> bool:
-    return callable(getattr(scorer, "corpus_value", None))
+    return LoadedRecords(records, metrics, models)
 
 
 def compare_pair(
-    where: tuple[str, str, Scorer],
+    where: tuple[str, str],
     base: str,
     model: str,
     data: LoadedRecords,
@@ -162,24 +151,25 @@ def compare_pair(
     *,
     with_cis: bool = True,
 ) -> dict[str, Any] | None:
-    """One paired comparison (`where` = task, metric, scorer) by the policy's test, in a Holm
-    family of `family_size`; None when fewer than two samples are shared. `with_cis=False` skips
-    the two per-model intervals (the report already has each model's CI from its aggregates)."""
-    task, metric, scorer = where
+    """One paired comparison (`where` = task, metric) by the policy's test, in a Holm family of
+    `family_size`; None when fewer than two samples are shared. `with_cis=False` skips the two
+    per-model intervals (the report already has each model's CI from its aggregates). The
+    metric's statistic (mean or corpus formula) comes from the stored metric specs."""
+    task, metric = where
     pos_a, all_a = data.column(task, base, metric)
     pos_b, all_b = data.column(task, model, metric)
     ids = sorted(pos_a.keys() & pos_b.keys())
     if len(ids) < 2:
         return None
     rows_a, rows_b = all_a[[pos_a[i] for i in ids]], all_b[[pos_b[i] for i in ids]]
-    statistic = _statistic(scorer, len(ids))
+    statistic = data.metrics.statistic(task, metric, len(ids))
     shared = tuple(ids)
     resampled = (
         data.resampled((task, base, metric), shared, statistic, seed),
         data.resampled((task, model, metric), shared, statistic, seed),
     )
     out = paired_outcome(
-        rows_a, rows_b, statistic, corpus=is_corpus(scorer), policy=policy,
+        rows_a, rows_b, statistic, corpus=data.metrics.is_corpus(task, metric), policy=policy,
         family_size=family_size, seed=seed, ci_resamples=n_resamples, resampled=resampled,
     )  # fmt: skip
     ci_a: tuple[float, float] | None = None
@@ -240,17 +230,15 @@ def compare_runs(
         raise UserError(f"unknown baseline model '{base}'{did_you_mean(base, data.models)}")
     policy = SignificancePolicy(alpha=alpha, resampling_test=test, min_resamples=n_resamples)
     raw = []
-    for task, scorers in data.scorers.items():
+    for task in data.metrics.specs:
         if (task, base) not in data.records:
             continue
         others = [m for m in data.models if m != base and (task, m) in data.records]
-        for scorer in scorers:
-            for metric in scorer.metrics:
-                for model in others:
-                    row = compare_pair(
-                        (task, metric, scorer), base, model, data, policy, len(others), seed,
-                        n_resamples,
-                    )  # fmt: skip
-                    if row is not None:
-                        raw.append(row)
+        for metric in data.metrics.metrics(task):
+            for model in others:
+                row = compare_pair(
+                    (task, metric), base, model, data, policy, len(others), seed, n_resamples
+                )
+                if row is not None:
+                    raw.append(row)
     return [Comparison(**r) for r in adjust(raw, policy)]

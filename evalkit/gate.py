@@ -20,7 +20,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,10 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalkit import __version__
 from evalkit.atomicio import atomic_write_text, ensure_dir
-from evalkit.compare import _statistic, is_corpus
 from evalkit.datafiles import read_yaml_mapping
 from evalkit.errors import UserError
-from evalkit.scoring import build_scorers
+from evalkit.metricspec import MetricTable, score_row
 from evalkit.significance_policy import (
     PairedOutcome,
     SignificancePolicy,
@@ -98,12 +97,20 @@ class GateConfig(BaseModel):
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a gate needs of a run: per task x model x metric, each sample's row."""
+    """What a gate needs of a run: per task x model x metric, each sample's row; and how each
+    metric aggregates (`metric_specs`, as run.json stores them; {} for a run or baseline file
+    written before they were stored: then `task_scorers` are rebuilt)."""
 
     source: str
     task_scorers: dict[str, Any]
     higher_is_better: dict[str, bool]
     rows: dict[str, dict[str, dict[str, Rows]]]  # task -> model -> metric -> rows
+    metric_specs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def metric_table(self) -> MetricTable:
+        table = MetricTable()
+        table.add(self.metric_specs, self.task_scorers)
+        return table
 
 
 def snapshot_of_run(run_dir: Path) -> Snapshot:
@@ -116,13 +123,13 @@ def snapshot_of_run(run_dir: Path) -> Snapshot:
         for score in record.scores:
             if score.status != "ok":
                 continue
-            stats = score.details.get("stats")
-            row = [float(v) for v in stats] if isinstance(stats, list) else [score.value]
+            row = score_row(score)
             rows.setdefault(record.task, {}).setdefault(record.model, {}).setdefault(
                 score.name, {}
             )[record.sample_id] = row
     better = {a.metric: a.higher_is_better for a in run.aggregates}
-    return Snapshot(str(run_dir), dict(run.task_scorers), better, rows)
+    specs = {task: [s.model_dump(mode="json") for s in v] for task, v in run.metric_specs.items()}
+    return Snapshot(str(run_dir), dict(run.task_scorers), better, rows, specs)
 
 
 def save_baseline(run_dir: Path, output: Path) -> Path:
@@ -153,7 +160,10 @@ def load_baseline(path: Path) -> Snapshot:
         raise UserError(f"{path}: not a baseline file ({exc})") from None
     if not isinstance(data, dict) or data.get("evalkit_baseline") != 1:
         raise UserError(f"{path}: not a baseline file (write one with `evalkit baseline save`)")
-    return Snapshot(data["source"], data["task_scorers"], data["higher_is_better"], data["rows"])
+    return Snapshot(
+        data["source"], data["task_scorers"], data["higher_is_better"], data["rows"],
+        data.get("metric_specs", {}),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -189,10 +199,6 @@ POLICY = SignificancePolicy()
 def run_gate(baseline: Snapshot, run: Snapshot, config: GateConfig) -> list[Check]:
     """Every task x model x metric of `run` also in `baseline`, tested by the shared policy with
     Holm within each task x metric. Raises UserError when nothing is shared."""
-    scorers = {
-        task: build_scorers([(name, dict(opts)) for name, opts in specs])
-        for task, specs in run.task_scorers.items()
-    }
     pending = [
         (task, model, metric, base_rows, rows)
         for task, per_model in run.rows.items()
@@ -206,11 +212,11 @@ def run_gate(baseline: Snapshot, run: Snapshot, config: GateConfig) -> list[Chec
             f"nothing to compare: no task x model x metric of {run.source} is in the baseline"
         )
     sizes = Counter((task, metric) for task, _, metric, _, _ in pending)
+    metrics = run.metric_table()  # the run's stored specs: no scorer is built for them
     tested = []
     for task, model, metric, base_rows, rows in pending:
-        scorer = next((s for s in scorers.get(task, []) if metric in s.metrics), None)
         where = (task, model, metric)
-        tested.append(_test(where, base_rows, rows, scorer, run, config, sizes[(task, metric)]))
+        tested.append(_test(where, base_rows, rows, metrics, run, config, sizes[(task, metric)]))
     adjusted = holm_by_family([t[1].p_value for t in tested], [(t[0][0], t[0][2]) for t in tested])
     return [_check(*t, p_holm, run, config) for t, p_holm in zip(tested, adjusted, strict=True)]
 
@@ -222,7 +228,7 @@ def _test(
     where: tuple[str, str, str],
     base_rows: Rows,
     rows: Rows,
-    scorer: Any,
+    metrics: MetricTable,
     run: Snapshot,
     config: GateConfig,
     family_size: int,
@@ -232,11 +238,12 @@ def _test(
     ids = sorted(base_rows.keys() & rows.keys())
     a = np.array([base_rows[i] for i in ids], dtype=np.float64)
     b = np.array([rows[i] for i in ids], dtype=np.float64)
-    statistic = _statistic(scorer, len(ids)) if scorer is not None else _mean(len(ids))
+    statistic = metrics.statistic(task, metric, len(ids))
     sign = 1.0 if run.higher_is_better.get(metric, True) else -1.0
     max_drop, _ = config.thresholds(task, model, metric)
     result = paired_outcome(
-        a, b, statistic, corpus=is_corpus(scorer), policy=POLICY, family_size=family_size,
+        a, b, statistic, corpus=metrics.is_corpus(task, metric), policy=POLICY,
+        family_size=family_size,
         seed=config.seed, ci_resamples=config.n_resamples, null_delta=-sign * max_drop,
     )  # fmt: skip
     return where, result, b, statistic
@@ -269,10 +276,6 @@ def _check(
         underpowered=mde > max(max_drop, 1e-12), test=result.test, p_value=result.p_value,
         p_holm=p_holm,
     )  # fmt: skip
-
-
-def _mean(n: int) -> Any:
-    return lambda summed: float(summed[0] / n)
 
 
 def _value_ci(rows: np.ndarray, statistic: Any, config: GateConfig) -> tuple[float, float, float]:

@@ -37,6 +37,7 @@ from evalkit.judge_protocols import (
 from evalkit.judge_reliability import _rounded, pointwise_report, self_preference, usage_figures
 from evalkit.judges.parse import Verdict
 from evalkit.judges.rubric import Rubric, load_rubric
+from evalkit.metricspec import specs_of_scorers
 from evalkit.pairwise_stats import (
     Comparison,
     bradley_terry,
@@ -341,6 +342,10 @@ def _rewrite_run(
         update={
             "aggregates": aggregates,
             "task_scorers": task_scorers,
+            "metric_specs": {
+                task: specs_of_scorers(task_scorers[task], scorers)
+                for task, scorers in scorers_by_task.items()
+            },
             "scorers": list(components.values()),
             "judge_reports": keep + reports,
             "pairwise": {**data.record.pairwise, **(pairwise or {})},

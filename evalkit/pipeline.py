@@ -28,6 +28,7 @@ from evalkit.conversations import Produced, converse
 from evalkit.errors import UserError
 from evalkit.extraction_scoring import count_no_answers, extracted_answers
 from evalkit.extras import is_optional_dependency, needs_extra
+from evalkit.metricspec import specs_of_scorers
 from evalkit.multiturn import record_ids
 from evalkit.progress import Phase, RunProgress
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
@@ -148,6 +149,7 @@ def _new_run_record(
         backends=[ComponentInfo(name=b.name, signature=b.signature()) for b in backends.values()],
         scorers=[ComponentInfo(name=s.name, signature=s.signature()) for s in scorers.values()],
         task_scorers={p.task.name: p.scorer_specs for p in plans},
+        metric_specs={p.task.name: specs_of_scorers(p.scorer_specs, p.scorers) for p in plans},
         primary_metrics={
             p.task.name: p.task.spec.primary_metric for p in plans if p.task.spec.primary_metric
         },
@@ -168,7 +170,9 @@ def _open_run(store: RunStore, fresh: RunRecord) -> RunRecord:
             f"{store.run_path}: this run_dir holds a different run (config or data changed); "
             "choose another run_dir"
         )
-    return previous.model_copy(update={"status": "running"})
+    # a run begun before metric specs were stored gets them from its (same) scorers
+    specs = previous.metric_specs or fresh.metric_specs
+    return previous.model_copy(update={"status": "running", "metric_specs": specs})
 
 
 def _pending_batches(

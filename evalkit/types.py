@@ -160,6 +160,36 @@ class Aggregate(Frozen):
     )
 
 
+class CorpusFormula(Frozen):
+    """A named corpus formula over summed per-sample sufficient statistics, with the options
+    that change its value (e.g. BLEU's smoothing and effective order), as the scorer used them."""
+
+    name: str = Field(description="e.g. 'sacrebleu.bleu', 'sacrebleu.chrf', 'sacrebleu.ter'.")
+    options: dict[str, JSONValue] = Field(default_factory=dict)
+
+
+class MetricSpec(Frozen):
+    """How one metric of a task aggregates, stored in run.json so that readers (compare, gate,
+    report) re-aggregate stored scores without constructing the scorer."""
+
+    metric: str
+    scorer: str = Field(description="The scorer's name as in task_scorers (e.g. 'bleu@strict').")
+    signature: str = Field(description="The scorer's signature when the run scored.")
+    aggregation: Literal["mean", "corpus"] = Field(
+        description="'mean' of the ok values, or 'corpus': a formula of the summed statistics."
+    )
+    formula: CorpusFormula | None = Field(
+        None, description="A corpus metric's formula; None: only its scorer can compute it."
+    )
+    higher_is_better: bool = True
+    scale: tuple[float | None, float | None] | None = Field(
+        None, description="(low, high) bounds of the value when known; None bound = unbounded."
+    )
+    counts_truncated: bool = Field(
+        False, description="The aggregate counts ok scores computed on truncated text."
+    )
+
+
 class ExtractedAnswer(Frozen):
     """What one of the task's `extract:` pipelines made of the output ("" = nothing found)."""
 
@@ -267,6 +297,11 @@ class RunRecord(Frozen):
     scorers: list[ComponentInfo]
     task_scorers: dict[str, list[tuple[str, dict[str, JSONValue]]]] = Field(
         default_factory=dict, description="Scorer (name, options) per task, to rebuild them."
+    )
+    metric_specs: dict[str, list[MetricSpec]] = Field(
+        default_factory=dict,
+        description="Per task, how each metric aggregates; older runs have none (readers then "
+        "rebuild the scorers from task_scorers).",
     )
     primary_metrics: dict[str, str] = Field(
         default_factory=dict, description="Each task's declared headline (ranking) metric."

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import UserError, did_you_mean
-from evalkit.protocols import Scorer
-from evalkit.scoring import build_scorers
+from evalkit.metricspec import MetricTable
 from evalkit.store import RunStore
 from evalkit.tasks import load_tasks
 from evalkit.types import Aggregate, RunRecord, SampleRecord, UsageSummary
@@ -39,7 +38,7 @@ class ReportBundle:
     records: list[SampleRecord]
     aggregates: list[Aggregate]
     usage: list[UsageSummary]
-    scorers: dict[str, list[Scorer]] = field(default_factory=dict)
+    metrics: MetricTable = field(default_factory=MetricTable)  # stored specs: no scorer is built
     run_models: list[list[str]] = field(default_factory=list)  # per run, its model labels
 
     # Computed once, when first asked (after `bundle_runs` has filled the lists): comparisons and
@@ -169,9 +168,7 @@ def bundle_runs(runs: Sequence[LoadedRun]) -> ReportBundle:
         bundle.aggregates.extend(aggregates)
         bundle.usage.extend(usage)
         bundle.run_models.append(list(dict.fromkeys(r.model for r in records)))
-        for task, specs in run.run.task_scorers.items():
-            if task not in bundle.scorers:
-                bundle.scorers[task] = build_scorers([(n, dict(o)) for n, o in specs])
+        bundle.metrics.add(run.run.metric_specs, dict(run.run.task_scorers))
     return bundle
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalkit.compare import LoadedRecords, adjust, compare_pair
-from evalkit.protocols import Scorer
 from evalkit.report.bundle import ReportBundle
 from evalkit.significance_policy import SignificancePolicy, holm_by_family
 from evalkit.types import Aggregate, SampleRecord
@@ -46,14 +45,11 @@ def loaded(bundle: ReportBundle) -> LoadedRecords:
     records: dict[tuple[str, str], dict[str, SampleRecord]] = defaultdict(dict)
     for record in bundle.records:
         records[(record.task, record.model)][record.sample_id] = record
-    return LoadedRecords(dict(records), bundle.scorers, bundle.models)
+    return LoadedRecords(dict(records), bundle.metrics, bundle.models)
 
 
-def _scorer_of(bundle: ReportBundle, task: str, metric: str) -> Scorer | None:
-    for scorer in bundle.scorers.get(task, []):
-        if metric in scorer.metrics:
-            return scorer
-    return None
+def _has_spec(bundle: ReportBundle, task: str, metric: str) -> bool:
+    return bundle.metrics.spec(task, metric) is not None
 
 
 def _best(cells: list[Aggregate]) -> Aggregate | None:
@@ -67,7 +63,7 @@ def _best(cells: list[Aggregate]) -> Aggregate | None:
 def _paired(
     bundle: ReportBundle,
     data: LoadedRecords,
-    where: tuple[str, str, Scorer],
+    where: tuple[str, str],
     pair: tuple[str, str],
     family_size: int,
     n_resamples: int,
@@ -85,11 +81,10 @@ def _column(
 ) -> dict[str, SummaryCell]:
     cells = [a for a in bundle.aggregates if a.task == task and a.metric == metric]
     best = _best(cells)
-    scorer = _scorer_of(bundle, task, metric)
     others = [a for a in cells if best is not None and a.model != best.model]
     raw: dict[str, float] = {}
-    if best is not None and scorer is not None:
-        where = (task, metric, scorer)
+    if best is not None and _has_spec(bundle, task, metric):
+        where = (task, metric)
         for a in others:
             row = _paired(bundle, data, where, (best.model, a.model), len(others), n_resamples)
             if row is not None:
@@ -166,11 +161,10 @@ def baseline_comparisons(
     for task, baseline in baselines.items():
         others = [m for m in bundle.models if m != baseline and (task, m) in data.records]
         for metric in dict.fromkeys(a.metric for a in bundle.aggregates if a.task == task):
-            scorer = _scorer_of(bundle, task, metric)
-            if scorer is None:
+            if not _has_spec(bundle, task, metric):
                 continue
             for model in others:
-                where = (task, metric, scorer)
+                where = (task, metric)
                 row = _paired(bundle, data, where, (baseline, model), len(others), n_resamples)
                 if row is not None:
                     raw.append(row)

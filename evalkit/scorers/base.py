@@ -34,6 +34,7 @@ class ReferenceScorer(ABC):
     cpu_heavy: ClassVar[bool] = True  # worth scoring in worker processes
     higher_is_better: ClassVar[bool] = True
     aggregation: ClassVar[str] = "mean"
+    counts_truncated: ClassVar[bool] = False  # whether `aggregate` sets n_truncated
 
     def __init__(self, **options: Any) -> None:
         if options:

@@ -66,6 +66,7 @@ class Embedded:
 class BERTScore(ReferenceScorer):
     name = "bertscore"
     cpu_heavy: ClassVar[bool] = False  # torch uses every core already
+    counts_truncated: ClassVar[bool] = True  # its aggregate sets n_truncated
 
     def __init__(
         self,

@@ -77,6 +77,7 @@ class SacreBLEUScorer(ReferenceScorer):
 
     metric_name: ClassVar[str]
     metric_class: ClassVar[type[Metric]]
+    formula_options: ClassVar[tuple[str, ...]] = ()  # the metric's options its formula reads
     aggregation = "corpus"
     kernel: ClassVar[str] = "sacrebleu"
 
@@ -166,6 +167,12 @@ class SacreBLEUScorer(ReferenceScorer):
     def corpus_value(self, summed: FloatArray) -> float:
         return float(self._corpus_metric._compute_score_from_stats(summed.tolist()).score)
 
+    def corpus_formula(self) -> tuple[str, dict[str, Any]]:
+        """`corpus_value` by name (`sacrebleu.<metric>`) with the metric's options that change
+        it, so `evalkit.metricspec` recomputes it from stored statistics without this scorer."""
+        options = {k: getattr(self._corpus_metric, k) for k in self.formula_options}
+        return f"sacrebleu.{self.metric_name}", options
+
     def _estimate(
         self, ok: Sequence[Score], seed: int, n_resamples: int
     ) -> tuple[float, float, float]:
@@ -177,6 +184,7 @@ class BLEU(SacreBLEUScorer):
     name = "bleu"
     metric_name = "bleu"
     metric_class = SacreBLEU
+    formula_options = ("max_ngram_order", "smooth_method", "smooth_value", "effective_order")
 
     @staticmethod
     def _sentence_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -239,6 +247,7 @@ class ChrF(SacreBLEUScorer):
     name = "chrf"
     metric_name = "chrf"
     metric_class = SacreCHRF
+    formula_options = ("char_order", "word_order", "beta", "eps_smoothing")
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -60,6 +60,7 @@ class _EncoderState:
 class EmbeddingSimilarity(ReferenceScorer):
     name = "embedding"
     cpu_heavy: ClassVar[bool] = False
+    counts_truncated: ClassVar[bool] = True  # its aggregate sets n_truncated
 
     def __init__(
         self,
