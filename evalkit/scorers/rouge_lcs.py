@@ -12,8 +12,8 @@ V, and each prediction token updates the whole column with `U = V & match[token]
 V = (V + U) | (V - U)`. After j prediction tokens, the zero bits of V below bit i count the table
 cell t[i][j] = LCS(ref[:i], pred[:j]), so `(~V_j & (2**i - 1)).bit_count()` recovers any cell of
 rouge-score's table from the stored columns. ROUGE-Lsum's union LCS then follows rouge-score's
-backtrack step for step (a match goes diagonally; else left when t[i][j-1] > t[i-1][j], up
-otherwise), so it picks the same LCS indices on ties and every count is the same.
+backtrack (a match goes diagonally; else left when t[i][j-1] > t[i-1][j], up otherwise) a column
+at a time, so it picks the same LCS indices on ties and every count is the same.
 
 Tokenizer, n-gram counting (`_create_ngrams`, `_score_ngrams`), the F-measure (`scoring.fmeasure`)
 and the summary-level hit counting stay rouge-score's rules. Each distinct text is tokenized and
@@ -65,33 +65,35 @@ def lcs_length(masks: Masks, m: int, other: Sequence[str]) -> int:
 def lcs_indices(ref: Sequence[str], masks: Masks, can: Sequence[str]) -> list[int]:
     """Indices into `ref` of the LCS that rouge-score's `lcs_ind(ref, can)` returns, ascending.
 
-    `masks` is `match_masks(ref)`. Raises nothing; empty inputs give []."""
+    `masks` is `match_masks(ref)`; empty inputs give []. rouge-score's backtrack from cell
+    (i, j) = (m, n) takes the diagonal at a match, else goes left when t[i][j-1] > t[i-1][j],
+    else up. Off a match, t[i][j] = max(t[i-1][j], t[i][j-1]), so it goes up exactly while the
+    cell above keeps the value T = t[i][j]: within column j it climbs to the lowest row r with
+    t[r][j] = T (the highest set bit of column j's increments below row i) and stops earlier
+    at the highest match among rows r..i. So one column costs a few big-int operations."""
     m = len(ref)
     get = masks.get
     v = (1 << m) - 1
-    columns = [v]  # columns[j]: V after can[:j]; cell t[i][j] = popcount(~V_j below bit i)
+    columns = [v]  # columns[j]: V after can[:j]; t[i][j] = popcount(~V_j below bit i)
     for token in can:
         u = v & get(token, 0)
         if u:
             v = (v + u) | (v - u)
         columns.append(v)
-    left = m - (v & ((1 << m) - 1)).bit_count()  # LCS length: matches still to collect
+    left = m - (v & ((1 << m) - 1)).bit_count()  # t[i][j] along the path: matches to collect
     out: list[int] = []
     i, j = m, len(can)
-    while left:  # the backtrack reaches a match for each unit of t[m][n], then only zeros
-        if ref[i - 1] == can[j - 1]:
-            i -= 1
-            j -= 1
+    while left:  # t[i][j] = left >= 1, so i >= 1 and j >= 1
+        below = (1 << i) - 1
+        r = (~columns[j] & below).bit_length()  # lowest row r with t[r][j] = t[i][j]
+        matches = (get(can[j - 1], 0) & below) >> (r - 1)  # rows r..i that match can[j-1]
+        j -= 1
+        if matches:  # the highest one: diagonal from row r - 1 + bit_length
+            i = r + matches.bit_length() - 2
             out.append(i)
             left -= 1
-        else:
-            below = (1 << (i - 1)) - 1
-            if (~columns[j - 1] & ((below << 1) | 1)).bit_count() > (
-                ~columns[j] & below
-            ).bit_count():
-                j -= 1
-            else:
-                i -= 1
+        else:  # no match on the way up: left from row r
+            i = r
     out.reverse()
     return out
 
