@@ -50,16 +50,22 @@ _TEXT = st.text(alphabet="ab c.", max_size=14)
 @given(
     hyps=st.lists(_TEXT, min_size=1, max_size=4),
     ref_pool=st.lists(_TEXT, min_size=1, max_size=3),
-    word_order=st.sampled_from([0, 2]),
+    options=st.fixed_dictionaries(
+        {
+            "word_order": st.sampled_from([0, 1, 2]),
+            "char_order": st.sampled_from([0, 1, 3, 6]),
+            "whitespace": st.booleans(),
+        }
+    ),
 )
-def test_random_segments_equal_sacrebleu(hyps, ref_pool, word_order):
+def test_random_segments_equal_sacrebleu(hyps, ref_pool, options):
     """Tiny alphabets: many references tie on F (the first must win), empty texts, and every
     hypothesis of a batch scored against the same references twice over."""
     streams = [[ref_pool[(i + k) % len(ref_pool)] for i in range(len(hyps))] for k in range(2)]
-    fast = FastCHRF(word_order=word_order)
+    fast = FastCHRF(**options)
     for _ in range(2):
         got = fast._extract_corpus_statistics(hyps, streams)
-        assert got == CHRF(word_order=word_order)._extract_corpus_statistics(hyps, streams)
+        assert got == CHRF(**options)._extract_corpus_statistics(hyps, streams)
 
 
 def test_the_chrf_scorer_equals_sacrebleu_corpus_and_sentence_scores():
