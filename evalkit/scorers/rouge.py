@@ -1,4 +1,6 @@
-"""ROUGE-1/2/L/Lsum through Google's `rouge-score` package (the reference implementation).
+"""ROUGE-1/2/L/Lsum exactly as Google's `rouge-score` package (the reference implementation)
+computes them: its tokenizer, n-gram counts and F-measure, with evalkit's bit-parallel LCS for
+ROUGE-L / ROUGE-Lsum (`evalkit.scorers.rouge_lcs`, equal to rouge-score's value for value, tested).
 
 Options (all in the signature):
 - `tokenizer`: `auto` (default), `default` (rouge-score's ASCII-only tokenizer), `unicode` or
@@ -33,6 +35,7 @@ from rouge_score.scoring import Score as RougeScore
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer
+from evalkit.scorers.rouge_lcs import RougeKernel
 from evalkit.scorers.rouge_text import (
     LSUM_SPLITS,
     TOKENIZERS,
@@ -61,12 +64,13 @@ def rouge_scores(
     *,
     prediction: str,
     references: Sequence[str],
-    scorer: rouge_scorer.RougeScorer,
+    scorer: RougeKernel | rouge_scorer.RougeScorer,
     splitter: SentenceSplitter | PunctSplitter,
     multi_ref: str = "max",
 ) -> dict[str, Any]:
     """rouge-score's Score tuples (precision, recall, fmeasure) per type, over the references:
-    the best F (`max`, rouge-score's score_multi) or the mean of each field (`mean`)."""
+    the best F (`max`, rouge-score's score_multi) or the mean of each field (`mean`). `scorer`
+    is evalkit's `RougeKernel` or rouge-score's own `RougeScorer` (the same values)."""
     pred = "\n".join(splitter.split(prediction))
     refs = ["\n".join(splitter.split(r)) for r in references]
     if multi_ref == "max":
@@ -114,9 +118,7 @@ class Rouge(ReferenceScorer):
         self.language = lang
         self._tokenizer = RougeTokenizer(tokenizer, self.use_stemmer)
         self._splitter = make_splitter(lsum_split, lang)
-        self._scorer = rouge_scorer.RougeScorer(
-            list(types), use_stemmer=self.use_stemmer, tokenizer=self._tokenizer
-        )
+        self._scorer = RougeKernel(types, use_stemmer=self.use_stemmer, tokenizer=self._tokenizer)
 
     def signature(self) -> str:
         return (
