@@ -60,9 +60,22 @@ class FaultServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    async def _shutdown(self) -> None:
+        """Stop serving and end every handler still running (a hung one included): a task left
+        pending is destroyed with the loop later, and asyncio logs that into whichever test's
+        stderr is being captured at that moment."""
+        await self._runner.cleanup()
+        current = asyncio.current_task()
+        leftover = [task for task in asyncio.all_tasks() if task is not current]
+        for task in leftover:
+            task.cancel()
+        await asyncio.gather(*leftover, return_exceptions=True)
 
     async def _start(self) -> None:
         app = web.Application()
