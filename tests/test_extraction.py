@@ -241,7 +241,7 @@ def test_bad_extract_blocks_name_the_file_and_field(tmp_path, block, message):
     with pytest.raises(UserError) as caught:
         load_task_file(tmp_path / "task.yaml")
     text = str(caught.value)
-    assert text.startswith(f"{tmp_path / 'task.yaml'}: extract: ")
+    assert text.startswith(f"{tmp_path / 'task.yaml'}:5: extract: ")  # the line of `extract:`
     assert message in text
     assert "\n" not in text
 
@@ -255,7 +255,7 @@ def test_bad_extract_through_the_cli_is_one_line_exit_2(run_cli, tmp_path):
     out = run_cli("validate", str(tmp_path / "task.yaml"))
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and out.stderr.startswith("evalkit: error: ")
-    assert "task.yaml: extract: step 1 (regex): pattern: bad regular expression" in out.stderr
+    assert "task.yaml:5: extract: step 1 (regex): pattern: bad regular expression" in out.stderr
 
 
 def _scored(extract_block, text, scorer_spec="exact_match", reference="18"):
