@@ -150,7 +150,8 @@ def test_no_process_outlives_a_killed_run(tmp_path: Path, sig: signal.Signals) -
 
 
 def run_json(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / "run.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    record: dict[str, Any] = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    return record
 
 
 @pytest.mark.parametrize(
