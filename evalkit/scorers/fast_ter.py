@@ -7,6 +7,12 @@ substitution, then deletion, then insertion; ties keep the earlier choice) with 
 so every cost, operation, cached row and trace is identical. Shift search, caching and the
 tokenisation stay sacrebleu's own (`lib_ter._shift`, the base class, `TER._preprocess_segment`).
 
+Most calls in the shift search only need the cost of a candidate shift, not its trace. The beam's
+cost equals the plain Levenshtein distance (unit costs) whenever an optimal alignment stays inside
+the beam, always so for references up to 24 words: `_CandidateCosts` then answers with
+rapidfuzz's bit-parallel C++ distance and editops, and keeps the exact beam search for the current
+hypothesis, whose trace decides the next shift, and for any candidate whose path leaves the beam.
+
 Equality with `sacrebleu.metrics.TER` is tested on the WMT17 systems; the speed-up is measured
 in benchmarks/ter_speed.py.
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from rapidfuzz.distance import Levenshtein
 from sacrebleu.metrics import lib_ter
 from sacrebleu.metrics.ter import TER as SacreTER
 from sacrebleu.tokenizers.tokenizer_char import TokenizerChar
@@ -26,6 +33,8 @@ _INF = lib_ter._INT_INFINITY
 _UNDEF = (lib_ter._INT_INFINITY, lib_ter._OP_UNDEF)
 _NOP, _SUB, _INS, _DEL = lib_ter._OP_NOP, lib_ter._OP_SUB, lib_ter._OP_INS, lib_ter._OP_DEL
 _C_SUB, _C_INS, _C_DEL = lib_ter._COST_SUB, lib_ter._COST_INS, lib_ter._COST_DEL
+# the plain Levenshtein distance equals the full matrix's cost only with tercom's unit costs
+_UNIT_COSTS = (_C_SUB, _C_INS, _C_DEL) == (1, 1, 1)
 
 
 class _LeanBeamEditDistance(lib_ter.BeamEditDistance):
@@ -66,6 +75,74 @@ class _LeanBeamEditDistance(lib_ter.BeamEditDistance):
         return rows[-1][-1][0], rows[len(cache) :], _trace(rows, n_h, n_r)
 
 
+def beam_band(n_h: int, n_r: int) -> list[tuple[int, int]]:
+    """For each row i = 0..n_h of the (n_h + 1) x (n_r + 1) matrix, the columns [lo, hi) that
+    `_edit_distance`'s beam fills, with the very arithmetic it uses (row 0 is all defined)."""
+    band = [(0, n_r + 1)]
+    if n_h == 0:
+        return band
+    ratio = n_r / n_h
+    beam = lib_ter._BEAM_WIDTH
+    if beam < ratio / 2:
+        beam = math.ceil(ratio / 2 + beam)
+    for i in range(1, n_h + 1):
+        diagonal = math.floor(i * ratio)
+        hi = n_r + 1 if i == n_h else min(n_r + 1, diagonal + beam)
+        band.append((max(0, diagonal - beam), hi))
+    return band
+
+
+def path_in_band(editops: list[tuple[str, int, int]], band: list[tuple[int, int]]) -> bool:
+    """Whether the alignment path of `editops` (rapidfuzz's `as_list()`: tag, position in the
+    hypothesis, position in the reference; matches between them) stays inside `band`."""
+    n_h = len(band) - 1
+    i = j = 0
+    for tag, src, _ in [*editops, ("end", n_h, 0)]:
+        while i < src:  # matched words on the diagonal up to the next edit
+            i += 1
+            j += 1
+            lo, hi = band[i]
+            if not lo <= j < hi:
+                return False
+        if tag == "end":
+            return True
+        if tag != "insert":
+            i += 1
+        if tag != "delete":
+            j += 1
+        lo, hi = band[i]
+        if not lo <= j < hi:
+            return False
+    return True
+
+
+class _CandidateCosts(_LeanBeamEditDistance):
+    """Beam edit distance whose cost-only calls (candidate shifts) are answered by rapidfuzz
+    whenever that is provably the beam's cost. `current` is the hypothesis whose trace the shift
+    search reads; every other hypothesis is a candidate, whose trace sacrebleu ignores.
+
+    The beam's cost is never below the Levenshtein distance (it minimises over fewer paths) and
+    equals it when one optimal path lies inside the beam: then rapidfuzz's distance is returned,
+    otherwise the beam search runs as before."""
+
+    def __init__(self, words_ref: list[str], n_h: int) -> None:
+        super().__init__(words_ref)
+        self.current: list[str] | None = None
+        self.band = beam_band(n_h, len(words_ref))
+        self.whole_matrix = all(lo == 0 and hi == len(words_ref) + 1 for lo, hi in self.band)
+
+    def __call__(self, words_hyp: list[str]) -> tuple[int, str]:
+        if _UNIT_COSTS and words_hyp is not self.current:
+            if self.whole_matrix:
+                return Levenshtein.distance(words_hyp, self._words_ref), ""
+            ops = Levenshtein.editops(words_hyp, self._words_ref)
+            # the stubs say Editop objects; at runtime `as_list` gives (tag, src, dest) tuples
+            edits: list[tuple[str, int, int]] = ops.as_list()  # type: ignore[assignment]
+            if path_in_band(edits, self.band):
+                return len(ops), ""
+        return super().__call__(words_hyp)
+
+
 def _trace(rows: list[Any], i: int, j: int) -> str:
     ops: list[str] = []
     while i > 0 or j > 0:
@@ -87,14 +164,16 @@ def edits_and_length(words_hyp: list[str], words_ref: list[str]) -> tuple[int, i
     """(number of edits incl. shifts, reference length), as lib_ter.translation_edit_rate."""
     if not words_ref:
         return len(words_hyp), 0
-    distance = _LeanBeamEditDistance(words_ref)
+    distance = _CandidateCosts(words_ref, len(words_hyp))
     shifts, words, checked = 0, words_hyp, 0
     while True:
+        distance.current = words  # _shift reads this hypothesis's trace
         delta, shifted, checked = lib_ter._shift(words, words_ref, distance, checked)
         if checked >= lib_ter._MAX_SHIFT_CANDIDATES or delta <= 0:
             break
         shifts += 1
         words = shifted
+    distance.current = None
     edits, _ = distance(words)
     return shifts + edits, len(words_ref)
 

@@ -205,3 +205,65 @@ def test_fast_ter_edge_cases_equal_sacrebleu(hyp, refs):
         FastTER().corpus_score([hyp], streams).score
         == SacreTER().corpus_score([hyp], streams).score
     )
+
+
+def _shuffled_pair(rng, n_ref: int, n_hyp: int) -> tuple[str, str]:
+    """A reference and a hypothesis that reuses its words with blocks moved, words dropped and
+    inserted, so that TER shifts them and the beam (25 cells) restricts the longer pairs."""
+    vocab = [f"w{k}" for k in range(40)]
+    ref = [rng.choice(vocab) for _ in range(n_ref)]
+    hyp = list(ref[:n_hyp]) + [rng.choice(vocab) for _ in range(max(0, n_hyp - n_ref))]
+    for _ in range(3):
+        a = rng.randrange(len(hyp))
+        b = min(len(hyp), a + rng.randint(1, 6))
+        block, rest = hyp[a:b], hyp[:a] + hyp[b:]
+        at = rng.randrange(len(rest) + 1)
+        hyp = rest[:at] + block + rest[at:]
+    for k in rng.sample(range(len(hyp)), k=len(hyp) // 6):
+        hyp[k] = rng.choice(vocab)
+    return " ".join(hyp), " ".join(ref)
+
+
+def test_fast_ter_equals_sacrebleu_where_the_beam_restricts_and_where_it_does_not():
+    """Candidate costs come from rapidfuzz only where that is provably the beam's cost; both
+    branches (path inside the beam, and the beam search fallback) are taken here."""
+    import random
+
+    from sacrebleu.metrics import TER as SacreTER
+
+    from evalkit.scorers import fast_ter
+
+    rng = random.Random(7)
+    pairs = [_shuffled_pair(rng, rng.randint(5, 70), rng.randint(3, 80)) for _ in range(60)]
+    hyps = [h for h, _ in pairs]
+    refs = [[r for _, r in pairs]]
+    calls = {True: 0, False: 0}
+    real = fast_ter.path_in_band
+
+    def counted(ops, band):
+        inside = real(ops, band)
+        calls[inside] += 1
+        return inside
+
+    fast_ter.path_in_band = counted
+    try:
+        fast = fast_ter.FastTER()._extract_corpus_statistics(hyps, refs)
+    finally:
+        fast_ter.path_in_band = real
+    assert fast == SacreTER()._extract_corpus_statistics(hyps, refs)
+    assert calls[True] > 0 and calls[False] > 0, calls
+
+
+@pytest.mark.parametrize(("n_h", "n_r"), [(1, 1), (10, 30), (30, 10), (60, 61), (100, 40), (5, 90)])
+def test_beam_band_is_the_cells_the_beam_search_fills(n_h, n_r):
+    from evalkit.scorers.fast_ter import _UNDEF, _LeanBeamEditDistance, beam_band
+
+    ref = [f"r{j}" for j in range(n_r)]
+    hyp = [f"h{i}" for i in range(n_h)]
+    distance = _LeanBeamEditDistance(ref)
+    _, rows, _ = distance._edit_distance(hyp, 0, [distance._initial_row])
+    filled = [
+        (min(js), max(js) + 1)
+        for js in ([j for j, cell in enumerate(row) if cell != _UNDEF] for row in rows)
+    ]
+    assert filled == beam_band(n_h, n_r)[1:]  # row 0, the initial row, is all defined
