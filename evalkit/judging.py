@@ -11,9 +11,10 @@ bootstrap CIs, Bradley-Terry ratings and evalkit's simple length-controlled win 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -36,6 +37,7 @@ from evalkit.judge_protocols import (
 )
 from evalkit.judge_reliability import _rounded, pointwise_report, self_preference, usage_figures
 from evalkit.judges.parse import Verdict
+from evalkit.judges.preference import logprob_preference
 from evalkit.judges.rubric import Rubric, load_rubric
 from evalkit.metricspec import specs_of_scorers
 from evalkit.pairwise_stats import (
@@ -53,6 +55,8 @@ from evalkit.store import RunStore
 from evalkit.tasks import load_tasks
 from evalkit.types import ComponentInfo, Generation, JSONValue, RunRecord, Sample, SampleRecord
 from evalkit.validation import first_error
+
+logger = logging.getLogger(__name__)
 
 NO_JUDGE = (
     "no judge model configured: name one, e.g. judge_model=openai judge_model.model=gpt-4o-mini "
@@ -406,10 +410,15 @@ def _pairwise(data: RunData, rubric: Rubric, cfg: JudgeConfig, spec: ProtocolSpe
         raise UserError("pairwise judging takes one judge model (no panel)")
     from evalkit.cache import ResponseCache
 
+    if cfg.logprobs and spec.scale != "three":
+        raise UserError(
+            f"logprobs=true weighs three-way verdicts (A, B, tie); protocol={cfg.protocol} "
+            "judges on a five-point scale"
+        )
     cache = ResponseCache(Path(cfg.cache.path)) if cfg.cache.enabled else None
     judge = Judge(
         rubric, build_judge_backend(specs[0]), reask=cfg.reask,
-        max_new_tokens=cfg.max_new_tokens, logprobs=False, cache=cache,
+        max_new_tokens=cfg.max_new_tokens, logprobs=cfg.logprobs, cache=cache,
         reader=lambda generation: read_verdict(spec.scale, generation.text),
     )  # fmt: skip
     results: dict[str, list[PairJudgment]] = {}
@@ -424,7 +433,22 @@ def _pairwise(data: RunData, rubric: Rubric, cfg: JudgeConfig, spec: ProtocolSpe
             close()
         if cache is not None:
             cache.close()
+    if cfg.logprobs:
+        _note_unweighted([j for judged in results.values() for j in judged])
     return finish_pairwise(data, rubric, cfg, judge.name, results)
+
+
+def _note_unweighted(judged: Sequence[PairJudgment]) -> None:
+    read = [j for j in judged if j.outcome is not None]
+    unweighted = sum(j.verdict_outcome is None for j in read)
+    if unweighted:
+        logger.warning(
+            "logprobs=true: %d of %d pairs had no verdict logprobs (set judge_model.logprobs=true "
+            "and judge_model.top_logprobs=5 for an endpoint that returns them); they count by "
+            "their labels",
+            unweighted,
+            len(read),
+        )
 
 
 def finish_pairwise(
@@ -464,6 +488,14 @@ class PairJudgment:
     replies: list[Generation]
     human: float | None  # the outcome people's ratings imply, when the outputs carry them
     battles: list[float] = field(default_factory=list)  # what the win rate averages
+    # with logprobs=true: P(first wins) read from the verdict token's alternatives, per order
+    preferences: tuple[float | None, float | None] = (None, None)
+    verdict_outcome: float | None = None  # the labels' outcome when preferences replaced it
+
+    @property
+    def label_outcome(self) -> float | None:
+        """The outcome the verdict labels give (the reliability panel's bias figures)."""
+        return self.verdict_outcome if self.verdict_outcome is not None else self.outcome
 
 
 def _judge_pairs(
@@ -502,33 +534,56 @@ def _judge_pairs(
             for (sample_id, first, second), orders in zip(chunk, slots, strict=True):
                 verdicts: list[str | None] = [None, None]
                 reasons: list[str | None] = [None, None]
+                preferences: list[float | None] = [None, None]
                 replies: list[Generation] = []
                 for first_is_a in orders:
-                    verdict, reason, generations = next(results)
-                    verdicts[0 if first_is_a else 1], reasons[0 if first_is_a else 1] = (
-                        verdict, reason,
-                    )  # fmt: skip
+                    verdict, reason, shown_a_wins, generations = next(results)
+                    slot = 0 if first_is_a else 1
+                    verdicts[slot], reasons[slot] = verdict, reason
+                    if shown_a_wins is not None:
+                        preferences[slot] = shown_a_wins if first_is_a else 1.0 - shown_a_wins
                     replies += generations
-                out.append(
-                    _pair(sample_id, first, second, (verdicts[0], verdicts[1]),
-                          (reasons[0], reasons[1]), replies, per_sample[sample_id], cfg,
-                          spec.scale)
+                judged = _pair(
+                    sample_id, first, second, (verdicts[0], verdicts[1]),
+                    (reasons[0], reasons[1]), replies, per_sample[sample_id], cfg, spec.scale,
                 )  # fmt: skip
+                out.append(weighted(judged, (preferences[0], preferences[1])))
             bar.advance(per_job * len(chunk))
     return out
 
 
 def _ask_preferences(
     judge: Judge, prompts: Sequence[tuple[str, str]]
-) -> list[tuple[str | None, str | None, list[Generation]]]:
+) -> list[tuple[str | None, str | None, float | None, list[Generation]]]:
+    """Per prompt: the verdict label, or the reason it could not be read; with logprobs, the
+    probability that the output shown as A wins; the replies."""
     results = judge.judge(prompts)
-    out: list[tuple[str | None, str | None, list[Generation]]] = []
+    out: list[tuple[str | None, str | None, float | None, list[Generation]]] = []
     for verdict, replies in results:
         if isinstance(verdict, Verdict):
-            out.append((str(verdict.value), None, replies))
+            logprobs = replies[-1].metadata.get("logprobs") if judge.logprobs else None
+            shown_a_wins = logprob_preference(logprobs, str(verdict.value), verdict.span)
+            out.append((str(verdict.value), None, shown_a_wins, replies))
         else:
-            out.append((None, verdict, replies))
+            out.append((None, verdict, None, replies))
     return out
+
+
+def weighted(judged: PairJudgment, preferences: tuple[float | None, float | None]) -> PairJudgment:
+    """With logprob preferences for every order asked, the outcome is their mean (each already
+    turned to "the first model wins"), one battle per pair as with three-way labels; the labels
+    still decide swap consistency and the bias figures. Otherwise the discrete outcome stands."""
+    asked = [p for p, v in zip(preferences, judged.verdicts, strict=True) if v is not None]
+    if not asked or any(p is None for p in asked) or judged.outcome is None:
+        return judged
+    outcome = float(np.mean([float(p) for p in asked if p is not None]))
+    return replace(
+        judged,
+        outcome=outcome,
+        battles=[outcome],
+        preferences=preferences,
+        verdict_outcome=judged.outcome,
+    )
 
 
 def _pair(
@@ -591,6 +646,7 @@ def _json_line(task: str, j: PairJudgment) -> str:
         "verdict_first_as_a": j.verdicts[0],
         "verdict_first_as_b": j.verdicts[1],
         "battles": j.battles,
+        "preferences": list(j.preferences),
         "parse_errors": [r for r in j.reasons if r],
         "consistent": j.consistent,
         "outcome": j.outcome,
@@ -668,9 +724,11 @@ def _pairwise_report(
     slots = [(v, r) for j in judged for v, r in zip(j.verdicts, j.reasons, strict=True)]
     asked = sum(v is not None or r is not None for v, r in slots)
     longer_won = [
-        (j.outcome == 1.0) == (j.lengths[0] > j.lengths[1])
+        (j.label_outcome == 1.0) == (j.lengths[0] > j.lengths[1])
         for j in judged
-        if j.consistent is not False and j.outcome in (0.0, 1.0) and j.lengths[0] != j.lengths[1]
+        if j.consistent is not False
+        and j.label_outcome in (0.0, 1.0)
+        and j.lengths[0] != j.lengths[1]
     ]
     report: dict[str, JSONValue] = {
         "kind": "pairwise",

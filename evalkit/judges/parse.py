@@ -104,6 +104,7 @@ class Verdict:
     rationale: str | None
     form: str  # "json", "tag" or "prose": how it was read
     position: int | None = None  # where in the reply the score's digits start, when known
+    span: tuple[int, int] | None = None  # where in the reply a pairwise verdict is written
 
 
 def _rationale(obj: dict[str, Any]) -> str | None:
@@ -204,13 +205,16 @@ def parse_preference(text: str) -> Verdict:
         candidates += [(m.end(), role(plain, m.start(), label), m) for m in pattern.finditer(plain)]
     final, quoted_tags = choose(candidates)
     if isinstance(final, JsonObject):
-        _, raw = find_key(final.value, VERDICT_KEYS)
-        return Verdict(_verdict(str(raw)), _rationale(final.value), "json")
+        key, raw = find_key(final.value, VERDICT_KEYS)
+        span = _value_span(statement[final.start : final.end], key)
+        if span is not None:
+            span = (final.start + span[0], final.start + span[1])
+        return Verdict(_verdict(str(raw)), _rationale(final.value), "json", None, span)
     if final is not None:
-        return Verdict(_verdict(first_group(final)), None, "tag")
-    prose, quoted_prose = _prose_verdict(plain)
+        return Verdict(_verdict(first_group(final)), None, "tag", None, _group_span(final))
+    prose, quoted_prose, prose_span = _prose_verdict(plain)
     if prose is not None:
-        return Verdict(prose, None, "prose")
+        return Verdict(prose, None, "prose", None, prose_span)
     if quoted_tags or quoted_prose:
         raise ParseFailure(_ALL_QUOTED.format(what="verdict"))
     raise ParseFailure(
@@ -219,18 +223,31 @@ def parse_preference(text: str) -> Verdict:
     )
 
 
-def _prose_verdict(plain: str) -> tuple[str | None, bool]:
+def _group_span(match: re.Match[str]) -> tuple[int, int]:
+    """The span of the first group that matched (the verdict's letter or word)."""
+    index = next(i for i, g in enumerate(match.groups(), start=1) if g is not None)
+    return match.span(index)
+
+
+def _value_span(object_text: str, key: str) -> tuple[int, int] | None:
+    """Where the last `"key": value` of this JSON text writes its value (quotes excluded)."""
+    pattern = re.compile(rf'"{re.escape(key)}"\s*:\s*(?:"([^"]*)"|([^,}}\s]+))', re.IGNORECASE)
+    found = list(pattern.finditer(object_text))
+    return _group_span(found[-1]) if found else None
+
+
+def _prose_verdict(plain: str) -> tuple[str | None, bool, tuple[int, int] | None]:
     """The last verdict stated in prose that is neither negated in its sentence ("I do not
-    prefer A", "neither response A nor response B is better") nor quoted, or None; and whether
-    a quoted one was seen."""
+    prefer A", "neither response A nor response B is better") nor quoted, or None; whether
+    a quoted one was seen; and the span of the verdict's statement."""
     found = [(m, "") for pattern in _PROSE for m in pattern.finditer(plain)]
     found += [(m, "tie") for m in _PROSE_TIE.finditer(plain)]
     found = [(m, value) for m, value in found if not _negated(plain, m.start())]
     own = [(m, value) for m, value in found if role(plain, m.start()) != "quote"]
     if not own:
-        return None, bool(found)
+        return None, bool(found), None
     final, value = max(own, key=lambda pair: (pair[0].end(), pair[0].start()))
-    return value or _verdict(first_group(final)), False
+    return value or _verdict(first_group(final)), False, final.span()
 
 
 def _negated(plain: str, start: int) -> bool:
