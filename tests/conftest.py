@@ -37,10 +37,9 @@ QA_ROWS = [
 ]
 
 
-@pytest.fixture
-def qa_task(tmp_path: Path) -> Path:
-    """A small QA task with two recorded systems: 'good' (mostly right) and 'bad'."""
-    root = tmp_path / "tasks" / "toy_qa"
+def write_qa_task(root: Path) -> Path:
+    """A small QA task with two recorded systems: 'good' (mostly right: "I do not know" on every
+    4th question) and 'bad' (always wrong), written to `root` (named toy_qa)."""
     write_jsonl(root / "data.jsonl", QA_ROWS)
     outputs = []
     for i, row in enumerate(QA_ROWS):
@@ -64,6 +63,12 @@ def qa_task(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def qa_task(tmp_path: Path) -> Path:
+    """A small QA task with two recorded systems: 'good' (mostly right) and 'bad'."""
+    return write_qa_task(tmp_path / "tasks" / "toy_qa")
+
+
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
@@ -84,3 +89,24 @@ def run_cli(tmp_path: Path) -> CliRunner:
         )
 
     return run
+
+
+def cli_in_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """`evalkit ARGS` through `evalkit.cli.main` in this process (no interpreter start-up), its
+    exit status, stdout and stderr as a subprocess would give them. For commands that keep no
+    global state; `run_cli` remains the path users take."""
+    import contextlib
+    import io
+
+    from evalkit.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    status = 0
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else 1
+    return subprocess.CompletedProcess(
+        ["evalkit", *args], status, stdout.getvalue(), stderr.getvalue()
+    )
