@@ -100,9 +100,10 @@ def pointwise_report(
         "self_preference": self_preference(judge, sorted({r.model for r, _ in records})),
         **usage_figures([s.details for _, s in records if s.status != "unscorable"]),
     }
-    if len(ok) > 2:
-        lengths = [len(r.generation.text.split()) for r, _ in ok]
-        rho = scipy_stats.spearmanr([s.value for _, s in ok], lengths)[0]
+    lengths = [len(r.generation.text.split()) for r, _ in ok]
+    values = [s.value for _, s in ok]
+    if len(ok) > 2 and len(set(lengths)) > 1 and len(set(values)) > 1:  # else undefined: None
+        rho = scipy_stats.spearmanr(values, lengths)[0]
         report["length_bias_spearman"] = _rounded(float(rho))
     if human_dimension:
         pairs = [

@@ -12,7 +12,7 @@ import pytest
 from evalkit.judges.parse import parse_preference
 from evalkit.judges.preference import logprob_preference, reads_as
 from tests.backends.judge_server import JudgeServer
-from tests.test_judging import _between, judge_args, toy_run  # noqa: F401
+from tests.test_judging import _between, _toy_run_once, judge_args, toy_run  # noqa: F401
 
 
 def tokens_and_logprobs(label: str) -> tuple[str, dict]:

@@ -13,7 +13,7 @@ import pytest
 from evalkit.judge_protocols import parse_five_point
 from evalkit.judges.parse import ParseFailure
 from tests.backends.judge_server import JudgeServer
-from tests.test_judging import _between, judge_args, toy_run  # noqa: F401  (fixture)
+from tests.test_judging import _between, _toy_run_once, judge_args, toy_run  # noqa: F401  (fixture)
 
 
 def _answers(messages):

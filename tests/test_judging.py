@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from evalkit.pairwise_stats import (
     length_controlled_win_rate,
 )
 from tests.backends.judge_server import JudgeServer
+from tests.conftest import write_qa_task
 from tests.report.conftest import report_data
 
 
@@ -25,12 +27,22 @@ def _between(text: str, start: str, end: str) -> str:
     return re.search(re.escape(start) + r"\n(.*?)\n\n" + re.escape(end), text, re.DOTALL).group(1)
 
 
+@pytest.fixture(scope="module")
+def _toy_run_once(tmp_path_factory):
+    """The toy task's run, made once per module in process (`evalkit run`'s code path)."""
+    from evalkit.api import evaluate
+
+    root = tmp_path_factory.mktemp("toy_run")
+    task = write_qa_task(root / "tasks" / "toy_qa")
+    evaluate([str(task / "task.yaml")], run_dir=root / "run", progress=False)
+    return root
+
+
 @pytest.fixture
-def toy_run(run_cli, qa_task, tmp_path):
-    run_dir = tmp_path / "run"
-    out = run_cli("run", f"tasks=[{qa_task}]", f"run_dir={run_dir}", "progress=false")
-    assert out.returncode == 0, out.stderr
-    return run_dir
+def toy_run(_toy_run_once, tmp_path):
+    """A fresh copy of the toy run for each test (judging writes into it)."""
+    shutil.copytree(_toy_run_once, tmp_path / "toy", symlinks=True)
+    return tmp_path / "toy" / "run"
 
 
 def judge_args(server, *extra):
