@@ -76,7 +76,7 @@ def free_port() -> int:
 
 
 def serve_llm(directory: Path):
-    from tests.tiny_models import build_causal
+    from evalkit.testing.tiny_models import build_causal
 
     build_causal(
         directory,

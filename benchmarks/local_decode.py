@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evalkit.backends.hf import HFBackend
 from evalkit.backends.hf_loading import HFOptions
 from evalkit.backends.hf_static import StaticDecoder
+from evalkit.testing.tiny_models import CORPUS, build_causal
 from evalkit.types import ChatMessage, GenerationParams, Request
-from tests.tiny_models import CORPUS, build_causal
 
 
 def build_model(directory: Path) -> Path:

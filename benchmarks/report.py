@@ -1,7 +1,7 @@
 """How long the HTML report takes to build and to open, and how big it is.
 
-For each size, a synthetic task with 4 model variants (tests/synthetic_runs.py) is run through
-`evalkit run` (replay backend, exact match + F1 + chrF), then:
+For each size, a synthetic task with 4 model variants (evalkit/testing/synthetic_runs.py) is run
+through `evalkit run` (replay backend, exact match + F1 + chrF), then:
 - build: loading the run (run.json + samples.jsonl) and rendering report.html, in this process;
 - open, in Debian's Chromium through Playwright: DOMContentLoaded, the page's script ready (summary
   shown, sample browser filled), and the Charts tab drawn (all five charts), from navigation start;
@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO))
 
 from evalkit.report.bundle import bundle_runs, load_runs  # noqa: E402
 from evalkit.report.page import render_bundle  # noqa: E402
-from tests.report.conftest import CHROMIUM, LAUNCH_ARGS  # noqa: E402
-from tests.synthetic_runs import write_task  # noqa: E402
+from evalkit.testing.browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
+from evalkit.testing.synthetic_runs import write_task  # noqa: E402
 
 
 def make_run(root: Path, n: int) -> Path:

@@ -1,8 +1,8 @@
 """The studio's speed: filling the ratings database from a run, the review page, a rating's round
 trip.
 
-A synthetic task (tests/synthetic_runs.py) with N samples x 2 models is run through `evalkit run`,
-then `evalkit studio` is started on it as a real server process and measured:
+A synthetic task (evalkit/testing/synthetic_runs.py) with N samples x 2 models is run through
+`evalkit run`, then `evalkit studio` is started on it as a real server process and measured:
 - fill: reading the run and storing its items in SQLite (first start; later starts skip it);
 - review page: GET /review (the next unrated item and the annotator's progress), server time seen
   by an HTTP client, and in Debian's Chromium (navigation start to the load event);
@@ -32,8 +32,8 @@ sys.path.insert(0, str(REPO))
 
 from evalkit.studio.db import RatingsDB  # noqa: E402
 from evalkit.studio.items import load_run_items  # noqa: E402
-from tests.report.conftest import CHROMIUM, LAUNCH_ARGS  # noqa: E402
-from tests.synthetic_runs import write_task  # noqa: E402
+from evalkit.testing.browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
+from evalkit.testing.synthetic_runs import write_task  # noqa: E402
 
 MODELS = {"base": (0.10, 0.8, 0.002), "small": (0.35, 0.2, 0.0004)}
 

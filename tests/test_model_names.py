@@ -49,7 +49,7 @@ def test_the_cli_names_the_run_and_its_tables(run_cli, qa_task, tmp_path, extra,
 
 def test_a_local_model_is_named_by_its_directory(run_cli, qa_task, tmp_path):
     pytest.importorskip("transformers")
-    from tests.tiny_models import build_causal
+    from evalkit.testing.tiny_models import build_causal
 
     path = build_causal(tmp_path / "tiny-llama", sizes={"initializer_range": 0.5})
     spec = qa_task / "task.yaml"

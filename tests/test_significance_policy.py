@@ -21,7 +21,7 @@ from evalkit.significance_policy import (
     metric_kind,
     paired_outcome,
 )
-from tests.synthetic_runs import write_task
+from evalkit.testing.synthetic_runs import write_task
 
 # fixed inputs: per-sample scores of two systems on the same 12 samples
 A = np.array([0.61, 0.42, 0.77, 0.35, 0.58, 0.49, 0.71, 0.66, 0.30, 0.52, 0.45, 0.69])

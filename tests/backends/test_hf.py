@@ -9,8 +9,8 @@ torch = pytest.importorskip("torch")
 from evalkit.backends.hf import HFBackend, _cut_at_stop, build_hf_backends  # noqa: E402
 from evalkit.backends.hf_loading import HFOptions  # noqa: E402
 from evalkit.errors import UserError  # noqa: E402
+from evalkit.testing.tiny_models import PROMPTS, build_causal, build_seq2seq  # noqa: E402
 from evalkit.types import ChatMessage, GenerationParams, Request  # noqa: E402
-from tests.tiny_models import PROMPTS, build_causal, build_seq2seq  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ torch = pytest.importorskip("torch")
 from evalkit.backends.hf import HFBackend  # noqa: E402
 from evalkit.backends.hf_context import context_length, fit_prompt  # noqa: E402
 from evalkit.backends.hf_loading import HFOptions  # noqa: E402
+from evalkit.testing.tiny_models import PROMPTS, build_causal  # noqa: E402
 from evalkit.types import ChatMessage, GenerationParams, Request  # noqa: E402
-from tests.tiny_models import PROMPTS, build_causal  # noqa: E402
 
 CONTEXT = 64
 NEW = 8

@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from evalkit.backends.hf_static import StaticDecoder  # noqa: E402
-from tests.tiny_models import PROMPTS, build_causal  # noqa: E402
+from evalkit.testing.tiny_models import PROMPTS, build_causal  # noqa: E402
 
 
 @pytest.fixture(scope="module")

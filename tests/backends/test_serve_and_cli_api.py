@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from evalkit.testing.tiny_models import build_causal
 from tests.backends.fault_server import FaultServer
 from tests.backends.test_openai import make_task
-from tests.tiny_models import build_causal
 
 CANARY = "sk-canary-7f3d9a0e1b2c4d5e"
 

@@ -204,7 +204,7 @@ def test_stratified_splits_have_exact_proportions(tmp_path):
 
 
 def test_cleaning_language_pii_and_token_counts(tmp_path):
-    from tests.tiny_models import train_tokenizer
+    from evalkit.testing.tiny_models import train_tokenizer
 
     train_tokenizer(tmp_path / "tok")
     rows = [

@@ -11,8 +11,8 @@ import numpy as np
 from evalkit.distill.artifact import DistilledJudge
 from evalkit.distill.config import DistillConfig
 from evalkit.distill.train import distill
+from evalkit.testing.tiny_models import build_bert
 from tests.distill.conftest import summeval_rows, summeval_source, write_rows
-from tests.tiny_models import build_bert
 
 FAST = {"folds": 3, "n_resamples": 30}
 

@@ -14,20 +14,10 @@ from typing import Any
 
 import pytest
 
+from evalkit.testing.browser import CHROMIUM, LAUNCH_ARGS
+from evalkit.testing.synthetic_runs import write_task
 from tests.conftest import REPO
-from tests.synthetic_runs import write_task
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(os.environ.get("EVALKIT_TEST_ARTIFACTS", REPO / "reports" / "test-artifacts"))
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from evalkit.report.pareto import pareto_front
+from evalkit.testing.synthetic_runs import VARIANTS, XSS_PAYLOADS, hostile_variants, write_task
 from tests.report.conftest import evalkit, keep_artifact, report_data
-from tests.synthetic_runs import VARIANTS, XSS_PAYLOADS, hostile_variants, write_task
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from evalkit.testing.synthetic_runs import write_task
 from tests.report.conftest import evalkit, report_data
-from tests.synthetic_runs import write_task
 
 
 def _fail(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

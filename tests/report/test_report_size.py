@@ -7,8 +7,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from evalkit.testing.synthetic_runs import write_task
 from tests.report.conftest import evalkit
-from tests.synthetic_runs import write_task
 
 VENDOR = Path(__file__).resolve().parents[2] / "evalkit" / "report" / "static" / "vendor"
 

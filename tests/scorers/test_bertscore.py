@@ -17,7 +17,7 @@ from evalkit.errors import UserError
 from evalkit.pipeline import run_evaluation
 from evalkit.scorers.bertscore import BERTScore
 from evalkit.scoring import ScoringItem
-from tests.tiny_models import CORPUS, build_bert
+from evalkit.testing.tiny_models import CORPUS, build_bert
 
 CANDIDATES = [
     "the cat sat on the mat",

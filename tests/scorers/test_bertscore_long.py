@@ -20,8 +20,8 @@ from evalkit.pipeline import run_evaluation
 from evalkit.scorers.bertscore import BERTScore
 from evalkit.scorers.longtext import encoder_input, tokenize, usable_max_length, windows
 from evalkit.scoring import ScoringItem
+from evalkit.testing.tiny_models import build_bert, build_roberta
 from tests.conftest import write_jsonl
-from tests.tiny_models import build_bert, build_roberta
 
 SENTENCE = "the cat sat on the mat "
 LONG = (SENTENCE * 20).strip()  # 180 tokens with the tiny BPE tokenizer (the case's text)

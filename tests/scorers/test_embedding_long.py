@@ -18,7 +18,7 @@ from sentence_transformers import SentenceTransformer, util
 from evalkit.errors import UserError
 from evalkit.scorers.embedding import EmbeddingSimilarity
 from evalkit.scoring import ScoringItem
-from tests.tiny_models import build_roberta
+from evalkit.testing.tiny_models import build_roberta
 
 SENTENCE = "The quick brown fox jumps over the lazy dog. "
 LONG = SENTENCE * 40  # about 400 tokens; all-MiniLM-L6-v2 takes 256

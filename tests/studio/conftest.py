@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from evalkit.testing.synthetic_runs import XSS_PAYLOADS, write_task
 from tests.report.conftest import browser, evalkit  # noqa: F401  (browser: a fixture)
-from tests.synthetic_runs import XSS_PAYLOADS, write_task
 
 TWO_MODELS = {"base": (0.10, 0.8, 0.002), "<img src=x onerror=alert(1)>": (0.35, 0.2, 0.0004)}
 

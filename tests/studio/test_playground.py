@@ -78,7 +78,7 @@ def test_a_local_hf_model_streams_token_by_token(tmp_path: Path) -> None:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tests.tiny_models import build_causal
+    from evalkit.testing.tiny_models import build_causal
 
     path = build_causal(tmp_path / "llama")
     models_file = tmp_path / "models.yaml"

@@ -52,7 +52,7 @@ def train_tokenizer(directory: Path, *, chat_template: str | None = CHAT_TEMPLAT
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tokenizer.train_from_iterator(CORPUS, trainer)
-    fast = PreTrainedTokenizerFast(
+    fast = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=tokenizer,
         pad_token="<pad>",
         bos_token="<s>",
@@ -93,7 +93,7 @@ def build_causal(
         kind, vocab_size=vocab, bos_token_id=1, eos_token_id=2, pad_token_id=0, **shapes
     )
     torch.manual_seed(seed)
-    AutoModelForCausalLM.from_config(config).save_pretrained(directory)
+    AutoModelForCausalLM.from_config(config).save_pretrained(directory)  # type: ignore[no-untyped-call]
     return directory
 
 
@@ -116,7 +116,7 @@ def build_seq2seq(directory: Path, *, seed: int = 0) -> Path:
         decoder_start_token_id=0,
     )
     torch.manual_seed(seed)
-    AutoModelForSeq2SeqLM.from_config(config).save_pretrained(directory)
+    AutoModelForSeq2SeqLM.from_config(config).save_pretrained(directory)  # type: ignore[no-untyped-call]
     return directory
 
 
@@ -124,7 +124,7 @@ def build_bert(directory: Path, *, seed: int = 0, layers: int = 3) -> Path:
     """A random-init BERT encoder with a WordPiece tokenizer (vocab.txt and tokenizer.json)."""
     import torch
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import AutoConfig, AutoModel, BertTokenizerFast
+    from transformers import AutoConfig, AutoModel, BertTokenizerFast  # type: ignore[attr-defined]
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
@@ -151,7 +151,7 @@ def build_bert(directory: Path, *, seed: int = 0, layers: int = 3) -> Path:
         max_position_embeddings=128,
     )
     torch.manual_seed(seed)
-    AutoModel.from_config(config).save_pretrained(directory)
+    AutoModel.from_config(config).save_pretrained(directory)  # type: ignore[no-untyped-call]
     return directory
 
 
@@ -169,5 +169,5 @@ def build_roberta(directory: Path, *, positions: int = 66, pad: int = 0) -> Path
         max_position_embeddings=positions, bos_token_id=1, eos_token_id=2, pad_token_id=pad,
     )  # fmt: skip
     torch.manual_seed(0)
-    AutoModel.from_config(config).save_pretrained(directory)
+    AutoModel.from_config(config).save_pretrained(directory)  # type: ignore[no-untyped-call]
     return directory
