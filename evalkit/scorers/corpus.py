@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import math
 from collections.abc import Sequence
 from typing import Any, ClassVar, cast
 
@@ -22,9 +21,9 @@ import numpy as np
 import regex
 from sacrebleu.metrics.base import Metric
 from sacrebleu.metrics.bleu import BLEU as SacreBLEU
-from sacrebleu.utils import my_log
 
 from evalkit.bootstrap import FloatArray, corpus_ci
+from evalkit.corpus_formulas import corpus_score_function
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer
@@ -92,6 +91,9 @@ class SacreBLEUScorer(ReferenceScorer):
         except (RuntimeError, ImportError) as exc:  # a tokenizer's missing dependency
             detail = " ".join(str(exc).split())
             raise UserError(f"scorer '{self.name}': {detail}") from exc
+        # sacrebleu's score-from-statistics arithmetic, without its per-call cost (same bits)
+        self._corpus_score = corpus_score_function(self._corpus_metric)
+        self._sentence_score = corpus_score_function(self._sentence_metric)
         self.metrics = (self.metric_name,)
 
     @classmethod
@@ -149,7 +151,7 @@ class SacreBLEUScorer(ReferenceScorer):
         return rows
 
     def sentence_value(self, stats: list[float]) -> float:
-        return float(self._sentence_metric._compute_score_from_stats(stats).score)
+        return float(self._sentence_score(list(stats)))
 
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
         # model_construct: these values come straight from sacrebleu's statistics, and
@@ -165,7 +167,7 @@ class SacreBLEUScorer(ReferenceScorer):
         ]
 
     def corpus_value(self, summed: FloatArray) -> float:
-        return float(self._corpus_metric._compute_score_from_stats(summed.tolist()).score)
+        return float(self._corpus_score(summed.tolist()))
 
     def corpus_formula(self) -> tuple[str, dict[str, Any]]:
         """`corpus_value` by name (`sacrebleu.<metric>`) with the metric's options that change
@@ -199,46 +201,6 @@ class BLEU(SacreBLEUScorer):
             return {}
         tokenize = bleu_tokenizer(language)
         return {"tokenize": tokenize} if tokenize else {}
-
-    def sentence_value(self, stats: list[float]) -> float:
-        """sacrebleu's `BLEU.compute_bleu` for one segment, step for step (so the value is the
-        same to the last bit; a test checks every WMT17 segment), without building a BLEUScore
-        with its formatted strings: that object was most of evalkit's BLEU overhead."""
-        metric = cast(SacreBLEU, self._sentence_metric)
-        order = metric.max_ngram_order
-        correct, total = list(stats[2 : 2 + order]), list(stats[2 + order :])
-        sys_len, ref_len = int(stats[0]), int(stats[1])
-        method = metric.smooth_method
-        smooth: float = (
-            SacreBLEU.SMOOTH_DEFAULTS[method] or 0.0
-            if metric.smooth_value is None
-            else metric.smooth_value
-        )
-        bp = 1.0
-        if sys_len < ref_len:
-            bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
-        if not any(correct):
-            return 0.0
-        precisions = [0.0] * order
-        smooth_mteval = 1.0
-        effective = order
-        for n in range(1, order + 1):
-            if method == "add-k" and n > 1:
-                correct[n - 1] += smooth
-                total[n - 1] += smooth
-            if total[n - 1] == 0:
-                break
-            if metric.effective_order:
-                effective = n
-            if correct[n - 1] == 0:
-                if method == "exp":
-                    smooth_mteval *= 2
-                    precisions[n - 1] = 100.0 / (smooth_mteval * total[n - 1])
-                elif method == "floor":
-                    precisions[n - 1] = 100.0 * smooth / total[n - 1]
-            else:
-                precisions[n - 1] = 100.0 * correct[n - 1] / total[n - 1]
-        return float(bp * math.exp(sum([my_log(p) for p in precisions[:effective]]) / effective))
 
 
 class ChrF(SacreBLEUScorer):
