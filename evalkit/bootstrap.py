@@ -38,6 +38,30 @@ def resampled_sums(rows: FloatArray, seed: int, n_resamples: int = DEFAULT_RESAM
     return out
 
 
+class VectorStatistic:
+    """A corpus statistic (summed rows, a k-vector -> float) that also scores the rows of an
+    (m, k) array of summed resamples at once with `many`, giving each row's scalar value."""
+
+    def __init__(
+        self, one: Callable[[FloatArray], float], many: Callable[[FloatArray], FloatArray]
+    ) -> None:
+        self._one = one
+        self._many = many
+
+    def __call__(self, summed: FloatArray) -> float:
+        return self._one(summed)
+
+    def many(self, sums: FloatArray) -> FloatArray:
+        return np.asarray(self._many(sums), dtype=np.float64)
+
+
+def statistic_of_rows(statistic: Callable[[FloatArray], float], sums: FloatArray) -> FloatArray:
+    """`statistic` of every row of `sums` (m x k) -> (m,): at once for a `VectorStatistic`."""
+    if isinstance(statistic, VectorStatistic):
+        return statistic.many(sums)
+    return np.array([statistic(row) for row in sums], dtype=np.float64)
+
+
 def percentile_interval(replicates: FloatArray, confidence: float = 0.95) -> tuple[float, float]:
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(replicates, [alpha, 1.0 - alpha])
@@ -62,7 +86,6 @@ def corpus_ci(
     confidence: float = 0.95,
 ) -> tuple[float, float, float]:
     """(statistic of summed stats, ci_low, ci_high): each replicate recomputes the corpus metric."""
-    sums = resampled_sums(stats, seed, n_resamples)
-    replicates = np.array([statistic(row) for row in sums])
+    replicates = statistic_of_rows(statistic, resampled_sums(stats, seed, n_resamples))
     low, high = percentile_interval(replicates, confidence)
     return statistic(stats.sum(axis=0)), low, high

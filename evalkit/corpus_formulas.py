@@ -10,26 +10,49 @@ with the same `math.log` / `math.exp`, so the value is identical to the last bit
 sacrebleu on random and edge-case statistics). Each lean function is checked against sacrebleu's
 method on a set of probe statistics when it is made; a metric configuration it does not model, or
 a sacrebleu release whose formula changed, gets sacrebleu's own method.
+
+`many(sums)` scores every row of an (m, k) array of summed statistics at once (the bootstrap's
+resamples): numpy does the +, -, *, / in the scalar code's order (IEEE-754 rounds each the same
+way), and logarithms and exponentials go through `math` element by element, so each value is the
+one the scalar function gives, bit for bit (tested).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Protocol
 
+import numpy as np
+from numpy.typing import NDArray
 from sacrebleu.metrics.base import Metric
 from sacrebleu.metrics.bleu import BLEU
 from sacrebleu.metrics.chrf import CHRF
 from sacrebleu.metrics.ter import TER
 
-ScoreFromStats = Callable[[list[float]], float]
-"""Summed statistics (sacrebleu's layout for the metric) -> the corpus score."""
+
+class ScoreFromStats(Protocol):
+    """Summed statistics (sacrebleu's layout for the metric) -> the corpus score; `many` for the
+    rows of an (m, k) array at once."""
+
+    def __call__(self, stats: list[float]) -> float: ...
+
+    def many(self, sums: NDArray[np.float64]) -> NDArray[np.float64]: ...
+
 
 _LOG_OF_ZERO = -9999999999  # sacrebleu's `my_log(0.0)`
 
 
 def _floored_log(value: float) -> float:
     return _LOG_OF_ZERO if value == 0.0 else math.log(value)
+
+
+def _elementwise(
+    function: Callable[[float], float], values: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """`function` (a `math` one, for its exact bits) on every element."""
+    flat = [function(v) for v in values.ravel().tolist()]
+    return np.array(flat, dtype=np.float64).reshape(values.shape)
 
 
 class BleuFromStats:
@@ -79,6 +102,48 @@ class BleuFromStats:
                 precisions[n - 1] = 100.0 * correct[n - 1] / total[n - 1]
         return bp * math.exp(sum([_floored_log(p) for p in precisions[:eff_order]]) / eff_order)
 
+    def many(self, sums: NDArray[np.float64]) -> NDArray[np.float64]:
+        """`self(row)` for every row of `sums` (m, 2 + 2N), shape (m,)."""
+        max_order, method, smooth = self.max_order, self.smooth_method, self.smooth_value
+        sys_len, ref_len = np.trunc(sums[:, 0]), np.trunc(sums[:, 1])
+        correct = sums[:, 2 : 2 + max_order].copy()
+        total = sums[:, 2 + max_order : 2 + 2 * max_order].copy()
+        short = sys_len < ref_len
+        bp = np.ones(len(sums))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exponent = 1 - ref_len / sys_len
+        grow = short & (sys_len > 0)
+        bp[grow] = _elementwise(math.exp, exponent[grow])
+        bp[short & (sys_len <= 0)] = 0.0
+        matched = (correct != 0).any(axis=1)
+        precisions = np.zeros_like(correct)
+        smooth_mteval = np.ones(len(sums))
+        eff_order = np.full(len(sums), max_order)
+        going = np.ones(len(sums), dtype=bool)  # not yet at the first order without n-grams
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for n in range(1, max_order + 1):
+                c, t = correct[:, n - 1], total[:, n - 1]
+                if method == "add-k" and n > 1:
+                    c += smooth
+                    t += smooth
+                going &= t != 0
+                if self.effective_order:
+                    eff_order[going] = n
+                zero = going & (c == 0)
+                if method == "exp":
+                    smooth_mteval[zero] *= 2
+                    precisions[zero, n - 1] = 100.0 / (smooth_mteval[zero] * t[zero])
+                elif method == "floor":
+                    precisions[zero, n - 1] = 100.0 * smooth / t[zero]
+                some = going & (c != 0)
+                precisions[some, n - 1] = 100.0 * c[some] / t[some]
+        logs = _elementwise(_floored_log, precisions)
+        summed = np.zeros(len(sums))
+        for n in range(max_order):  # left to right, as Python's sum over the list
+            summed = np.where(n < eff_order, summed + logs[:, n], summed)
+        scores = bp * _elementwise(math.exp, summed / eff_order)
+        return np.where(matched, scores, 0.0)
+
 
 class ChrfFromStats:
     """chrF from [n_hyp, n_ref, n_match] per character then word order, as
@@ -118,17 +183,56 @@ class ChrfFromStats:
             return 100 * f
         return 0.0
 
+    def many(self, sums: NDArray[np.float64]) -> NDArray[np.float64]:
+        """`self(row)` for every row of `sums` (m, 3 * order), shape (m,)."""
+        factor, eps = self.factor, 1e-16
+        m = len(sums)
+        total = np.zeros(m)
+        effective_order = np.zeros(m, dtype=np.int64)
+        avg_prec, avg_rec = np.zeros(m), np.zeros(m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for i in range(self.order):
+                n_hyp, n_ref, n_match = sums[:, 3 * i], sums[:, 3 * i + 1], sums[:, 3 * i + 2]
+                prec = np.where(n_hyp > 0, n_match / n_hyp, eps)
+                rec = np.where(n_ref > 0, n_match / n_ref, eps)
+                denom = factor * prec + rec
+                total = total + np.where(denom > 0, (1 + factor) * prec * rec / denom, eps)
+                both = (n_hyp > 0) & (n_ref > 0)
+                avg_prec = np.where(both, avg_prec + prec, avg_prec)
+                avg_rec = np.where(both, avg_rec + rec, avg_rec)
+                effective_order += both
+            if self.eps_smoothing:
+                return np.asarray(100 * total / self.order, dtype=np.float64)
+            some = effective_order > 0
+            avg_prec = np.where(some, avg_prec / effective_order, 0.0)
+            avg_rec = np.where(some, avg_rec / effective_order, 0.0)
+            f = (1 + factor) * avg_prec * avg_rec
+            f = f / ((factor * avg_prec) + avg_rec)
+            return np.where(avg_prec + avg_rec != 0, 100 * f, 0.0)
 
-def ter_from_stats(stats: list[float]) -> float:
+
+class TerFromStats:
     """TER from [total_edits, summed reference lengths], as `TER._compute_score_from_stats`."""
-    edits, ref_length = stats[0], stats[1]
-    if ref_length > 0:
-        rate = edits / ref_length
-    elif edits > 0:
-        rate = 1.0
-    else:
-        rate = 0.0
-    return 100 * rate
+
+    def __call__(self, stats: list[float]) -> float:
+        edits, ref_length = stats[0], stats[1]
+        if ref_length > 0:
+            rate = edits / ref_length
+        elif edits > 0:
+            rate = 1.0
+        else:
+            rate = 0.0
+        return 100 * rate
+
+    def many(self, sums: NDArray[np.float64]) -> NDArray[np.float64]:
+        """`self(row)` for every row of `sums` (m, 2), shape (m,)."""
+        edits, ref_length = sums[:, 0], sums[:, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(ref_length > 0, edits / ref_length, np.where(edits > 0, 1.0, 0.0))
+        return np.asarray(100 * rate, dtype=np.float64)
+
+
+ter_from_stats = TerFromStats()
 
 
 class SacrebleuScore:
@@ -139,6 +243,9 @@ class SacrebleuScore:
 
     def __call__(self, stats: list[float]) -> float:
         return float(self.metric._compute_score_from_stats(list(stats)).score)
+
+    def many(self, sums: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.array([self(row) for row in sums.tolist()], dtype=np.float64)
 
 
 def corpus_score_function(metric: Metric) -> ScoreFromStats:

@@ -26,7 +26,7 @@ from sacrebleu.metrics.bleu import BLEU as SacreBLEU
 from sacrebleu.metrics.chrf import CHRF as SacreCHRF
 from sacrebleu.metrics.ter import TER as SacreTER
 
-from evalkit.bootstrap import FloatArray, corpus_ci, mean_ci
+from evalkit.bootstrap import VectorStatistic, corpus_ci, mean_ci
 from evalkit.corpus_formulas import corpus_score_function
 from evalkit.errors import UserError, did_you_mean
 from evalkit.protocols import Scorer
@@ -57,11 +57,7 @@ def formula_statistic(formula: CorpusFormula) -> Statistic:
     bits). Raises UserError for a formula name this evalkit does not know."""
     metric = _formula_metric(formula.name, json.dumps(formula.options, sort_keys=True))
     score = corpus_score_function(metric)  # sacrebleu's arithmetic, without its per-call cost
-
-    def value(summed: FloatArray) -> float:
-        return float(score(summed.tolist()))
-
-    return value
+    return VectorStatistic(lambda summed: float(score(summed.tolist())), score.many)
 
 
 def score_row(score: Score) -> list[float]:

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats as scipy_stats
 
-from evalkit.bootstrap import percentile_interval
+from evalkit.bootstrap import VectorStatistic, percentile_interval, statistic_of_rows
 
 Rows = NDArray[np.float64]
 Statistic = Callable[[NDArray[np.float64]], float]  # summed rows -> metric value
@@ -55,7 +55,7 @@ class PairedResult:
 
 def mean_statistic(n: int) -> Statistic:
     """The statistic of a mean metric: rows are (value,), sums divided by the sample count."""
-    return lambda summed: float(summed[0] / n)
+    return VectorStatistic(lambda summed: float(summed[0] / n), lambda sums: sums[:, 0] / n)
 
 
 def _resample_counts(n: int, rng: np.random.Generator, size: int) -> NDArray[np.float64]:
@@ -113,9 +113,7 @@ def resample_values_many(
     start = 0
     for counts in _blocks(len(systems[0]), seed, n_resamples):
         for rows, values in zip(systems, out, strict=True):
-            sums = counts @ rows
-            for k in range(len(counts)):
-                values[start + k] = statistic(sums[k])
+            values[start : start + len(counts)] = statistic_of_rows(statistic, counts @ rows)
         start += len(counts)
     return out
 
@@ -147,9 +145,10 @@ def paired_bootstrap(
         deltas = np.empty(n_resamples)
         start = 0
         for counts in _blocks(n, seed, n_resamples):
-            sums_a, sums_b = counts @ rows_a, counts @ rows_b
-            for k in range(len(counts)):
-                deltas[start + k] = statistic(sums_b[k]) - statistic(sums_a[k])
+            value_b_rows = statistic_of_rows(statistic, counts @ rows_b)
+            deltas[start : start + len(counts)] = value_b_rows - statistic_of_rows(
+                statistic, counts @ rows_a
+            )
             start += len(counts)
     else:
         deltas = resampled[1](rows_b, n_resamples) - resampled[0](rows_a, n_resamples)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 import random
 
+import numpy as np
 import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
 
@@ -42,9 +43,20 @@ def test_bleu_equals_sacrebleu_bit_for_bit(options: dict) -> None:
     lean = corpus_score_function(metric)
     assert isinstance(lean, BleuFromStats)  # the probes agreed: the lean formula is used
     rng = random.Random(hash(str(options)) % 1000)
-    for _ in range(400):
-        stats = bleu_stats(rng, metric.max_ngram_order)
+    rows = [bleu_stats(rng, metric.max_ngram_order) for _ in range(400)]
+    for stats in rows:
         assert lean(list(stats)) == metric._compute_score_from_stats(list(stats)).score, stats
+    assert_many_equals_each(lean, rows)
+
+
+def assert_many_equals_each(function, rows: list[list[float]]) -> None:  # type: ignore[no-untyped-def]
+    """`many` on all rows at once gives each row's scalar value, bit for bit."""
+    many = function.many(np.array(rows, dtype=np.float64))
+    each = np.array([function(list(row)) for row in rows])
+    assert many.shape == (len(rows),) and many.dtype == np.float64
+    assert np.array_equal(many, each), [
+        (r, a, b) for r, a, b in zip(rows, many, each, strict=True) if a != b
+    ]
 
 
 @pytest.mark.parametrize(
@@ -62,6 +74,7 @@ def test_chrf_equals_sacrebleu_bit_for_bit(options: dict) -> None:
     lean = corpus_score_function(metric)
     assert isinstance(lean, ChrfFromStats)
     rng = random.Random(7)
+    rows = []
     for _ in range(400):
         stats = []
         for _ in range(metric.order):
@@ -69,6 +82,8 @@ def test_chrf_equals_sacrebleu_bit_for_bit(options: dict) -> None:
             stats += [n_hyp, n_ref, rng.randint(0, min(n_hyp, n_ref))]
         floats = [float(v) for v in stats]
         assert lean(floats) == metric._compute_score_from_stats(floats).score, stats
+        rows.append(floats)
+    assert_many_equals_each(lean, rows)
 
 
 def test_ter_equals_sacrebleu_bit_for_bit() -> None:
@@ -79,6 +94,7 @@ def test_ter_equals_sacrebleu_bit_for_bit() -> None:
     cases += [[float(rng.randint(0, 500)), float(rng.randint(0, 400))] for _ in range(500)]
     for stats in cases:
         assert ter_from_stats(stats) == metric._compute_score_from_stats(stats).score
+    assert_many_equals_each(ter_from_stats, cases)
 
 
 def test_a_metric_with_its_own_formula_keeps_it() -> None:
@@ -111,3 +127,15 @@ def test_the_functions_pickle_for_worker_processes() -> None:
 
 def _width(metric) -> int:  # type: ignore[no-untyped-def]
     return 10 if isinstance(metric, BLEU) else 18 if isinstance(metric, CHRF) else 2
+
+
+def test_the_fallback_scores_many_rows_too() -> None:
+    class HalfTER(TER):
+        def _compute_score_from_stats(self, stats):  # type: ignore[no-untyped-def]
+            score = super()._compute_score_from_stats(stats)
+            score.score /= 2
+            return score
+
+    function = corpus_score_function(HalfTER())
+    assert isinstance(function, SacrebleuScore)
+    assert_many_equals_each(function, [[3.0, 10.0], [0.0, 0.0], [5.0, 0.0]])

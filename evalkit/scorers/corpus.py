@@ -22,7 +22,7 @@ import regex
 from sacrebleu.metrics.base import Metric
 from sacrebleu.metrics.bleu import BLEU as SacreBLEU
 
-from evalkit.bootstrap import FloatArray, corpus_ci
+from evalkit.bootstrap import FloatArray, VectorStatistic, corpus_ci
 from evalkit.corpus_formulas import corpus_score_function
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
@@ -179,7 +179,9 @@ class SacreBLEUScorer(ReferenceScorer):
         self, ok: Sequence[Score], seed: int, n_resamples: int
     ) -> tuple[float, float, float]:
         stats = np.array([s.details["stats"] for s in ok], dtype=np.float64)
-        return corpus_ci(stats, self.corpus_value, seed, n_resamples)
+        return corpus_ci(
+            stats, VectorStatistic(self.corpus_value, self._corpus_score.many), seed, n_resamples
+        )
 
 
 class BLEU(SacreBLEUScorer):
