@@ -44,7 +44,7 @@ from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer, failed_scores
 from evalkit.scorers.bertscore_match import greedy_match
-from evalkit.scorers.bertscore_setup import read_baseline, truncate_layers
+from evalkit.scorers.bertscore_setup import encode_sequences, read_baseline, truncate_layers
 from evalkit.scorers.embedding import default_model
 from evalkit.scorers.longtext import (
     count_truncated,
@@ -224,7 +224,7 @@ class BERTScore(ReferenceScorer):
         for text in refused:
             out[text] = Embedded(None, [], inputs[text].tokens, False)
         sequences = [seq for t, i in inputs.items() if t not in refused for seq in i.sequences]
-        hidden = self._encode(sequences)
+        hidden = encode_sequences(self._model, self._tokenizer, sequences, self.batch_size)
         for text, item in inputs.items():
             if text in refused:
                 continue
@@ -234,32 +234,6 @@ class BERTScore(ReferenceScorer):
             out[text] = Embedded(vectors, item.ids, item.tokens, item.truncated)
             self._remember(keys[text], out[text])
         self.encoded += len(todo) - len(refused)
-        return out
-
-    def _encode(self, sequences: list[list[int]]) -> dict[tuple[int, ...], Any]:
-        """Unit-length hidden states (tokens x dim, on the CPU) per distinct id sequence, in
-        batches of similar length; an empty sequence gets 0 x dim without running the model."""
-        import torch
-
-        distinct = sorted(dict.fromkeys(tuple(s) for s in sequences if s), key=len, reverse=True)
-        pad = self._tokenizer.pad_token_id or 0
-        device = next(self._model.parameters()).device
-        out: dict[tuple[int, ...], Any] = {}
-        if any(not s for s in sequences):  # a text with no tokens (a tokenizer adding no [CLS])
-            out[()] = torch.zeros((0, self._model.config.hidden_size))
-        for start in range(0, len(distinct), self.batch_size):
-            chunk = distinct[start : start + self.batch_size]
-            width = len(chunk[0])
-            ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for row, token_ids in enumerate(chunk):
-                ids[row, : len(token_ids)] = torch.tensor(token_ids)
-                mask[row, : len(token_ids)] = 1
-            with torch.inference_mode():
-                hidden = self._model(ids.to(device), attention_mask=mask.to(device))[0].float()
-            hidden = hidden / hidden.norm(dim=-1, keepdim=True)
-            for row, token_ids in enumerate(chunk):
-                out[token_ids] = hidden[row, : len(token_ids)].cpu()
         return out
 
     def _remember(self, key: str, entry: Embedded) -> None:
