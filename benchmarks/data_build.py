@@ -6,8 +6,17 @@ about 0.6 and 0.9; the truth counts a copy as a near duplicate when its exact sh
 its original is at least the threshold, 0.8). Prints wall time, peak memory (this process and its
 children), rows per second, and near-duplicate precision and recall against the planted truth.
 
+`--repeat K` also races the near-duplicate stage against datasketch used directly on the same
+texts, K times, the two alternating: the same shingles (`shingles`), `MinHash.bulk` per chunk and a
+`MinHashLSH` with the same threshold, num_perm and weights, every candidate checked by the exact
+Jaccard of Python sets of shingles, the earliest qualifying one kept (what a careful user would
+write), against evalkit's code as the build runs it (`Sketcher` in the per-row stage, then
+`NearDuplicates.add`). It prints each time, the ratio (evalkit / datasketch; median and max) and
+asserts that the duplicate maps (row -> its representative) are identical.
+
     python benchmarks/data_build.py --n 1000000
     python benchmarks/data_build.py --n 1000000 --engine dask --workers 2
+    python benchmarks/data_build.py --n 100000 --repeat 5 --skip-build
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import argparse
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,7 +37,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from evalkit.databuild.dedup import shingles  # noqa: E402
+from evalkit.databuild.config import Dedup  # noqa: E402
+from evalkit.databuild.dedup import LSH_WEIGHTS, NearDuplicates, Sketcher, shingles  # noqa: E402
+
+CHUNK = 20_000  # the build's chunk_size below
 
 
 def jaccard(a: str, b: str) -> float:
@@ -63,12 +76,72 @@ def write_corpus(path: Path, n: int, seed: int) -> dict[str, tuple[str, float]]:
     return truth
 
 
+def datasketch_direct(texts: list[str], options: Dedup) -> dict[int, int]:
+    """Row -> the earliest kept row it near-duplicates, with datasketch alone."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(options.threshold, options.num_perm, weights=LSH_WEIGHTS)
+    kept: dict[int, set[bytes]] = {}
+    found: dict[int, int] = {}
+    for start in range(0, len(texts), CHUNK):
+        sets = [shingles(t, options.shingle) for t in texts[start : start + CHUNK]]
+        minhashes = MinHash.bulk(sets, num_perm=options.num_perm)
+        for key, (minhash, own) in enumerate(zip(minhashes, sets, strict=True), start):
+            for candidate in sorted(lsh.query(minhash)):
+                other = kept[candidate]
+                if len(own & other) / len(own | other) >= options.threshold:
+                    found[key] = candidate
+                    break
+            else:
+                lsh.insert(key, minhash, check_duplication=False)
+                kept[key] = own
+    return found
+
+
+def evalkit_near(texts: list[str], options: Dedup) -> dict[int, int]:
+    """The same with evalkit's code, as `prepare_chunk` and `Builder.process_chunk` call it."""
+    near = NearDuplicates(options)
+    found: dict[int, int] = {}
+    for start in range(0, len(texts), CHUNK):
+        part = texts[start : start + CHUNK]
+        signatures, ids = Sketcher(options.num_perm)([shingles(t, options.shingle) for t in part])
+        keys = list(range(start, start + len(part)))
+        for key, rep in zip(keys, near.add(keys, list(signatures), ids), strict=True):
+            if rep is not None:
+                found[key] = rep
+    return found
+
+
+def side_by_side(path: Path, threshold: float, repeat: int) -> None:
+    texts = [json.loads(line)["text"] for line in path.open(encoding="utf-8")]
+    options = Dedup(threshold=threshold)
+    times: dict[str, list[float]] = {"datasketch": [], "evalkit": []}
+    results: dict[str, dict[int, int]] = {}
+    for k in range(repeat):
+        order = [("datasketch", datasketch_direct), ("evalkit", evalkit_near)]
+        for name, run in order if k % 2 == 0 else order[::-1]:
+            start = time.perf_counter()
+            results[name] = run(texts, options)
+            times[name].append(time.perf_counter() - start)
+        assert results["evalkit"] == results["datasketch"], "duplicate maps differ"
+        print(f"  rep {k + 1}: datasketch {times['datasketch'][-1]:.2f} s, evalkit "
+              f"{times['evalkit'][-1]:.2f} s", flush=True)  # fmt: skip
+    ratios = [e / d for e, d in zip(times["evalkit"], times["datasketch"], strict=True)]
+    print(f"near-duplicate stage, {len(texts):,} rows, {repeat} alternating repetitions: "
+          f"evalkit / datasketch median {statistics.median(ratios):.2f}x, max {max(ratios):.2f}x "
+          f"(median {statistics.median(times['evalkit']):.2f} s vs "
+          f"{statistics.median(times['datasketch']):.2f} s); duplicate maps identical "
+          f"({len(results['evalkit']):,} near duplicates)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--engine", choices=["local", "dask"], default="local")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threshold", type=float, default=0.8)
+    parser.add_argument("--repeat", type=int, default=0, help="races against datasketch direct")
+    parser.add_argument("--skip-build", action="store_true", help="only the race (--repeat)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -76,12 +149,16 @@ def main() -> None:
         truth = write_corpus(root / "raw.jsonl", args.n, seed=0)
         print(f"wrote {args.n:,} rows ({len(truth):,} planted copies) in "
               f"{time.perf_counter() - start:.1f} s", flush=True)  # fmt: skip
+        if args.repeat:
+            side_by_side(root / "raw.jsonl", args.threshold, args.repeat)
+        if args.skip_build:
+            return
         command = [
             sys.executable, "-m", "evalkit.cli", "data", "build", "inputs=[raw.jsonl]",
             "output=out",
             "fields.id=id", "fields.input=text", "fields.references=null", "progress=false",
             f"dedup.threshold={args.threshold}", f"engine.name={args.engine}",
-            f"engine.workers={args.workers}", "chunk_size=20000",
+            f"engine.workers={args.workers}", f"chunk_size={CHUNK}",
         ]  # fmt: skip
         start = time.perf_counter()
         subprocess.run(command, cwd=root, check=True)

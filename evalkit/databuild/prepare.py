@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash
 
 from evalkit.databuild.config import DataBuildConfig
-from evalkit.databuild.dedup import exact_key, shingle_ids, shingles
+from evalkit.databuild.dedup import Sketcher, exact_key, shingles
 from evalkit.databuild.images import perceptual_hash
 from evalkit.databuild.textclean import normalize_text, rejection, scrub_pii
 
@@ -90,8 +89,8 @@ def prepare_chunk(chunk: list[Candidate], config: DataBuildConfig) -> list[Prepa
     if config.dedup.near:
         alive = [p for p in prepared if p.rejected is None]
         sets = [shingles(p.candidate.text, config.dedup.shingle) for p in alive]
-        minhashes = MinHash.bulk(sets, num_perm=config.dedup.num_perm)
-        for p, minhash, shingle_set in zip(alive, minhashes, sets, strict=True):
-            p.signature = minhash.hashvalues
-            p.shingle_ids = shingle_ids(shingle_set)
+        signatures, ids = Sketcher(config.dedup.num_perm)(sets)
+        for p, signature, own in zip(alive, signatures, ids, strict=True):
+            p.signature = signature
+            p.shingle_ids = own
     return prepared

@@ -14,6 +14,11 @@ its score depends on which other pairs share the batch. Here every pair is match
 tokens only; the two agree whenever bert-score runs with batch_size=1 (and, for real encoders,
 whose token similarities are positive, at any batch size).
 
+All (output, reference) pairs of a call are matched together in padded batches (one `bmm` per
+batch, masked maxima, IDF-weighted sums: evalkit.scorers.bertscore_match), as bert-score does, not
+a handful of small tensor operations per pair, which under CPU contention cost more than the
+arithmetic (benchmarks/bertscore_speed.py).
+
 Token embeddings are kept in a bounded LRU by text hash, so references shared by many systems are
 encoded once per run as long as they fit.
 
@@ -38,7 +43,8 @@ from typing import Any, ClassVar
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer, failed_scores
-from evalkit.scorers.bertscore_setup import read_baseline, truncate_layers
+from evalkit.scorers.bertscore_match import greedy_match
+from evalkit.scorers.bertscore_setup import encode_sequences, read_baseline, truncate_layers
 from evalkit.scorers.embedding import default_model
 from evalkit.scorers.longtext import (
     count_truncated,
@@ -218,7 +224,7 @@ class BERTScore(ReferenceScorer):
         for text in refused:
             out[text] = Embedded(None, [], inputs[text].tokens, False)
         sequences = [seq for t, i in inputs.items() if t not in refused for seq in i.sequences]
-        hidden = self._encode(sequences)
+        hidden = encode_sequences(self._model, self._tokenizer, sequences, self.batch_size)
         for text, item in inputs.items():
             if text in refused:
                 continue
@@ -230,32 +236,6 @@ class BERTScore(ReferenceScorer):
         self.encoded += len(todo) - len(refused)
         return out
 
-    def _encode(self, sequences: list[list[int]]) -> dict[tuple[int, ...], Any]:
-        """Unit-length hidden states (tokens x dim, on the CPU) per distinct id sequence, in
-        batches of similar length; an empty sequence gets 0 x dim without running the model."""
-        import torch
-
-        distinct = sorted(dict.fromkeys(tuple(s) for s in sequences if s), key=len, reverse=True)
-        pad = self._tokenizer.pad_token_id or 0
-        device = next(self._model.parameters()).device
-        out: dict[tuple[int, ...], Any] = {}
-        if any(not s for s in sequences):  # a text with no tokens (a tokenizer adding no [CLS])
-            out[()] = torch.zeros((0, self._model.config.hidden_size))
-        for start in range(0, len(distinct), self.batch_size):
-            chunk = distinct[start : start + self.batch_size]
-            width = len(chunk[0])
-            ids = torch.full((len(chunk), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for row, token_ids in enumerate(chunk):
-                ids[row, : len(token_ids)] = torch.tensor(token_ids)
-                mask[row, : len(token_ids)] = 1
-            with torch.inference_mode():
-                hidden = self._model(ids.to(device), attention_mask=mask.to(device))[0].float()
-            hidden = hidden / hidden.norm(dim=-1, keepdim=True)
-            for row, token_ids in enumerate(chunk):
-                out[token_ids] = hidden[row, : len(token_ids)].cpu()
-        return out
-
     def _remember(self, key: str, entry: Embedded) -> None:
         self._cache[key] = entry
         self._cached_bytes += entry.vectors.numel() * 4
@@ -264,53 +244,68 @@ class BERTScore(ReferenceScorer):
             self._cached_bytes -= old.vectors.numel() * 4
 
     # ---- scoring -----------------------------------------------------------------------------
-    def _pair(self, hyp: Embedded, ref: Embedded) -> tuple[float, ...]:
+    def _weights(self, entry: Embedded) -> Any:
+        """The text's token weights normalised to sum 1 (bert-score: idf / idf.sum())."""
         import torch
 
         weights, default = self._idf()
-        hyp_vectors, hyp_ids = hyp.vectors, hyp.ids
-        ref_vectors, ref_ids = ref.vectors, ref.ids
-        similarity = hyp_vectors @ ref_vectors.T
-        hyp_w = torch.tensor([weights.get(i, default) for i in hyp_ids])
-        ref_w = torch.tensor([weights.get(i, default) for i in ref_ids])
-        precision = float((similarity.max(dim=1).values * (hyp_w / hyp_w.sum())).sum())
-        recall = float((similarity.max(dim=0).values * (ref_w / ref_w.sum())).sum())
-        return precision, recall
+        raw = torch.tensor([weights.get(i, default) for i in entry.ids], dtype=torch.float32)
+        return raw / raw.sum()
 
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
         self._load()
         texts = [i.prediction for i in items] + [r for i in items for r in i.references]
         embedded = self._embed(texts)
-        out = []
+        out: list[list[Score] | None] = []
+        pairs: list[tuple[str, str]] = []  # every (output, reference) to match, in item order
         for item in items:
             mine = [embedded[item.prediction], *(embedded[r] for r in item.references)]
-            longest = max(e.tokens for e in mine)
             refused = [k for k, e in enumerate(mine) if e.vectors is None]
             if refused:
                 what = "the output" if refused[0] == 0 else f"reference {refused[0]}"
                 reason = too_long_reason(what, mine[refused[0]].tokens, self._max_length)
                 out.append(failed_scores(self.metrics, "unscorable", reason))
                 continue
+            out.append(None)
+            if item.prediction.strip():
+                pairs += [(item.prediction, r) for r in item.references if r.strip()]
+        matched = self._match(pairs, embedded)
+        for k, item in enumerate(items):
+            if out[k] is not None:
+                continue
+            mine = [embedded[item.prediction], *(embedded[r] for r in item.references)]
+            longest = max(e.tokens for e in mine)
             details = {}
             if self._max_length is not None and longest > self._max_length:
                 details = long_details(self.long_text, self._max_length, longest)
-            values = self._best(item, embedded)
-            out.append(
-                [
-                    Score(name=m, value=v, details=details)
-                    for m, v in zip(self.metrics, values, strict=True)
-                ]
-            )
-        return out
+            values = self._best(item, matched)
+            out[k] = [
+                Score(name=m, value=v, details=details)
+                for m, v in zip(self.metrics, values, strict=True)
+            ]
+        return [row for row in out if row is not None]
 
-    def _best(self, item: ScoredItem, embedded: dict[str, Embedded]) -> list[float]:
+    def _match(
+        self, pairs: list[tuple[str, str]], embedded: dict[str, Embedded]
+    ) -> dict[tuple[str, str], tuple[float, float]]:
+        """(P, R) per distinct (output, reference) pair, all pairs batched (bertscore_match)."""
+        distinct = list(dict.fromkeys(pairs))
+        weights = {t: self._weights(embedded[t]) for t in {t for pair in distinct for t in pair}}
+        rows = [
+            (embedded[h].vectors, weights[h], embedded[r].vectors, weights[r]) for h, r in distinct
+        ]
+        return dict(zip(distinct, greedy_match(rows), strict=True))
+
+    def _best(
+        self, item: ScoredItem, matched: dict[tuple[str, str], tuple[float, float]]
+    ) -> list[float]:
         """(P, R, F1), each the best over the item's references, rescaled if asked."""
         rows = []
         for reference in item.references:
             if not item.prediction.strip() or not reference.strip():
                 rows.append((0.0, 0.0, 0.0))  # bert-score's convention for empty text
                 continue
-            p, r = self._pair(embedded[item.prediction], embedded[reference])
+            p, r = matched[(item.prediction, reference)]
             f = 2 * p * r / (p + r) if p + r != 0 else 0.0
             rows.append((p, r, f if not math.isnan(f) else 0.0))
         best = [max(column) for column in zip(*rows, strict=True)]

@@ -1,5 +1,5 @@
-"""BERTScore's model set-up: keeping the first `layer` layers of an encoder, and reading
-bert-score baseline files for rescaling."""
+"""BERTScore's model set-up: keeping the first `layer` layers of an encoder, running it over
+token id sequences, and reading bert-score baseline files for rescaling."""
 
 from __future__ import annotations
 
@@ -67,3 +67,32 @@ def read_baseline(baseline: str | Sequence[float], layer: int) -> tuple[float, f
         raise UserError("scorer 'bertscore': a baseline is three numbers (P, R, F)")
     p, r, f = (float(v) for v in row)
     return p, r, f
+
+
+def encode_sequences(
+    model: Any, tokenizer: Any, sequences: list[list[int]], batch_size: int
+) -> dict[tuple[int, ...], Any]:
+    """Unit-length hidden states (tokens x dim, on the CPU) per distinct id sequence, in
+    batches of similar length; an empty sequence gets 0 x dim without running the model."""
+    import torch
+
+    distinct = sorted(dict.fromkeys(tuple(s) for s in sequences if s), key=len, reverse=True)
+    pad = tokenizer.pad_token_id or 0
+    device = next(model.parameters()).device
+    out: dict[tuple[int, ...], Any] = {}
+    if any(not s for s in sequences):  # a text with no tokens (a tokenizer adding no [CLS])
+        out[()] = torch.zeros((0, model.config.hidden_size))
+    for start in range(0, len(distinct), batch_size):
+        chunk = distinct[start : start + batch_size]
+        width = len(chunk[0])
+        ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(chunk), width), dtype=torch.long)
+        for row, token_ids in enumerate(chunk):
+            ids[row, : len(token_ids)] = torch.tensor(token_ids)
+            mask[row, : len(token_ids)] = 1
+        with torch.inference_mode():
+            hidden = model(ids.to(device), attention_mask=mask.to(device))[0].float()
+        hidden = hidden / hidden.norm(dim=-1, keepdim=True)
+        for row, token_ids in enumerate(chunk):
+            out[token_ids] = hidden[row, : len(token_ids)].cpu()
+    return out

@@ -150,3 +150,36 @@ def test_in_a_run_idf_comes_from_the_task_references(qa_task, tmp_path):
     names = [s["name"] for s in records[0]["scores"]]
     assert names[:3] == ["bertscore_p", "bertscore_r", "bertscore_f1"] and names[3] == "chrf"
     assert any("idf:task-refs" in s.signature for s in record.scorers)
+
+
+def test_batched_matching_does_not_depend_on_the_batch(tiny_bert, monkeypatch):
+    """Every pair is matched on its own tokens: scores computed in one padded batch, in batches of
+    one pair, or one item at a time agree (the tiny BERT has negative token similarities, so a
+    padding token that could be matched would change them)."""
+    from evalkit.scorers import bertscore_match
+
+    refs = [[r, CORPUS[i]] for i, r in enumerate(REFERENCES)]
+    together = evalkit_scores(BERTScore(model=str(tiny_bert), layer=2, idf=True), refs)
+    monkeypatch.setattr(bertscore_match, "PAIRS_PER_BATCH", 1)
+    alone = evalkit_scores(BERTScore(model=str(tiny_bert), layer=2, idf=True), refs)
+    assert_equal(together, alone)
+    scorer = BERTScore(model=str(tiny_bert), layer=2, idf=True)
+    scorer.prepare(refs)
+    one_by_one = [
+        tuple(s.value for s in scorer.score([ScoringItem(c, tuple(g))])[0])
+        for c, g in zip(CANDIDATES, refs, strict=True)
+    ]
+    assert_equal(together, one_by_one)
+
+
+def test_batches_keep_to_their_budgets(monkeypatch):
+    from evalkit.scorers import bertscore_match
+
+    monkeypatch.setattr(bertscore_match, "PAIRS_PER_BATCH", 3)
+    monkeypatch.setattr(bertscore_match, "SIMILARITIES_PER_BATCH", 1000)
+    lengths = [(5, 7), (40, 30), (2, 2), (9, 50), (40, 31), (3, 3), (1, 1)]
+    batches = bertscore_match._batches(lengths)
+    assert sorted(k for b in batches for k in b) == list(range(len(lengths)))
+    for batch in batches:
+        cost = len(batch) * max(lengths[k][0] for k in batch) * max(lengths[k][1] for k in batch)
+        assert len(batch) <= 3 and (len(batch) == 1 or cost <= 1000)
