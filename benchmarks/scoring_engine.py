@@ -24,10 +24,36 @@ import tempfile
 import time
 from pathlib import Path
 
-WORDS = (
-    "the a cat dog sat ran on under mat road while past quickly slowly grey green skies fields "
-    "near far old new town city river bridge morning evening"
-).split()
+WORDS = [
+    "the",
+    "a",
+    "cat",
+    "dog",
+    "sat",
+    "ran",
+    "on",
+    "under",
+    "mat",
+    "road",
+    "while",
+    "past",
+    "quickly",
+    "slowly",
+    "grey",
+    "green",
+    "skies",
+    "fields",
+    "near",
+    "far",
+    "old",
+    "new",
+    "town",
+    "city",
+    "river",
+    "bridge",
+    "morning",
+    "evening",
+]
 
 
 def write_task(root: Path, n: int) -> Path:
