@@ -14,7 +14,8 @@ records when each request arrives and when its answer leaves; the *request phase
 first arrival to last answer, measured by the server the same way for both tools. The *whole
 command* is the wall time of the CLI process, start-up, scoring and writing included.
 
-    .venv/bin/python benchmarks/api_throughput.py [--rounds 3] [--lm-eval PATH_TO_lm_eval]
+    .venv/bin/python benchmarks/api_throughput.py [--rounds 3] [--stream both|false|true]
+        [--lm-eval PATH_TO_lm_eval]
 
 lm-eval runs only when its command is given (or found on PATH); it is not a dependency of evalkit.
 """
@@ -33,6 +34,8 @@ import tempfile
 import textwrap
 import time
 import urllib.request
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 N_REQUESTS = 2000
@@ -212,6 +215,10 @@ def bare_command(port: int, stream: bool) -> list[str]:
     ]
 
 
+def _bare(port: int, stream: bool, round_: int) -> list[str]:
+    return bare_command(port, stream)
+
+
 def rate(stats: dict[str, float]) -> float:
     return stats["n"] / (stats["last"] - stats["first"])
 
@@ -225,6 +232,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lm-eval", default=shutil.which("lm_eval"))
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--stream", choices=["both", "false", "true"], default="both")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="evalkit-api-bench-"))
     port = free_port()
@@ -244,12 +252,14 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         data = write_data(work)
-        variants = {
-            "bare aiohttp (stream=false)": lambda r: bare_command(port, False),
-            "evalkit (stream=false)": lambda r: evalkit_command(work, data, port, False, r),
-            "bare aiohttp (stream=true)": lambda r: bare_command(port, True),
-            "evalkit (stream=true)": lambda r: evalkit_command(work, data, port, True, r),
-        }
+        modes = {"both": (False, True), "false": (False,), "true": (True,)}[args.stream]
+        variants: dict[str, Callable[[int], list[str]]] = {}
+        for stream in modes:
+            flag = str(stream).lower()
+            variants[f"bare aiohttp (stream={flag})"] = partial(_bare, port, stream)
+            variants[f"evalkit (stream={flag})"] = partial(
+                evalkit_command, work, data, port, stream
+            )
         rates: dict[str, list[float]] = {name: [] for name in variants}
         walls: dict[str, list[float]] = {name: [] for name in variants}
         for r in range(args.rounds):
@@ -273,7 +283,7 @@ def main() -> None:
                 f"{name:32} {spread(rates[name], '.1f'):>24} "
                 f"{statistics.median(rates[name]) / ideal:6.2f} {spread(walls[name], '.2f'):>20}"
             )
-        for stream in ("false", "true"):
+        for stream in (str(m).lower() for m in modes):
             ours, bare = (
                 rates[f"evalkit (stream={stream})"],
                 rates[f"bare aiohttp (stream={stream})"],
@@ -284,7 +294,7 @@ def main() -> None:
                 f"{statistics.median(ratios):.3f} median, per round "
                 + " ".join(f"{x:.3f}" for x in ratios)
             )
-        if args.lm_eval:
+        if args.lm_eval and "evalkit (stream=false)" in walls:
             ours_wall = statistics.median(walls["evalkit (stream=false)"])
             lm_wall = walls["lm-eval local-chat-completions"][0]
             print(f"evalkit whole command / lm-eval whole command: {ours_wall / lm_wall:.2f}x")

@@ -432,7 +432,7 @@ class ScoringPool:
         references = {  # only for remote scorers that learn from the corpus (`prepare`)
             task: refs
             for task, refs in (references_by_task or {}).items()
-            if any(_heavy(s) and hasattr(s, "prepare") for s in scorers_by_task[task])
+            if any(_heavy(s) and hasattr(s, "prepare") for s in scorers_by_task.get(task, []))
         }
         if engine is not None and engine.engine == "dask" and any(remote_specs.values()):
             from evalkit.scoring_dask import DaskEngine

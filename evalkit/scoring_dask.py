@@ -117,12 +117,17 @@ class DaskEngine:
             address or f"{self._client.scheduler.address} (local cluster)",
         )
         self._specs = {task: specs for task, specs in specs_by_task.items() if specs}
-        self._keys = {task: signature(task, specs) for task, specs in self._specs.items()}
         # sent once to every worker, for scorers that learn from the corpus (`prepare`)
         self._references = {
             task: self._client.scatter([refs], broadcast=True, hash=False)[0]
             for task, refs in references_by_task.items()
             if task in self._specs
+        }
+        # scorers prepared on this run's references are not reused by another run's
+        self._keys = {
+            task: signature(task, specs)
+            + (f":{self._references[task].key}" if task in self._references else "")
+            for task, specs in self._specs.items()
         }
 
     def submit(self, task: str, items: Sequence[ScoringItem]) -> RemoteResult:

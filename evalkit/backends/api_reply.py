@@ -180,10 +180,10 @@ async def read_stream(response: aiohttp.ClientResponse, t0: float, endpoint: str
     token. A stream without `[DONE]` is accepted only when every choice has finished."""
     stream = _Stream(t0, endpoint)
     async for raw in response.content:
-        line = raw.decode("utf-8").strip()
-        if not line.startswith("data:"):
+        line = raw.strip()  # bytes: the blank line after each event is never decoded
+        if not line.startswith(b"data:"):
             continue
-        data = line[5:].strip()
+        data = line[5:].strip().decode("utf-8")
         if data == "[DONE]":
             await _drain(response)
             return stream.reply(done=True)
