@@ -3,16 +3,20 @@
 Default (CPU): evalkit's `hf` backend (engine=generate and engine=static) vs a loop calling
 `generate` per prompt vs unsorted fixed-size batches. 256 prompts of mixed length (4 to 160 words),
 32 new tokens each, EOS disabled so every variant does the same work; greedy outputs are compared
-with the per-prompt loop.
+with the per-prompt loop. The variants alternate in `--rounds` rounds (each round runs every
+variant once), and each is reported as median (min-max) over the rounds, with evalkit's speed-up
+over fixed batches per round: a single pass per variant let one busy spell on a shared machine
+show evalkit at 0.15x of fixed batches, against 1.48x in alternating runs.
 
-    .venv/bin/python benchmarks/local_decode.py [--prompts 256] [--new-tokens 32]
+    .venv/bin/python benchmarks/local_decode.py [--prompts 256] [--new-tokens 32] [--rounds 3]
 
 `--graph` (for a GPU): the static-cache decoder (`model.engine=static`, one CUDA-graph replay per
 step) vs plain `model.generate` on a random-init 1.1B Llama in bfloat16 (hidden 2048, 22 layers,
 32 heads, 4 KV heads, intermediate 5632), 128-token prompts, 128 new tokens, EOS disabled, batch
 1/16/64/256: tokens/s, decode steps/s, the share of the memory-bandwidth bound (weight bytes read
 once per step at `--bandwidth` bytes/s; 4.3e12 is an H200's HBM3e), and how many rows came out
-token-identical. `--size tiny` runs the same code on a small model (a CPU smoke run).
+token-identical; the two alternate `--repeats` times and the best of each counts.
+`--size tiny` runs the same code on a small model (a CPU smoke run).
 
     python benchmarks/local_decode.py --graph [--device cuda] [--size 1.1b|tiny]
 """
@@ -20,7 +24,9 @@ token-identical. `--size tiny` runs the same code on a small model (a CPU smoke 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -92,39 +98,55 @@ def cpu_comparison(args: argparse.Namespace) -> None:
     backend.generate(requests[:2])  # warm-up for everyone
     static.generate(requests[:2])
 
-    start = time.perf_counter()
-    ours = backend.generate(requests)
-    t_evalkit = time.perf_counter() - start
+    fixed = args.fixed_batch
+    outputs: dict[str, Any] = {}
+    variants: dict[str, Callable[[], Any]] = {
+        "generate per prompt (loop)": lambda: [
+            plain_generate(backend, [p], args.new_tokens)[0] for p in prompts
+        ],
+        f"unsorted fixed batches of {fixed}": lambda: [
+            plain_generate(backend, prompts[i : i + fixed], args.new_tokens)
+            for i in range(0, len(prompts), fixed)
+        ],
+        "evalkit hf backend": lambda: backend.generate(requests),
+        "evalkit hf backend, engine=static": lambda: static.generate(requests),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(args.rounds):  # alternating: a busy spell slows every variant, not one
+        for name, run in variants.items():
+            start = time.perf_counter()
+            outputs[name] = run()
+            seconds[name].append(time.perf_counter() - start)
 
-    start = time.perf_counter()
-    ours_static = static.generate(requests)
-    t_static = time.perf_counter() - start
-
-    start = time.perf_counter()
-    loop = [plain_generate(backend, [p], args.new_tokens)[0] for p in prompts]
-    t_loop = time.perf_counter() - start
-
-    start = time.perf_counter()
-    for i in range(0, len(prompts), args.fixed_batch):
-        plain_generate(backend, prompts[i : i + args.fixed_batch], args.new_tokens)
-    t_fixed = time.perf_counter() - start
-
-    loop_texts = [backend.tokenizer.decode(ids, skip_special_tokens=True) for ids in loop]
+    loop_texts = [
+        backend.tokenizer.decode(ids, skip_special_tokens=True)
+        for ids in outputs["generate per prompt (loop)"]
+    ]
+    ours, ours_static = outputs["evalkit hf backend"], outputs["evalkit hf backend, engine=static"]
     same = sum(g.text == t for g, t in zip(ours, loop_texts, strict=True))
     same_static = sum(g.text == t for g, t in zip(ours_static, loop_texts, strict=True))
     tokens = args.prompts * args.new_tokens
     print(
         f"{args.prompts} prompts x {args.new_tokens} new tokens, CPU, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads"
+        f"{torch.get_num_threads()} threads; {args.rounds} alternating rounds, "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
     )
-    print(f"{'variant':34} {'seconds':>8} {'tokens/s':>9} {'evalkit speed-up':>17}")
-    for name, seconds in [
-        ("generate per prompt (loop)", t_loop),
-        (f"unsorted fixed batches of {args.fixed_batch}", t_fixed),
-        ("evalkit hf backend", t_evalkit),
-        ("evalkit hf backend, engine=static", t_static),
-    ]:
-        print(f"{name:34} {seconds:8.2f} {tokens / seconds:9.0f} {seconds / t_evalkit:16.2f}x")
+    print(
+        f"{'variant':34} {'seconds median (min-max)':>26} {'tokens/s':>9} {'evalkit speed-up':>17}"
+    )
+    ours_median = statistics.median(seconds["evalkit hf backend"])
+    for name, times in seconds.items():
+        median = statistics.median(times)
+        spread = f"{median:.2f} ({min(times):.2f}-{max(times):.2f})"
+        print(f"{name:34} {spread:>26} {tokens / median:9.0f} {median / ours_median:16.2f}x")
+    fixed_name = f"unsorted fixed batches of {fixed}"
+    per_round = [
+        f / e for f, e in zip(seconds[fixed_name], seconds["evalkit hf backend"], strict=True)
+    ]
+    print(
+        "evalkit speed-up over fixed batches, per round: "
+        + " ".join(f"{x:.2f}x" for x in per_round)
+    )
     print(
         f"greedy outputs identical to the per-prompt loop: {same}/{args.prompts} "
         f"(engine=static: {same_static}/{args.prompts})"
@@ -162,15 +184,19 @@ def greedy_generate(model: Any, ids: Any, mask: Any, new_tokens: int) -> Any:
     return out[:, ids.shape[1] :].cpu()
 
 
-def _timed(fn: Callable[[], Any], sync: Callable[[], None], repeats: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
+def _alternating(
+    fns: list[Callable[[], Any]], sync: Callable[[], None], repeats: int
+) -> list[tuple[float, Any]]:
+    """Each function's best time over `repeats` rounds that run them in turn, and its result."""
+    best, results = [float("inf")] * len(fns), [None] * len(fns)
     for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        result = fn()
-        sync()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+        for i, fn in enumerate(fns):
+            sync()
+            start = time.perf_counter()
+            results[i] = fn()
+            sync()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return list(zip(best, results, strict=True))
 
 
 def graph_comparison(args: argparse.Namespace) -> None:
@@ -206,12 +232,11 @@ def graph_comparison(args: argparse.Namespace) -> None:
             return greedy_generate(model, ids, mask, args.new_tokens)
 
         first = decoder.decode(ids, mask, args.new_tokens)  # captures this shape's graph
-        t_plain, expected = _timed(plain, sync, args.repeats)
 
         def static(ids: Any = ids, mask: Any = mask) -> Any:
             return decoder.decode(ids, mask, args.new_tokens)
 
-        t_static, decoded = _timed(static, sync, args.repeats)
+        (t_plain, expected), (t_static, decoded) = _alternating([plain, static], sync, args.repeats)
         steps = args.new_tokens
         decode_only = (steps - 1) / (decoded.latency_s - decoded.first_token_s)
         identical = int((decoded.tokens == expected).all(dim=1).sum())
@@ -247,6 +272,7 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=256)
     parser.add_argument("--new-tokens", type=int, default=None)
     parser.add_argument("--fixed-batch", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3, help="CPU: alternating rounds")
     parser.add_argument("--graph", action="store_true", help="static engine vs generate (GPU)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--size", choices=["1.1b", "tiny"], default="1.1b")

@@ -99,6 +99,12 @@ class ScoringConfig(_Strict):
         "auto", description="Processes for CPU-heavy scoring; 0 scores in the main process."
     )
     bootstrap_resamples: int = Field(1000, ge=100)
+    engine: Literal["local", "dask"] = Field(
+        "local", description="Where CPU-heavy scorers run: local processes, or a Dask cluster."
+    )
+    scheduler_address: str | None = Field(
+        None, description="engine=dask: a scheduler (tcp://host:8786); None: a local cluster."
+    )
 
     @field_validator("workers")
     @classmethod
@@ -202,5 +208,6 @@ class RunConfig(_Strict):
                 "max_consecutive_failures",
             },
         )
-        data["scoring"].pop("workers", None)
+        for where in ("workers", "engine", "scheduler_address"):  # where, not what, is scored
+            data["scoring"].pop(where, None)
         return data

@@ -405,6 +405,7 @@ def _evaluate_open(
         {p.task.name: p.scorer_specs for p in plans},
         workers,
         {p.task.name: [tuple(s.references) for s in p.samples] for p in plans},
+        engine=config.scoring,
     )
     store.open_log()
     try:

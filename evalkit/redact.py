@@ -56,16 +56,35 @@ def register_env(name: str | None) -> None:
         register_secret(os.environ.get(name))
 
 
+_env_seen: dict[bytes, bytes] | None = None  # the environment the cached values came from
+_env_values: set[str] = set()
+
+
 def secret_values() -> list[str]:
-    """Registered secrets and secret-named environment values, longest first."""
-    found = {
+    """Registered secrets and secret-named environment values, longest first.
+
+    The environment is scanned again only when it changed since the last call (a dict
+    comparison in C, instead of a pass over every variable per stored record)."""
+    found = set(_environment_secrets())
+    with _lock:
+        found |= _registered
+    return sorted(found, key=len, reverse=True)
+
+
+def _environment_secrets() -> set[str]:
+    global _env_seen, _env_values
+    raw = getattr(os.environ, "_data", None)  # POSIX: the encoded variables os.environ keeps
+    if isinstance(raw, dict) and raw == _env_seen:
+        return _env_values
+    values = {
         value
         for name, value in os.environ.items()
         if any(word in name.upper() for word in _SECRET_ENV_WORDS) and _credential_shaped(value)
     }
-    with _lock:
-        found |= _registered
-    return sorted(found, key=len, reverse=True)
+    if isinstance(raw, dict):
+        with _lock:
+            _env_seen, _env_values = dict(raw), values
+    return values
 
 
 def _credential_shaped(value: str) -> bool:

@@ -16,10 +16,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 from evalkit import registry
 from evalkit.extraction import UNNAMED, Extraction
@@ -271,6 +271,57 @@ def _score_in_worker(task: str, items: Sequence[ScoringItem]) -> tuple[list[list
     return score_items(_WORKER_SCORERS[task], items, timings), timings
 
 
+class RemoteResult(Protocol):
+    """A remote batch's (scores, timings): a concurrent.futures or a Dask future."""
+
+    def done(self) -> bool: ...
+
+    def result(self) -> tuple[list[list[Score]], Timings]: ...
+
+
+class RemoteEngine(Protocol):
+    """Where the CPU-heavy scorers of a batch run: worker processes here, or a cluster.
+
+    `submit` scores `items` with the task's remote scorers (built from their specs once per
+    worker) and returns per-item scores in item order; `workers` is how many batches it scores
+    at once (the pipeline keeps about twice that many in flight)."""
+
+    workers: int
+
+    def submit(self, task: str, items: Sequence[ScoringItem]) -> RemoteResult: ...
+
+    def close(self) -> None: ...
+
+
+class ProcessEngine:
+    """`scoring.engine=local`: spawned worker processes on this machine, scorers built once."""
+
+    def __init__(
+        self,
+        workers: int,
+        specs_by_task: dict[str, list[ScorerSpec]],
+        references_by_task: dict[str, list[tuple[str, ...]]],
+    ) -> None:
+        self.workers = workers
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(
+                specs_by_task,
+                references_by_task,
+                os.getpid(),
+                threading.current_thread() is threading.main_thread(),
+            ),
+        )
+
+    def submit(self, task: str, items: Sequence[ScoringItem]) -> RemoteResult:
+        return self._executor.submit(_score_in_worker, task, items)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
 def is_heavy(scorers: Sequence[Scorer]) -> bool:
     return any(_heavy(s) for s in scorers)
 
@@ -293,7 +344,7 @@ class ScoringJob:
 
     def __init__(
         self,
-        worker_part: Future[tuple[list[list[Score]], Timings]] | None,
+        worker_part: RemoteResult | None,
         inline_part: list[list[Score]],
         metric_order: dict[str, int],
         timings: Timings,
@@ -338,8 +389,22 @@ class PendingScores:
         return [job.result()[position] for job, position in self._slots]
 
 
+class EngineSettings(Protocol):
+    """`scoring.engine` and where its cluster is (config.ScoringConfig)."""
+
+    @property
+    def engine(self) -> str: ...  # local | dask
+
+    @property
+    def scheduler_address(self) -> str | None: ...  # a Dask scheduler; None: a local cluster
+
+    @property
+    def workers(self) -> int | str: ...  # processes, or a local Dask cluster's ("auto": cores)
+
+
 class ScoringPool:
-    """Scores batches for several tasks, inline (workers=0) or in spawned worker processes.
+    """Scores batches for several tasks, inline (workers=0), in spawned worker processes, or on
+    a Dask cluster (`engine.engine == "dask"`, evalkit/scoring_dask.py).
 
     Only CPU-bound pure-Python scorers (`cpu_heavy`) go to workers; model-based scorers (torch)
     stay in this process, where they already use every core and load their model once.
@@ -353,31 +418,29 @@ class ScoringPool:
         specs_by_task: dict[str, list[ScorerSpec]],
         workers: int,
         references_by_task: dict[str, list[tuple[str, ...]]] | None = None,
+        engine: EngineSettings | None = None,
     ) -> None:
         self._scorers = scorers_by_task
         self._seen: dict[str, dict[ScoringItem, tuple[ScoringJob, int]]] = {}
         self.timings: dict[str, Timings] = {task: {} for task in scorers_by_task}
-        self.workers = workers
         self.on_scored: OnScored | None = None  # called after each scorer's part of a batch
-        self._executor: ProcessPoolExecutor | None = None
-        if workers > 0:
-            remote_specs = {
-                task: [
-                    spec for spec, s in zip(specs_by_task[task], scorers, strict=True) if _heavy(s)
-                ]
-                for task, scorers in scorers_by_task.items()
-            }
-            self._executor = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(
-                    remote_specs,
-                    references_by_task or {},
-                    os.getpid(),
-                    threading.current_thread() is threading.main_thread(),
-                ),
-            )
+        self._remote: RemoteEngine | None = None
+        remote_specs = {
+            task: [spec for spec, s in zip(specs_by_task[task], scorers, strict=True) if _heavy(s)]
+            for task, scorers in scorers_by_task.items()
+        }
+        references = {  # only for remote scorers that learn from the corpus (`prepare`)
+            task: refs
+            for task, refs in (references_by_task or {}).items()
+            if any(_heavy(s) and hasattr(s, "prepare") for s in scorers_by_task.get(task, []))
+        }
+        if engine is not None and engine.engine == "dask" and any(remote_specs.values()):
+            from evalkit.scoring_dask import DaskEngine
+
+            self._remote = DaskEngine(engine, remote_specs, references)
+        elif workers > 0:
+            self._remote = ProcessEngine(workers, remote_specs, references)
+        self.workers = self._remote.workers if self._remote is not None else 0
 
     def submit(self, task: str, items: Sequence[ScoringItem]) -> PendingScores:
         seen = self._seen.setdefault(task, {})
@@ -390,17 +453,17 @@ class ScoringPool:
     def _run(self, task: str, items: list[ScoringItem]) -> ScoringJob:
         scorers = self._scorers[task]
         timings = self.timings[task]
-        remote = [s for s in scorers if _heavy(s)] if self._executor is not None else []
+        remote = [s for s in scorers if _heavy(s)] if self._remote is not None else []
         if not items or not remote:
             inline = score_items(scorers, items, timings, self.on_scored) if items else []
             return ScoringJob(None, inline, {}, timings)
         local = [s for s in scorers if not _heavy(s)]
-        assert self._executor is not None
-        worker_part = self._executor.submit(_score_in_worker, task, items)
+        assert self._remote is not None
+        worker_part = self._remote.submit(task, items)
         metric_order = {m: i for i, m in enumerate(m for s in scorers for m in s.metrics)}
         inline = score_items(local, items, timings, self.on_scored)
         return ScoringJob(worker_part, inline, metric_order, timings, self.on_scored)
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._remote is not None:
+            self._remote.close()

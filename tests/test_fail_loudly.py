@@ -471,6 +471,22 @@ def test_a_plain_word_in_a_key_named_variable_does_not_rewrite_outputs(
     assert redact_secrets(text) == text
 
 
+def test_a_secret_set_or_changed_after_a_redaction_is_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The environment scan is cached between calls; a change to the environment is seen."""
+    from evalkit.redact import MASK, redact_secrets
+
+    text = "echo: gw-9f8e7d6c5b4a and gw-0a1b2c3d4e5f"
+    assert redact_secrets(text) == text  # scanned and cached without either value
+    monkeypatch.setenv("GATEWAY_TOKEN", "gw-9f8e7d6c5b4a")
+    assert redact_secrets(text) == f"echo: {MASK} and gw-0a1b2c3d4e5f"
+    monkeypatch.setenv("GATEWAY_TOKEN", "gw-0a1b2c3d4e5f")  # rotated: the new value, not the old
+    assert redact_secrets(text) == f"echo: gw-9f8e7d6c5b4a and {MASK}"
+    monkeypatch.delenv("GATEWAY_TOKEN")
+    assert redact_secrets(text) == text
+
+
 def test_a_short_key_is_masked_in_texts_not_in_stored_structure() -> None:
     from evalkit.redact import MASK, redact, redact_secrets, register_secret
 

@@ -155,7 +155,8 @@ class ApiCall:
         t0, sent = self.clock(), time.perf_counter()
         outcome: Generation | _Failure
         try:
-            reply = await asyncio.wait_for(self._send(request), timeout=s.timeout_s)
+            async with asyncio.timeout(s.timeout_s):  # no extra task per attempt (wait_for's)
+                reply = await self._send(request)
         except FatalError as exc:
             outcome = _Failure(str(exc), fatal=True)
         except RetryableError as exc:

@@ -11,6 +11,7 @@ null`, or a stream in which no delta carried any content): no answer, unlike an 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -179,11 +180,29 @@ async def read_stream(response: aiohttp.ClientResponse, t0: float, endpoint: str
     token. A stream without `[DONE]` is accepted only when every choice has finished."""
     stream = _Stream(t0, endpoint)
     async for raw in response.content:
-        line = raw.decode("utf-8").strip()
-        if not line.startswith("data:"):
+        line = raw.strip()  # bytes: the blank line after each event is never decoded
+        if not line.startswith(b"data:"):
             continue
-        data = line[5:].strip()
+        data = line[5:].strip().decode("utf-8")
         if data == "[DONE]":
+            await _drain(response)
             return stream.reply(done=True)
         stream.add(json.loads(data))
     return stream.reply(done=False)
+
+
+DRAIN_S = 1.0  # how long the end of a stream after `[DONE]` is waited for
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read what follows `[DONE]` (the chunked body's last, empty chunk) so that the connection
+    goes back to the pool: a response released before its end closes its connection, and the
+    next request pays a new TCP (and TLS) handshake. A server that sends more, or never ends the
+    body, is given DRAIN_S; then the connection is closed as before."""
+    if response.content.at_eof():
+        return
+    try:
+        async with asyncio.timeout(DRAIN_S):
+            await response.content.read()
+    except TimeoutError:
+        pass

@@ -10,10 +10,10 @@ with an error object); "length" (the answer with finish_reason "length"); "reaso
 (content null, finish_reason "stop", no reasoning); "inline:<shape>" (reasoning inside the
 content: "closed" `<think>..</think>answer`, "open" `<think>..` cut at the token limit, "r1" `..
 </think>answer` as DeepSeek-R1's template leaves it, "late" an answer that mentions a
-`<think>` tag later on). Prompts
+`<think>` tag later on); "lateend" (a stream whose body ends 50 ms after [DONE]). Prompts
 without a script answer "echo: <prompt>", failing with a random 500/502/503 at `fail_rate`.
 Everything is recorded: attempt times per prompt, requests in flight (current and peak),
-Authorization headers seen.
+Authorization headers seen, the connections requests came on.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ class FaultServer:
         self.rng = random.Random(seed)
         self.attempts: dict[str, list[float]] = defaultdict(list)
         self.auth_headers: set[str] = set()
+        self.connections: set[Any] = set()  # the clients' (host, port): one per TCP connection
         self.in_flight = 0
         self.peak_in_flight = 0
         self.last_body: dict[str, Any] = {}
@@ -101,6 +102,8 @@ class FaultServer:
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             self.auth_headers.add(request.headers.get("Authorization", ""))
+            if request.transport is not None:
+                self.connections.add(request.transport.get_extra_info("peername"))
             body = await request.json()
             self.last_body = body
             prompt = body["messages"][-1]["content"]
@@ -171,6 +174,8 @@ class FaultServer:
             return response  # finished, then the connection ends without [DONE]
         await response.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
+        if action == "lateend":
+            await asyncio.sleep(0.05)  # the body's last chunk comes a little after [DONE]
         return response
 
 

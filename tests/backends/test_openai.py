@@ -106,6 +106,18 @@ def test_streaming_measures_ttft_and_costs_from_usage():
     assert g.cost_usd == pytest.approx((3 * 2.0 + 4 * 10.0) / 1e6)
 
 
+def test_a_stream_is_read_to_its_end_and_its_connection_reused():
+    """A streamed answer is read to the end of its body after [DONE] (here 50 ms later), so its
+    connection goes back to the pool; released earlier, the connection was closed and each
+    request opened a new one."""
+    prompts = [f"q{i}" for i in range(6)]
+    with FaultServer() as server:
+        server.script = {p: ["lateend"] for p in prompts}
+        out = ask(backend(server, stream=True, max_concurrency=1), *prompts)
+    assert [g.text.strip() for g in out] == [f"echo: {p}" for p in prompts]
+    assert len(server.connections) == 1
+
+
 def test_price_table_lookup_by_model_name():
     with FaultServer() as server:
         b = backend(server, model="gpt-4o-mini")
