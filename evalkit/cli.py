@@ -92,15 +92,17 @@ def run(overrides: Sequence[str]) -> None:
     args, level = split_verbosity_flags(overrides)
     if level:
         _set_verbosity(level + (click.get_current_context().find_root().obj or 0))
-    runner = load_runner("run")
-    held = runner.preflight(args)  # a run_dir in use is refused here, before Hydra writes to it
+    runner = load_runner("run", by_value=False)
+    # The config is composed and validated here, once, and a run_dir in use is refused before
+    # Hydra writes to it; a single run is launched with that same composition.
+    prepared = runner.preflight(args)
     try:
-        runner.launch(args)
+        runner.launch(args, prepared)
     finally:
-        if held is not None:
+        if prepared.held is not None:
             from evalkit.store import release_run_dir
 
-            release_run_dir(held)
+            release_run_dir(prepared.held)
 
 
 @cli.command(

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 Level = Literal["sample", "system", "summary"]
 METHODS = ("pearson", "spearman", "kendall")
@@ -47,6 +46,8 @@ class Correlation:
 def _corr(method: str, x: Sequence[float], y: Sequence[float]) -> float:
     if len(x) < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan
+    from scipy import stats as scipy_stats  # imported on first use: scipy takes seconds to load
+
     if method == "pearson":
         return float(scipy_stats.pearsonr(x, y)[0])
     if method == "spearman":
@@ -187,6 +188,8 @@ def corr_rows(method: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     Pearson; Spearman as Pearson of average ranks; Kendall tau-b from pairwise signs, which is
     the statistic scipy.stats.kendalltau computes."""
     if method == "spearman":
+        from scipy import stats as scipy_stats
+
         x, y = scipy_stats.rankdata(x, axis=1), scipy_stats.rankdata(y, axis=1)
     if method in ("pearson", "spearman"):
         dx, dy = x - x.mean(axis=1, keepdims=True), y - y.mean(axis=1, keepdims=True)

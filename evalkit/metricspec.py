@@ -18,13 +18,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sacrebleu.metrics.base import Metric
-from sacrebleu.metrics.bleu import BLEU as SacreBLEU
-from sacrebleu.metrics.chrf import CHRF as SacreCHRF
-from sacrebleu.metrics.ter import TER as SacreTER
 
 from evalkit.bootstrap import VectorStatistic, corpus_ci, mean_ci
 from evalkit.corpus_formulas import corpus_score_function
@@ -33,14 +30,18 @@ from evalkit.protocols import Scorer
 from evalkit.significance import Statistic, mean_statistic
 from evalkit.types import Aggregate, CorpusFormula, MetricSpec, RunRecord, Score
 
+if TYPE_CHECKING:  # sacrebleu is imported when a corpus formula is first evaluated
+    from sacrebleu.metrics.base import Metric
+
 ScorerSpec = tuple[str, dict[str, Any]]
 
-FORMULAS: dict[str, tuple[type[Metric], tuple[float | None, float | None]]] = {
-    "sacrebleu.bleu": (SacreBLEU, (0.0, 100.0)),
-    "sacrebleu.chrf": (SacreCHRF, (0.0, 100.0)),
-    "sacrebleu.ter": (SacreTER, (0.0, None)),
+FORMULAS: dict[str, tuple[str, tuple[float | None, float | None]]] = {
+    "sacrebleu.bleu": ("sacrebleu.metrics.bleu:BLEU", (0.0, 100.0)),
+    "sacrebleu.chrf": ("sacrebleu.metrics.chrf:CHRF", (0.0, 100.0)),
+    "sacrebleu.ter": ("sacrebleu.metrics.ter:TER", (0.0, None)),
 }
-"""Formula name -> (the sacrebleu metric whose `_compute_score_from_stats` it is, its scale)."""
+"""Formula name -> ("module:class" of the sacrebleu metric whose `_compute_score_from_stats` it
+is, its scale). By name, so that runs without corpus metrics never import sacrebleu."""
 
 
 @lru_cache(maxsize=64)
@@ -48,7 +49,9 @@ def _formula_metric(name: str, options: str) -> Metric:
     known = FORMULAS.get(name)
     if known is None:
         raise UserError(f"unknown corpus formula '{name}'{did_you_mean(name, FORMULAS)}")
-    return known[0](**json.loads(options))
+    module, _, cls = known[0].partition(":")
+    metric: Metric = getattr(import_module(module), cls)(**json.loads(options))
+    return metric
 
 
 def formula_statistic(formula: CorpusFormula) -> Statistic:

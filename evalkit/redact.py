@@ -25,8 +25,10 @@ import logging
 import os
 import re
 import threading
+from typing import TYPE_CHECKING
 
-from evalkit.types import Generation
+if TYPE_CHECKING:  # pydantic's models load only when a generation is redacted
+    from evalkit.types import Generation
 
 MASK = "[REDACTED]"
 _MIN_SECRET_LEN = 6  # masked in whole stored files too: shorter values would rewrite structure

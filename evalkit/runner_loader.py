@@ -13,7 +13,10 @@ from types import ModuleType
 from evalkit.resources import builtin_dir
 
 
-def load_runner(name: str) -> ModuleType:
+def load_runner(name: str, *, by_value: bool = True) -> ModuleType:
+    """The runner `runners/<name>.py`, imported once. `by_value`: register it with cloudpickle
+    now (`pickle_by_value`), which imports joblib's copy of it; a runner that knows when its jobs
+    leave the process (`run`: only sweeps) passes False and registers itself then."""
     module_name = f"evalkit_runners_{name}"
     if module_name in sys.modules:
         return sys.modules[module_name]
@@ -24,11 +27,12 @@ def load_runner(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     spec.loader.exec_module(module)
-    _pickle_by_value(module)
+    if by_value:
+        pickle_by_value(module)
     return module
 
 
-def _pickle_by_value(module: ModuleType) -> None:
+def pickle_by_value(module: ModuleType) -> None:
     """Parallel launchers (joblib's loky, submitit) pickle the job function and unpickle it in
     another process, where this by-path module cannot be imported by name: ship it by value."""
     for name in ("joblib.externals.cloudpickle", "cloudpickle"):

@@ -31,7 +31,6 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats as scipy_stats
 
 from evalkit.bootstrap import VectorStatistic, percentile_interval, statistic_of_rows
 
@@ -222,6 +221,8 @@ def exact_randomization(rows_a: Rows, rows_b: Rows, statistic: Statistic) -> Pai
 
 def mcnemar(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> PairedResult:
     """Exact McNemar test: under the null, discordant pairs split 50/50."""
+    from scipy import stats as scipy_stats  # imported on first use: scipy takes seconds to load
+
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
     only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
@@ -265,6 +266,8 @@ def paired_t(
         return (
             1.0 if abs(float(diffs.mean())) <= 1e-12 * scale else min(1.0, 2.0 ** (1 - len(diffs)))
         )
+    from scipy import stats as scipy_stats  # imported on first use: scipy takes seconds to load
+
     return float(scipy_stats.ttest_1samp(diffs, 0.0).pvalue)
 
 

@@ -11,10 +11,9 @@ import math
 from collections import defaultdict
 from typing import Any
 
-import pandas as pd
-
 from evalkit.report.bundle import ReportBundle
 from evalkit.report.pareto import pareto_front
+from evalkit.report.rankcorr import spearman_matrix
 from evalkit.types import Aggregate, SampleRecord, UsageSummary
 
 AXES = ("lat50", "lat95", "cost1k")
@@ -97,13 +96,13 @@ def _heatmaps(bundle: ReportBundle) -> dict[str, Any]:
         rows[r.task].append(row)
     out = {}
     for task, task_rows in rows.items():
-        frame = pd.DataFrame(task_rows)
-        if frame.shape[1] < 2:
+        columns = list(dict.fromkeys(c for row in task_rows for c in row))
+        if len(columns) < 2:
             continue
-        ordered = sorted(frame.columns, key=lambda c: (str(c).startswith("human: "), str(c)))
-        corr = frame[ordered].corr(method="spearman", min_periods=10)
-        matrix = [[_num(float(v), 3) for v in line] for line in corr.to_numpy()]
-        out[task] = {"labels": [str(c) for c in ordered], "matrix": matrix, "n": len(frame)}
+        ordered = sorted(columns, key=lambda c: (c.startswith("human: "), c))
+        corr = spearman_matrix(task_rows, ordered, min_periods=10)
+        matrix = [[_num(v, 3) for v in line] for line in corr]
+        out[task] = {"labels": ordered, "matrix": matrix, "n": len(task_rows)}
     return out
 
 
