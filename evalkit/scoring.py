@@ -119,13 +119,15 @@ def share_sentence_encoders(scorers: Sequence[Scorer]) -> None:
 
     Optional: a scorer opts in by defining `sentence_embedders()` (its EmbeddingSimilarity
     instances); the embeddings are unchanged by sharing (same encoder, same texts)."""
-    from evalkit.scorers.embedding import share_encoders
-
-    share_encoders(
+    embedders = [
         embedder
         for scorer in scorers
         for embedder in getattr(scorer, "sentence_embedders", lambda: [])()
-    )
+    ]
+    if embedders:  # the embedding module (numpy, the encoder's options) only when one is used
+        from evalkit.scorers.embedding import share_encoders
+
+        share_encoders(embedders)
 
 
 def prepare_scorers(scorers: Sequence[Scorer], samples: Sequence[Sample]) -> None:

@@ -221,17 +221,15 @@ def exact_randomization(rows_a: Rows, rows_b: Rows, statistic: Statistic) -> Pai
 
 def mcnemar(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> PairedResult:
     """Exact McNemar test: under the null, discordant pairs split 50/50."""
-    from scipy import stats as scipy_stats  # imported on first use: scipy takes seconds to load
-
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
     only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
     discordant = only_a + only_b
-    p = (
-        1.0
-        if discordant == 0
-        else float(scipy_stats.binomtest(only_b, discordant, 0.5, alternative="two-sided").pvalue)
-    )
+    p = 1.0
+    if discordant:
+        from scipy import stats as scipy_stats  # imported on first use: it takes seconds to load
+
+        p = float(scipy_stats.binomtest(only_b, discordant, 0.5, alternative="two-sided").pvalue)
     value_a, value_b = float(a.mean()), float(b.mean())
     rows_a, rows_b = a.astype(np.float64)[:, None], b.astype(np.float64)[:, None]
     return PairedResult(

@@ -12,9 +12,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-import numpy as np
-
-from evalkit.bootstrap import mean_ci
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.types import Aggregate, Score
@@ -118,4 +115,8 @@ class ReferenceScorer(ABC):
         self, ok: Sequence[Score], seed: int, n_resamples: int
     ) -> tuple[float, float, float]:
         """(value, ci_low, ci_high) from non-empty ok scores: by default their mean."""
+        import numpy as np  # not at import time: `evalkit list` imports every scorer module
+
+        from evalkit.bootstrap import mean_ci
+
         return mean_ci(np.array([s.value for s in ok], dtype=np.float64), seed, n_resamples)
