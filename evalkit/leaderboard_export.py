@@ -29,6 +29,7 @@ import jinja2
 from evalkit.atomicio import atomic_write_text, ensure_dir
 from evalkit.errors import UserError
 from evalkit.leaderboard import rank_metric_of
+from evalkit.report.template_cache import TemplateCache
 from evalkit.store import RunStore
 from evalkit.types import Aggregate
 
@@ -160,6 +161,7 @@ _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("evalkit.report", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    bytecode_cache=TemplateCache(),
 )
 
 

@@ -32,12 +32,14 @@ from evalkit.report.decision import decisions, rank_metric
 from evalkit.report.judges_view import format_value, judge_rows
 from evalkit.report.payload import build_payload
 from evalkit.report.scorer_pareto import scorer_pareto
+from evalkit.report.template_cache import TemplateCache
 from evalkit.types import RunRecord, SampleRecord
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("evalkit.report", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    bytecode_cache=TemplateCache(),
 )
 _ENV.filters["cell"] = format_cell
 
