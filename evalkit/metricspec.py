@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from evalkit.bootstrap import VectorStatistic, corpus_ci, mean_ci
-from evalkit.corpus_formulas import corpus_score_function
 from evalkit.errors import UserError, did_you_mean
 from evalkit.protocols import Scorer
 from evalkit.significance import Statistic, mean_statistic
@@ -58,6 +57,8 @@ def formula_statistic(formula: CorpusFormula) -> Statistic:
     """The corpus value of summed statistics (a k-vector) -> float, as sacrebleu's
     `corpus_score` computes it from the same statistics (the scorer's `corpus_value`, same
     bits). Raises UserError for a formula name this evalkit does not know."""
+    from evalkit.corpus_formulas import corpus_score_function  # sacrebleu: corpus metrics only
+
     metric = _formula_metric(formula.name, json.dumps(formula.options, sort_keys=True))
     score = corpus_score_function(metric)  # sacrebleu's arithmetic, without its per-call cost
     return VectorStatistic(lambda summed: float(score(summed.tolist())), score.many)
