@@ -109,6 +109,8 @@ def load_replay_file(path: Path) -> ReplayFile:
 class ReplayBackend:
     """One recorded system of a replay file."""
 
+    cacheable = False  # its outputs are a file already: the response cache would only copy them
+
     def __init__(self, replay: ReplayFile, system: str) -> None:
         self.name = system
         self._replay = replay
