@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from evalkit.columns import GENERATION_STATUSES, GroupColumns, RunColumns
+from evalkit.columns import GENERATION_STATUSES, MEASUREMENTS, GroupColumns, RunColumns
 from evalkit.config import RunConfig
 from evalkit.metricspec import ScorerSpec, aggregate_values, specs_of_scorers
 from evalkit.protocols import Scorer
@@ -135,7 +135,7 @@ def usage_of(columns: RunColumns) -> list[UsageSummary]:
         rows, _, _ = group.latest()
         status = np.frombuffer(group.status, dtype=np.uint8)[rows]
         cached = np.frombuffer(group.cached, dtype=np.bool_)[rows]
-        got = {m: np.frombuffer(v, dtype=np.float64)[rows] for m, v in group.measured.items()}
+        got = {m: group.measurement(m)[rows] for m in MEASUREMENTS}
         out.append(
             UsageSummary(
                 task=task,

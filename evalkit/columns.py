@@ -93,15 +93,21 @@ class GroupColumns:
     status: bytearray = field(default_factory=bytearray)  # GENERATION_STATUSES position
     failed: bytearray = field(default_factory=bytearray)  # generation.error is set
     cached: bytearray = field(default_factory=bytearray)
-    measured: dict[str, array[float]] = field(
-        default_factory=lambda: {m: array("d") for m in MEASUREMENTS}
-    )
+    # MEASUREMENTS' values (NaN: not measured); a measurement no record had yet has no column
+    measured: dict[str, array[float]] = field(default_factory=dict)
     metrics: dict[str, MetricColumn] = field(default_factory=dict)
     pipelines: dict[str, PipelineColumn] = field(default_factory=dict)
     _latest: tuple[IntArray, IntArray, IntArray] | None = None
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def measurement(self, name: str) -> FloatArray:
+        """One of MEASUREMENTS per row (NaN: not measured)."""
+        column = self.measured.get(name)
+        if column is None:
+            return np.full(len(self), NAN)
+        return np.frombuffer(column, dtype=np.float64)
 
     def latest(self) -> tuple[IntArray, IntArray, IntArray]:
         """(rows, rank, first): the last row of each sample key, ordered by the key's first row
@@ -218,7 +224,12 @@ class RunColumns:
         group.failed.append(failed)
         group.cached.append(cached)
         for name, value in zip(MEASUREMENTS, measured, strict=True):
-            group.measured[name].append(_float(value))
+            kept = group.measured.get(name)
+            if kept is None:
+                if value is None:
+                    continue  # replayed outputs have no measurements: no column of NaNs
+                kept = group.measured[name] = array("d", [NAN] * row)
+            kept.append(_float(value))
         for name, value, score_status, details in scores:
             column = group.metrics.get(name)
             if column is None:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +38,7 @@ from evalkit.progress import Phase, RunProgress
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
 from evalkit.provenance import git_commit, host_info, library_versions
 from evalkit.redact import install_log_filter, redact, redact_generation, register_env
+from evalkit.sample_stream import Samples, read_samples
 from evalkit.scoring import (
     PendingScores,
     ScorerSpec,
@@ -51,7 +52,7 @@ from evalkit.scoring import (
     task_scorer_specs,
 )
 from evalkit.store import DoneKey, RunStore, done_key
-from evalkit.taskcheck import check_live, check_prompts
+from evalkit.taskcheck import check_live
 from evalkit.tasks import Task, load_tasks
 from evalkit.types import (
     ComponentInfo,
@@ -68,11 +69,17 @@ from evalkit.types import (
 @dataclass
 class TaskPlan:
     task: Task
-    samples: list[Sample]
-    requests: dict[str, Request]  # rendered once per sample, shared by every backend
+    samples: Samples  # a list, or re-read from the data file per pass (sample_stream.py)
+    requests: dict[str, Request]  # rendered once per held sample, shared by every backend
     scorer_specs: list[ScorerSpec]
     scorers: list[Scorer]
     backends: list[Backend]
+    records: int = 0  # records per backend: one per sample, or one per turn
+
+    def request(self, sample: Sample) -> Request:
+        """The sample's request: rendered at planning, or now (a streamed task)."""
+        request = self.requests.get(sample.id)
+        return request if request is not None else self.task.request(sample)
 
 
 @dataclass
@@ -102,15 +109,11 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
 
 def _plan_task(config: RunConfig, task: Task, factory: Any) -> TaskPlan:
     check_live(task, config.model.backend)
-    samples = task.samples()[: config.limit] if config.limit else task.samples()
-    if not samples:
-        raise UserError(f"{task.data_path}: task '{task.name}' has no samples")
-    requests = {s.id: task.request(s) for s in samples}  # template errors surface now
-    if config.model.backend != "replay":
-        check_prompts(task, samples)  # a live model is never sent a prompt without its input
+    checked = read_samples(task, config.limit, live=config.model.backend != "replay")
+    samples = checked.samples
     specs = task.scorer_specs(
         task_scorer_specs(config.scorer_specs(task.spec.scorers), task.spec.language),
-        turns=max(len(s.turns) for s in samples),
+        turns=checked.max_turns,
     )
     try:
         backends = factory(config.model.name, config.model.options, task)
@@ -118,12 +121,13 @@ def _plan_task(config: RunConfig, task: Task, factory: Any) -> TaskPlan:
         if not is_optional_dependency(exc):
             raise
         raise needs_extra(exc, f"backend '{config.model.backend}'") from None
-    plan = TaskPlan(task, samples, requests, specs, [], backends)
+    plan = TaskPlan(task, samples, checked.requests, specs, [], backends, checked.records)
     try:
         if not backends:
             raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")
         plan.scorers = build_scorers(specs)
-        prepare_scorers(plan.scorers, samples)
+        if any(callable(getattr(s, "prepare", None)) for s in plan.scorers):
+            prepare_scorers(plan.scorers, list(samples))
     except BaseException:
         _close_backends([plan])
         raise
@@ -180,23 +184,36 @@ def _open_run(store: RunStore, fresh: RunRecord) -> RunRecord:
 
 def _pending_batches(
     plans: list[TaskPlan], done: set[tuple[str, str, str]], batch_size: int
-) -> list[Batch]:
-    batches = []
+) -> Iterator[Batch]:
+    """The batches still to do, made as they are needed (a streamed task is read per backend)."""
     for plan in plans:
         for backend in plan.backends:
-            todo = [
-                s
-                for s in plan.samples
-                if any((plan.task.name, backend.name, i) not in done for i in record_ids(s))
-            ]
-            for start in range(0, len(todo), batch_size):
-                batches.append(Batch(plan, backend, todo[start : start + batch_size]))
-    return batches
+            todo: list[Sample] = []
+            for s in plan.samples:
+                if any((plan.task.name, backend.name, i) not in done for i in record_ids(s)):
+                    todo.append(s)
+                    if len(todo) == batch_size:
+                        yield Batch(plan, backend, todo)
+                        todo = []
+            if todo:
+                yield Batch(plan, backend, todo)
 
 
-def _records_in(batch: Batch) -> int:
-    """How many records a batch writes: one per sample, or one per turn of each sample."""
-    return sum(len(record_ids(s)) for s in batch.samples)
+def _pending_records(plans: list[TaskPlan], done: set[tuple[str, str, str]]) -> int:
+    """Records still to write: exact for held tasks; for a streamed task, its records less the
+    finished ones of its models (not read again for a count)."""
+    pending = 0
+    for plan in plans:
+        names = {(plan.task.name, b.name) for b in plan.backends}
+        if isinstance(plan.samples, list):
+            for t, m in names:  # a batch writes every record of a sample it takes
+                for s in plan.samples:
+                    ids = record_ids(s)
+                    pending += len(ids) if any((t, m, i) not in done for i in ids) else 0
+        else:
+            finished = sum(1 for t, m, _ in done if (t, m) in names)
+            pending += max(plan.records * len(plan.backends) - finished, 0)
+    return pending
 
 
 @dataclass
@@ -224,15 +241,15 @@ class GenerationStage:
     with one shared concurrency cap) gets them, so the tail of one batch overlaps the next.
     """
 
-    def __init__(self, batches: list[Batch], cache: ResponseCache | None) -> None:
+    def __init__(self, backends: Sequence[Backend], cache: ResponseCache | None) -> None:
         self.cache = cache
-        self.window = max((getattr(b.backend, "concurrent_batches", 1) for b in batches), default=1)
+        self.window = max((getattr(b, "concurrent_batches", 1) for b in backends), default=1)
         self._executor = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="generate")
         self.busy_s = 0.0
         self._span: list[float] = []
 
     def start(self, batch: Batch) -> Generating:
-        requests = [batch.plan.requests[s.id] for s in batch.samples]
+        requests = [batch.plan.request(s) for s in batch.samples]
         cache = self.cache if getattr(batch.backend, "cacheable", True) else None
         if batch.plan.task.multi_turn:
             path = cache.path if cache is not None else None
@@ -370,7 +387,7 @@ def _sample_counts(columns: RunColumns, plans: Sequence[TaskPlan]) -> str:
     """'N of M samples done[, F failed], R not tried' (a multi-turn sample counts its turns),
     from the columns of every record in samples.jsonl (those before this run and those it wrote;
     empty when samples.jsonl could not be read)."""
-    total = sum(len(record_ids(s)) * len(p.backends) for p in plans for s in p.samples)
+    total = sum(p.records * len(p.backends) for p in plans)
     if columns.damaged:  # a damaged line: the counts are unknown, the stop reason is not
         return f"{total} samples in this run"
     latest, failed = columns.counts()
@@ -407,17 +424,17 @@ def _evaluate_open(
         if guard is not None:
             guard.max_consecutive = config.max_consecutive_failures
     batches = _pending_batches(plans, done, config.batch_size)
-    pending = sum(_records_in(b) for b in batches)
+    pending = _pending_records(plans, done)
     heavy = any(is_heavy(p.scorers) for p in plans)
     workers = resolve_workers(config.scoring.workers, heavy, pending)
     cacheable = any(getattr(b, "cacheable", True) for b in _unique_backends(plans))
     cache = ResponseCache(Path(config.cache.path)) if config.cache.enabled and cacheable else None
-    generation = GenerationStage(batches, cache)
+    generation = GenerationStage(_unique_backends(plans), cache)
     pool = ScoringPool(
         plans_by_task(plans),
         {p.task.name: p.scorer_specs for p in plans},
         workers,
-        {p.task.name: [tuple(s.references) for s in p.samples] for p in plans},
+        {p.task.name: [tuple(s.references) for s in p.samples] for p in plans} if workers else None,
     )
     store.open_log()
     try:
@@ -487,7 +504,7 @@ def estimate_evaluation(config: RunConfig) -> list[Estimate]:
     rows = []
     try:
         for plan in plans:
-            requests = [plan.requests[s.id] for s in plan.samples]
+            requests = [plan.request(s) for s in plan.samples]
             for backend in plan.backends:
                 estimate = getattr(backend, "estimate", None)
                 if estimate is None:  # replay and local models cost no API money
@@ -587,7 +604,7 @@ def _read_log(store: RunStore, columns: RunColumns, *, successful_only: bool) ->
 
 
 def _run_batches(
-    batches: list[Batch],
+    batches: Iterable[Batch],
     store: RunStore,
     columns: RunColumns,
     generation: GenerationStage,

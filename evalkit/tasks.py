@@ -270,12 +270,25 @@ class Task:
             metadata={k: v for k, v in row.items() if k not in used},
         )
 
+    def iter_samples(self) -> Iterator[tuple[int, Sample]]:
+        """(line or row number, sample) of every row, in data order, one at a time; unlike
+        `samples` it holds none and does not check that ids are unique."""
+        source = self._row_source()
+        for index, (line_no, row) in enumerate(self.rows()):
+            yield line_no, self._sample_from_row(index, line_no, row, source)
+
+    def _row_source(self) -> tuple[str, bool]:
+        """(the data file as error messages name it, whether it is CSV): once per pass."""
+        csv = self.spec.data is not None and (
+            (self.spec.format or infer_format(self.data_path)) == "csv"
+        )
+        return str(self.data_path), csv
+
     def samples(self) -> list[Sample]:
         """All samples, in data order; ids must be unique."""
         seen: dict[str, int] = {}
         samples = []
-        for index, (line_no, row) in enumerate(self.rows()):
-            sample = self._sample_from_row(index, line_no, row)
+        for index, (line_no, sample) in enumerate(self.iter_samples()):
             if sample.id in seen:
                 raise UserError(
                     f"{self.data_path}:{line_no}: duplicate id '{sample.id}' "
@@ -287,12 +300,12 @@ class Task:
             raise UserError(f"{self.data_path}: no samples (the data file has no rows)")
         return samples
 
-    def _sample_from_row(self, index: int, line_no: int, row: Row) -> Sample:
+    def _sample_from_row(
+        self, index: int, line_no: int, row: Row, source: tuple[str, bool] | None = None
+    ) -> Sample:
         fields = self.spec.fields
-        where = f"{self.data_path}:{line_no}"
-        csv = self.spec.data is not None and (
-            (self.spec.format or infer_format(self.data_path)) == "csv"
-        )
+        path, csv = source or self._row_source()
+        where = f"{path}:{line_no}"
         _check_row_shape(where, row, csv)
 
         def column(key: str | None, role: str) -> Any:
@@ -300,7 +313,7 @@ class Task:
                 return None
             if key not in row:
                 raise UserError(
-                    f"{self.data_path}:{line_no}: field '{key}' missing "
+                    f"{where}: field '{key}' missing "
                     f"(task '{self.name}' maps it to {role}); {_fields_found(row, csv)}"
                 )
             return row[key]

@@ -34,23 +34,37 @@ _MEASURED = ("latency_s", "cost_usd", "input_tokens", "output_tokens")
 _STRUCTURAL = ("id", "system", "output", "outputs", "task")
 
 
-@dataclass(frozen=True)
+_NO_EXTRAS: dict[str, Any] = {}  # shared by every row without extra columns (never mutated)
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
+    """One recorded output (slots, a shared path and empty extras: a million of them are read)."""
+
     text: str
     extras: dict[str, Any]
-    where: str = ""  # FILE:LINE of the row, for error messages
+    path: Path | None = None
+    line: int = 0
+
+    @property
+    def where(self) -> str:
+        """FILE:LINE of the row, for error messages."""
+        return f"{self.path}:{self.line}" if self.path is not None else ""
+
+
+Outputs = dict[str | None, dict[str, Recorded]]  # task (None: any) -> sample id -> output
 
 
 @dataclass(frozen=True)
 class ReplayFile:
     path: Path
     sha256: str
-    systems: dict[str, dict[tuple[str | None, str], Recorded]]  # system -> (task, id) -> output
+    systems: dict[str, Outputs]  # system -> task -> sample id -> output
 
 
 def _add(
-    systems: dict[str, dict[tuple[str | None, str], Recorded]],
-    where: str,
+    systems: dict[str, Outputs],
+    where: Recorded,
     task: str | None,
     sample_id: str,
     system: Any,
@@ -63,37 +77,37 @@ def _add(
         return
     if not isinstance(text, str):
         raise UserError(
-            f"{where}: output of system '{system}' is not text (or a list of texts, one per turn)"
+            f"{where.where}: output of system '{system}' is not text (or a list of texts, one "
+            "per turn)"
         )
-    outputs = systems.setdefault(str(system), {})
-    if (task, sample_id) in outputs:
-        raise UserError(f"{where}: duplicate id '{sample_id}' for system '{system}'")
-    outputs[(task, sample_id)] = Recorded(text, extras, where)
+    outputs = systems.setdefault(str(system), {}).setdefault(task, {})
+    if sample_id in outputs:
+        raise UserError(f"{where.where}: duplicate id '{sample_id}' for system '{system}'")
+    outputs[sample_id] = Recorded(text, extras, where.path, where.line)
 
 
-def _parse_row(
-    path: Path, line_no: int, row: Row, systems: dict[str, dict[tuple[str | None, str], Recorded]]
-) -> None:
-    where = f"{path}:{line_no}"
+def _parse_row(path: Path, line_no: int, row: Row, systems: dict[str, Outputs]) -> None:
+    at = Recorded("", _NO_EXTRAS, path, line_no)
+    where = at.where
     if "id" not in row:
         raise UserError(f"{where}: field 'id' missing (the sample id the output belongs to)")
     task = str(row["task"]) if row.get("task") is not None else None
-    extras = {k: v for k, v in row.items() if k not in _STRUCTURAL}
+    extras = {k: v for k, v in row.items() if k not in _STRUCTURAL} or _NO_EXTRAS
     sample_id = str(row["id"])
     if "outputs" in row:
         if not isinstance(row["outputs"], dict):
             raise UserError(f"{where}: field 'outputs' must map system names to texts")
         for system, text in row["outputs"].items():
-            _add(systems, where, task, sample_id, system, text, extras)
+            _add(systems, at, task, sample_id, system, text, extras)
     elif "system" in row and "output" in row:
-        _add(systems, where, task, sample_id, row["system"], row["output"], extras)
+        _add(systems, at, task, sample_id, row["system"], row["output"], extras)
     else:
         raise UserError(f"{where}: field 'outputs' missing (or 'system' and 'output')")
 
 
 @lru_cache(maxsize=16)
 def _load(path: Path, mtime_ns: int, size: int) -> ReplayFile:
-    systems: dict[str, dict[tuple[str | None, str], Recorded]] = {}
+    systems: dict[str, Outputs] = {}
     for line_no, row in read_rows(path):
         _parse_row(path, line_no, row, systems)
     return ReplayFile(path=path, sha256=file_sha256(path), systems=systems)
@@ -124,9 +138,9 @@ class ReplayBackend:
         return [self._one(request) for request in requests]
 
     def _one(self, request: Request) -> Generation:
-        recorded = self._outputs.get((request.task, request.sample_id))
+        recorded = self._outputs.get(request.task, {}).get(request.sample_id)
         if recorded is None:
-            recorded = self._outputs.get((None, request.sample_id))
+            recorded = self._outputs.get(None, {}).get(request.sample_id)
         if recorded is None:
             return Generation(error=f"no recorded output for sample '{request.sample_id}'")
         measured = {k: recorded.extras[k] for k in _MEASURED if recorded.extras.get(k) is not None}
@@ -134,19 +148,24 @@ class ReplayBackend:
         return Generation(text=recorded.text, finish_reason="replay", metadata=metadata, **measured)
 
 
-def check_turn_counts(
-    outputs: dict[tuple[str | None, str], Recorded], task: Task, system: str
-) -> None:
+def check_turn_counts(outputs: Outputs, task: Task, system: str) -> None:
     """Raise UserError (naming FILE:LINE, the sample and the system) when a recorded output does
     not fit its sample's turns: one text for a multi-turn sample, more outputs than it has turns,
     or a list of texts for a single-turn sample."""
 
     def get(sample_id: str) -> Recorded | None:
-        return outputs.get((task.name, sample_id)) or outputs.get((None, sample_id))
+        return outputs.get(task.name, {}).get(sample_id) or outputs.get(None, {}).get(sample_id)
 
-    samples = task.samples()
-    ids = {s.id for s in samples}
-    for sample in samples:
+    if not task.multi_turn and not any("/turn" in i for ids in outputs.values() for i in ids):
+        return  # single-turn samples, one text each: nothing to check (no pass over the data)
+    ids: set[str] = set()  # every sample id, read only when an output needs it (rare)
+
+    def is_sample(sample_id: str) -> bool:
+        if not ids:
+            ids.update(s.id for _, s in task.iter_samples())
+        return sample_id in ids
+
+    for _, sample in task.iter_samples():
         n = len(sample.turns) if sample.turns else 0
         whole, first = get(sample.id), get(turn_id(sample.id, 1))
         if n and whole is not None:
@@ -163,7 +182,7 @@ def check_turn_counts(
                 f"{beyond.where}: sample '{sample.id}' has {n} turns but system '{system}' has "
                 f"{given} outputs for it (one per turn)"
             )
-        if not n and whole is None and first is not None and turn_id(sample.id, 1) not in ids:
+        if not n and whole is None and first is not None and not is_sample(turn_id(sample.id, 1)):
             raise UserError(
                 f"{first.where}: sample '{sample.id}' has one turn: system '{system}' needs one "
                 "text as its output, not a list"
@@ -187,7 +206,7 @@ def build_replay_backends(name: str, options: dict[str, Any], task: Task | None)
             "give the replay file as model.path=FILE"
         )
     replay = load_replay_file(path)
-    tasks_in_file = {t for outputs in replay.systems.values() for t, _ in outputs}
+    tasks_in_file = {t for outputs in replay.systems.values() for t in outputs}
     wanted = options.get("systems") or sorted(replay.systems)
     for system in wanted:
         if system not in replay.systems:
@@ -195,7 +214,7 @@ def build_replay_backends(name: str, options: dict[str, Any], task: Task | None)
                 f"{path}: unknown system '{system}'{did_you_mean(system, replay.systems)}"
             )
     if tasks_in_file != {None}:
-        wanted = [s for s in wanted if any(t == task.name for t, _ in replay.systems[s])]
+        wanted = [s for s in wanted if task.name in replay.systems[s]]
     for system in wanted:
         check_turn_counts(replay.systems[system], task, system)
     return [ReplayBackend(replay, system) for system in wanted]
