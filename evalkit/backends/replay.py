@@ -52,7 +52,10 @@ class Recorded:
         return f"{self.path}:{self.line}" if self.path is not None else ""
 
 
-Outputs = dict[str | None, dict[str, Recorded]]  # task (None: any) -> sample id -> output
+Outputs = dict[str | None, dict[str, "str | Recorded"]]
+"""task (None: any) -> sample id -> output: its text alone when the row has no other columns (a
+million replayed outputs cost their strings, not an object each; error messages find the line by
+reading the file again), else a Recorded with its extras and line."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,21 @@ def _add(
     outputs = systems.setdefault(str(system), {}).setdefault(task, {})
     if sample_id in outputs:
         raise UserError(f"{where.where}: duplicate id '{sample_id}' for system '{system}'")
-    outputs[sample_id] = Recorded(text, extras, where.path, where.line)
+    outputs[sample_id] = Recorded(text, extras, where.path, where.line) if extras else text
+
+
+def _recorded(entry: str | Recorded | None) -> Recorded | None:
+    return Recorded(entry, _NO_EXTRAS) if isinstance(entry, str) else entry
+
+
+def _where(path: Path, system: str, task: str | None, sample_id: str) -> str:
+    """FILE:LINE of the row that recorded `sample_id` for `system` (the file read again)."""
+    for line_no, row in read_rows(path):
+        found: dict[str, Outputs] = {}
+        _parse_row(path, line_no, row, found)
+        if sample_id in found.get(system, {}).get(task, {}):
+            return f"{path}:{line_no}"
+    return str(path)
 
 
 def _parse_row(path: Path, line_no: int, row: Row, systems: dict[str, Outputs]) -> None:
@@ -120,6 +137,20 @@ def load_replay_file(path: Path) -> ReplayFile:
     return _load(path, stat.st_mtime_ns, stat.st_size)
 
 
+@dataclass(frozen=True)
+class Locate:
+    """Where an output was recorded, found (file read again) only when an error names it."""
+
+    path: Path
+    system: str
+    task: str | None
+    sample_id: str
+
+    @property
+    def where(self) -> str:
+        return _where(self.path, self.system, self.task, self.sample_id)
+
+
 class ReplayBackend:
     """One recorded system of a replay file."""
 
@@ -138,9 +169,9 @@ class ReplayBackend:
         return [self._one(request) for request in requests]
 
     def _one(self, request: Request) -> Generation:
-        recorded = self._outputs.get(request.task, {}).get(request.sample_id)
+        recorded = _recorded(self._outputs.get(request.task, {}).get(request.sample_id))
         if recorded is None:
-            recorded = self._outputs.get(None, {}).get(request.sample_id)
+            recorded = _recorded(self._outputs.get(None, {}).get(request.sample_id))
         if recorded is None:
             return Generation(error=f"no recorded output for sample '{request.sample_id}'")
         measured = {k: recorded.extras[k] for k in _MEASURED if recorded.extras.get(k) is not None}
@@ -148,13 +179,16 @@ class ReplayBackend:
         return Generation(text=recorded.text, finish_reason="replay", metadata=metadata, **measured)
 
 
-def check_turn_counts(outputs: Outputs, task: Task, system: str) -> None:
+def check_turn_counts(outputs: Outputs, task: Task, system: str, path: Path) -> None:
     """Raise UserError (naming FILE:LINE, the sample and the system) when a recorded output does
     not fit its sample's turns: one text for a multi-turn sample, more outputs than it has turns,
-    or a list of texts for a single-turn sample."""
+    or a list of texts for a single-turn sample. `path`: the replay file the outputs came from."""
 
-    def get(sample_id: str) -> Recorded | None:
-        return outputs.get(task.name, {}).get(sample_id) or outputs.get(None, {}).get(sample_id)
+    def get(sample_id: str) -> Locate | None:
+        for key in (task.name, None):
+            if sample_id in outputs.get(key, {}):
+                return Locate(path, system, key, sample_id)
+        return None
 
     if not task.multi_turn and not any("/turn" in i for ids in outputs.values() for i in ids):
         return  # single-turn samples, one text each: nothing to check (no pass over the data)
@@ -216,5 +250,5 @@ def build_replay_backends(name: str, options: dict[str, Any], task: Task | None)
     if tasks_in_file != {None}:
         wanted = [s for s in wanted if task.name in replay.systems[s]]
     for system in wanted:
-        check_turn_counts(replay.systems[system], task, system)
+        check_turn_counts(replay.systems[system], task, system, replay.path)
     return [ReplayBackend(replay, system) for system in wanted]
