@@ -118,11 +118,18 @@ class GroupColumns:
         n = len(self)
         index = np.frombuffer(self.index, dtype=np.int64)
         key = np.frombuffer(self.key, dtype=np.int64)
-        order = np.lexsort((np.arange(n), key, index))
+        order = np.lexsort((key, index))  # stable: a key's rows stay in the order written
         si, sk = index[order], key[order]
-        starts = np.flatnonzero(np.r_[True, (si[1:] != si[:-1]) | (sk[1:] != sk[:-1])])
+        new = np.r_[True, (si[1:] != si[:-1]) | (sk[1:] != sk[:-1])]
+        del si, sk
+        if new.all():  # no sample written twice (every fresh run): each row is its own latest
+            rows = np.arange(n)
+            self._latest = (rows, rows, np.frombuffer(self.ordinal, dtype=np.int64))
+            return self._latest
+        starts = np.flatnonzero(new)
         ends = np.r_[starts[1:], n] - 1
         first, last = order[starts], order[ends]
+        del order, new
         by_first = np.argsort(first, kind="stable")
         rows = last[by_first]
         rank = np.full(n, -1, dtype=np.int64)
@@ -142,6 +149,8 @@ class GroupColumns:
         rows = np.frombuffer(column.rows, dtype=np.int64)
         kept = np.flatnonzero(rank[rows] >= 0)
         index = np.frombuffer(self.index, dtype=np.int64)[rows[kept]]
+        if len(index) < 2 or bool((index[1:] > index[:-1]).all()):
+            return kept, column  # written in data order (a run not resumed): nothing to sort
         return kept[np.lexsort((rank[rows[kept]], index))], column
 
 

@@ -408,5 +408,6 @@ class ScoringPool:
         return ScoringJob(worker_part, inline, metric_order, timings, self.on_scored)
 
     def close(self) -> None:
+        self._seen.clear()  # the memo's items and scores are not needed after the last batch
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
