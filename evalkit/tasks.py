@@ -65,6 +65,9 @@ class FieldMap(BaseModel):
         return self
 
 
+INPUT_ONLY_PROMPT = "{{ input }}"
+
+
 class TaskSpec(BaseModel):
     """The schema of task.yaml (checked by `evalkit validate`)."""
 
@@ -89,7 +92,7 @@ class TaskSpec(BaseModel):
         "BLEU/TER tokenization and ROUGE stemming and sentence rules (README, Conventions).",
     )
     system_prompt: str | None = None
-    prompt: str = "{{ input }}"
+    prompt: str = INPUT_ONLY_PROMPT
     generation: GenerationParams = GenerationParams()
     scorers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     primary_metric: str | None = Field(
@@ -374,8 +377,9 @@ class Task:
             )
         try:
             messages = _render_messages(
-                sample, user_template, system_template, prompt_context(sample)
-            )
+                sample, user_template, system_template, prompt_context(sample),
+                input_only=self.spec.prompt == INPUT_ONLY_PROMPT,
+            )  # fmt: skip
             if self._fewshot is not None:
                 last = messages[-1]
                 content = self._with_fewshot(sample, last.content)
@@ -480,14 +484,18 @@ def _render_messages(
     user_template: jinja2.Template,
     system_template: jinja2.Template | None,
     context: dict[str, Any],
+    input_only: bool = False,
 ) -> list[ChatMessage]:
-    """Chat input is sent as is (after an optional system prompt); text input fills the template."""
+    """Chat input is sent as is (after an optional system prompt); text input fills the template.
+    `input_only`: the template is the default `{{ input }}`, which jinja renders to the text
+    input unchanged: it is taken as it is (rendering cost ~40 us a sample)."""
     messages = []
     if system_template is not None:
         messages.append(ChatMessage(role="system", content=system_template.render(context)))
     if isinstance(sample.input, list):
         return messages + list(sample.input)
-    messages.append(ChatMessage(role="user", content=user_template.render(context)))
+    content = sample.input if input_only else user_template.render(context)
+    messages.append(ChatMessage(role="user", content=content))
     return messages
 
 
