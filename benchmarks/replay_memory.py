@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from replay_throughput import make_task  # noqa: E402
+from replay_throughput import make_task
 
-from evalkit.bootstrap import mean_ci  # noqa: E402
-from evalkit.scorers.match import exact_match  # noqa: E402
+from evalkit.bootstrap import mean_ci
+from evalkit.scorers.match import exact_match
 
 CHILD = """
 import sys, time
