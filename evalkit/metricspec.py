@@ -22,8 +22,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from evalkit.bootstrap import VectorStatistic, corpus_ci, mean_ci
+from evalkit.bootstrap import FloatArray, VectorStatistic, corpus_ci, mean_ci
 from evalkit.errors import UserError, did_you_mean
 from evalkit.protocols import Scorer
 from evalkit.significance import Statistic, mean_statistic
@@ -111,24 +112,54 @@ def aggregate_scores(
     n_resamples: int = 1000,
     statistic: Statistic | None = None,
 ) -> Aggregate:
-    """The Aggregate a scorer's own `aggregate` gives for these scores (in data order): the mean
-    with its percentile-bootstrap CI (`bootstrap.mean_ci`), or the corpus formula of the summed
-    statistics with the CI of the formula per resample (`bootstrap.corpus_ci`); every status but
-    `ok` counts as failed. `statistic` overrides the spec's formula (a plugin's corpus_value)."""
-    ok = [s for s in scores if s.status == "ok"]
+    """The Aggregate a scorer's own `aggregate` gives for these scores (in data order):
+    `aggregate_values` of their values, statuses, truncation flags and statistics."""
+    ok = np.array([s.status == "ok" for s in scores], dtype=bool)
+    rows = [score_row(s) for s in scores if s.status == "ok"]
+    stats = np.array(rows, dtype=np.float64) if spec.aggregation == "corpus" and rows else None
+    return aggregate_values(
+        spec,
+        np.array([s.value for s in scores], dtype=np.float64),
+        ok,
+        np.array([bool(s.details.get("truncated")) for s in scores], dtype=bool),
+        stats,
+        task=task, model=model, seed=seed, n_resamples=n_resamples, statistic=statistic,
+    )  # fmt: skip
+
+
+def aggregate_values(
+    spec: MetricSpec,
+    values: FloatArray,
+    ok: NDArray[np.bool_],
+    truncated: NDArray[np.bool_],
+    ok_stats: FloatArray | None,
+    *,
+    task: str,
+    model: str,
+    seed: int,
+    n_resamples: int = 1000,
+    statistic: Statistic | None = None,
+) -> Aggregate:
+    """One metric of a task x model from its per-sample columns, in data order: `values`,
+    `ok` (status ok; every other status counts as failed) and `truncated` (n samples each);
+    `ok_stats`: the ok samples' sufficient statistics (n_ok x k; None = their values).
+
+    The mean of the ok values with its percentile-bootstrap CI (`bootstrap.mean_ci`), or the
+    corpus formula of the summed statistics with the CI of the formula per resample
+    (`bootstrap.corpus_ci`), as the scorer's `aggregate` computes it (sacrebleu's corpus score
+    for BLEU/chrF/TER). `statistic` overrides the spec's formula (a plugin's corpus_value).
+    Raises UserError for a corpus metric with neither formula nor statistic."""
+    n_ok = int(ok.sum())
     value = low = high = None
-    if ok and spec.aggregation == "corpus":
+    if n_ok and spec.aggregation == "corpus":
         if statistic is None:
             if spec.formula is None:
                 raise UserError(f"metric '{spec.metric}': no corpus formula stored")
             statistic = formula_statistic(spec.formula)
-        rows = np.array([score_row(s) for s in ok], dtype=np.float64)
+        rows = ok_stats if ok_stats is not None else values[ok].reshape(n_ok, 1)
         value, low, high = corpus_ci(rows, statistic, seed, n_resamples)
-    elif ok:
-        value, low, high = mean_ci(
-            np.array([s.value for s in ok], dtype=np.float64), seed, n_resamples
-        )
-    truncated = sum(1 for s in ok if s.details.get("truncated")) if spec.counts_truncated else 0
+    elif n_ok:
+        value, low, high = mean_ci(values[ok], seed, n_resamples)
     return Aggregate(
         task=task,
         model=model,
@@ -136,11 +167,11 @@ def aggregate_scores(
         value=value,
         ci_low=low,
         ci_high=high,
-        n=len(ok),
-        n_failed=len(scores) - len(ok),
+        n=n_ok,
+        n_failed=len(values) - n_ok,
         method=spec.aggregation,
         higher_is_better=spec.higher_is_better,
-        n_truncated=truncated,
+        n_truncated=int((truncated & ok).sum()) if spec.counts_truncated else 0,
     )
 
 

@@ -2,8 +2,11 @@
 
 Each finished batch is appended to samples.jsonl before the next result is awaited, and each
 generation is in the response cache as soon as it exists, so a killed run loses at most the batches
-being scored and regenerates nothing. Rerunning into the same run_dir skips finished samples; the
-aggregates are computed from samples.jsonl in data order, so they equal an uninterrupted run's.
+being scored and regenerates nothing (a backend with `cacheable = False`, replay, is not cached:
+its outputs are stored already). Rerunning into the same run_dir skips finished samples. The
+aggregates come from compact per-sample columns (`evalkit.columns`): the lines samples.jsonl held
+when the run (re)started, read once, then each batch as it is written; no record is kept, and the
+columns are put in data order, so the aggregates equal an uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,12 +24,13 @@ from typing import Any
 
 from evalkit import __version__, registry
 from evalkit.abort import RunAborted, stop_cause
-from evalkit.aggregate import aggregate_records
+from evalkit.aggregate import aggregate_columns, extraction_of, task_metrics, usage_of
 from evalkit.cache import ResponseCache, cache_key
+from evalkit.columns import RunColumns
 from evalkit.config import RunConfig
 from evalkit.conversations import Produced, converse
 from evalkit.errors import UserError
-from evalkit.extraction_scoring import count_no_answers, extracted_answers
+from evalkit.extraction_scoring import extracted_answers
 from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.metricspec import specs_of_scorers
 from evalkit.multiturn import record_ids
@@ -34,6 +38,7 @@ from evalkit.progress import Phase, RunProgress
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
 from evalkit.provenance import git_commit, host_info, library_versions
 from evalkit.redact import install_log_filter, redact, redact_generation, register_env
+from evalkit.sample_stream import Samples, read_samples
 from evalkit.scoring import (
     PendingScores,
     ScorerSpec,
@@ -46,8 +51,8 @@ from evalkit.scoring import (
     scoring_item,
     task_scorer_specs,
 )
-from evalkit.store import RunStore
-from evalkit.taskcheck import check_live, check_prompts
+from evalkit.store import DoneKey, RunStore, done_key
+from evalkit.taskcheck import check_live
 from evalkit.tasks import Task, load_tasks
 from evalkit.types import (
     ComponentInfo,
@@ -59,17 +64,22 @@ from evalkit.types import (
     Score,
     ScorerTiming,
 )
-from evalkit.usage import summarize_usage
 
 
 @dataclass
 class TaskPlan:
     task: Task
-    samples: list[Sample]
-    requests: dict[str, Request]  # rendered once per sample, shared by every backend
+    samples: Samples  # a list, or re-read from the data file per pass (sample_stream.py)
+    requests: dict[str, Request]  # rendered once per held sample, shared by every backend
     scorer_specs: list[ScorerSpec]
     scorers: list[Scorer]
     backends: list[Backend]
+    records: int = 0  # records per backend: one per sample, or one per turn
+
+    def request(self, sample: Sample) -> Request:
+        """The sample's request: rendered at planning, or now (a streamed task)."""
+        request = self.requests.get(sample.id)
+        return request if request is not None else self.task.request(sample)
 
 
 @dataclass
@@ -99,15 +109,11 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
 
 def _plan_task(config: RunConfig, task: Task, factory: Any) -> TaskPlan:
     check_live(task, config.model.backend)
-    samples = task.samples()[: config.limit] if config.limit else task.samples()
-    if not samples:
-        raise UserError(f"{task.data_path}: task '{task.name}' has no samples")
-    requests = {s.id: task.request(s) for s in samples}  # template errors surface now
-    if config.model.backend != "replay":
-        check_prompts(task, samples)  # a live model is never sent a prompt without its input
+    checked = read_samples(task, config.limit, live=config.model.backend != "replay")
+    samples = checked.samples
     specs = task.scorer_specs(
         task_scorer_specs(config.scorer_specs(task.spec.scorers), task.spec.language),
-        turns=max(len(s.turns) for s in samples),
+        turns=checked.max_turns,
     )
     try:
         backends = factory(config.model.name, config.model.options, task)
@@ -115,12 +121,13 @@ def _plan_task(config: RunConfig, task: Task, factory: Any) -> TaskPlan:
         if not is_optional_dependency(exc):
             raise
         raise needs_extra(exc, f"backend '{config.model.backend}'") from None
-    plan = TaskPlan(task, samples, requests, specs, [], backends)
+    plan = TaskPlan(task, samples, checked.requests, specs, [], backends, checked.records)
     try:
         if not backends:
             raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")
         plan.scorers = build_scorers(specs)
-        prepare_scorers(plan.scorers, samples)
+        if any(callable(getattr(s, "prepare", None)) for s in plan.scorers):
+            prepare_scorers(plan.scorers, list(samples))
     except BaseException:
         _close_backends([plan])
         raise
@@ -177,23 +184,36 @@ def _open_run(store: RunStore, fresh: RunRecord) -> RunRecord:
 
 def _pending_batches(
     plans: list[TaskPlan], done: set[tuple[str, str, str]], batch_size: int
-) -> list[Batch]:
-    batches = []
+) -> Iterator[Batch]:
+    """The batches still to do, made as they are needed (a streamed task is read per backend)."""
     for plan in plans:
         for backend in plan.backends:
-            todo = [
-                s
-                for s in plan.samples
-                if any((plan.task.name, backend.name, i) not in done for i in record_ids(s))
-            ]
-            for start in range(0, len(todo), batch_size):
-                batches.append(Batch(plan, backend, todo[start : start + batch_size]))
-    return batches
+            todo: list[Sample] = []
+            for s in plan.samples:
+                if any((plan.task.name, backend.name, i) not in done for i in record_ids(s)):
+                    todo.append(s)
+                    if len(todo) == batch_size:
+                        yield Batch(plan, backend, todo)
+                        todo = []
+            if todo:
+                yield Batch(plan, backend, todo)
 
 
-def _records_in(batch: Batch) -> int:
-    """How many records a batch writes: one per sample, or one per turn of each sample."""
-    return sum(len(record_ids(s)) for s in batch.samples)
+def _pending_records(plans: list[TaskPlan], done: set[tuple[str, str, str]]) -> int:
+    """Records still to write: exact for held tasks; for a streamed task, its records less the
+    finished ones of its models (not read again for a count)."""
+    pending = 0
+    for plan in plans:
+        names = {(plan.task.name, b.name) for b in plan.backends}
+        if isinstance(plan.samples, list):
+            for t, m in names:  # a batch writes every record of a sample it takes
+                for s in plan.samples:
+                    ids = record_ids(s)
+                    pending += len(ids) if any((t, m, i) not in done for i in ids) else 0
+        else:
+            finished = sum(1 for t, m, _ in done if (t, m) in names)
+            pending += max(plan.records * len(plan.backends) - finished, 0)
+    return pending
 
 
 @dataclass
@@ -221,22 +241,26 @@ class GenerationStage:
     with one shared concurrency cap) gets them, so the tail of one batch overlaps the next.
     """
 
-    def __init__(self, batches: list[Batch], cache: ResponseCache | None) -> None:
+    def __init__(self, backends: Sequence[Backend], cache: ResponseCache | None) -> None:
         self.cache = cache
-        self.window = max((getattr(b.backend, "concurrent_batches", 1) for b in batches), default=1)
+        self.window = max((getattr(b, "concurrent_batches", 1) for b in backends), default=1)
         self._executor = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="generate")
         self.busy_s = 0.0
         self._span: list[float] = []
 
     def start(self, batch: Batch) -> Generating:
-        requests = [batch.plan.requests[s.id] for s in batch.samples]
+        requests = [batch.plan.request(s) for s in batch.samples]
+        cache = self.cache if getattr(batch.backend, "cacheable", True) else None
         if batch.plan.task.multi_turn:
-            path = self.cache.path if self.cache is not None else None
+            path = cache.path if cache is not None else None
             talk = self._executor.submit(self._timed_converse, batch, requests, path)
             return Generating(batch, requests, [], {}, [], conversation=talk)
+        if cache is None:
+            future = self._executor.submit(self._timed, batch.backend, requests)
+            return Generating(batch, requests, [], {}, list(range(len(requests))), future)
         signature = batch.backend.signature()
         keys = [cache_key(signature, r) for r in requests]
-        cached = self.cache.get_many(keys) if self.cache is not None else {}
+        cached = cache.get_many(keys)
         missing = [i for i, k in enumerate(keys) if k not in cached]
         todo = [requests[i] for i in missing]
         future = self._executor.submit(self._timed, batch.backend, todo)
@@ -248,13 +272,16 @@ class GenerationStage:
             return item.conversation.result()
         assert item.future is not None
         made = [redact_generation(g) for g in item.future.result()]  # no key in any error text
-        fresh = dict(zip(item.missing, made, strict=True))
-        if self.cache is not None:
-            self.cache.put_many([(item.keys[i], g) for i, g in fresh.items()])
-        generations = [
-            fresh[i] if i in fresh else item.cached[k].model_copy(update={"cached": True})
-            for i, k in enumerate(item.keys)
-        ]
+        if not item.keys:  # not cached (see start): every generation is fresh
+            generations = made
+        else:
+            fresh = dict(zip(item.missing, made, strict=True))
+            if self.cache is not None:
+                self.cache.put_many([(item.keys[i], g) for i, g in fresh.items()])
+            generations = [
+                fresh[i] if i in fresh else item.cached[k].model_copy(update={"cached": True})
+                for i, k in enumerate(item.keys)
+            ]
         return [
             Produced(s, r, g)
             for s, r, g in zip(item.batch.samples, item.requests, generations, strict=True)
@@ -342,30 +369,31 @@ def _evaluate(
 ) -> RunRecord:
     data_hashes = {p.task.name: p.task.data_hash() for p in plans}
     record = _open_run(store, _new_run_record(config, plans, data_hashes))
+    columns = RunColumns()
     try:
-        return _evaluate_open(config, plans, store, started, progress, record)
+        return _evaluate_open(config, plans, store, started, progress, record, columns)
     except RunAborted as exc:
-        reason = f"{exc}; {_sample_counts(store, plans)}; rerun with the same run_dir to resume"
+        reason = f"{exc}; {_sample_counts(columns, plans)}; rerun with the same run_dir to resume"
         _write_stopped(store, record, "aborted", reason)
         raise RunAborted(reason) from None
     except KeyboardInterrupt as exc:
-        reason = f"{stop_cause(exc)}; {_sample_counts(store, plans)}"
+        reason = f"{stop_cause(exc)}; {_sample_counts(columns, plans)}"
         _write_stopped(store, record, "interrupted", reason)
         exc.args = (reason,)  # the CLI's one line quotes the counts
         raise
 
 
-def _sample_counts(store: RunStore, plans: Sequence[TaskPlan]) -> str:
-    """'N of M samples done[, F failed], R not tried' (a multi-turn sample counts its turns)."""
-    total = sum(len(record_ids(s)) * len(p.backends) for p in plans for s in p.samples)
-    try:
-        latest = store.latest_records()
-    except UserError:  # a damaged line: the counts are unknown, the stop reason is not
+def _sample_counts(columns: RunColumns, plans: Sequence[TaskPlan]) -> str:
+    """'N of M samples done[, F failed], R not tried' (a multi-turn sample counts its turns),
+    from the columns of every record in samples.jsonl (those before this run and those it wrote;
+    empty when samples.jsonl could not be read)."""
+    total = sum(p.records * len(p.backends) for p in plans)
+    if columns.damaged:  # a damaged line: the counts are unknown, the stop reason is not
         return f"{total} samples in this run"
-    failed = sum(1 for r in latest if r.generation.error)
-    done = len(latest) - failed
+    latest, failed = columns.counts()
+    done = latest - failed
     failed_text = f", {failed} failed" if failed else ""
-    return f"{done} of {total} samples done{failed_text}, {max(total - len(latest), 0)} not tried"
+    return f"{done} of {total} samples done{failed_text}, {max(total - latest, 0)} not tried"
 
 
 def _write_stopped(store: RunStore, record: RunRecord, status: str, reason: str) -> None:
@@ -388,23 +416,27 @@ def _evaluate_open(
     started: float,
     progress: RunProgress,
     record: RunRecord,
+    columns: RunColumns,
 ) -> RunRecord:
-    done = store.done_keys(successful_only=config.retry_failed)
+    done = _read_log(store, columns, successful_only=config.retry_failed)
     for backend in _unique_backends(plans):
         guard = getattr(backend, "failure_guard", None)
         if guard is not None:
             guard.max_consecutive = config.max_consecutive_failures
     batches = _pending_batches(plans, done, config.batch_size)
-    pending = sum(_records_in(b) for b in batches)
+    pending = _pending_records(plans, done)
     heavy = any(is_heavy(p.scorers) for p in plans)
     workers = resolve_workers(config.scoring.workers, heavy, pending)
-    cache = ResponseCache(Path(config.cache.path)) if config.cache.enabled else None
-    generation = GenerationStage(batches, cache)
+    cacheable = any(getattr(b, "cacheable", True) for b in _unique_backends(plans))
+    cache = ResponseCache(Path(config.cache.path)) if config.cache.enabled and cacheable else None
+    generation = GenerationStage(_unique_backends(plans), cache)
     pool = ScoringPool(
         plans_by_task(plans),
         {p.task.name: p.scorer_specs for p in plans},
         workers,
-        {p.task.name: [tuple(s.references) for s in p.samples] for p in plans},
+        {p.task.name: [tuple(s.references) for s in p.samples] for p in plans}
+        if workers or config.scoring.engine == "dask"
+        else None,
         engine=config.scoring,
     )
     store.open_log()
@@ -415,7 +447,7 @@ def _evaluate_open(
             pool.on_scored = progress.scorer_rows(
                 scored, {p.task.name: [s.name for s in p.scorers] for p in plans}
             )
-            _run_batches(batches, store, generation, pool, (generated, scored))
+            _run_batches(batches, store, columns, generation, pool, (generated, scored))
         except BaseException:
             progress.end_phase(generated, failed=True)
             progress.end_phase(scored, failed=True)
@@ -431,10 +463,15 @@ def _evaluate_open(
             cache.close()
     timings = {"generation_span_s": generation.wall_s}
     aggregate_started = time.perf_counter()
-    latest = store.latest_records()
-    groups = len({(r.task, r.model) for r in latest})
-    with progress.phase("aggregate", groups, "task x model") as aggregating:
-        aggregates = aggregate_records(latest, plans_by_task(plans), config, aggregating.advance)
+    metrics = {p.task.name: task_metrics(p.scorer_specs, p.scorers) for p in plans}
+    with progress.phase("aggregate", len(columns.groups), "task x model") as aggregating:
+        aggregates = aggregate_columns(
+            columns,
+            metrics,
+            seed=config.seed,
+            n_resamples=config.scoring.bootstrap_resamples,
+            on_done=aggregating.advance,
+        )
     timings["aggregate_s"] = time.perf_counter() - aggregate_started
     timings["total_s"] = time.perf_counter() - started
     final = record.model_copy(
@@ -442,8 +479,8 @@ def _evaluate_open(
             "status": "complete",
             "stop_reason": None,
             "aggregates": aggregates,
-            "usage": summarize_usage(latest),
-            "extraction": count_no_answers(latest),
+            "usage": usage_of(columns),
+            "extraction": extraction_of(columns),
             "backend_reports": backend_reports,
             "timings": timings,
             "scorer_timings": _scorer_timings(record.scorer_timings, pool.timings, plans),
@@ -470,7 +507,7 @@ def estimate_evaluation(config: RunConfig) -> list[Estimate]:
     rows = []
     try:
         for plan in plans:
-            requests = [plan.requests[s.id] for s in plan.samples]
+            requests = [plan.request(s) for s in plan.samples]
             for backend in plan.backends:
                 estimate = getattr(backend, "estimate", None)
                 if estimate is None:  # replay and local models cost no API money
@@ -550,9 +587,29 @@ def plans_by_task(plans: Sequence[TaskPlan]) -> dict[str, list[Scorer]]:
     return {p.task.name: p.scorers for p in plans}
 
 
+def _read_log(store: RunStore, columns: RunColumns, *, successful_only: bool) -> set[DoneKey]:
+    """Read samples.jsonl once: the samples that need no more work (`RunStore.done_keys`), and
+    every record into `columns`. A damaged line is a UserError naming it."""
+    state: dict[DoneKey, bool] = {}
+    columns.damaged = True
+    for where, head in store.lines():
+        key, ok = done_key(head)
+        state[key] = ok
+        try:
+            columns.add_line(head)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UserError(
+                f"{where}: not a valid sample record ({type(exc).__name__}: {exc}); fix or "
+                "delete that line to resume (the other records are kept)"
+            ) from None
+    columns.damaged = False
+    return {key for key, ok in state.items() if ok or not successful_only}
+
+
 def _run_batches(
-    batches: list[Batch],
+    batches: Iterable[Batch],
     store: RunStore,
+    columns: RunColumns,
     generation: GenerationStage,
     pool: ScoringPool,
     progress: tuple[Phase, Phase],
@@ -587,7 +644,9 @@ def _run_batches(
 
     def write_oldest() -> None:
         item, produced, pending = scoring.popleft()
-        store.append(_records(item.batch, produced, pending.result()))
+        records = list(_records(item.batch, produced, pending.result()))
+        store.append(records)
+        columns.add_records(records)  # the aggregates' numbers; the records themselves go
         written[0] += len(produced)
         scored.at_least(written[0])
 

@@ -32,6 +32,9 @@ from evalkit.types import Generation, Sample, Score
 
 ScorerSpec = tuple[str, dict[str, Any]]
 _HEAVY_WORK_THRESHOLD = 1000  # below this many samples a pool costs more than it saves
+SEEN_LIMIT = 50_000
+"""Items per task remembered so that an identical one is not scored again (with their scores);
+beyond it the older half is forgotten (an identical item then is scored again, same values)."""
 
 
 @dataclass(frozen=True)
@@ -450,7 +453,10 @@ class ScoringPool:
         job = self._run(task, fresh)
         for position, item in enumerate(fresh):
             seen[item] = (job, position)
-        return PendingScores([seen[item] for item in items])
+        pending = PendingScores([seen[item] for item in items])
+        if len(seen) > SEEN_LIMIT:  # keep the newest half: memory stays flat on huge tasks
+            self._seen[task] = dict(list(seen.items())[-SEEN_LIMIT // 2 :])
+        return pending
 
     def _run(self, task: str, items: list[ScoringItem]) -> ScoringJob:
         scorers = self._scorers[task]
@@ -467,5 +473,6 @@ class ScoringPool:
         return ScoringJob(worker_part, inline, metric_order, timings, self.on_scored)
 
     def close(self) -> None:
+        self._seen.clear()  # the memo's items and scores are not needed after the last batch
         if self._remote is not None:
             self._remote.close()

@@ -1,7 +1,9 @@
-"""The run directory: run.json (atomic), samples.jsonl (append-only, flushed per record), report.
+"""The run directory: run.json (atomic), samples.jsonl (append-only, flushed per batch), report.
 
-A `kill -9` can at worst leave a partial last line in samples.jsonl; opening the store for
-appending cuts it off, so every complete line is a finished sample and resume skips exactly those.
+A batch's records are written and flushed together (one write to the OS per batch: a finished
+batch survives a `kill -9` of the process, as a record did when each was flushed). A kill can at
+worst leave a partial last line in samples.jsonl; opening the store for appending cuts it off,
+so every complete line is a finished sample and resume skips exactly those.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from pydantic import ValidationError
 
 from evalkit.atomicio import atomic_write_text
 from evalkit.errors import UserError
-from evalkit.redact import redact_secrets
+from evalkit.redact import redact_secrets, secret_values
 from evalkit.types import RunRecord, SampleRecord
 from evalkit.validation import first_error
 
@@ -85,12 +87,14 @@ class RunStore:
         self._log = self.samples_path.open("a", encoding="utf-8")
 
     def append(self, records: Iterable[SampleRecord]) -> None:
+        """Write one batch of records (secrets masked), then flush it to the OS."""
         if self._log is None:
             self.open_log()
         assert self._log is not None
-        for record in records:
-            self._log.write(redact_secrets(record.model_dump_json()) + "\n")
-            self._log.flush()
+        secrets = secret_values()  # once per batch: reading the environment per record cost 40%
+        lines = [redact_secrets(r.model_dump_json(), secrets) + "\n" for r in records]
+        self._log.write("".join(lines))
+        self._log.flush()
 
     def close(self) -> None:
         if self._log is not None:
@@ -123,37 +127,53 @@ class RunStore:
 
     def done_keys(self, *, successful_only: bool = False) -> set[DoneKey]:
         """Samples that need no more work; with successful_only, failed generations do."""
-        state: dict[DoneKey, bool] = {}
+        return done_of(self.lines(), successful_only=successful_only)
+
+    def lines(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """("FILE:LINE", parsed record) of every complete line, in order, parsed as JSON only
+        (not validated as a SampleRecord); a line that is not a JSON object with the fields
+        task, model, sample_id and generation (an object) is a UserError naming it."""
         if not self.samples_path.is_file():
-            return set()
+            return
+        fix = "fix or delete that line to resume (the other records are kept)"
         with self.samples_path.open(encoding="utf-8") as handle:
             for line_no, line in enumerate(handle, start=1):
-                if line.endswith("\n"):
-                    key, ok = self._done_state(line, line_no)
-                    state[key] = ok
-        return {key for key, ok in state.items() if ok or not successful_only}
+                if not line.endswith("\n"):
+                    return
+                where = f"{self.samples_path}:{line_no}"
+                try:
+                    head = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise UserError(
+                        f"{where}: not a valid sample record (invalid JSON: {exc.msg}, column "
+                        f"{exc.colno}); {fix}"
+                    ) from None
+                if not isinstance(head, dict):
+                    raise UserError(f"{where}: not a valid sample record (not an object); {fix}")
+                for field in ("task", "model", "sample_id", "generation"):
+                    if field not in head:
+                        raise UserError(f"{where}: field '{field}' missing; {fix}")
+                if not isinstance(head["generation"], dict):
+                    raise UserError(f"{where}: field 'generation' is not an object; {fix}")
+                yield where, head
 
-    def _done_state(self, line: str, line_no: int) -> tuple[DoneKey, bool]:
-        """(key, generation succeeded) of one line; a damaged line is a UserError naming it."""
-        where = f"{self.samples_path}:{line_no}"
-        fix = "fix or delete that line to resume (the other records are kept)"
-        try:
-            head = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(
-                f"{where}: not a valid sample record (invalid JSON: {exc.msg}, column "
-                f"{exc.colno}); {fix}"
-            ) from None
-        if not isinstance(head, dict):
-            raise UserError(f"{where}: not a valid sample record (not an object); {fix}")
-        for field in ("task", "model", "sample_id", "generation"):
-            if field not in head:
-                raise UserError(f"{where}: field '{field}' missing; {fix}")
-        generation = head["generation"]
-        if not isinstance(generation, dict):
-            raise UserError(f"{where}: field 'generation' is not an object; {fix}")
-        key = (str(head["task"]), str(head["model"]), str(head["sample_id"]))
-        return key, generation.get("error") is None
+
+def done_key(head: dict[str, Any]) -> tuple[DoneKey, bool]:
+    """(key, generation succeeded) of a record parsed by `RunStore.lines`."""
+    key = (str(head["task"]), str(head["model"]), str(head["sample_id"]))
+    return key, head["generation"].get("error") is None
+
+
+def done_of(
+    lines: Iterable[tuple[str, dict[str, Any]]], *, successful_only: bool = False
+) -> set[DoneKey]:
+    """Samples that need no more work (the last record of each counts); with successful_only,
+    failed generations do."""
+    state: dict[DoneKey, bool] = {}
+    for _, head in lines:
+        key, ok = done_key(head)
+        state[key] = ok
+    return {key for key, ok in state.items() if ok or not successful_only}
 
 
 _held: dict[Path, tuple[IO[str], int]] = {}  # run_dir -> (locked .lock handle, holders)

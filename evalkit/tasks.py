@@ -65,6 +65,9 @@ class FieldMap(BaseModel):
         return self
 
 
+INPUT_ONLY_PROMPT = "{{ input }}"
+
+
 class TaskSpec(BaseModel):
     """The schema of task.yaml (checked by `evalkit validate`)."""
 
@@ -89,7 +92,7 @@ class TaskSpec(BaseModel):
         "BLEU/TER tokenization and ROUGE stemming and sentence rules (README, Conventions).",
     )
     system_prompt: str | None = None
-    prompt: str = "{{ input }}"
+    prompt: str = INPUT_ONLY_PROMPT
     generation: GenerationParams = GenerationParams()
     scorers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     primary_metric: str | None = Field(
@@ -270,12 +273,25 @@ class Task:
             metadata={k: v for k, v in row.items() if k not in used},
         )
 
+    def iter_samples(self) -> Iterator[tuple[int, Sample]]:
+        """(line or row number, sample) of every row, in data order, one at a time; unlike
+        `samples` it holds none and does not check that ids are unique."""
+        source = self._row_source()
+        for index, (line_no, row) in enumerate(self.rows()):
+            yield line_no, self._sample_from_row(index, line_no, row, source)
+
+    def _row_source(self) -> tuple[str, bool]:
+        """(the data file as error messages name it, whether it is CSV): once per pass."""
+        csv = self.spec.data is not None and (
+            (self.spec.format or infer_format(self.data_path)) == "csv"
+        )
+        return str(self.data_path), csv
+
     def samples(self) -> list[Sample]:
         """All samples, in data order; ids must be unique."""
         seen: dict[str, int] = {}
         samples = []
-        for index, (line_no, row) in enumerate(self.rows()):
-            sample = self._sample_from_row(index, line_no, row)
+        for index, (line_no, sample) in enumerate(self.iter_samples()):
             if sample.id in seen:
                 raise UserError(
                     f"{self.data_path}:{line_no}: duplicate id '{sample.id}' "
@@ -287,12 +303,12 @@ class Task:
             raise UserError(f"{self.data_path}: no samples (the data file has no rows)")
         return samples
 
-    def _sample_from_row(self, index: int, line_no: int, row: Row) -> Sample:
+    def _sample_from_row(
+        self, index: int, line_no: int, row: Row, source: tuple[str, bool] | None = None
+    ) -> Sample:
         fields = self.spec.fields
-        where = f"{self.data_path}:{line_no}"
-        csv = self.spec.data is not None and (
-            (self.spec.format or infer_format(self.data_path)) == "csv"
-        )
+        path, csv = source or self._row_source()
+        where = f"{path}:{line_no}"
         _check_row_shape(where, row, csv)
 
         def column(key: str | None, role: str) -> Any:
@@ -300,7 +316,7 @@ class Task:
                 return None
             if key not in row:
                 raise UserError(
-                    f"{self.data_path}:{line_no}: field '{key}' missing "
+                    f"{where}: field '{key}' missing "
                     f"(task '{self.name}' maps it to {role}); {_fields_found(row, csv)}"
                 )
             return row[key]
@@ -361,8 +377,9 @@ class Task:
             )
         try:
             messages = _render_messages(
-                sample, user_template, system_template, prompt_context(sample)
-            )
+                sample, user_template, system_template, prompt_context(sample),
+                input_only=self.spec.prompt == INPUT_ONLY_PROMPT,
+            )  # fmt: skip
             if self._fewshot is not None:
                 last = messages[-1]
                 content = self._with_fewshot(sample, last.content)
@@ -467,14 +484,18 @@ def _render_messages(
     user_template: jinja2.Template,
     system_template: jinja2.Template | None,
     context: dict[str, Any],
+    input_only: bool = False,
 ) -> list[ChatMessage]:
-    """Chat input is sent as is (after an optional system prompt); text input fills the template."""
+    """Chat input is sent as is (after an optional system prompt); text input fills the template.
+    `input_only`: the template is the default `{{ input }}`, which jinja renders to the text
+    input unchanged: it is taken as it is (rendering cost ~40 us a sample)."""
     messages = []
     if system_template is not None:
         messages.append(ChatMessage(role="system", content=system_template.render(context)))
     if isinstance(sample.input, list):
         return messages + list(sample.input)
-    messages.append(ChatMessage(role="user", content=user_template.render(context)))
+    content = sample.input if input_only else user_template.render(context)
+    messages.append(ChatMessage(role="user", content=content))
     return messages
 
 

@@ -34,23 +34,40 @@ _MEASURED = ("latency_s", "cost_usd", "input_tokens", "output_tokens")
 _STRUCTURAL = ("id", "system", "output", "outputs", "task")
 
 
-@dataclass(frozen=True)
+_NO_EXTRAS: dict[str, Any] = {}  # shared by every row without extra columns (never mutated)
+
+
+@dataclass(frozen=True, slots=True)
 class Recorded:
+    """One recorded output (slots, a shared path and empty extras: a million of them are read)."""
+
     text: str
     extras: dict[str, Any]
-    where: str = ""  # FILE:LINE of the row, for error messages
+    path: Path | None = None
+    line: int = 0
+
+    @property
+    def where(self) -> str:
+        """FILE:LINE of the row, for error messages."""
+        return f"{self.path}:{self.line}" if self.path is not None else ""
+
+
+Outputs = dict[str | None, dict[str, "str | Recorded"]]
+"""task (None: any) -> sample id -> output: its text alone when the row has no other columns (a
+million replayed outputs cost their strings, not an object each; error messages find the line by
+reading the file again), else a Recorded with its extras and line."""
 
 
 @dataclass(frozen=True)
 class ReplayFile:
     path: Path
     sha256: str
-    systems: dict[str, dict[tuple[str | None, str], Recorded]]  # system -> (task, id) -> output
+    systems: dict[str, Outputs]  # system -> task -> sample id -> output
 
 
 def _add(
-    systems: dict[str, dict[tuple[str | None, str], Recorded]],
-    where: str,
+    systems: dict[str, Outputs],
+    where: Recorded,
     task: str | None,
     sample_id: str,
     system: Any,
@@ -63,37 +80,51 @@ def _add(
         return
     if not isinstance(text, str):
         raise UserError(
-            f"{where}: output of system '{system}' is not text (or a list of texts, one per turn)"
+            f"{where.where}: output of system '{system}' is not text (or a list of texts, one "
+            "per turn)"
         )
-    outputs = systems.setdefault(str(system), {})
-    if (task, sample_id) in outputs:
-        raise UserError(f"{where}: duplicate id '{sample_id}' for system '{system}'")
-    outputs[(task, sample_id)] = Recorded(text, extras, where)
+    outputs = systems.setdefault(str(system), {}).setdefault(task, {})
+    if sample_id in outputs:
+        raise UserError(f"{where.where}: duplicate id '{sample_id}' for system '{system}'")
+    outputs[sample_id] = Recorded(text, extras, where.path, where.line) if extras else text
 
 
-def _parse_row(
-    path: Path, line_no: int, row: Row, systems: dict[str, dict[tuple[str | None, str], Recorded]]
-) -> None:
-    where = f"{path}:{line_no}"
+def _recorded(entry: str | Recorded | None) -> Recorded | None:
+    return Recorded(entry, _NO_EXTRAS) if isinstance(entry, str) else entry
+
+
+def _where(path: Path, system: str, task: str | None, sample_id: str) -> str:
+    """FILE:LINE of the row that recorded `sample_id` for `system` (the file read again)."""
+    for line_no, row in read_rows(path):
+        found: dict[str, Outputs] = {}
+        _parse_row(path, line_no, row, found)
+        if sample_id in found.get(system, {}).get(task, {}):
+            return f"{path}:{line_no}"
+    return str(path)
+
+
+def _parse_row(path: Path, line_no: int, row: Row, systems: dict[str, Outputs]) -> None:
+    at = Recorded("", _NO_EXTRAS, path, line_no)
+    where = at.where
     if "id" not in row:
         raise UserError(f"{where}: field 'id' missing (the sample id the output belongs to)")
     task = str(row["task"]) if row.get("task") is not None else None
-    extras = {k: v for k, v in row.items() if k not in _STRUCTURAL}
+    extras = {k: v for k, v in row.items() if k not in _STRUCTURAL} or _NO_EXTRAS
     sample_id = str(row["id"])
     if "outputs" in row:
         if not isinstance(row["outputs"], dict):
             raise UserError(f"{where}: field 'outputs' must map system names to texts")
         for system, text in row["outputs"].items():
-            _add(systems, where, task, sample_id, system, text, extras)
+            _add(systems, at, task, sample_id, system, text, extras)
     elif "system" in row and "output" in row:
-        _add(systems, where, task, sample_id, row["system"], row["output"], extras)
+        _add(systems, at, task, sample_id, row["system"], row["output"], extras)
     else:
         raise UserError(f"{where}: field 'outputs' missing (or 'system' and 'output')")
 
 
 @lru_cache(maxsize=16)
 def _load(path: Path, mtime_ns: int, size: int) -> ReplayFile:
-    systems: dict[str, dict[tuple[str | None, str], Recorded]] = {}
+    systems: dict[str, Outputs] = {}
     for line_no, row in read_rows(path):
         _parse_row(path, line_no, row, systems)
     return ReplayFile(path=path, sha256=file_sha256(path), systems=systems)
@@ -106,8 +137,24 @@ def load_replay_file(path: Path) -> ReplayFile:
     return _load(path, stat.st_mtime_ns, stat.st_size)
 
 
+@dataclass(frozen=True)
+class Locate:
+    """Where an output was recorded, found (file read again) only when an error names it."""
+
+    path: Path
+    system: str
+    task: str | None
+    sample_id: str
+
+    @property
+    def where(self) -> str:
+        return _where(self.path, self.system, self.task, self.sample_id)
+
+
 class ReplayBackend:
     """One recorded system of a replay file."""
+
+    cacheable = False  # its outputs are a file already: the response cache would only copy them
 
     def __init__(self, replay: ReplayFile, system: str) -> None:
         self.name = system
@@ -122,9 +169,9 @@ class ReplayBackend:
         return [self._one(request) for request in requests]
 
     def _one(self, request: Request) -> Generation:
-        recorded = self._outputs.get((request.task, request.sample_id))
+        recorded = _recorded(self._outputs.get(request.task, {}).get(request.sample_id))
         if recorded is None:
-            recorded = self._outputs.get((None, request.sample_id))
+            recorded = _recorded(self._outputs.get(None, {}).get(request.sample_id))
         if recorded is None:
             return Generation(error=f"no recorded output for sample '{request.sample_id}'")
         measured = {k: recorded.extras[k] for k in _MEASURED if recorded.extras.get(k) is not None}
@@ -132,19 +179,27 @@ class ReplayBackend:
         return Generation(text=recorded.text, finish_reason="replay", metadata=metadata, **measured)
 
 
-def check_turn_counts(
-    outputs: dict[tuple[str | None, str], Recorded], task: Task, system: str
-) -> None:
+def check_turn_counts(outputs: Outputs, task: Task, system: str, path: Path) -> None:
     """Raise UserError (naming FILE:LINE, the sample and the system) when a recorded output does
     not fit its sample's turns: one text for a multi-turn sample, more outputs than it has turns,
-    or a list of texts for a single-turn sample."""
+    or a list of texts for a single-turn sample. `path`: the replay file the outputs came from."""
 
-    def get(sample_id: str) -> Recorded | None:
-        return outputs.get((task.name, sample_id)) or outputs.get((None, sample_id))
+    def get(sample_id: str) -> Locate | None:
+        for key in (task.name, None):
+            if sample_id in outputs.get(key, {}):
+                return Locate(path, system, key, sample_id)
+        return None
 
-    samples = task.samples()
-    ids = {s.id for s in samples}
-    for sample in samples:
+    if not task.multi_turn and not any("/turn" in i for ids in outputs.values() for i in ids):
+        return  # single-turn samples, one text each: nothing to check (no pass over the data)
+    ids: set[str] = set()  # every sample id, read only when an output needs it (rare)
+
+    def is_sample(sample_id: str) -> bool:
+        if not ids:
+            ids.update(s.id for _, s in task.iter_samples())
+        return sample_id in ids
+
+    for _, sample in task.iter_samples():
         n = len(sample.turns) if sample.turns else 0
         whole, first = get(sample.id), get(turn_id(sample.id, 1))
         if n and whole is not None:
@@ -161,7 +216,7 @@ def check_turn_counts(
                 f"{beyond.where}: sample '{sample.id}' has {n} turns but system '{system}' has "
                 f"{given} outputs for it (one per turn)"
             )
-        if not n and whole is None and first is not None and turn_id(sample.id, 1) not in ids:
+        if not n and whole is None and first is not None and not is_sample(turn_id(sample.id, 1)):
             raise UserError(
                 f"{first.where}: sample '{sample.id}' has one turn: system '{system}' needs one "
                 "text as its output, not a list"
@@ -185,7 +240,7 @@ def build_replay_backends(name: str, options: dict[str, Any], task: Task | None)
             "give the replay file as model.path=FILE"
         )
     replay = load_replay_file(path)
-    tasks_in_file = {t for outputs in replay.systems.values() for t, _ in outputs}
+    tasks_in_file = {t for outputs in replay.systems.values() for t in outputs}
     wanted = options.get("systems") or sorted(replay.systems)
     for system in wanted:
         if system not in replay.systems:
@@ -193,7 +248,7 @@ def build_replay_backends(name: str, options: dict[str, Any], task: Task | None)
                 f"{path}: unknown system '{system}'{did_you_mean(system, replay.systems)}"
             )
     if tasks_in_file != {None}:
-        wanted = [s for s in wanted if any(t == task.name for t, _ in replay.systems[s])]
+        wanted = [s for s in wanted if task.name in replay.systems[s]]
     for system in wanted:
-        check_turn_counts(replay.systems[system], task, system)
+        check_turn_counts(replay.systems[system], task, system, replay.path)
     return [ReplayBackend(replay, system) for system in wanted]
