@@ -25,6 +25,7 @@ Both resampling tests add one to numerator and denominator, so a p-value is neve
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -250,7 +251,8 @@ def paired_t(
 ) -> float:
     """Two-sided p of the paired t-test that mean(b - a) == `null_delta` (shape (n,) each).
 
-    Equals scipy.stats.ttest_rel(b, a).pvalue when `null_delta` is 0. Differences without spread
+    Equals scipy.stats.ttest_rel(b, a).pvalue when `null_delta` is 0 (the same formula; to
+    1e-14 relative, tested). Differences without spread
     (every sample changed by the same amount) have no t statistic: p is 1 when that amount is the
     null, else the exact sign-flip p, 2 / 2**n (only the two all-same-sign flips are as extreme).
     Raises ValueError for fewer than two samples.
@@ -264,9 +266,13 @@ def paired_t(
         return (
             1.0 if abs(float(diffs.mean())) <= 1e-12 * scale else min(1.0, 2.0 ** (1 - len(diffs)))
         )
-    from scipy import stats as scipy_stats  # imported on first use: scipy takes seconds to load
+    from scipy import special  # imported on first use: scipy takes seconds to load
 
-    return float(scipy_stats.ttest_1samp(diffs, 0.0).pvalue)
+    # scipy.stats.ttest_1samp's formula without its per-call dispatch (~600 us against ~20 us:
+    # a report runs thousands): t = mean / sqrt(var(ddof=1) / n), p = 2 * T_{n-1}(-|t|)
+    n = len(diffs)
+    t = float(diffs.mean()) / math.sqrt(float(diffs.var(ddof=1)) / n)
+    return float(2.0 * special.stdtr(n - 1, -abs(t)))
 
 
 def _effect_size(rows_a: Rows, rows_b: Rows, value_a: float, delta: float) -> float | None:

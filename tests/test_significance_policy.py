@@ -47,6 +47,18 @@ def test_mean_metrics_get_scipys_paired_t_test():
     assert shifted == pytest.approx(stats.ttest_1samp(B - A, 0.1).pvalue, rel=1e-12)
 
 
+def test_paired_t_equals_scipy_on_random_differences():
+    """evalkit's lean paired t (scipy's formula without its dispatch) against scipy itself."""
+    rng = np.random.default_rng(4)
+    for i in range(400):
+        n = int(rng.integers(2, 300))
+        a, b = rng.normal(size=n), rng.normal(0.1 * rng.normal(), 1.0, size=n)
+        if i % 2:
+            a, b = np.round(a, 1), np.round(b, 1)  # ties and repeated values
+        expected = stats.ttest_rel(b, a).pvalue
+        assert paired_t(a, b) == pytest.approx(expected, rel=1e-13, abs=1e-300), (n, i)
+
+
 def test_differences_without_spread_get_the_exact_sign_flip_p():
     assert paired_t(A, A) == 1.0
     assert paired_t(A, A + 0.25) == pytest.approx(2.0 / 2**12)  # 2 of the 2**12 sign flips
