@@ -83,13 +83,14 @@ class LoadedRecords:
         def values(rows: np.ndarray, n_resamples: int) -> np.ndarray:
             cache_key = (task, model, metric, ids, seed, n_resamples)
             if cache_key not in self._resamples:
+                wanted = set(ids)
                 peers = [model] + [
                     m
                     for m in self.models
                     if m != model
                     and (task, m) in self.records
                     and (task, m, metric, ids, seed, n_resamples) not in self._resamples
-                    and all(i in self.column(task, m, metric)[0] for i in ids)
+                    and self.column(task, m, metric)[0].keys() >= wanted
                 ]
                 matrices = [rows]
                 for m in peers[1:]:

@@ -92,14 +92,18 @@ def correlate(
     needed = {"system": "system", "summary": "group"}.get(level)
     if needed and any(getattr(i, needed) is None for i in items):
         raise ValueError(f"{level}-level correlation needs a {needed} for every item")
-    value, n = _value(items, level, method)
     units = _units(items)
     picks = np.random.default_rng(seed).integers(0, len(units), size=(n_resamples, len(units)))
-    if level == "summary":
-        replicates = _summary_replicates(units, method, picks)
+    if level == "summary":  # the documents' correlations serve the value and every replicate
+        per_document = _per_document(units, method)
+        defined = per_document[~np.isnan(per_document)]
+        value, n = (float(np.mean(defined)) if len(defined) else math.nan), len(defined)
+        replicates = _summary_replicates(per_document, picks)
     elif level == "system":
+        value, n = _value(items, level, method)
         replicates = _system_replicates(units, method, picks)
     else:
+        value, n = _value(items, level, method)
         replicates = _sample_replicates(units, method, picks)
     replicates = replicates[~np.isnan(replicates)]
     low = high = None
@@ -140,12 +144,15 @@ def _sample_replicates(units: list[list[Judged]], method: str, picks: np.ndarray
     return np.array([_corr(method, x[row], y[row]) for row in rows])
 
 
-def _summary_replicates(units: list[list[Judged]], method: str, picks: np.ndarray) -> np.ndarray:
+def _per_document(units: list[list[Judged]], method: str) -> np.ndarray:
+    """Each document's correlation (NaN where undefined), in the order of `units`: the order in
+    which `_value` groups them, so their mean is the summary-level value."""
+    return np.array([_corr(method, [i.prediction for i in u], [i.human for i in u]) for u in units])
+
+
+def _summary_replicates(per_document: np.ndarray, picks: np.ndarray) -> np.ndarray:
     """A summary-level value is a mean of per-document correlations, so a replicate is the mean
     of the picked documents' correlations, each counted as often as it was drawn."""
-    per_document = np.array(
-        [_corr(method, [i.prediction for i in u], [i.human for i in u]) for u in units]
-    )
     drawn = per_document[picks]
     defined = ~np.isnan(drawn)
     counts = defined.sum(axis=1)
