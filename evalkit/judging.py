@@ -440,13 +440,21 @@ def _pairwise(data: RunData, rubric: Rubric, cfg: JudgeConfig, spec: ProtocolSpe
 
 def _note_unweighted(judged: Sequence[PairJudgment]) -> None:
     read = [j for j in judged if j.outcome is not None]
-    unweighted = sum(j.verdict_outcome is None for j in read)
-    if unweighted:
+    unweighted = [j for j in read if j.verdict_outcome is None]
+    partly = sum(any(p is not None for p in j.preferences) for j in unweighted)
+    if len(unweighted) > partly:
         logger.warning(
             "logprobs=true: %d of %d pairs had no verdict logprobs (set judge_model.logprobs=true "
             "and judge_model.top_logprobs=5 for an endpoint that returns them); they count by "
             "their labels",
-            unweighted,
+            len(unweighted) - partly,
+            len(read),
+        )
+    if partly:
+        logger.warning(
+            "logprobs=true: %d of %d pairs had verdict logprobs in only one of the orders asked; "
+            "they count by their labels (pairwise.jsonl keeps the preference read)",
+            partly,
             len(read),
         )
 
@@ -575,7 +583,12 @@ def weighted(judged: PairJudgment, preferences: tuple[float | None, float | None
     still decide swap consistency and the bias figures. Otherwise the discrete outcome stands."""
     asked = [p for p, v in zip(preferences, judged.verdicts, strict=True) if v is not None]
     if not asked or any(p is None for p in asked) or judged.outcome is None:
-        return judged
+        # the preferences read are kept in pairwise.jsonl; the labels decide the outcome
+        return (
+            replace(judged, preferences=preferences)
+            if any(p is not None for p in asked)
+            else judged
+        )
     outcome = float(np.mean([float(p) for p in asked if p is not None]))
     return replace(
         judged,

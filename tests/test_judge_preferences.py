@@ -145,13 +145,15 @@ def test_weighting_keeps_the_labels_outcome_for_the_bias_figures() -> None:
         [both.outcome],
         1.0,
     )
-    assert weighted(labels, (0.9, None)) is labels  # an order without logprobs: labels count
+    partly = weighted(labels, (0.9, None))  # an order without logprobs: labels count
+    assert (partly.outcome, partly.preferences, partly.label_outcome) == (1.0, (0.9, None), 1.0)
     one_order = PairJudgment("q", "m", "base", (None, "B"), (None, None), 1.0, None, (9, 3), [],
                              None, [1.0])  # fmt: skip
     assert weighted(one_order, (None, 0.6)).outcome == 0.6
     dropped = PairJudgment("q", "m", "base", ("A", "A"), (None, None), None, False, (9, 3), [],
                            None, [])  # fmt: skip
-    assert weighted(dropped, (0.9, 0.1)) is dropped  # pairwise.inconsistent=drop holds
+    kept = weighted(dropped, (0.9, 0.1))  # pairwise.inconsistent=drop holds
+    assert (kept.outcome, kept.battles, kept.preferences) == (None, [], (0.9, 0.1))
 
 
 def test_a_judge_without_logprobs_is_named_and_counts_by_labels(run_cli, toy_run) -> None:  # noqa: F811
@@ -163,3 +165,22 @@ def test_a_judge_without_logprobs_is_named_and_counts_by_labels(run_cli, toy_run
     run = json.loads((toy_run / "run.json").read_text())
     [row] = run["pairwise"]["tasks"]["toy_qa"]["win_rates"]
     assert row["win_rate"] == 0.5  # always "A": inconsistent, a tie by default
+
+
+def test_logprobs_in_one_order_only_are_kept_and_named(run_cli, toy_run) -> None:  # noqa: F811
+    def reply(messages):
+        text = messages[-1]["content"]
+        a = _between(text, "[Answer A]", "[Answer B]")
+        if a.isdigit() and int(a) % 2 == 0 and a != "0":  # 'good' shown as A and right
+            return tokens_and_logprobs("A")
+        return "[[B]]" if a != "I do not know" else "[[C]]"
+
+    args = ["judge=pairwise_preference", "pairwise.baseline=bad", "logprobs=true"]
+    args += ["judge_model.logprobs=true", "judge_model.top_logprobs=5"]
+    with JudgeServer(reply) as server:
+        out = run_cli("judge", str(toy_run), *judge_args(server, *args))
+    assert out.returncode == 0, out.stderr
+    assert "pairs had verdict logprobs in only one of the orders asked" in out.stderr
+    lines = [json.loads(x) for x in (toy_run / "pairwise.jsonl").read_text().splitlines()]
+    one_sided = [line for line in lines if line["preferences"] != [None, None]]
+    assert one_sided and all(None in line["preferences"] for line in one_sided)
