@@ -182,7 +182,7 @@ class Check:
     max_drop: float
     floor: float | None
     mde: float  # minimum detectable drop at 80% power (one-sided 5%)
-    status: str  # pass | regression | below_floor
+    status: str  # pass | regression | below_floor | missing (in the baseline, not in the run)
     underpowered: bool
     test: str  # the policy's paired test: paired_t | mcnemar | bootstrap
     p_value: float  # of "change = -max_drop" (two-sided)
@@ -211,6 +211,15 @@ def run_gate(baseline: Snapshot, run: Snapshot, config: GateConfig) -> list[Chec
         raise UserError(
             f"nothing to compare: no task x model x metric of {run.source} is in the baseline"
         )
+    compared = {(task, model, metric) for task, model, metric, _, _ in pending}
+    expected = [
+        (task, model, metric)
+        for task, per_model in baseline.rows.items()
+        for model, per_metric in per_model.items()
+        for metric in per_metric
+    ]
+    _check_rules(config, expected)
+    missing = [where for where in expected if where not in compared]
     sizes = Counter((task, metric) for task, _, metric, _, _ in pending)
     metrics = run.metric_table()  # the run's stored specs: no scorer is built for them
     tested = []
@@ -218,7 +227,31 @@ def run_gate(baseline: Snapshot, run: Snapshot, config: GateConfig) -> list[Chec
         where = (task, model, metric)
         tested.append(_test(where, base_rows, rows, metrics, run, config, sizes[(task, metric)]))
     adjusted = holm_by_family([t[1].p_value for t in tested], [(t[0][0], t[0][2]) for t in tested])
-    return [_check(*t, p_holm, run, config) for t, p_holm in zip(tested, adjusted, strict=True)]
+    checks = [_check(*t, p_holm, run, config) for t, p_holm in zip(tested, adjusted, strict=True)]
+    return checks + [_missing(where, config) for where in missing]
+
+
+def _check_rules(config: GateConfig, expected: Sequence[tuple[str, str, str]]) -> None:
+    """A rule that matches no task x model x metric of the baseline is a typo, not a no-op.
+    Raises UserError naming it."""
+    for number, rule in enumerate(config.rules, start=1):
+        if not any(rule.matches(*where) for where in expected):
+            raise UserError(
+                f"gate config: rule {number} (task={rule.task}, model={rule.model}, "
+                f"metric={rule.metric}) matches no task x model x metric of the baseline"
+            )
+
+
+def _missing(where: tuple[str, str, str], config: GateConfig) -> Check:
+    """A baseline check the run cannot answer (the model, task or metric is gone, or fewer than
+    two samples are shared): a failure, since a run that stopped producing it must not pass."""
+    task, model, metric = where
+    max_drop, floor = config.thresholds(task, model, metric)
+    nan = math.nan
+    return Check(
+        task, model, metric, 0, nan, nan, nan, nan, nan, max_drop, floor, nan, "missing",
+        underpowered=False, test="none", p_value=nan, p_holm=nan,
+    )  # fmt: skip
 
 
 Tested = tuple[tuple[str, str, str], PairedOutcome, np.ndarray, Any]
@@ -328,6 +361,12 @@ def markdown_summary(checks: Sequence[Check], baseline: str, run: str) -> str:
         "|---|---|---|---|---:|---:|---|---:|---:|---:|---:|",
     ]
     for c in sorted(checks, key=lambda c: (not c.failed, c.task, c.model, c.metric)):
+        if c.status == "missing":
+            lines.append(
+                f"| MISSING | {md_text(c.task)} | {md_text(c.model)} | {md_text(c.metric)} "
+                "| | | not in the run (or < 2 shared samples) | | | 0 | |"
+            )
+            continue
         mark = {"pass": "ok", "regression": "REGRESSION", "below_floor": "BELOW FLOOR"}[c.status]
         mde = _fmt(c.mde) + (" (too small a suite)" if c.underpowered else "")
         lines.append(
@@ -352,7 +391,13 @@ def junit_xml(checks: Sequence[Check]) -> str:
     for c in checks:
         name = quoteattr(f"{c.task}.{c.model}.{c.metric}")
         body = ""
-        if c.failed:
+        if c.status == "missing":
+            message = (
+                f"missing: {c.task} / {c.model} / {c.metric} is in the baseline but not in the "
+                "run (or fewer than 2 samples are shared)"
+            )
+            body = f"<failure message={quoteattr(message)}>{escape(message)}</failure>"
+        elif c.failed:
             message = (
                 f"{c.status}: {c.metric} {_fmt(c.baseline)} -> {_fmt(c.value)} "
                 f"(change {c.change:+.4g}, 95% CI [{c.ci_low:+.4g}, {c.ci_high:+.4g}], "

@@ -152,3 +152,37 @@ def test_the_installed_command_end_to_end(run_cli, runs):
     assert out.returncode == 1, out.stdout + out.stderr
     assert "| REGRESSION | toy_qa | good | exact_match |" in out.stdout
     assert run_cli("gate", str(runs["again"]), "--baseline", str(runs["base"])).returncode == 0
+
+
+def test_a_model_missing_from_the_run_fails_the_gate(runs, tmp_path):
+    """A run that stopped producing a model (or crashed on it) must not pass."""
+    import gzip
+
+    saved = tmp_path / "base.json.gz"
+    assert gate_cli("baseline", "save", str(runs["base"]), "-o", str(saved)).returncode == 0
+    data = json.loads(gzip.decompress(saved.read_bytes()))
+    text = json.dumps(data)
+    assert '"bad"' in text
+    # the same run, with 'bad' renamed in the baseline: the run has no such model
+    renamed = tmp_path / "renamed.json.gz"
+    renamed.write_bytes(gzip.compress(text.replace('"bad"', '"gone"').encode()))
+    out = gate_cli("gate", str(runs["base"]), "--baseline", str(renamed),
+                   "--junit", str(tmp_path / "g.xml"))  # fmt: skip
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "| MISSING | toy_qa | gone | exact_match |" in out.stdout
+    assert "| ok | toy_qa | good | exact_match |" in out.stdout
+    failures = ET.parse(tmp_path / "g.xml").getroot().findall(".//failure")
+    assert any("missing: toy_qa / gone / exact_match" in f.get("message") for f in failures)
+    assert_valid_junit(tmp_path / "g.xml")
+
+
+def test_a_rule_that_matches_nothing_is_an_error(runs, tmp_path):
+    config = tmp_path / "gate.yaml"
+    config.write_text("rules:\n  - {task: toy_qa, metric: exact_mach, max_drop: 0.1}\n")
+    out = gate_cli("gate", str(runs["base"]), "--baseline", str(runs["base"]), "--config",
+                   str(config))  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "evalkit: error: gate config: rule 1 (task=toy_qa, model=*, metric=exact_mach) matches "
+        "no task x model x metric of the baseline"
+    ]
