@@ -35,6 +35,19 @@ def eta_seconds(done: float, total: float | None, elapsed: float) -> float | Non
     return max(0.0, elapsed / done * (total - done))
 
 
+def phase_eta(phase: Phase) -> float | None:
+    """The ETA at the rate since the phase's first update, once a second one came: the time
+    before the first update (models loading, the first batch) says little about the rest, and
+    counted in it gave hours for a 3-minute demo. Before that, the average since the start."""
+    first = phase.first_update
+    if first is not None and phase.busy_s is None and phase.done > first[1]:
+        since = phase.owner.clock() - first[0]
+        return eta_seconds(
+            phase.done - first[1], None if phase.total is None else phase.total - first[1], since
+        )
+    return eta_seconds(phase.done, phase.total, phase.elapsed)
+
+
 class Phase:
     """A phase's counter. `advance` and `detail` may be called from any thread."""
 
@@ -52,6 +65,7 @@ class Phase:
         self.started = owner.clock()
         self.ended: float | None = None
         self.detail_text = ""
+        self.first_update: tuple[float, int] | None = None  # (clock, done) at the first advance
         self.task_id: TaskID | None = None
 
     @property
@@ -67,13 +81,19 @@ class Phase:
 
     def advance(self, n: int = 1) -> None:
         self.done += n
+        self._first_seen()
         self.owner.changed(self)
 
     def at_least(self, n: int) -> None:
         """Move the count up to n (when another measure of the same work is ahead)."""
         if n > self.done:
             self.done = n
+            self._first_seen()
             self.owner.changed(self)
+
+    def _first_seen(self) -> None:
+        if self.first_update is None:
+            self.first_update = (self.owner.clock(), self.done)
 
     def detail(self, text: str) -> None:
         """What the phase works on now (e.g. the scorer), shown next to its name."""
@@ -100,10 +120,12 @@ class Phase:
             parts.append(f"{self.done:,}/{self.total:,} {self.unit} ({self.done / self.total:.0%})")
         elif self.done:
             parts.append(f"{self.done:,} {self.unit}")
-        parts.append(format_rate(self.done, self.elapsed, self.unit))
+        if self.done:
+            parts.append(format_rate(self.done, self.elapsed, self.unit))
         parts.append(f"elapsed {format_duration(self.elapsed)}")
-        eta = eta_seconds(self.done, self.total, self.elapsed)
-        parts.append(f"ETA {format_duration(eta)}" if eta is not None else "ETA -")
+        if self.total:
+            eta = phase_eta(self)
+            parts.append(f"ETA {format_duration(eta)}" if eta is not None else "ETA -")
         return f"{name}: " + ", ".join(parts)
 
 
@@ -133,6 +155,6 @@ class TimeColumn(ProgressColumn):
         elapsed = format_duration(phase.elapsed)
         if phase.ended is not None:
             return Text(f"done in {elapsed}", style="green")
-        eta = eta_seconds(phase.done, phase.total, phase.elapsed)
+        eta = phase_eta(phase)
         left = f"ETA {format_duration(eta)}" if eta is not None else "ETA -"
         return Text(f"{elapsed}  {left}" if phase.total else elapsed, style="yellow")

@@ -61,7 +61,8 @@ def test_plain_lines_at_a_steady_rhythm_with_counts_rate_and_eta():
         with progress.phase("report", None):
             clock.now += 4.0
     lines = out.getvalue().splitlines()
-    assert lines[0] == "score: 150/1,000 samples (15%), 50 samples/s, elapsed 0:00:03, ETA 0:00:17"
+    # ETA at the rate since the first update (100 samples in the last 1 s): 850 left -> 8.5 s
+    assert lines[0] == "score: 150/1,000 samples (15%), 50 samples/s, elapsed 0:00:03, ETA 0:00:08"
     assert lines[1].startswith("score: 251/1,000 samples (25%), 19 samples/s, elapsed 0:00:14")
     assert lines[2] == ("score: 251/1,000 samples, 19 samples/s, done in 0:00:14 (rouge 1.5 s)")
     assert lines[3] == "report: done in 0:00:04"  # a step without a count still shows
@@ -471,3 +472,19 @@ def test_an_in_process_run_closes_no_logging_handler_of_the_host(qa_task, tmp_pa
         assert not host.closed
     finally:
         logging.getLogger("host.app").removeHandler(host)
+
+
+def test_the_eta_ignores_the_warm_up_before_the_first_update():
+    """Models loading for a minute before the first batch must not make a 2-minute phase show an
+    ETA of hours (the demo showed 'ETA 1:24:42' at 10 s); a phase without a total shows no rate
+    or ETA placeholder."""
+    clock, out = FakeClock(), io.StringIO()
+    progress = RunProgress(interactive=False, stream=out, clock=clock, ticker=False)
+    with progress, progress.phase("generate", 1000) as phase:
+        clock.now += 60.0
+        phase.advance(10)  # the first batch, after the warm-up
+        clock.now += 1.0
+        phase.advance(10)  # 10 a second from now on
+        assert phase.status_line().endswith("ETA 0:01:38")  # 980 left at 10/s (was 0:49:49)
+        with progress.phase("report", None) as report:
+            assert report.status_line() == "report: elapsed 0:00:00"
