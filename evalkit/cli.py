@@ -671,9 +671,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     except RunFailed as exc:
         click.echo(f"evalkit: error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_status)
+    except click.UsageError as exc:  # one line, like every other user error
+        where = exc.ctx.command_path if exc.ctx is not None else "evalkit"
+        message = " ".join(exc.format_message().split())
+        click.echo(f"evalkit: error: {message} (see '{where} --help')", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

@@ -85,3 +85,11 @@ def test_an_internal_error_exits_2_not_1(
     code, out, err = _gate(str(run_dir), "--baseline", str(run_dir))
     assert code == 2 and out == ""
     assert err == f"evalkit: error: gate failed: {type(error).__name__}: {error}\n"
+
+
+def test_a_missing_option_is_one_line_exit_2(run_dir: Path) -> None:
+    code, out, err = _gate(str(run_dir))  # no --baseline
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "evalkit: error: Missing option '--baseline'. (see 'evalkit gate --help')"
+    ]
