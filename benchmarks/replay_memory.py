@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def direct_values(task: Path) -> np.ndarray:
     )
 
 
-def aggregate_of(run_dir: Path) -> dict[str, object]:
+def aggregate_of(run_dir: Path) -> dict[str, Any]:
     run = json.loads((run_dir / "run.json").read_text())
     (only,) = [a for a in run["aggregates"] if a["metric"] == "exact_match"]
     return dict(only)
@@ -129,8 +130,8 @@ def check_chunks(
         shutil.copy(task / "task.yaml", part / "task.yaml")
         run_child(part, work / f"run{k}")
         agg = aggregate_of(work / f"run{k}")
-        total += round(float(agg["value"]) * int(agg["n"]))  # type: ignore[arg-type, call-overload]
-        count += int(agg["n"])  # type: ignore[call-overload]
+        total += round(float(agg["value"]) * int(agg["n"]))
+        count += int(agg["n"])
     combined = total / count  # exact match is 0 or 1: the sums are exact integers
     print(
         f"{chunks} chunk runs ({time.perf_counter() - started:.0f} s): combined value "

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import pickle
 import random
+from typing import Any
 
 import numpy as np
 import pytest
 from sacrebleu.metrics import BLEU, CHRF, TER
+from sacrebleu.metrics.base import Metric
 
 from evalkit.corpus_formulas import (
     BleuFromStats,
     ChrfFromStats,
     SacrebleuScore,
+    ScoreFromStats,
     corpus_score_function,
     ter_from_stats,
 )
@@ -49,7 +52,7 @@ def test_bleu_equals_sacrebleu_bit_for_bit(options: dict) -> None:
     assert_many_equals_each(lean, rows)
 
 
-def assert_many_equals_each(function, rows: list[list[float]]) -> None:  # type: ignore[no-untyped-def]
+def assert_many_equals_each(function: ScoreFromStats, rows: list[list[float]]) -> None:
     """`many` on all rows at once gives each row's scalar value, bit for bit."""
     many = function.many(np.array(rows, dtype=np.float64))
     each = np.array([function(list(row)) for row in rows])
@@ -99,7 +102,7 @@ def test_ter_equals_sacrebleu_bit_for_bit() -> None:
 
 def test_a_metric_with_its_own_formula_keeps_it() -> None:
     class HalfBLEU(BLEU):
-        def _compute_score_from_stats(self, stats):  # type: ignore[no-untyped-def]
+        def _compute_score_from_stats(self, stats: list[float]) -> Any:
             score = super()._compute_score_from_stats(stats)
             score.score /= 2
             return score
@@ -125,13 +128,13 @@ def test_the_functions_pickle_for_worker_processes() -> None:
         assert pickle.loads(pickle.dumps(function))(list(stats)) == function(list(stats))
 
 
-def _width(metric) -> int:  # type: ignore[no-untyped-def]
+def _width(metric: Metric) -> int:
     return 10 if isinstance(metric, BLEU) else 18 if isinstance(metric, CHRF) else 2
 
 
 def test_the_fallback_scores_many_rows_too() -> None:
     class HalfTER(TER):
-        def _compute_score_from_stats(self, stats):  # type: ignore[no-untyped-def]
+        def _compute_score_from_stats(self, stats: list[float]) -> Any:
             score = super()._compute_score_from_stats(stats)
             score.score /= 2
             return score

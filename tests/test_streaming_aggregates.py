@@ -19,7 +19,7 @@ from evalkit.extraction_scoring import count_no_answers
 from evalkit.pipeline import run_evaluation
 from evalkit.scoring import build_scorers
 from evalkit.store import RunStore
-from evalkit.types import Generation, Request, SampleRecord, Score
+from evalkit.types import ExtractedAnswer, Generation, Request, SampleRecord, Score
 from evalkit.usage import summarize_usage
 from tests.conftest import write_jsonl
 
@@ -109,7 +109,7 @@ def _record(sample_id: str, index: int, *, failed: bool, cost: float, extracted:
         request=Request(task="t", sample_id=sample_id, messages=[]),
         generation=generation,
         scores=[score],
-        extracted=[{"pipeline": "", "answer": extracted}],  # type: ignore[list-item]
+        extracted=[ExtractedAnswer(pipeline="", answer=extracted)],
     ).model_dump()
 
 
