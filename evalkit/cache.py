@@ -7,6 +7,10 @@ messages including any system prompt, generation params including seed), so anyt
 change an output changes the key (tests/backends/test_hf_signature.py, test_cache_keys.py).
 Failed generations are not stored, so a rerun retries them. WAL mode plus a busy timeout lets
 parallel jobs share one cache file.
+
+`look_up` and `CacheLookup.merge` (or `generate_cached`, both in one call) are evalkit's one
+implementation of "cached or generate": the pipeline's generation stage, multi-turn conversations
+and judge models (pointwise and pairwise) all ask a backend through them.
 """
 
 from __future__ import annotations
@@ -16,9 +20,15 @@ import json
 import sqlite3
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from evalkit.redact import redact_generation
 from evalkit.types import Generation, Request
+
+if TYPE_CHECKING:
+    from evalkit.protocols import Backend
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -80,3 +90,49 @@ class ResponseCache:
 
     def close(self) -> None:
         self._db.close()
+
+
+@dataclass(frozen=True)
+class CacheLookup:
+    """What the cache holds of a list of requests: their keys (empty when there is no cache:
+    every request goes to the backend), the cached answers by key, and the positions missing."""
+
+    keys: list[str]
+    cached: dict[str, Generation]
+    missing: list[int]
+
+    def merge(self, made: Sequence[Generation], cache: ResponseCache | None) -> list[Generation]:
+        """One generation per request, in request order: `made` answers the missing positions
+        (its error texts redacted; successful ones stored in `cache`), the rest come from the
+        cache marked `cached=True`."""
+        fresh = dict(zip(self.missing, [redact_generation(g) for g in made], strict=True))
+        if not self.keys:
+            return [fresh[i] for i in range(len(fresh))]
+        if cache is not None:
+            cache.put_many([(self.keys[i], g) for i, g in fresh.items()])
+        return [
+            fresh[i] if i in fresh else self.cached[k].model_copy(update={"cached": True})
+            for i, k in enumerate(self.keys)
+        ]
+
+
+def look_up(
+    cache: ResponseCache | None, signature: str, requests: Sequence[Request]
+) -> CacheLookup:
+    """The cache's answers to `requests` asked of the backend with `signature`; without a cache
+    every request is missing."""
+    if cache is None:
+        return CacheLookup([], {}, list(range(len(requests))))
+    keys = [cache_key(signature, r) for r in requests]
+    cached = cache.get_many(keys)
+    return CacheLookup(keys, cached, [i for i, k in enumerate(keys) if k not in cached])
+
+
+def generate_cached(
+    backend: Backend, cache: ResponseCache | None, requests: Sequence[Request]
+) -> list[Generation]:
+    """One generation per request: from the cache where there, else from the backend (asked
+    once, for the missing ones only; error texts redacted; successful answers cached)."""
+    lookup = look_up(cache, backend.signature(), requests)
+    made = backend.generate([requests[i] for i in lookup.missing]) if lookup.missing else []
+    return lookup.merge(made, cache)

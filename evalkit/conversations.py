@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from evalkit.cache import ResponseCache, cache_key
+from evalkit.cache import ResponseCache, generate_cached
 from evalkit.multiturn import follow_up, turn_sample
 from evalkit.protocols import Backend
-from evalkit.redact import redact_generation
 from evalkit.types import Generation, Request, Sample
 
 
@@ -30,25 +29,6 @@ class Produced:
     request: Request
     generation: Generation
     turn: int = 0
-
-
-def generate_cached(
-    backend: Backend, cache: ResponseCache | None, requests: Sequence[Request]
-) -> list[Generation]:
-    """One generation per request: from the cache where there, else from the backend (error
-    texts redacted; successful answers cached)."""
-    signature = backend.signature()
-    keys = [cache_key(signature, r) for r in requests]
-    cached = cache.get_many(keys) if cache is not None else {}
-    missing = [i for i, k in enumerate(keys) if k not in cached]
-    made = backend.generate([requests[i] for i in missing]) if missing else []
-    fresh = dict(zip(missing, [redact_generation(g) for g in made], strict=True))
-    if cache is not None:
-        cache.put_many([(keys[i], g) for i, g in fresh.items()])
-    return [
-        fresh[i] if i in fresh else cached[k].model_copy(update={"cached": True})
-        for i, k in enumerate(keys)
-    ]
 
 
 def converse(

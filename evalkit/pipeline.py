@@ -25,7 +25,7 @@ from typing import Any
 from evalkit import __version__, registry
 from evalkit.abort import RunAborted, stop_cause
 from evalkit.aggregate import aggregate_columns, extraction_of, task_metrics, usage_of
-from evalkit.cache import ResponseCache, cache_key
+from evalkit.cache import CacheLookup, ResponseCache, look_up
 from evalkit.columns import RunColumns
 from evalkit.config import RunConfig
 from evalkit.conversations import Produced, converse
@@ -37,7 +37,7 @@ from evalkit.multiturn import record_ids
 from evalkit.progress import Phase, RunProgress
 from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
 from evalkit.provenance import git_commit, host_info, library_versions
-from evalkit.redact import install_log_filter, redact, redact_generation, register_env
+from evalkit.redact import install_log_filter, redact, register_env
 from evalkit.sample_stream import Samples, read_samples
 from evalkit.scoring import (
     PendingScores,
@@ -223,9 +223,7 @@ class Generating:
 
     batch: Batch
     requests: list[Request]
-    keys: list[str]
-    cached: dict[str, Generation]
-    missing: list[int]
+    lookup: CacheLookup  # what the cache answered; the backend answers `lookup.missing`
     future: Future[list[Generation]] | None = None
     conversation: Future[list[Produced]] | None = None
 
@@ -254,34 +252,20 @@ class GenerationStage:
         if batch.plan.task.multi_turn:
             path = cache.path if cache is not None else None
             talk = self._executor.submit(self._timed_converse, batch, requests, path)
-            return Generating(batch, requests, [], {}, [], conversation=talk)
-        if cache is None:
-            future = self._executor.submit(self._timed, batch.backend, requests)
-            return Generating(batch, requests, [], {}, list(range(len(requests))), future)
-        signature = batch.backend.signature()
-        keys = [cache_key(signature, r) for r in requests]
-        cached = cache.get_many(keys)
-        missing = [i for i, k in enumerate(keys) if k not in cached]
-        todo = [requests[i] for i in missing]
+            return Generating(batch, requests, look_up(None, "", []), conversation=talk)
+        signature = batch.backend.signature() if cache is not None else ""
+        lookup = look_up(cache, signature, requests)
+        todo = [requests[i] for i in lookup.missing]
         future = self._executor.submit(self._timed, batch.backend, todo)
-        return Generating(batch, requests, keys, cached, missing, future)
+        return Generating(batch, requests, lookup, future)
 
     def finish(self, item: Generating) -> list[Produced]:
         """Each record's sample, request and generation (a multi-turn sample: one per turn)."""
         if item.conversation is not None:
             return item.conversation.result()
         assert item.future is not None
-        made = [redact_generation(g) for g in item.future.result()]  # no key in any error text
-        if not item.keys:  # not cached (see start): every generation is fresh
-            generations = made
-        else:
-            fresh = dict(zip(item.missing, made, strict=True))
-            if self.cache is not None:
-                self.cache.put_many([(item.keys[i], g) for i, g in fresh.items()])
-            generations = [
-                fresh[i] if i in fresh else item.cached[k].model_copy(update={"cached": True})
-                for i, k in enumerate(item.keys)
-            ]
+        # the cache's answers plus the backend's (no key in any error text; successes cached)
+        generations = item.lookup.merge(item.future.result(), self.cache)
         return [
             Produced(s, r, g)
             for s, r, g in zip(item.batch.samples, item.requests, generations, strict=True)

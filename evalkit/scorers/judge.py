@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from pydantic import ValidationError
 
 from evalkit import registry
-from evalkit.cache import ResponseCache, cache_key
+from evalkit.cache import ResponseCache, generate_cached
 from evalkit.config import ModelConfig, _default_cache_path
 from evalkit.errors import UserError
 from evalkit.judges.parse import ParseFailure, Verdict, logprob_weighted_score, parse_score
@@ -79,7 +79,6 @@ class Judge:
 
     def ask(self, conversations: Sequence[list[ChatMessage]]) -> list[Generation]:
         """One reply per conversation, from the cache where this exact prompt was judged."""
-        signature = self.backend.signature()
         requests = [
             Request(
                 task=f"judge:{self.rubric.signature}",
@@ -91,16 +90,7 @@ class Judge:
             )
             for messages in conversations
         ]
-        keys = [cache_key(signature, r) for r in requests]
-        cached = self.cache.get_many(keys) if self.cache is not None else {}
-        todo = [i for i, k in enumerate(keys) if k not in cached]
-        fresh = dict(zip(todo, self.backend.generate([requests[i] for i in todo]), strict=True))
-        if self.cache is not None:
-            self.cache.put_many([(keys[i], g) for i, g in fresh.items()])
-        return [
-            fresh[i] if i in fresh else cached[k].model_copy(update={"cached": True})
-            for i, k in enumerate(keys)
-        ]
+        return generate_cached(self.backend, self.cache, requests)
 
     def judge(
         self, prompts: Sequence[tuple[str, str]]
