@@ -20,19 +20,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from evalkit.errors import UserError
+from evalkit.judges.pairs import PairJudgment, human_outcome
 from evalkit.judges.rubric import Rubric
 from evalkit.recorded_judgments import RecordedPair, read_recorded
 from evalkit.scoring import sample_source
 from evalkit.types import RunRecord, SampleRecord
 
 if TYPE_CHECKING:
-    from evalkit.judging import JudgeConfig, PairJudgment, RunData
+    from evalkit.judging import JudgeConfig, RunData
 
 Key = tuple[str, frozenset[str]]
 
 
 def judge_recorded(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord:
-    from evalkit.judging import _pairwise_jobs, finish_pairwise
+    from evalkit.judging_pairwise import finish_pairwise, pairwise_jobs
 
     if rubric.mode != "pairwise":
         raise UserError(
@@ -46,7 +47,7 @@ def judge_recorded(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord
     for pair in recorded.pairs:
         index[(pair.item, frozenset((pair.first, pair.second)))].append(pair)
     results: dict[str, list[PairJudgment]] = {}
-    for task, per_sample, _, _, jobs in _pairwise_jobs(data, cfg):
+    for task, per_sample, _, _, jobs in pairwise_jobs(data, cfg):
         results[task] = []
         for sample_id, first, second in jobs:
             models = frozenset((first, second))
@@ -71,8 +72,6 @@ def _judgment(
     second: str,
     outputs: dict[str, SampleRecord],
 ) -> PairJudgment:
-    from evalkit.judging import PairJudgment, _human_outcome
-
     battles = [
         p.outcome if p.first == first else 1.0 - p.outcome
         for p in found
@@ -88,5 +87,5 @@ def _judgment(
         sample_id, first, second, (None, None), (None, None),
         float(np.mean(battles)) if battles else None,
         flags.pop() if len(flags) == 1 else None, lengths, [],
-        _human_outcome(outputs[first], outputs[second]), battles,
+        human_outcome(outputs[first], outputs[second]), battles,
     )  # fmt: skip

@@ -83,7 +83,7 @@ class RunStore:
     def open_log(self) -> None:
         """Open samples.jsonl for appending, first dropping a partial line a crash left behind."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        _truncate_partial_tail(self.samples_path)
+        truncate_partial_tail(self.samples_path)
         self._log = self.samples_path.open("a", encoding="utf-8")
 
     def append(self, records: Iterable[SampleRecord]) -> None:
@@ -226,7 +226,8 @@ def release_run_dir(run_dir: Path) -> None:
         _give(run_dir)
 
 
-def _truncate_partial_tail(path: Path) -> None:
+def truncate_partial_tail(path: Path) -> None:
+    """Cut a partial last line (a kill mid-write) off an append-only JSONL file."""
     if not path.is_file() or path.stat().st_size == 0:
         return
     with path.open("rb+") as handle:
