@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,8 +31,10 @@ from evalkit.pairwise_stats import (
     standard_error,
     win_rate,
 )
-from evalkit.scorers.judge import JudgeScorer
 from evalkit.types import JSONValue, SampleRecord
+
+if TYPE_CHECKING:
+    from evalkit.scorers.judge import JudgeScorer
 
 
 def pointwise_reports(

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalkit.judge_protocols import battles, winner_shown
-from evalkit.scorers.judge import usage_details
+from evalkit.judges.usage import usage_details
 from evalkit.types import Generation, JSONValue, SampleRecord
 
 
@@ -56,7 +56,7 @@ class PairJudgment:
         return self.verdict_outcome if self.verdict_outcome is not None else self.outcome
 
     def usage_details(self) -> dict[str, JSONValue]:
-        """What asking it cost (`evalkit.scorers.judge.usage_details` of its replies)."""
+        """What asking it cost (`evalkit.judges.usage.usage_details` of its replies)."""
         return self.usage if self.usage is not None else usage_details(self.replies)
 
 

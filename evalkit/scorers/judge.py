@@ -28,6 +28,7 @@ from evalkit.config import ModelConfig, _default_cache_path
 from evalkit.errors import UserError
 from evalkit.judges.parse import ParseFailure, Verdict, logprob_weighted_score, parse_score
 from evalkit.judges.rubric import Rubric, load_rubric
+from evalkit.judges.usage import usage_details
 from evalkit.protocols import BACKEND_GROUP, Backend, ScoredItem
 from evalkit.scorers.base import NAN, ReferenceScorer
 from evalkit.types import ChatMessage, Generation, GenerationParams, JSONValue, Request, Score
@@ -142,23 +143,6 @@ class Judge:
                     weighted, verdict.rationale, verdict.form + "+logprobs", verdict.position
                 )
         return verdict
-
-
-def usage_details(replies: Sequence[Generation]) -> dict[str, JSONValue]:
-    """What the judgment cost: summed over the first ask and any re-ask."""
-
-    def total(field: str) -> float | None:
-        values = [getattr(g, field) for g in replies if getattr(g, field) is not None]
-        return float(sum(values)) if values else None
-
-    return {
-        "judge_calls": len(replies),
-        "judge_cached": all(g.cached for g in replies),
-        "judge_latency_s": total("latency_s"),
-        "judge_cost_usd": total("cost_usd"),
-        "judge_input_tokens": total("input_tokens"),
-        "judge_output_tokens": total("output_tokens"),
-    }
 
 
 class JudgeScorer(ReferenceScorer):
