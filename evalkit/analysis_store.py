@@ -172,9 +172,7 @@ def analysis_path(run_dirs: Sequence[Path], output: Path | None) -> Path:
     return output.with_name(f"{output.stem}.{ANALYSIS_FILE}")
 
 
-def analysis_key(
-    run_dirs: Sequence[Path], *, baseline: str | None, max_samples: int | None
-) -> str:
+def analysis_key(run_dirs: Sequence[Path], *, baseline: str | None, max_samples: int | None) -> str:
     """sha256 of what a report's analysis is computed from (see the module's docstring).
 
     Raises UserError when a path is not a run directory (no run.json).

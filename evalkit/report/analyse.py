@@ -128,4 +128,3 @@ def analyse_bundle(
         scorer_pareto=scorer_pareto(agreement),
         browser_json=embed_json(browser),
     )
-

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evalkit.analysis_store import Decision
+from evalkit.analysis_store import Decision, SummaryCell, SummaryTable
 from evalkit.report.bundle import ReportBundle
-from evalkit.report.comparisons import ALPHA, SummaryCell, SummaryTable
+from evalkit.report.comparisons import ALPHA
 from evalkit.types import Aggregate, UsageSummary
 
 
