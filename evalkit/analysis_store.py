@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from evalkit import __version__
 from evalkit.atomicio import atomic_write_text
 from evalkit.errors import UserError
+from evalkit.redact import redact_secrets
 from evalkit.store import RUN_FILE, SAMPLES_FILE
 from evalkit.types import Aggregate, RunRecord, UsageSummary
 
@@ -217,12 +218,13 @@ def read_analysis(path: Path, key: str) -> StoredAnalysis | None:
 
 
 def write_analysis(path: Path, analysis: StoredAnalysis) -> StoredAnalysis:
-    """Store `analysis` at `path` (atomically) and return it as a later read will see it.
+    """Store `analysis` at `path` (atomically, known secrets masked) and return it as a later read
+    will see it.
 
     A folder that cannot be written to (a read-only run directory) is logged, not an error: the
     report is still rendered, and the next one computes the analysis again.
     """
-    text = analysis.model_dump_json()
+    text = redact_secrets(analysis.model_dump_json())  # as run.json, samples and the report
     try:
         atomic_write_text(path, text)
     except (OSError, UserError) as exc:
