@@ -349,20 +349,22 @@ def compare(
 def report(
     run_dirs: tuple[Path, ...], output: Path | None, baseline: str | None, max_samples: int | None
 ) -> None:
-    """Render one self-contained HTML report of one or more runs from their stored records."""
+    """Render one self-contained HTML report of one or more runs from their stored records.
+
+    The analysis behind it is stored (RUN_DIR/analysis.json; FILE.analysis.json beside -o FILE for
+    several runs) and reused while the runs and options are unchanged.
+    """
+    from evalkit.analysis_store import analysis_path, stored_analysis
     from evalkit.atomicio import atomic_write_text
-    from evalkit.report.bundle import bundle_runs, load_runs, resolve_baseline
-    from evalkit.report.page import render_bundle
+    from evalkit.report.render import render_analysis
     from evalkit.store import RunStore
 
     if output is None and len(run_dirs) > 1:
         raise UserError("several runs make one report: say where to write it with -o FILE.html")
-    bundle = bundle_runs(load_runs(run_dirs))
-    html = render_bundle(
-        bundle, baseline=resolve_baseline(bundle, run_dirs, baseline), max_samples=max_samples
-    )
+    where = analysis_path(run_dirs, output)
+    analysis = stored_analysis(run_dirs, where, baseline=baseline, max_samples=max_samples)
     target = output or RunStore(run_dirs[0]).report_path
-    atomic_write_text(target, html)
+    atomic_write_text(target, render_analysis(analysis))
     click.echo(str(target))
 
 

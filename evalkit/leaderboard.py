@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from evalkit.types import Aggregate
+
+if TYPE_CHECKING:  # rich loads where a table is drawn: the report's page needs only format_cell
+    from rich.console import Console
+    from rich.table import Table
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,8 @@ def format_cell(cell: Aggregate | None) -> str:
 def headline_table(board: Leaderboard) -> Table:
     """#, model, the headline metric with its 95% CI, n and failures: fits 100 columns."""
     arrow = "↑" if board.higher_is_better[board.rank_metric] else "↓"
+    from rich.table import Table
+
     table = Table()
     table.add_column("#", justify="right")
     table.add_column("model", overflow="fold", max_width=40)

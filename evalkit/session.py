@@ -217,7 +217,9 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
             agreement = agreement_tables(record, latest)
         if config.report.enabled:
             with progress.phase("report", None):
-                html = render_report(record, latest, label=run_dir.name, agreement=agreement)
+                html = render_report(
+                    record, latest, label=run_dir.name, agreement=agreement, run_dir=run_dir
+                )
                 store.write_report(html)
     stderr = stderr_console()
     report_failures(latest, stderr)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
+from evalkit.analysis_store import SummaryCell, SummaryTable
 from evalkit.compare import LoadedRecords, adjust, compare_pair
 from evalkit.report.bundle import ReportBundle
 from evalkit.significance_policy import SignificancePolicy, holm_by_family
@@ -21,23 +21,6 @@ from evalkit.types import Aggregate, SampleRecord
 
 POLICY = SignificancePolicy()
 ALPHA = POLICY.alpha
-
-
-@dataclass(frozen=True)
-class SummaryCell:
-    aggregate: Aggregate
-    best: bool
-    best_model: str | None  # the column's best: the baseline of the paired tests
-    p_vs_best: float | None  # Holm-adjusted within the column; None for the best itself
-    worse_than_best: bool  # significantly, by the paired test
-
-
-@dataclass(frozen=True)
-class SummaryTable:
-    task: str
-    metrics: list[str]
-    higher_is_better: dict[str, bool]
-    rows: list[tuple[str, dict[str, SummaryCell]]]  # model -> metric -> cell, ranked
 
 
 def loaded(bundle: ReportBundle) -> LoadedRecords:
@@ -96,7 +79,9 @@ def _column(
         p = adjusted.get(a.model)
         is_best = best is not None and a.model == best.model
         worse = p is not None and POLICY.significant(p)
-        out[a.model] = SummaryCell(a, is_best, best_model, p, worse)
+        out[a.model] = SummaryCell(
+            aggregate=a, best=is_best, best_model=best_model, p_vs_best=p, worse_than_best=worse
+        )
     return out
 
 
@@ -131,7 +116,9 @@ def summary_tables(
             (m, {k: c[m] for k, c in columns.items() if m in c}) for m in sorted(models, key=key)
         ]
         direction = {a.metric: a.higher_is_better for a in mine}
-        tables.append(SummaryTable(task, metrics, direction, rows))
+        tables.append(
+            SummaryTable(task=task, metrics=metrics, higher_is_better=direction, rows=rows)
+        )
     return tables
 
 

@@ -12,23 +12,11 @@ column's best on shared samples, Holm-corrected within the column (evalkit.repor
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from evalkit.analysis_store import Decision, SummaryCell, SummaryTable
 from evalkit.report.bundle import ReportBundle
-from evalkit.report.comparisons import ALPHA, SummaryCell, SummaryTable
+from evalkit.report.comparisons import ALPHA
 from evalkit.types import Aggregate, UsageSummary
-
-
-@dataclass(frozen=True)
-class Decision:
-    task: str
-    metric: str
-    metric_source: str  # "primary_metric" or "first metric"
-    best: list[str]  # the best model (several when their values are equal)
-    tied: list[str]  # not significantly different from the best
-    untested: list[str]  # no paired test possible (no shared samples)
-    n_models: int
-    sentence: str
 
 
 def declared_primary(bundle: ReportBundle, task: str) -> str | None:
@@ -124,5 +112,16 @@ def decisions(
         best, tied, untested = _groups(cells)
         usage_text = _usage_text(bundle.usage, table.task, best[0]) if best else ""
         sentence = _sentence(table.task, metric, cells, usage_text)
-        out.append(Decision(table.task, metric, source, best, tied, untested, len(cells), sentence))
+        out.append(
+            Decision(
+                task=table.task,
+                metric=metric,
+                metric_source=source,
+                best=best,
+                tied=tied,
+                untested=untested,
+                n_models=len(cells),
+                sentence=sentence,
+            )
+        )
     return out
