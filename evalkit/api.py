@@ -86,5 +86,8 @@ def evaluate(
     record = run_evaluation(config, Path(run_dir))
     if config.report.enabled:
         store = RunStore(Path(run_dir))
-        store.write_report(render_report(record, store.latest_records(), label=Path(run_dir).name))
+        html = render_report(
+            record, store.latest_records(), label=Path(run_dir).name, run_dir=Path(run_dir)
+        )
+        store.write_report(html)
     return load_run(run_dir)

@@ -195,5 +195,7 @@ def rewrite_run(
         }
     )
     data.store.write_run(record)
-    data.store.write_report(render_report(record, latest, label=data.store.run_dir.name))
+    data.store.write_report(
+        render_report(record, latest, label=data.store.run_dir.name, run_dir=data.store.run_dir)
+    )
     return record
