@@ -35,7 +35,7 @@ def task_metrics(specs: Sequence[ScorerSpec], scorers: Sequence[Scorer]) -> Task
     for spec in specs_of_scorers(specs, scorers):
         statistic = None
         if spec.aggregation == "corpus" and spec.formula is None:
-            statistic = getattr(by_name[spec.scorer], "corpus_value")  # noqa: B009
+            statistic = by_name[spec.scorer].corpus_value
         out.append((spec, statistic))
     return out
 

@@ -78,11 +78,10 @@ def specs_of_scorers(specs: Sequence[ScorerSpec], scorers: Sequence[Scorer]) -> 
     one), any other by the mean, as `evalkit compare` has always treated them."""
     out = []
     for (name, _), scorer in zip(specs, scorers, strict=True):
-        corpus = callable(getattr(scorer, "corpus_value", None))
-        formula_of = getattr(scorer, "corpus_formula", None)
-        formula, scale = None, getattr(scorer, "scale", None)
-        if corpus and callable(formula_of):
-            formula_name, options = formula_of()
+        corpus = scorer.corpus_value is not None
+        formula, scale = None, scorer.scale
+        if corpus and scorer.corpus_formula is not None:
+            formula_name, options = scorer.corpus_formula()
             formula = CorpusFormula(name=formula_name, options=options)
             scale = FORMULAS[formula_name][1] if formula_name in FORMULAS else scale
         signature = scorer.signature()
@@ -94,9 +93,9 @@ def specs_of_scorers(specs: Sequence[ScorerSpec], scorers: Sequence[Scorer]) -> 
                     signature=signature,
                     aggregation="corpus" if corpus else "mean",
                     formula=formula,
-                    higher_is_better=bool(getattr(scorer, "higher_is_better", True)),
+                    higher_is_better=bool(scorer.higher_is_better),
                     scale=scale,
-                    counts_truncated=bool(getattr(scorer, "counts_truncated", False)),
+                    counts_truncated=bool(scorer.counts_truncated),
                 )
             )
     return out
@@ -244,9 +243,8 @@ class MetricTable:
         if spec is None or spec.aggregation != "corpus":
             return mean_statistic(n)
         scorer = self._live_scorer(task, spec)
-        if scorer is not None:
-            corpus_value: Statistic = getattr(scorer, "corpus_value")  # noqa: B009
-            return corpus_value
+        if scorer is not None and scorer.corpus_value is not None:
+            return scorer.corpus_value
         assert spec.formula is not None
         return formula_statistic(spec.formula)
 

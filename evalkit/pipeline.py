@@ -35,7 +35,7 @@ from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.metricspec import specs_of_scorers
 from evalkit.multiturn import record_ids
 from evalkit.progress import Phase, RunProgress
-from evalkit.protocols import BACKEND_GROUP, Backend, Scorer
+from evalkit.protocols import Backend, Scorer
 from evalkit.provenance import git_commit, host_info, library_versions
 from evalkit.redact import install_log_filter, redact, register_env
 from evalkit.sample_stream import Samples, read_samples
@@ -91,7 +91,7 @@ class Batch:
 
 def plan_tasks(config: RunConfig) -> list[TaskPlan]:
     """Load and validate everything before any work starts, so user errors surface first."""
-    factory = registry.load(BACKEND_GROUP, config.model.backend)
+    factory = registry.backend(config.model.backend)
     register_env(config.model.options.get("api_key_env"))
     plans: list[TaskPlan] = []
     try:
@@ -107,7 +107,7 @@ def plan_tasks(config: RunConfig) -> list[TaskPlan]:
     return plans
 
 
-def _plan_task(config: RunConfig, task: Task, factory: Any) -> TaskPlan:
+def _plan_task(config: RunConfig, task: Task, factory: registry.BackendEntry) -> TaskPlan:
     check_live(task, config.model.backend)
     checked = read_samples(task, config.limit, live=config.model.backend != "replay")
     samples = checked.samples
@@ -116,7 +116,7 @@ def _plan_task(config: RunConfig, task: Task, factory: Any) -> TaskPlan:
         turns=checked.max_turns,
     )
     try:
-        backends = factory(config.model.name, config.model.options, task)
+        backends = factory.build(config.model.name, config.model.options, task)
     except ModuleNotFoundError as exc:
         if not is_optional_dependency(exc):
             raise
@@ -126,7 +126,7 @@ def _plan_task(config: RunConfig, task: Task, factory: Any) -> TaskPlan:
         if not backends:
             raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")
         plan.scorers = build_scorers(specs)
-        if any(callable(getattr(s, "prepare", None)) for s in plan.scorers):
+        if any(s.prepare is not None for s in plan.scorers):
             prepare_scorers(plan.scorers, list(samples))
     except BaseException:
         _close_backends([plan])
@@ -241,14 +241,14 @@ class GenerationStage:
 
     def __init__(self, backends: Sequence[Backend], cache: ResponseCache | None) -> None:
         self.cache = cache
-        self.window = max((getattr(b, "concurrent_batches", 1) for b in backends), default=1)
+        self.window = max((b.concurrent_batches for b in backends), default=1)
         self._executor = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="generate")
         self.busy_s = 0.0
         self._span: list[float] = []
 
     def start(self, batch: Batch) -> Generating:
         requests = [batch.plan.request(s) for s in batch.samples]
-        cache = self.cache if getattr(batch.backend, "cacheable", True) else None
+        cache = self.cache if batch.backend.cacheable else None
         if batch.plan.task.multi_turn:
             path = cache.path if cache is not None else None
             talk = self._executor.submit(self._timed_converse, batch, requests, path)
@@ -404,14 +404,13 @@ def _evaluate_open(
 ) -> RunRecord:
     done = _read_log(store, columns, successful_only=config.retry_failed)
     for backend in _unique_backends(plans):
-        guard = getattr(backend, "failure_guard", None)
-        if guard is not None:
-            guard.max_consecutive = config.max_consecutive_failures
+        if backend.failure_guard is not None:
+            backend.failure_guard.max_consecutive = config.max_consecutive_failures
     batches = _pending_batches(plans, done, config.batch_size)
     pending = _pending_records(plans, done)
     heavy = any(is_heavy(p.scorers) for p in plans)
     workers = resolve_workers(config.scoring.workers, heavy, pending)
-    cacheable = any(getattr(b, "cacheable", True) for b in _unique_backends(plans))
+    cacheable = any(b.cacheable for b in _unique_backends(plans))
     cache = ResponseCache(Path(config.cache.path)) if config.cache.enabled and cacheable else None
     generation = GenerationStage(_unique_backends(plans), cache)
     pool = ScoringPool(
@@ -493,7 +492,7 @@ def estimate_evaluation(config: RunConfig) -> list[Estimate]:
         for plan in plans:
             requests = [plan.request(s) for s in plan.samples]
             for backend in plan.backends:
-                estimate = getattr(backend, "estimate", None)
+                estimate = backend.estimate
                 if estimate is None:  # replay and local models cost no API money
                     rows.append(
                         Estimate(plan.task.name, backend.name, len(requests), None, None, None)
@@ -547,24 +546,22 @@ def _unique_backends(plans: Sequence[TaskPlan]) -> list[Backend]:
 def _backend_reports(plans: Sequence[TaskPlan]) -> dict[str, dict[str, Any]]:
     reports = {}
     for backend in _unique_backends(plans):
-        report = getattr(backend, "report", None)
-        if callable(report):
-            reports[backend.name] = report()
+        if backend.report is not None:
+            reports[backend.name] = backend.report()
     return reports
 
 
 def _close_backends(plans: Sequence[TaskPlan]) -> None:
     """Backends, and scorers that hold one (judges), hand their resources back."""
-    for component in [*_unique_backends(plans), *(s for p in plans for s in p.scorers)]:
-        close = getattr(component, "close", None)
-        if callable(close):
-            close()
+    for backend in _unique_backends(plans):
+        backend.close()
+    for plan in plans:
+        for scorer in plan.scorers:
+            scorer.close()
 
 
 def _abort_reason(backend: Backend) -> str | None:
-    guard = getattr(backend, "failure_guard", None)
-    reason = getattr(guard, "reason", None)
-    return reason if isinstance(reason, str) else None
+    return backend.failure_guard.reason if backend.failure_guard is not None else None
 
 
 def plans_by_task(plans: Sequence[TaskPlan]) -> dict[str, list[Scorer]]:

@@ -26,7 +26,7 @@ from evalkit.extraction import UNNAMED, Extraction
 from evalkit.extraction_scoring import PipelineScorer, mark_no_answer, view_for
 from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.multiturn import TurnScorer, split_turns_spec
-from evalkit.protocols import SCORER_GROUP, Scorer
+from evalkit.protocols import Scorer
 from evalkit.scorers.base import failed_scores
 from evalkit.types import Generation, Sample, Score
 
@@ -83,7 +83,7 @@ def task_scorer_specs(
     for name, given in scorers.items():
         options = dict(given or {})
         if language and "language" not in options:
-            known = registry.option_names(registry.load(SCORER_GROUP, name))
+            known = registry.scorer(name).options
             if known is not None and "language" in known:
                 options["language"] = language
         specs.append((name, options))
@@ -98,10 +98,10 @@ def build_scorer(name: str, options: dict[str, Any]) -> Scorer:
     if turns is not None:
         return TurnScorer(build_scorer(name, options), turns)
     base, _, pipeline = name.partition("@")
-    factory = registry.load(SCORER_GROUP, base)
-    registry.check_options(SCORER_GROUP, base, factory, options)
+    entry = registry.scorer(base)
+    entry.check_options(options)
     try:
-        scorer: Scorer = factory(**options)
+        scorer = entry.build(options)
     except ModuleNotFoundError as exc:  # a scorer that imports its model library lazily
         if not is_optional_dependency(exc):
             raise
@@ -120,13 +120,9 @@ def share_sentence_encoders(scorers: Sequence[Scorer]) -> None:
     handling) share one loaded model and one embedding cache, so a task scored by `embedding`
     and a distilled judge over the same MiniLM encodes each output and reference once.
 
-    Optional: a scorer opts in by defining `sentence_embedders()` (its EmbeddingSimilarity
-    instances); the embeddings are unchanged by sharing (same encoder, same texts)."""
-    embedders = [
-        embedder
-        for scorer in scorers
-        for embedder in getattr(scorer, "sentence_embedders", lambda: [])()
-    ]
+    A scorer opts in through `sentence_embedders()` (its EmbeddingSimilarity instances;
+    by default none); the embeddings are unchanged by sharing (same encoder, same texts)."""
+    embedders = [embedder for scorer in scorers for embedder in scorer.sentence_embedders()]
     if embedders:  # the embedding module (numpy, the encoder's options) only when one is used
         from evalkit.scorers.embedding import share_encoders
 
@@ -136,13 +132,12 @@ def share_sentence_encoders(scorers: Sequence[Scorer]) -> None:
 def prepare_scorers(scorers: Sequence[Scorer], samples: Sequence[Sample]) -> None:
     """Hand the task's references to scorers that learn from the corpus (BERTScore's IDF).
 
-    Optional: a scorer opts in by defining `prepare(references)`.
+    A scorer opts in by defining `prepare(references)` (the capability is None by default).
     """
     references = [tuple(s.references) for s in samples]
     for scorer in scorers:
-        prepare = getattr(scorer, "prepare", None)
-        if callable(prepare):
-            prepare(references)
+        if scorer.prepare is not None:
+            scorer.prepare(references)
 
 
 @contextmanager
@@ -265,9 +260,8 @@ def _init_worker(
     for task, specs in specs_by_task.items():
         scorers = build_scorers(specs)
         for scorer in scorers:
-            prepare = getattr(scorer, "prepare", None)
-            if callable(prepare):
-                prepare(references_by_task.get(task, []))
+            if scorer.prepare is not None:
+                scorer.prepare(references_by_task.get(task, []))
         _WORKER_SCORERS[task] = scorers
 
 
@@ -332,7 +326,7 @@ def is_heavy(scorers: Sequence[Scorer]) -> bool:
 
 
 def _heavy(scorer: Scorer) -> bool:
-    return bool(getattr(scorer, "cpu_heavy", True))
+    return bool(scorer.cpu_heavy)
 
 
 def resolve_workers(setting: int | str, heavy: bool, pending: int) -> int:
@@ -437,7 +431,7 @@ class ScoringPool:
         references = {  # only for remote scorers that learn from the corpus (`prepare`)
             task: refs
             for task, refs in (references_by_task or {}).items()
-            if any(_heavy(s) and hasattr(s, "prepare") for s in scorers_by_task.get(task, []))
+            if any(_heavy(s) and s.prepare is not None for s in scorers_by_task.get(task, []))
         }
         if engine is not None and engine.engine == "dask" and any(remote_specs.values()):
             from evalkit.scoring_dask import DaskEngine

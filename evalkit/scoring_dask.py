@@ -63,9 +63,8 @@ def score_on_worker(
         if scorers is None:
             scorers = build_scorers(specs)
             for scorer in scorers:
-                prepare = getattr(scorer, "prepare", None)
-                if callable(prepare):
-                    prepare(references)
+                if scorer.prepare is not None:
+                    scorer.prepare(references)
             _BUILT[key] = scorers
     timings: Timings = {}
     return score_items(scorers, items, timings), timings

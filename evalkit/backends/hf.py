@@ -27,6 +27,7 @@ from evalkit.backends.hf_signature import (
 )
 from evalkit.backends.hf_static import StaticDecoder
 from evalkit.backends.shared import LiveBackends
+from evalkit.protocols import BackendDefaults
 from evalkit.tasks import Task
 from evalkit.types import ChatMessage, Generation, GenerationParams, Request
 
@@ -50,7 +51,7 @@ class _FirstStepClock:
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
-class HFBackend:
+class HFBackend(BackendDefaults):
     concurrent_batches = 1
 
     def __init__(self, name: str, options: HFOptions) -> None:

@@ -27,6 +27,7 @@ from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
 from evalkit.backends.shared import LiveBackends
 from evalkit.errors import UserError
 from evalkit.pricing import Price, estimate_tokens, load_price_table
+from evalkit.protocols import BackendDefaults
 from evalkit.redact import register_secret
 from evalkit.tasks import Task
 from evalkit.types import Generation, Request
@@ -80,7 +81,7 @@ class OpenAIOptions(BaseModel):
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
 
-class OpenAIBackend:
+class OpenAIBackend(BackendDefaults):
     """Batch in, batch out; failures become `Generation.error`, the run goes on."""
 
     def __init__(self, name: str, options: OpenAIOptions) -> None:
@@ -88,7 +89,9 @@ class OpenAIBackend:
         self.options = options
         self.price = _price_for(options)
         self.concurrent_batches = 2
-        self.failure_guard = FailureGuard()  # trips on 401/403/404 or a run of failures
+        self.failure_guard: FailureGuard = (
+            FailureGuard()
+        )  # trips on 401/403/404 or a run of failures
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()

@@ -25,7 +25,7 @@ from typing import Any
 from evalkit.datafiles import Row, file_sha256, read_rows
 from evalkit.errors import UserError, did_you_mean
 from evalkit.multiturn import turn_id
-from evalkit.protocols import Backend
+from evalkit.protocols import Backend, BackendDefaults
 from evalkit.tasks import Task
 from evalkit.textfiles import require_file
 from evalkit.types import Generation, Request
@@ -151,7 +151,7 @@ class Locate:
         return _where(self.path, self.system, self.task, self.sample_id)
 
 
-class ReplayBackend:
+class ReplayBackend(BackendDefaults):
     """One recorded system of a replay file."""
 
     cacheable = False  # its outputs are a file already: the response cache would only copy them

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from evalkit.errors import UserError
-from evalkit.protocols import ScoredItem
+from evalkit.protocols import ScoredItem, ScorerDefaults
 from evalkit.types import Aggregate, Score
 
 NAN = math.nan
@@ -23,15 +23,14 @@ def failed_scores(metrics: Sequence[str], status: Any, reason: str) -> list[Scor
     return [Score(name=m, value=NAN, status=status, explanation=reason) for m in metrics]
 
 
-class ReferenceScorer(ABC):
-    """Base for metrics that compare a prediction with one or more references."""
+class ReferenceScorer(ScorerDefaults, ABC):
+    """Base for metrics that compare a prediction with one or more references. The optional
+    capabilities of the Scorer protocol (cpu_heavy, higher_is_better, prepare, corpus_value, ...)
+    come with their defaults from `evalkit.protocols.ScorerDefaults`; a subclass overrides them."""
 
     name: ClassVar[str]
     metrics: tuple[str, ...]
-    cpu_heavy: ClassVar[bool] = True  # worth scoring in worker processes
-    higher_is_better: ClassVar[bool] = True
     aggregation: ClassVar[str] = "mean"
-    counts_truncated: ClassVar[bool] = False  # whether `aggregate` sets n_truncated
 
     def __init__(self, **options: Any) -> None:
         if options:

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
@@ -71,8 +71,8 @@ class Embedded:
 
 class BERTScore(ReferenceScorer):
     name = "bertscore"
-    cpu_heavy: ClassVar[bool] = False  # torch uses every core already
-    counts_truncated: ClassVar[bool] = True  # its aggregate sets n_truncated
+    cpu_heavy = False  # torch uses every core already
+    counts_truncated = True  # its aggregate sets n_truncated
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib.metadata import version
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
@@ -27,7 +27,7 @@ DEFAULT_JUDGE = "summeval-minilm"
 
 class DistilledJudgeScorer(ReferenceScorer):
     name = "distilled_judge"
-    cpu_heavy: ClassVar[bool] = False
+    cpu_heavy = False
 
     def __init__(
         self,

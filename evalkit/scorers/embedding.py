@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +59,8 @@ class _EncoderState:
 
 class EmbeddingSimilarity(ReferenceScorer):
     name = "embedding"
-    cpu_heavy: ClassVar[bool] = False
-    counts_truncated: ClassVar[bool] = True  # its aggregate sets n_truncated
+    cpu_heavy = False
+    counts_truncated = True  # its aggregate sets n_truncated
 
     def __init__(
         self,

@@ -18,7 +18,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -149,7 +149,7 @@ class JudgeScorer(ReferenceScorer):
     """Pointwise judging with a rubric; see the module docstring."""
 
     name = "judge"
-    cpu_heavy: ClassVar[bool] = False
+    cpu_heavy = False
 
     def __init__(
         self,
@@ -222,9 +222,7 @@ class JudgeScorer(ReferenceScorer):
 
     def close(self) -> None:
         for judge in self._judges or []:
-            close = getattr(judge.backend, "close", None)
-            if callable(close):
-                close()
+            judge.backend.close()
         self._judges = None
 
     def _unscorable_reason(self, item: ScoredItem) -> str | None:

@@ -6,21 +6,38 @@ corpus formula, with its bootstrap CI)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from evalkit.protocols import Scorer
+from evalkit.protocols import Scorer, ScorerDefaults
 from evalkit.types import Aggregate, Score
 
+if TYPE_CHECKING:
+    from evalkit.scorers.embedding import EmbeddingSimilarity
 
-class RenamedMetricsScorer:
+
+class RenamedMetricsScorer(ScorerDefaults):
     """Base of the wrappers: `inner` is the wrapped scorer, `inner_metric` maps each new metric
-    name to the wrapped scorer's. Anything not defined here (prepare, close, cpu_heavy,
-    higher_is_better, corpus_value) is the wrapped scorer's."""
+    name to the wrapped scorer's. Every optional capability of the Scorer protocol (prepare,
+    close, cpu_heavy, higher_is_better, corpus_value, ...) is the wrapped scorer's; any other
+    attribute (a judge's `rubric`) is looked up on it too."""
 
     def __init__(self, inner: Scorer, inner_metric: dict[str, str]) -> None:
         self.inner = inner
         self.metrics = tuple(inner_metric)
         self._inner_metric = inner_metric
+        self.cpu_heavy = inner.cpu_heavy
+        self.higher_is_better = inner.higher_is_better
+        self.counts_truncated = inner.counts_truncated
+        self.scale = inner.scale
+        self.prepare = inner.prepare
+        self.corpus_value = inner.corpus_value
+        self.corpus_formula = inner.corpus_formula
+
+    def sentence_embedders(self) -> list[EmbeddingSimilarity]:
+        return self.inner.sentence_embedders()
+
+    def close(self) -> None:
+        self.inner.close()
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self.inner, attribute)

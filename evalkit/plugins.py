@@ -1,0 +1,146 @@
+"""Third-party components checked against the plugin contract and given its defaults, once.
+
+A backend or scorer that inherits `BackendDefaults` / `ScorerDefaults` (every built-in; a scorer
+subclassing `ReferenceScorer`) already has every optional capability of its protocol and is used
+as it is. One that implements the protocol structurally (a plain class with `name`, `signature()`
+and `generate` / `score` + `aggregate`) is wrapped here: the wrapper reads each optional
+capability the plugin declares (`concurrent_batches`, `estimate`, `prepare`, `corpus_value`, ...)
+when it is built, and the default of `evalkit.protocols` for the others. So the pipeline's stages
+read capabilities directly, and this module is the only place that looks at what a plugin has.
+
+A component that lacks a required member is refused with one UserError naming it and the member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from evalkit.errors import UserError
+from evalkit.protocols import Backend, BackendDefaults, ScoredItem, Scorer, ScorerDefaults
+from evalkit.types import Aggregate, Generation, Request, Score
+
+if TYPE_CHECKING:
+    from evalkit.scorers.embedding import EmbeddingSimilarity
+
+BACKEND_REQUIRED = ("signature", "generate")  # methods; `name` is checked on each backend
+SCORER_REQUIRED = ("signature", "score", "aggregate")  # methods; `name`, `metrics` on each scorer
+CONTRACT = "see 'A custom scorer (or backend, or task) as a plugin' in README.md"
+
+
+def missing_methods(target: object, required: Sequence[str]) -> list[str]:
+    """The required methods that `target` (a class or an instance) does not have."""
+    return [m for m in required if not callable(getattr(target, m, None))]
+
+
+def refuse(what: str, problem: str) -> UserError:
+    return UserError(f"{what} does not follow the plugin contract: {problem} ({CONTRACT})")
+
+
+class AdaptedBackend(BackendDefaults):
+    """A structural plugin backend with every optional capability of `Backend` filled in."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = str(inner.name)
+        self.concurrent_batches = int(getattr(inner, "concurrent_batches", 1))
+        self.cacheable = bool(getattr(inner, "cacheable", True))
+        self.failure_guard = getattr(inner, "failure_guard", None)
+        self.estimate = _optional_method(inner, "estimate")
+        self.report = _optional_method(inner, "report")
+        self._close = _optional_method(inner, "close")
+
+    def signature(self) -> str:
+        return str(self.inner.signature())
+
+    def generate(self, requests: Sequence[Request]) -> list[Generation]:
+        return list(self.inner.generate(requests))
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+
+
+class AdaptedScorer(ScorerDefaults):
+    """A structural plugin scorer with every optional capability of `Scorer` filled in."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = str(inner.name)
+        self.metrics = tuple(inner.metrics)
+        self.cpu_heavy = bool(getattr(inner, "cpu_heavy", True))
+        self.higher_is_better = bool(getattr(inner, "higher_is_better", True))
+        self.counts_truncated = bool(getattr(inner, "counts_truncated", False))
+        self.scale = getattr(inner, "scale", None)
+        self.prepare = _optional_method(inner, "prepare")
+        self.corpus_value = _optional_method(inner, "corpus_value")
+        self.corpus_formula = _optional_method(inner, "corpus_formula")
+        self._embedders = _optional_method(inner, "sentence_embedders")
+        self._close = _optional_method(inner, "close")
+
+    def signature(self) -> str:
+        return str(self.inner.signature())
+
+    def score(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
+        return list(self.inner.score(items))
+
+    def aggregate(
+        self,
+        metric: str,
+        scores: Sequence[Score],
+        *,
+        task: str,
+        model: str,
+        seed: int,
+        n_resamples: int = 1000,
+    ) -> Aggregate:
+        result: Aggregate = self.inner.aggregate(
+            metric, scores, task=task, model=model, seed=seed, n_resamples=n_resamples
+        )
+        return result
+
+    def sentence_embedders(self) -> list[EmbeddingSimilarity]:
+        return list(self._embedders()) if self._embedders is not None else []
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+
+
+def _optional_method(obj: object, name: str) -> Callable[..., Any] | None:
+    found = getattr(obj, name, None)
+    return found if callable(found) else None
+
+
+def adapt_backend(obj: object, what: str) -> Backend:
+    """`obj` as a Backend: itself when it inherits the defaults, else wrapped. Raises UserError
+    naming `what` (e.g. "backend 'echo' (pkg.mod:factory)") when a required member is missing."""
+    missing = missing_methods(obj, BACKEND_REQUIRED)
+    if missing:
+        raise refuse(what, f"it made a backend without {missing[0]}()")
+    if not isinstance(getattr(obj, "name", None), str):
+        raise refuse(what, "it made a backend whose `name` is not a string")
+    if isinstance(obj, BackendDefaults):
+        return obj  # type: ignore[return-value]  # checked above; the rest are its defaults
+    return AdaptedBackend(obj)
+
+
+def adapt_scorer(obj: object, what: str) -> Scorer:
+    """`obj` as a Scorer: itself when it inherits the defaults, else wrapped. Raises UserError
+    naming `what` when a required member is missing."""
+    missing = missing_methods(obj, SCORER_REQUIRED)
+    if missing:
+        raise refuse(what, f"it made a scorer without {missing[0]}()")
+    if not isinstance(getattr(obj, "name", None), str):
+        raise refuse(what, "its `name` is not a string")
+    metrics = getattr(obj, "metrics", None)
+    if (
+        not isinstance(metrics, Sequence)
+        or isinstance(metrics, str)
+        or not metrics
+        or not all(isinstance(m, str) for m in metrics)
+    ):
+        raise refuse(what, "its `metrics` is not a non-empty tuple of names")
+    if isinstance(obj, ScorerDefaults):
+        return obj  # type: ignore[return-value]  # checked above; the rest are its defaults
+    return AdaptedScorer(obj)
