@@ -92,7 +92,7 @@ def run(overrides: Sequence[str]) -> None:
     args, level = split_verbosity_flags(overrides)
     if level:
         _set_verbosity(level + (click.get_current_context().find_root().obj or 0))
-    runner = load_runner("run", by_value=False)
+    runner = load_runner("run")
     # The config is composed and validated here, once, and a run_dir in use is refused before
     # Hydra writes to it; a single run is launched with that same composition.
     prepared = runner.preflight(args)

@@ -90,15 +90,18 @@ def _default_cache_path() -> str:
 
 
 class CacheConfig(_Strict):
-    enabled: bool = True
-    path: str = Field(default_factory=_default_cache_path)
+    enabled: bool = Field(True, description="Keep generations in the response cache.")
+    path: str = Field(
+        default_factory=_default_cache_path,
+        description="$EVALKIT_CACHE_DIR/responses.sqlite, else ~/.cache/evalkit/.",
+    )
 
 
 class ScoringConfig(_Strict):
     workers: int | Literal["auto"] = Field(
         "auto", description="Processes for CPU-heavy scoring; 0 scores in the main process."
     )
-    bootstrap_resamples: int = Field(1000, ge=100)
+    bootstrap_resamples: int = Field(1000, ge=100, description="Resamples of every 95% CI.")
     engine: Literal["local", "dask"] = Field(
         "local", description="Where CPU-heavy scorers run: local processes, or a Dask cluster."
     )
@@ -115,7 +118,7 @@ class ScoringConfig(_Strict):
 
 
 class ReportConfig(_Strict):
-    enabled: bool = True
+    enabled: bool = Field(True, description="Write RUN_DIR/report.html at the end of the run.")
     max_samples: int | None = Field(
         None, ge=0, description="Outputs per task x model in the sample browser (None: all)."
     )
@@ -134,15 +137,19 @@ class RunConfig(_Strict):
         description=f"Empty: each task's own scorers. With the key '{TASK_SCORERS}': the task's own"
         " scorers plus the others named (an entry of the same name replaces the task's options).",
     )
-    run_dir: str | None = None
-    sweep_dir: str | None = Field(None, description="Where a multirun sweep is written.")
-    seed: int = 1234
-    batch_size: int = Field(256, ge=1)
+    run_dir: str | None = Field(
+        None, description="Where this run is written; None: reports/<date>/<time>_<suite>_<model>."
+    )
+    sweep_dir: str | None = Field(
+        None, description="Where a multirun sweep is written; None: reports/multirun/<date>/..."
+    )
+    seed: int = Field(1234, description="Seeds sampling backends and every bootstrap.")
+    batch_size: int = Field(256, ge=1, description="Samples per backend call and per record batch.")
     limit: int | None = Field(None, ge=1, description="Only the first N samples of each task.")
     cache: CacheConfig = Field(default_factory=lambda: CacheConfig())
     scoring: ScoringConfig = ScoringConfig()
     report: ReportConfig = ReportConfig()
-    progress: bool = True
+    progress: bool = Field(True, description="Show the progress display on stderr.")
     retry_failed: bool = Field(
         False, description="On resume, redo samples whose generation failed."
     )
@@ -169,6 +176,19 @@ class RunConfig(_Strict):
         if value is not None and Path(value).exists() and not Path(value).is_dir():
             raise ValueError(f"'{value}' is an existing file, not a directory")
         return value
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every setting that has a default, with it, as JSON values (nested settings as
+        dicts): the one place they are given. conf/run.yaml takes them from here (the runner
+        stores them as a config node), and `evalkit.evaluate` through `from_dict`."""
+        out: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            if field.is_required():
+                continue
+            value = field.get_default(call_default_factory=True)
+            out[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:

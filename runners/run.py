@@ -11,38 +11,40 @@ go through Hydra's entry point, which composes each job's config itself.
 from __future__ import annotations
 
 import copy
-import importlib.util
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hydra
-from hydra import compose, initialize_config_dir
 from hydra._internal.callbacks import Callbacks
 from hydra._internal.hydra import Hydra
 from hydra._internal.utils import create_config_search_path, run_and_report
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.utils import configure_log, run_job
-from hydra.errors import HydraException
 from hydra.types import HydraContext, RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
-from omegaconf.errors import OmegaConfBaseException
 
 from evalkit.abort import RunFailed
 from evalkit.config import RunConfig, display_name
-from evalkit.errors import UserError, did_you_mean
+from evalkit.errors import UserError
 from evalkit.logs import block_torchao, configure_logging, needs_torchao, verbosity_from_env
 from evalkit.redact import redact
-from evalkit.resources import builtin_dir
 from evalkit.session import finish_run
 from evalkit.store import hold_run_dir
 
-CONF_DIR = builtin_dir("conf")
+from .compose import (
+    CONF_DIR,
+    check_group_options,
+    compose_config,
+    compose_errors,
+    store_run_defaults,
+)
+from .sweep import check_launcher, first_of_sweeps, job_dirname, name_swept_only, ship_by_value
+
 CONFIG_NAME = "run"
+__all__ = ["job_dirname", "launch", "main", "preflight"]
 
 # `${evalkit_or:${run_dir},default}`: the value unless it is null (oc.select only covers missing).
 if not OmegaConf.has_resolver("evalkit_or"):
@@ -59,25 +61,6 @@ if not OmegaConf.has_resolver("evalkit_model_name"):
             name if name is not None else display_name(backend, {"path": path, "model": model})
         ),
     )
-
-# Launchers that are Hydra plugins from the `sweeps` extra, and the module each needs.
-_LAUNCHER_PLUGINS = {
-    "joblib": "hydra_plugins.hydra_joblib_launcher",
-    "slurm": "hydra_plugins.hydra_submitit_launcher",
-    "submitit_local": "hydra_plugins.hydra_submitit_launcher",
-}
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.=,+@-]+")
-
-
-def job_dirname(num: object, swept: object, model: object) -> str:
-    """A sweep job's subdirectory: `<num>_<swept key=value,...>` (e.g. `1_limit=20`), or
-    `<num>_<model>` when nothing varies; characters a path should not hold become `_`."""
-    label = _UNSAFE.sub("_", str(swept or "")).strip("_")[:120] or str(model)
-    return f"{num}_{label}"
-
-
-if not OmegaConf.has_resolver("evalkit_jobdir"):
-    OmegaConf.register_new_resolver("evalkit_jobdir", job_dirname)
 
 
 def run_job_config(cfg: DictConfig) -> None:
@@ -131,11 +114,10 @@ def launch(overrides: list[str], prepared: Preflight | None = None) -> None:
             GlobalHydra.instance().clear()
         return
     if any(arg in ("-m", "--multirun") for arg in overrides):
-        from evalkit.runner_loader import pickle_by_value
-
-        pickle_by_value(sys.modules[__name__])  # for launchers that run jobs in other processes
-        overrides = [*overrides, _name_swept_only(overrides)]
+        ship_by_value()  # for launchers that run jobs in other processes
+        overrides = [*overrides, name_swept_only(overrides)]
     sys.argv = ["evalkit run", *overrides]
+    store_run_defaults()
     main()
 
 
@@ -162,87 +144,11 @@ def _run_composed(hydra_app: Hydra, cfg: DictConfig) -> None:
     run_and_report(run)
 
 
-def _name_swept_only(overrides: list[str]) -> str:
-    """Job directories name the swept values only: the other overrides (the same in every job)
-    are left out of `hydra.job.override_dirname`."""
-    plain = [a for a in overrides if not a.startswith("-")]
-    fixed = sorted(
-        {
-            o.get_key_element()
-            for o in OverridesParser.create().parse_overrides(plain)
-            if not o.is_sweep_override()
-        }
-    )
-    return f"hydra.job.config.override_dirname.exclude_keys=[{','.join(fixed)}]"
-
-
-def _check_launcher(overrides: list[str]) -> None:
-    """`launcher=joblib` without the sweeps extra: one line with the install command."""
-    for override in OverridesParser.create().parse_overrides(overrides):
-        if override.key_or_group != "launcher" or override.is_delete():
-            continue
-        values = (
-            override.sweep_string_iterator() if override.is_sweep_override() else [override.value()]
-        )
-        for value in values:
-            module = _LAUNCHER_PLUGINS.get(str(value))
-            if module is not None and importlib.util.find_spec(module) is None:
-                raise UserError(
-                    f'launcher={value} needs the sweeps extra: pip install "evalkit[sweeps]"'
-                )
-
-
-def _first_of_sweeps(overrides: list[str]) -> list[str]:
-    """For a multirun, the overrides of its first job (enough to catch unknown keys/options)."""
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    first = []
-    for override in parsed:
-        if override.is_sweep_override():
-            value = next(iter(override.sweep_string_iterator()))
-            first.append(f"{override.get_key_element()}={value}")
-        else:
-            first.append(override.input_line or "")
-    return first
-
-
-def _check_group_options(overrides: list[str]) -> None:
-    for override in OverridesParser.create().parse_overrides(overrides):
-        group_dir = CONF_DIR / override.key_or_group
-        if not group_dir.is_dir() or override.is_delete():
-            continue
-        known = sorted(p.stem for p in group_dir.glob("*.yaml"))
-        values = (
-            override.sweep_string_iterator() if override.is_sweep_override() else [override.value()]
-        )
-        for value in values:
-            if isinstance(value, str) and value not in known:
-                raise UserError(
-                    f"override '{override.input_line}': no option '{value}' in config group "
-                    f"'{override.key_or_group}'{did_you_mean(value, known)}"
-                )
-
-
-def _first_line(exc: BaseException) -> str:
-    """Hydra often wraps the useful message in the exception's cause."""
-    while exc is not None:
-        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-        if lines:
-            hint = [line for line in lines[1:2] if line.startswith("To append")]
-            return " ".join(lines[:1] + hint)
-        exc = exc.__cause__  # type: ignore[assignment]
-    return "could not compose the configuration"
-
-
 def compose_run_config(overrides: list[str], run_dir: Path) -> RunConfig:
     """The validated RunConfig of one (non-multirun) command line, without launching Hydra:
     for library callers such as the pytest plugin."""
-    _check_group_options(overrides)
-    try:
-        with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-            cfg = compose(CONFIG_NAME, overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise UserError(f"invalid override: {_first_line(exc)}") from None
-    return _validated(cfg, run_dir)
+    check_group_options(overrides)
+    return _validated(compose_config(CONFIG_NAME, overrides), run_dir)
 
 
 def preflight(overrides: list[str]) -> Preflight:
@@ -255,17 +161,14 @@ def preflight(overrides: list[str]) -> Preflight:
         return Preflight()  # Hydra's own flags (--help, --cfg, ...) are Hydra's business
     plain = [arg for arg in overrides if arg not in ("-m", "--multirun")]
     single = len(plain) == len(overrides) and not any(a.startswith("hydra.mode") for a in plain)
-    try:
-        _check_launcher(plain)
-        _check_group_options(plain)
+    with compose_errors():
+        check_launcher(plain)
+        check_group_options(plain)
         if single:
             hydra_app, full = _compose_single(plain)
             cfg = _without_hydra(full)
         else:
-            with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-                cfg = compose(CONFIG_NAME, overrides=_first_of_sweeps(plain))
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise UserError(f"invalid override: {_first_line(exc)}") from None
+            cfg = compose_config(CONFIG_NAME, first_of_sweeps(plain))
     try:
         run_dir = cfg.get("run_dir")  # checked now: Hydra creates it before `main` runs
         _validated(cfg, Path(run_dir) if run_dir else None)
@@ -285,6 +188,7 @@ def _compose_single(overrides: list[str]) -> tuple[Hydra, DictConfig]:
     does (run mode, `hydra.mode=RUN` appended); GlobalHydra stays initialized for `launch`
     (cleared here on failure)."""
     GlobalHydra.instance().clear()
+    store_run_defaults()
     hydra_app = Hydra.create_main_hydra2("run", create_config_search_path(str(CONF_DIR)))
     try:
         cfg = hydra_app.compose_config(
