@@ -32,7 +32,8 @@ def test_compose_errors_become_one_line() -> None:
     message = str(caught.value)
     assert message.startswith("invalid override: Could not override 'no_such_key'.")
     assert "To append to your config use +no_such_key=1" in message and "\n" not in message
-    with pytest.raises(UserError, match=r"^invalid serve config: no viable alternative at input '\[1'$"):
+    serve_error = r"^invalid serve config: no viable alternative at input '\[1'$"
+    with pytest.raises(UserError, match=serve_error):
         compose.compose_dict("serve", ["port=[1"], prefix="invalid serve config")
     data = compose.compose_dict("judge", ["seed=7"])
     assert data["seed"] == 7 and data["judge"] == "overall_quality"  # conf/judge.yaml's default
