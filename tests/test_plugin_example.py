@@ -69,3 +69,23 @@ def test_the_plugin_scorer_adds_to_a_task_and_the_backend_answers(plugin_env, qa
                     "progress=false")  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert _values(tmp_path / "echo", "word_recall") == pytest.approx({"echo": 1 / 6})
+
+
+def test_the_plugin_components_follow_the_contract_with_its_defaults(plugin_env, tmp_path):
+    """The echo backend inherits nothing from evalkit: it is adapted, with the defaults of the
+    Backend protocol; the word_recall scorer subclasses ReferenceScorer and keeps its own
+    `cpu_heavy = False`."""
+    script = (
+        "from evalkit import registry\n"
+        "[b] = registry.backend('echo').build('e', {'reply': 'x'}, None)\n"
+        "s = registry.scorer('word_recall').build({})\n"
+        "print(type(b).__name__, b.name, b.concurrent_batches, b.cacheable, b.estimate, b.report)\n"
+        "print(type(s).__name__, s.cpu_heavy, s.higher_is_better, s.prepare, s.corpus_value)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=plugin_env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "AdaptedBackend e 1 True None None",
+        "WordRecall False True None None",
+    ]
