@@ -99,7 +99,6 @@ def build_scorer(name: str, options: dict[str, Any]) -> Scorer:
         return TurnScorer(build_scorer(name, options), turns)
     base, _, pipeline = name.partition("@")
     entry = registry.scorer(base)
-    entry.check_options(options)
     try:
         scorer = entry.build(options)
     except ModuleNotFoundError as exc:  # a scorer that imports its model library lazily
