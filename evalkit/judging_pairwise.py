@@ -111,9 +111,7 @@ def judge_pairwise(
                 asking = Asking(judge, rubric, cfg, (task, spec), (judging, log))
                 results[task] = asking.judge_pairs(jobs, per_sample, data.samples[task], done)
     finally:
-        close = getattr(judge.backend, "close", None)
-        if callable(close):
-            close()
+        judge.backend.close()
         if cache is not None:
             cache.close()
     if cfg.logprobs:
