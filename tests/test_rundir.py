@@ -24,15 +24,22 @@ COMMANDS = {
     "leaderboard": ["leaderboard", "{d}", "-o", "{tmp}/board"],
     "judge run": ["judge", "run", "{d}"],
     "meta-eval": ["meta-eval", "{d}"],
-    "studio": ["studio", "{d}"],
+    "studio": ["studio", "{d}", "--port", "{port}"],
 }
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_not_a_run_directory_is_one_line_and_exit_2_for_every_command(command, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    args = [a.format(d=empty, tmp=tmp_path) for a in COMMANDS[command]]
+    args = [a.format(d=empty, tmp=tmp_path, port=_free_port()) for a in COMMANDS[command]]
     result = cli_in_process(*args)
     assert result.returncode == 2, result.stderr
     assert result.stderr == f"evalkit: error: {empty}: not a run directory (no run.json)\n"

@@ -67,11 +67,15 @@ def serve_studio(
 
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: run directory not found")
-    open_run(run_dir)  # not a run directory: one error, before a port is bound or a db made
     token = studio_token(host, token_env)
     chosen = studio_rubric(rubric)
     models = load_models(playground) if playground else []
     listener = bind_port(host, port)
+    try:
+        open_run(run_dir)  # not a run directory: the one error, before a database is made there
+    except UserError:
+        listener.close()
+        raise
     db = RatingsDB(db_path or run_dir / DB_NAME)
     n_items = load_run_items(db, run_dir)
     shown = f"[{host}]" if ":" in host else host
