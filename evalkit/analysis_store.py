@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalkit import __version__
 from evalkit.atomicio import atomic_write_text
-from evalkit.errors import UserError
+from evalkit.errors import NotARunDirectory, UserError
 from evalkit.redact import redact_secrets
 from evalkit.store import RUN_FILE, SAMPLES_FILE
 from evalkit.types import Aggregate, RunRecord, UsageSummary
@@ -192,7 +192,7 @@ def analysis_key(run_dirs: Sequence[Path], *, baseline: str | None, max_samples:
     for run_dir in run_dirs:
         run_path = Path(run_dir) / RUN_FILE
         if not run_path.is_file():
-            raise UserError(f"{run_dir}: not a run directory (no run.json)")
+            raise NotARunDirectory(run_dir)
         digest.update(hashlib.sha256(run_path.read_bytes()).digest())
         samples = Path(run_dir) / SAMPLES_FILE
         stat = samples.stat() if samples.is_file() else None

@@ -62,7 +62,6 @@ def evaluate(
     """
     from evalkit.pipeline import run_evaluation
     from evalkit.report.page import render_report
-    from evalkit.store import RunStore
 
     if isinstance(tasks, str | Path):
         raise UserError("evaluate: tasks must be a list of task names or paths")
@@ -84,10 +83,9 @@ def evaluate(
     }
     config = RunConfig.from_dict(data)
     record = run_evaluation(config, Path(run_dir))
+    loaded = load_run(run_dir)
     if config.report.enabled:
-        store = RunStore(Path(run_dir))
-        html = render_report(
-            record, store.latest_records(), label=Path(run_dir).name, run_dir=Path(run_dir)
-        )
-        store.write_report(html)
-    return load_run(run_dir)
+        stored = loaded.stored
+        html = render_report(record, stored.stored_records, label=stored.name, run_dir=stored.path)
+        stored.store.write_report(html)
+    return loaded

@@ -357,13 +357,13 @@ def report(
     from evalkit.analysis_store import analysis_path, stored_analysis
     from evalkit.atomicio import atomic_write_text
     from evalkit.report.render import render_analysis
-    from evalkit.store import RunStore
+    from evalkit.store import REPORT_FILE
 
     if output is None and len(run_dirs) > 1:
         raise UserError("several runs make one report: say where to write it with -o FILE.html")
     where = analysis_path(run_dirs, output)
     analysis = stored_analysis(run_dirs, where, baseline=baseline, max_samples=max_samples)
-    target = output or RunStore(run_dirs[0]).report_path
+    target = output or run_dirs[0] / REPORT_FILE
     atomic_write_text(target, render_analysis(analysis))
     click.echo(str(target))
 

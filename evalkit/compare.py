@@ -19,6 +19,7 @@ import numpy as np
 from evalkit.bootstrap import corpus_ci
 from evalkit.errors import UserError, did_you_mean
 from evalkit.metricspec import MetricTable, score_row
+from evalkit.rundir import open_run
 from evalkit.significance import Resampled, Statistic, resample_values_many
 from evalkit.significance_policy import (
     ResamplingTest,
@@ -26,7 +27,6 @@ from evalkit.significance_policy import (
     holm_by_family,
     paired_outcome,
 )
-from evalkit.store import RunStore
 from evalkit.types import SampleRecord
 
 Test = ResamplingTest
@@ -126,10 +126,9 @@ def _load(run_dirs: Sequence[Path]) -> LoadedRecords:
     metrics = MetricTable()
     models: list[str] = []
     for run_dir in run_dirs:
-        store = RunStore(run_dir)
-        run = store.read_run()
-        metrics.add(run.metric_specs, dict(run.task_scorers))
-        for record in store.latest_records():
+        stored = open_run(run_dir)
+        metrics.add(stored.record.metric_specs, dict(stored.record.task_scorers))
+        for record in stored.stored_records:
             key = (record.task, record.model)
             if key in records and record.sample_id not in records[key]:
                 records[key][record.sample_id] = record

@@ -10,6 +10,13 @@ class UserError(Exception):
     """Bad config, missing file, malformed data: something the user can fix, never a bug."""
 
 
+class NotARunDirectory(UserError):
+    """A folder given as a run directory holds no run.json (evalkit.rundir.open_run)."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(f"{path}: not a run directory (no run.json)")
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A ' (did you mean ...?)' suffix when a close match exists, else a list of valid names."""
     options = sorted(set(choices))

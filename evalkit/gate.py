@@ -34,13 +34,13 @@ from evalkit.atomicio import atomic_write_text, ensure_dir
 from evalkit.datafiles import read_yaml_mapping
 from evalkit.errors import UserError
 from evalkit.metricspec import MetricTable, score_row
+from evalkit.rundir import open_run
 from evalkit.significance_policy import (
     PairedOutcome,
     SignificancePolicy,
     holm_by_family,
     paired_outcome,
 )
-from evalkit.store import RunStore
 from evalkit.textfiles import require_file
 from evalkit.validation import first_error
 
@@ -114,12 +114,10 @@ class Snapshot:
 
 
 def snapshot_of_run(run_dir: Path) -> Snapshot:
-    store = RunStore(run_dir)
-    if not store.exists():
-        raise UserError(f"{run_dir}: not a run directory (no run.json)")
-    run = store.read_run()
+    stored = open_run(run_dir)
+    run = stored.record
     rows: dict[str, dict[str, dict[str, Rows]]] = {}
-    for record in store.latest_records():
+    for record in stored.stored_records:
         for score in record.scores:
             if score.status != "ok":
                 continue

@@ -29,9 +29,9 @@ from evalkit.judge_protocols import ProtocolSpec, protocol_rubric, protocol_spec
 from evalkit.judges.pairs import PairJudgment, weighted
 from evalkit.judges.rubric import load_rubric
 from evalkit.metricspec import specs_of_scorers
+from evalkit.rundir import open_run
 from evalkit.scoring import ScorerSpec, build_scorers
 from evalkit.store import RunStore
-from evalkit.tasks import load_tasks
 from evalkit.types import ComponentInfo, JSONValue, RunRecord, Sample, SampleRecord
 from evalkit.validation import first_error
 
@@ -101,36 +101,20 @@ class RunData:
     samples: dict[str, dict[str, Sample]] = field(default_factory=dict)
 
 
-def run_samples(record: RunRecord) -> dict[str, dict[str, Sample]]:
-    """task -> sample id -> Sample, for a finished run's tasks, as long as their data is unchanged
-    (a scorer of the run's outputs must see the inputs the outputs were made from)."""
-    samples: dict[str, dict[str, Sample]] = {}
-    for task in [
-        t for ref in RunConfig.from_dict(record.config).task_refs for t in load_tasks(ref)
-    ]:
-        expected = record.task_data_hashes.get(task.name)
-        if expected and task.data_hash() != expected:
-            raise UserError(f"task '{task.name}': its data changed since the run; judge a new run")
-        samples[task.name] = {s.id: s for s in task.samples()}
-    return samples
-
-
 def load_run_data(run_dir: Path, cfg: JudgeConfig) -> RunData:
-    store = RunStore(run_dir)
-    if not store.exists():
-        raise UserError(f"{run_dir}: not a run directory (no run.json)")
-    record = store.read_run()
+    stored = open_run(run_dir)
+    record = stored.record
     config = RunConfig.from_dict(record.config)
-    samples = run_samples(record)
+    samples = stored.task_samples()
     records = [
         r
-        for r in store.latest_records()
+        for r in stored.stored_records
         if (cfg.tasks is None or r.task in cfg.tasks)
         and (cfg.models is None or r.model in cfg.models)
     ]
     if not records:
         raise UserError(f"{run_dir}: no records match tasks={cfg.tasks} models={cfg.models}")
-    return RunData(store, record, config, records, samples)
+    return RunData(stored.store, record, config, records, samples)
 
 
 def judge_run(run_dir: Path, cfg: JudgeConfig) -> RunRecord:

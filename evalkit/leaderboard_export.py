@@ -30,7 +30,7 @@ from evalkit.atomicio import atomic_write_text, ensure_dir
 from evalkit.errors import UserError
 from evalkit.leaderboard import rank_metric_of
 from evalkit.report.template_cache import TemplateCache
-from evalkit.store import RunStore
+from evalkit.rundir import open_run
 from evalkit.types import Aggregate
 
 RULES = (
@@ -87,10 +87,7 @@ def _collect(
     primary: dict[str, str] = {}
     runs = []
     for run_dir in run_dirs:
-        store = RunStore(run_dir)
-        if not store.exists():
-            raise UserError(f"{run_dir}: not a run directory (no run.json)")
-        runs.append((run_dir, store.read_run()))
+        runs.append((run_dir, open_run(run_dir).record))
     in_runs: dict[tuple[str, str], set[Path]] = {}
     for run_dir, run in runs:
         for a in run.aggregates:

@@ -14,14 +14,14 @@ from pathlib import Path
 from evalkit.datafiles import dotted_field, read_rows
 from evalkit.errors import UserError
 from evalkit.metaeval import Judged
-from evalkit.store import RunStore
+from evalkit.rundir import open_run
 from evalkit.types import SampleRecord
 
 Series = dict[tuple[str, str, str], list[Judged]]  # (source, metric, human dimension) -> pairs
 
 
 def from_run(run_dir: Path) -> Series:
-    series = from_records(RunStore(run_dir).latest_records())
+    series = from_records(open_run(run_dir).stored_records)
     if not series:
         raise UserError(f"{run_dir}: no sample carries human ratings (generation.metadata.human)")
     return series
@@ -36,7 +36,7 @@ def from_ratings(run_dir: Path, ratings: Path) -> Series:
 
     means = mean_ratings(open_db(ratings))
     series = from_records(
-        RunStore(run_dir).latest_records(),
+        open_run(run_dir).stored_records,
         lambda r: means.get((r.task, r.sample_id, r.model)),
     )
     if not series:

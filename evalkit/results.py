@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evalkit.rundir import StoredRun, open_run
 from evalkit.store import RunStore
 from evalkit.types import RunRecord
 
@@ -17,12 +18,16 @@ COLUMNS = ["task", "model", "metric", "value", "ci_low", "ci_high", "n", "n_fail
 
 
 class LoadedRun:
-    """A finished (or partial) run on disk: its record and its sample records."""
+    """A finished (or partial) run on disk as pandas tables (`evalkit.load_run`): `.record`
+    (run.json), `.results()` (its aggregates), `.samples()` (latest records, one row each);
+    `.stored` is the read model (`evalkit.rundir.StoredRun`) they come from. Raises
+    NotARunDirectory (a UserError) when run_dir holds no run.json."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.run_dir = Path(run_dir)
-        self.store = RunStore(self.run_dir)
-        self.record: RunRecord = self.store.read_run()
+        self.stored: StoredRun = open_run(run_dir)
+        self.run_dir = self.stored.path
+        self.store: RunStore = self.stored.store
+        self.record: RunRecord = self.stored.record
 
     def results(self) -> pd.DataFrame:
         rows = [a.model_dump(include=set(COLUMNS)) for a in self.record.aggregates]
@@ -32,7 +37,7 @@ class LoadedRun:
 
     def samples(self) -> pd.DataFrame:
         rows = []
-        for rec in self.store.latest_records():
+        for rec in self.stored.stored_records:
             row: dict[str, object] = {
                 "task": rec.task,
                 "model": rec.model,

@@ -17,7 +17,7 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from evalkit.atomicio import atomic_write_text
-from evalkit.errors import UserError
+from evalkit.errors import NotARunDirectory, UserError
 from evalkit.redact import redact_secrets, secret_values
 from evalkit.types import RunRecord, SampleRecord
 from evalkit.validation import first_error
@@ -30,6 +30,7 @@ except ImportError:  # Windows: no advisory lock
 RUN_FILE = "run.json"
 SAMPLES_FILE = "samples.jsonl"
 REPORT_FILE = "report.html"
+PAIRWISE_FILE = "pairwise.jsonl"
 LOCK_FILE = ".lock"
 
 DoneKey = tuple[str, str, str]  # (task, model, sample_id)
@@ -49,7 +50,7 @@ class RunStore:
 
     def read_run(self) -> RunRecord:
         if not self.run_path.is_file():
-            raise UserError(f"{self.run_path}: not found (is {self.run_dir} a run directory?)")
+            raise NotARunDirectory(self.run_dir)
         try:
             return RunRecord.model_validate_json(self.run_path.read_text(encoding="utf-8"))
         except ValidationError as exc:

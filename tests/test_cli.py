@@ -146,7 +146,7 @@ def test_multirun_sweep(run_cli, qa_task, tmp_path):
         (["run", "limit=many"], "config: limit: Input should be a valid integer"),
         (["run", "nonsense_key=1"], "Could not override 'nonsense_key'"),
         (["run", "tasks=[/no/such/task.yaml]"], "/no/such/task.yaml: task file not found"),
-        (["results", "/no/such/run"], "/no/such/run/run.json: not found"),
+        (["results", "/no/such/run"], "/no/such/run: not a run directory (no run.json)"),
         (["validate", "/no/such/dir"], "task file not found"),
     ],
 )

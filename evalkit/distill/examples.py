@@ -131,23 +131,21 @@ def read_file_source(spec: FileSource, pairwise: bool) -> tuple[list[Example], s
 def read_run_source(spec: RunSource) -> tuple[list[Example], str, list[str]]:
     """Examples from the ok judge scores of past runs; the judges' signatures name the teacher.
     The source is the sample's input, as a scorer of a run sees it (not the rendered prompt)."""
-    from evalkit.judging import run_samples
+    from evalkit.rundir import open_run
     from evalkit.scoring import sample_source
-    from evalkit.store import RunStore
 
     examples: list[Example] = []
     hashes: list[str] = []
     teachers: list[str] = []
     wanted = {metric: dim for dim, metric in spec.labels.items()}
     for number, run in enumerate(spec.runs):
-        store = RunStore(Path(run).expanduser())
-        if not store.exists() or not store.samples_path.is_file():
-            raise UserError(f"{run}: not a run directory (no run.json and samples.jsonl)")
-        hashes.append(file_sha256(store.samples_path))
-        run_record = store.read_run()
-        teachers.extend(s.signature for s in run_record.scorers if "judge" in s.name)
-        samples = run_samples(run_record)
-        for record in store.latest_records():
+        stored = open_run(Path(run).expanduser())
+        if not stored.samples_path.is_file():
+            raise UserError(f"{run}: no samples.jsonl (a run directory with no sample records)")
+        hashes.append(file_sha256(stored.samples_path))
+        teachers.extend(s.signature for s in stored.record.scorers if "judge" in s.name)
+        samples = stored.task_samples()
+        for record in stored.stored_records:
             if spec.tasks is not None and record.task not in spec.tasks:
                 continue
             sample = samples.get(record.task, {}).get(record.sample_id)

@@ -15,8 +15,7 @@ from typing import Any
 
 from evalkit.errors import UserError, did_you_mean
 from evalkit.metricspec import MetricTable
-from evalkit.store import RunStore
-from evalkit.tasks import load_tasks
+from evalkit.rundir import open_run
 from evalkit.types import Aggregate, RunRecord, SampleRecord, UsageSummary
 
 # Keys that differ between any two runs without saying anything about the model variant.
@@ -24,7 +23,9 @@ _IGNORED_KEYS = ("run_dir", "sweep_dir", "progress", "cache", "report", "scoring
 
 
 @dataclass(frozen=True)
-class LoadedRun:
+class LabelledRun:
+    """One run of a report: its label (the run directory's name), run.json and records."""
+
     label: str
     run: RunRecord
     records: list[SampleRecord]
@@ -34,7 +35,7 @@ class LoadedRun:
 class ReportBundle:
     """Everything a report shows, with model names made unique across runs."""
 
-    runs: list[LoadedRun]
+    runs: list[LabelledRun]
     records: list[SampleRecord]
     aggregates: list[Aggregate]
     usage: list[UsageSummary]
@@ -56,51 +57,10 @@ class ReportBundle:
         return self.runs[0].run.seed
 
 
-def load_runs(run_dirs: Sequence[Path]) -> list[LoadedRun]:
-    runs = []
-    for run_dir in run_dirs:
-        store = RunStore(run_dir)
-        if not store.exists():
-            raise UserError(f"{run_dir}: not a run directory (no run.json)")
-        run = store.read_run()
-        records = _with_task_references(run, store.latest_records())
-        runs.append(LoadedRun(Path(run_dir).name, run, records))
-    return runs
-
-
-def _task_references(run: RunRecord, task: str) -> dict[str, list[str]]:
-    """References from the task's data, when it is still there unchanged (same sha256)."""
-    refs = [
-        str(t) for t in (run.config.get("tasks") or run.config.get("suite", {}).get("tasks", []))
-    ]
-    for ref in [
-        r
-        for r in refs
-        if r == task
-        or r.startswith("lmeval:")
-        or Path(r).parent.name == task
-        or Path(r).name == task
-    ] or [task]:
-        try:
-            found = [t for t in load_tasks(ref) if t.name == task]
-        except UserError:
-            continue
-        loaded = found[0] if found else None
-        if loaded is not None and loaded.data_hash() == run.task_data_hashes.get(task):
-            return {s.id: s.references for s in loaded.samples()}
-    return {}
-
-
-def _with_task_references(run: RunRecord, records: list[SampleRecord]) -> list[SampleRecord]:
-    """Runs written before records kept their references get them back from the task data."""
-    missing = {r.task for r in records if not r.references}
-    found = {task: _task_references(run, task) for task in missing}
-    return [
-        r.model_copy(update={"references": found[r.task][r.sample_id]})
-        if not r.references and r.sample_id in found.get(r.task, {})
-        else r
-        for r in records
-    ]
+def load_runs(run_dirs: Sequence[Path]) -> list[LabelledRun]:
+    """Each run directory read (`evalkit.rundir.open_run`), labelled by its name, with its
+    latest records (references restored from unchanged task data)."""
+    return [LabelledRun(r.name, r.record, r.records) for r in map(open_run, run_dirs)]
 
 
 def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -115,7 +75,7 @@ def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def _variant_names(runs: Sequence[LoadedRun]) -> list[str]:
+def _variant_names(runs: Sequence[LabelledRun]) -> list[str]:
     """Per run, the config settings that set it apart from the other runs (short keys)."""
     flat = [_flatten(r.run.config) for r in runs]
     keys = sorted({k for f in flat for k in f})
@@ -127,7 +87,7 @@ def _variant_names(runs: Sequence[LoadedRun]) -> list[str]:
     return names
 
 
-def _model_labels(runs: Sequence[LoadedRun]) -> list[dict[str, str]]:
+def _model_labels(runs: Sequence[LabelledRun]) -> list[dict[str, str]]:
     """Per run: model name -> label, unique across runs."""
     owners: dict[str, list[int]] = {}
     for i, run in enumerate(runs):
@@ -146,7 +106,7 @@ def _model_labels(runs: Sequence[LoadedRun]) -> list[dict[str, str]]:
     return labels
 
 
-def _renamed(run: LoadedRun, names: dict[str, str]) -> tuple[list[Any], list[Any], list[Any]]:
+def _renamed(run: LabelledRun, names: dict[str, str]) -> tuple[list[Any], list[Any], list[Any]]:
     def rename(items: Sequence[Any]) -> list[Any]:
         return [
             x
@@ -158,7 +118,7 @@ def _renamed(run: LoadedRun, names: dict[str, str]) -> tuple[list[Any], list[Any
     return rename(run.records), rename(run.run.aggregates), rename(run.run.usage)
 
 
-def bundle_runs(runs: Sequence[LoadedRun]) -> ReportBundle:
+def bundle_runs(runs: Sequence[LabelledRun]) -> ReportBundle:
     if not runs:
         raise UserError("no runs to report on")
     bundle = ReportBundle(list(runs), [], [], [])

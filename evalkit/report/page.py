@@ -14,7 +14,7 @@ from pathlib import Path
 from evalkit.analysis_store import ANALYSIS_FILE, analysis_key, write_analysis
 from evalkit.metric_agreement import AgreementTable
 from evalkit.report.analyse import analyse_bundle
-from evalkit.report.bundle import LoadedRun, ReportBundle, bundle_runs
+from evalkit.report.bundle import LabelledRun, ReportBundle, bundle_runs
 from evalkit.report.render import (
     _ENV,
     _plotly_js,
@@ -67,7 +67,7 @@ def render_bundle(
 
 
 def render_runs(
-    runs: Sequence[LoadedRun],
+    runs: Sequence[LabelledRun],
     *,
     baseline: str | None = None,
     agreement: Sequence[AgreementTable] | None = None,
@@ -94,7 +94,7 @@ def render_report(
     """
     max_samples = run.config.get("report", {}).get("max_samples")
     cap = None if max_samples is None else int(max_samples)
-    bundle = bundle_runs([LoadedRun(label, run, records)])
+    bundle = bundle_runs([LabelledRun(label, run, records)])
     if run_dir is None:
         return render_bundle(bundle, agreement=agreement, max_samples=cap)
     key = analysis_key([run_dir], baseline=None, max_samples=cap)

@@ -60,6 +60,7 @@ def serve_studio(
         from evalkit.studio.app import create_app
     except ImportError as exc:
         raise UserError(f"the studio needs {exc.name}: pip install 'evalkit[studio]'") from None
+    from evalkit.rundir import open_run
     from evalkit.studio.items import load_run_items
     from evalkit.studio.playground import load_models
     from evalkit.studio.prompts import TaskPicker
@@ -70,6 +71,11 @@ def serve_studio(
     chosen = studio_rubric(rubric)
     models = load_models(playground) if playground else []
     listener = bind_port(host, port)
+    try:
+        open_run(run_dir)  # not a run directory: the one error, before a database is made there
+    except UserError:
+        listener.close()
+        raise
     db = RatingsDB(db_path or run_dir / DB_NAME)
     n_items = load_run_items(db, run_dir)
     shown = f"[{host}]" if ":" in host else host
@@ -95,9 +101,9 @@ def bind_port(host: str, port: int) -> socket.socket:
 def run_task_refs(run_dir: Path) -> list[str]:
     """The task references a run was made with (its run.json's config)."""
     from evalkit.config import RunConfig
-    from evalkit.store import RunStore
+    from evalkit.rundir import open_run
 
-    return list(RunConfig.from_dict(RunStore(run_dir).read_run().config).task_refs)
+    return list(RunConfig.from_dict(open_run(run_dir).record.config).task_refs)
 
 
 def export_ratings(

@@ -1,4 +1,4 @@
-"""Review items from a finished run, read through the run store (`RunStore.latest_records`).
+"""Review items from a finished run, read through the run read model (`evalkit.rundir.open_run`).
 
 A pointwise item is one model's output for one sample; a pairwise item is two models' outputs for
 the same sample (every pair of models with a usable output, in the run's model order). Failed
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from evalkit.errors import UserError
-from evalkit.store import RunStore
+from evalkit.rundir import open_run
 from evalkit.studio.db import Item, ItemKind, RatingsDB
 from evalkit.types import FAILED_STATUSES, SampleRecord
 
@@ -36,9 +36,7 @@ def _usable(records: list[SampleRecord]) -> list[SampleRecord]:
 
 def build_items(run_dir: Path) -> Iterator[Item]:
     """Point items first (task, sample, model order of the run), then pair items."""
-    store = RunStore(run_dir)
-    store.read_run()  # a clear error when run_dir is not a run directory
-    records = _usable(store.latest_records())
+    records = _usable(open_run(run_dir).stored_records)
     models = list(dict.fromkeys(r.model for r in records))
     by_sample: dict[tuple[str, str], dict[str, SampleRecord]] = defaultdict(dict)
     for r in sorted(records, key=lambda r: (r.task, r.index)):
@@ -71,13 +69,12 @@ def load_run_items(db: RatingsDB, run_dir: Path) -> int:
     database that already belongs to another run."""
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: run directory not found")
-    store = RunStore(run_dir)
-    store.read_run()
+    stored = open_run(run_dir)
     run = str(run_dir.resolve())
     known = db.get_meta("run")
     if known is not None and known != run:
         raise UserError(f"{db.path}: holds the ratings of another run ({known}); use --db")
-    stat = store.samples_path.stat() if store.samples_path.is_file() else None
+    stat = stored.samples_path.stat() if stored.samples_path.is_file() else None
     stamp = f"{stat.st_size}:{stat.st_mtime_ns}" if stat else "none"
     count = int(db.conn.execute("SELECT count(*) FROM items").fetchone()[0])
     if db.get_meta("samples_stamp") == stamp and count:

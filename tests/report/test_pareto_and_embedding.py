@@ -68,14 +68,14 @@ def test_non_finite_numbers_become_null_before_embedding():
 
 
 def test_variants_of_one_model_are_labelled_by_the_setting_that_differs():
-    from evalkit.report.bundle import LoadedRun, _model_labels
+    from evalkit.report.bundle import LabelledRun, _model_labels
     from evalkit.types import RunRecord
 
-    def run(label: str, quantization: str, model: str = "tiny") -> LoadedRun:
+    def run(label: str, quantization: str, model: str = "tiny") -> LabelledRun:
         config = {"model": {"name": "hf", "quantization": quantization}, "run_dir": label}
         record = RunRecord.model_construct(config=config)
         sample = type("R", (), {"model": model})()
-        return LoadedRun(label, record, [sample])
+        return LabelledRun(label, record, [sample])
 
     labels = _model_labels([run("a", "none"), run("b", "int8"), run("c", "none", model="other")])
     assert labels == [
