@@ -1,9 +1,9 @@
-"""AlpacaEval 2.0's length-controlled win rate: evalkit (`evalkit.alpaca_eval_lc`) next to the
+"""AlpacaEval 2.0's length-controlled win rate: evalkit (`evalkit.stats.alpaca_eval_lc`) next to the
 `alpaca_eval` package's own `get_length_controlled_winrate`, on the same annotations.
 
 AlpacaEval's fit needs two files from its Hugging Face dataset (`instruction_difficulty.csv`,
 `df_gamed.csv`); with no hub access this script writes synthetic ones (seeded, the same in
-tests/test_alpaca_eval_lc.py) and hands them to the package in place of the download, so the
+tests/stats/test_alpaca_eval_lc.py) and hands them to the package in place of the download, so the
 comparison checks the fitting procedure itself. With the real files (--difficulty, --gamed), the
 figures are the leaderboard's.
 
@@ -72,8 +72,8 @@ def reference_lc(annotations: pd.DataFrame, difficulty: Path, gamed: Path) -> fl
 
 
 def evalkit_lc(path: Path, difficulty: Path, gamed: Path) -> float:
-    from evalkit.recorded_judgments import read_recorded
-    from evalkit.recorded_stats import summarize_recorded
+    from evalkit.analysis.recorded_stats import summarize_recorded
+    from evalkit.judges.recorded_judgments import read_recorded
 
     summary = summarize_recorded(
         read_recorded([path], "alpaca_eval"), lc="alpaca_eval", difficulty=difficulty, gamed=gamed

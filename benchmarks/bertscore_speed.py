@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from evalkit.scorers.bertscore import BERTScore  # noqa: E402
-from evalkit.scoring import ScoringItem, score_items  # noqa: E402
+from evalkit.stages.scoring import ScoringItem, score_items  # noqa: E402
 
 SUMMEVAL = ROOT / "tasks" / "summeval"
 LAYER = 4

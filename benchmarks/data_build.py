@@ -154,7 +154,7 @@ def main() -> None:
         if args.skip_build:
             return
         command = [
-            sys.executable, "-m", "evalkit.cli", "data", "build", "inputs=[raw.jsonl]",
+            sys.executable, "-m", "evalkit", "data", "build", "inputs=[raw.jsonl]",
             "output=out",
             "fields.id=id", "fields.input=text", "fields.references=null", "progress=false",
             f"dedup.threshold={args.threshold}", f"engine.name={args.engine}",

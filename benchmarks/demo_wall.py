@@ -50,7 +50,7 @@ def run_once(run_dir: Path, overrides: list[str], script: bool, cpus: set[int] |
     if script:
         command = ["bash", "scripts/demo.sh", f"run_dir={run_dir}", *overrides]
     else:
-        command = [sys.executable, "-m", "evalkit.cli", "run", f"run_dir={run_dir}", *overrides]
+        command = [sys.executable, "-m", "evalkit", "run", f"run_dir={run_dir}", *overrides]
     started = time.perf_counter()
     subprocess.run(
         command,

@@ -39,7 +39,7 @@ SUMMEVAL = Path(os.environ.get("EVALKIT_SHARED_DATA", ROOT.parent / "shared" / "
 
 
 def items(articles: int, per_article: int):
-    from evalkit.scoring import ScoringItem
+    from evalkit.stages.scoring import ScoringItem
 
     rows = [json.loads(line) for line in SUMMEVAL.read_text(encoding="utf-8").splitlines()]
     seen: dict[str, int] = {}
@@ -53,8 +53,8 @@ def items(articles: int, per_article: int):
 
 
 def distilled_rate(batch, repeat: int, judge: str) -> float:
-    from evalkit.scorers.distilled import DistilledJudgeScorer
-    from evalkit.scoring import score_items
+    from evalkit.distill.scorer import DistilledJudgeScorer
+    from evalkit.stages.scoring import score_items
 
     best = float("inf")
     scorer = DistilledJudgeScorer(judge=judge)
@@ -91,7 +91,7 @@ def serve_llm(directory: Path):
     )
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "evalkit.cli", "serve", "model=hf", f"model.path={directory}",
+        [sys.executable, "-m", "evalkit", "serve", "model=hf", f"model.path={directory}",
          f"port={port}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -109,7 +109,7 @@ def serve_llm(directory: Path):
 
 def llm_rate(batch, url: str) -> float:
     from evalkit.scorers.judge import JudgeScorer
-    from evalkit.scoring import score_items
+    from evalkit.stages.scoring import score_items
 
     scorer = JudgeScorer(
         rubric="summ_coherence",

@@ -200,14 +200,14 @@ def run_evalkit(
         "PYTHONPATH": str(ROOT),
     }
     command = [
-        sys.executable, "-m", "evalkit.cli", "-q", "run", f"tasks=[{refs}]", "model=hf",
+        sys.executable, "-m", "evalkit", "-q", "run", f"tasks=[{refs}]", "model=hf",
         f"model.path={model_dir}", "model.dtype=fp32", "model.device=cpu",
         f"model.max_batch_size={batch}", f"run_dir={run_dir}",
     ] + ([f"limit={limit}"] if limit else [])  # fmt: skip
     start = time.perf_counter()
     subprocess.run(command, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
-    from evalkit.store import RunStore
+    from evalkit.store.run_store import RunStore
 
     found: dict[str, Any] = {}
     for record in RunStore(run_dir).records():

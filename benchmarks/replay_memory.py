@@ -6,7 +6,8 @@ The run (`run_evaluation`, exact match, report off: the pipeline as `evalkit run
 in a child process; its peak resident memory is the child's ru_maxrss (goal, issue 24: <= 500 MB
 at 1,000,000). The parent then checks run.json's aggregate against a direct computation from the
 files: exact match of every output against its answer (evalkit.scorers.match.exact_match, data
-order) and the same seeded bootstrap (evalkit.bootstrap.mean_ci): value, CI, n and n_failed must
+order) and the same seeded bootstrap (evalkit.stats.bootstrap.mean_ci): value, CI, n and n_failed
+must
 be equal (==). With --chunks K it also runs the same data as K runs of N/K samples and checks that
 their sufficient statistics (sum of the per-sample values, n) combine to the whole run's value.
 """
@@ -29,14 +30,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from replay_throughput import make_task
 
-from evalkit.bootstrap import mean_ci
 from evalkit.scorers.match import exact_match
+from evalkit.stats.bootstrap import mean_ci
 
 CHILD = """
 import sys, time
 from pathlib import Path
 from evalkit.config import RunConfig
-from evalkit.pipeline import run_evaluation
+from evalkit.stages.pipeline import run_evaluation
 task, run_dir = sys.argv[1], Path(sys.argv[2])
 config = RunConfig.from_dict({"suite": {"name": "mem", "tasks": [task]},
     "model": {"name": "replay", "backend": "replay"}, "progress": False,

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from evalkit.config import RunConfig
-from evalkit.pipeline import run_evaluation
 from evalkit.scorers.match import exact_match
+from evalkit.stages.pipeline import run_evaluation
 
 WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
 

@@ -24,7 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from evalkit.report.bundle import bundle_runs, load_runs  # noqa: E402
+from evalkit.analysis.bundle import bundle_runs, load_runs  # noqa: E402
 from evalkit.report.page import render_bundle  # noqa: E402
 from evalkit.testing.browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 from evalkit.testing.synthetic_runs import write_task  # noqa: E402
@@ -34,7 +34,7 @@ def make_run(root: Path, n: int) -> Path:
     task = write_task(root / "tasks" / "synth", n, seed=n)
     run = root / "run"
     subprocess.run(
-        [sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{task}]", f"run_dir={run}",
+        [sys.executable, "-m", "evalkit", "run", f"tasks=[{task}]", f"run_dir={run}",
          "report.enabled=false"],
         cwd=root, check=True, capture_output=True,
     )  # fmt: skip

@@ -38,7 +38,7 @@ def evalkit(*args: str) -> float:
     """Wall seconds of `evalkit ARGS` (stdout and stderr dropped; a failure raises)."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "evalkit.cli", *args],
+        [sys.executable, "-m", "evalkit", *args],
         cwd=REPO,
         env=_env(),
         check=True,

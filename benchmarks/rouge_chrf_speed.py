@@ -30,7 +30,7 @@ from scorers import summeval, wmt17
 from evalkit.scorers.rouge import ROUGE_TYPES, Rouge
 from evalkit.scorers.rouge_lcs import RougeKernel
 from evalkit.scorers.rouge_text import SentenceSplitter
-from evalkit.scoring import score_items
+from evalkit.stages.scoring import score_items
 
 Row = tuple[str, str, tuple[float, float], tuple[float, float], bool]
 Timed = tuple[tuple[float, float], Any]

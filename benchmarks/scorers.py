@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.scoring import ScoringItem, score_items
+from evalkit.stages.scoring import ScoringItem, score_items
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]

@@ -74,7 +74,7 @@ def write_task(root: Path, n: int) -> Path:
 
 
 def run(task: Path, run_dir: Path, extra: list[str]) -> tuple[float, float]:
-    command = [sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{task}]", "model=replay",
+    command = [sys.executable, "-m", "evalkit", "run", f"tasks=[{task}]", "model=replay",
                "progress=false", "report.enabled=false", f"run_dir={run_dir}", *extra]  # fmt: skip
     start = time.perf_counter()
     out = subprocess.run(command, capture_output=True, text=True)

@@ -64,10 +64,10 @@ def commands(work: Path, task: Path, rep: str, checkouts: list[Path]) -> dict[st
         run_dir, cache = work / f"run-{rep}-{len(out)}", work / f"cache-{rep}-{len(out)}.sqlite"
         out |= {
             f"import evalkit{label}": ([py, "-c", "import evalkit"], run_env),
-            f"--help{label}": ([py, "-m", "evalkit.cli", "--help"], run_env),
-            f"list tasks{label}": ([py, "-m", "evalkit.cli", "list", "tasks"], run_env),
+            f"--help{label}": ([py, "-m", "evalkit", "--help"], run_env),
+            f"list tasks{label}": ([py, "-m", "evalkit", "list", "tasks"], run_env),
             f"run 1 sample{label}": (
-                [py, "-m", "evalkit.cli", "run", f"tasks=[{task}]", "model=replay", "limit=1",
+                [py, "-m", "evalkit", "run", f"tasks=[{task}]", "model=replay", "limit=1",
                  f"run_dir={run_dir}", f"cache.path={cache}"],
                 run_env,
             ),

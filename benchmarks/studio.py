@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from evalkit.studio.db import RatingsDB  # noqa: E402
+from evalkit.store.ratings_db import RatingsDB  # noqa: E402
 from evalkit.studio.items import load_run_items  # noqa: E402
 from evalkit.testing.browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 from evalkit.testing.synthetic_runs import write_task  # noqa: E402
@@ -103,7 +103,7 @@ def main() -> None:
         task = write_task(root / "synth", args.samples, seed=1, variants=MODELS)
         run_dir = root / "run"
         env = {**os.environ, "EVALKIT_CACHE_DIR": str(root / "cache")}
-        subprocess.run([sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{task}]",
+        subprocess.run([sys.executable, "-m", "evalkit", "run", f"tasks=[{task}]",
                         f"run_dir={run_dir}", "progress=false"], cwd=root, env=env, check=True,
                        capture_output=True)  # fmt: skip
         t = time.perf_counter()
@@ -111,7 +111,7 @@ def main() -> None:
         print(f"{args.samples} samples x 2 models: {n_items} items stored in "
               f"{time.perf_counter() - t:.2f} s (first start only)")  # fmt: skip
         port = _port()
-        command = [sys.executable, "-m", "evalkit.cli", "studio", str(run_dir), "--port", str(port)]
+        command = [sys.executable, "-m", "evalkit", "studio", str(run_dir), "--port", str(port)]
         server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
         try:
             t = time.perf_counter()

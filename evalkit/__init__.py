@@ -14,12 +14,12 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-    from evalkit.results import LoadedRun
+    from evalkit.analysis.results import LoadedRun
 
 
 def load_run(run_dir: Any) -> LoadedRun:
     """A run directory as Python objects: `.record` (run.json), `.results()` (DataFrame)."""
-    from evalkit.results import load_run as _load_run
+    from evalkit.analysis.results import load_run as _load_run
 
     return _load_run(run_dir)
 
@@ -36,9 +36,9 @@ def evaluate(
     `evalkit.evaluate(["gsm8k"], model={"backend": "openai", "model": "gpt-4o-mini"},
     run_dir="reports/gsm8k")`: `model` is a conf/model preset name ("replay", "hf", "openai")
     or a dict overriding its `backend`'s preset; `scorers` None keeps each task's own; other run
-    settings are keywords (`limit=50`, `seed=1`). See `evalkit.api.evaluate`.
+    settings are keywords (`limit=50`, `seed=1`). See `evalkit.app.api.evaluate`.
     """
-    from evalkit.api import evaluate as _evaluate
+    from evalkit.app.api import evaluate as _evaluate
 
     return _evaluate(tasks, model, scorers, run_dir, **settings)
 

@@ -11,7 +11,7 @@ class UserError(Exception):
 
 
 class NotARunDirectory(UserError):
-    """A folder given as a run directory holds no run.json (evalkit.rundir.open_run)."""
+    """A folder given as a run directory holds no run.json (evalkit.analysis.rundir.open_run)."""
 
     def __init__(self, path: object) -> None:
         super().__init__(f"{path}: not a run directory (no run.json)")

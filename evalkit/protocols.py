@@ -19,8 +19,8 @@ from evalkit.types import Aggregate, Generation, Request, Score
 if TYPE_CHECKING:
     from evalkit.abort import FailureGuard
     from evalkit.scorers.embedding import EmbeddingSimilarity
-    from evalkit.significance import Statistic
-    from evalkit.tasks import Task
+    from evalkit.stats.significance import Statistic
+    from evalkit.tasks.task import Task
 
 BACKEND_GROUP: Final = "evalkit.backends"
 SCORER_GROUP: Final = "evalkit.scorers"
@@ -167,7 +167,7 @@ class Scorer(Protocol):
     @property
     def corpus_formula(self) -> CorpusFormula | None:
         """(formula name, options) naming `corpus_value`, so a run is re-aggregated without the
-        scorer (evalkit.metricspec); None."""
+        scorer (evalkit.stages.metricspec); None."""
         ...
 
     def sentence_embedders(self) -> list[EmbeddingSimilarity]:

@@ -2,7 +2,8 @@
 
 Built-ins register exactly like third-party plugins (pyproject.toml), so a plugin package that
 declares `[project.entry-points."evalkit.scorers"] myscore = "pkg.mod:MyScorer"` just works; the
-groups are `evalkit.scorers`, `evalkit.backends` and `evalkit.tasks` (a task folder's path, or a
+groups are `evalkit.scorers`, `evalkit.backends` and `evalkit.tasks.task` (a task folder's path, or
+a
 callable returning it). examples/evalkit-plugin-example is a package with one of each.
 
 The registry is typed: a component is registered (from its entry point, when a run first names
@@ -28,7 +29,7 @@ from evalkit.plugins import SCORER_REQUIRED, adapt_backend, adapt_scorer, missin
 from evalkit.protocols import BACKEND_GROUP, SCORER_GROUP, TASK_GROUP, Backend, Scorer
 
 if TYPE_CHECKING:
-    from evalkit.tasks import Task
+    from evalkit.tasks.task import Task
 
 Kind = Literal["backend", "scorer", "task"]
 _KIND: dict[str, Kind] = {BACKEND_GROUP: "backend", SCORER_GROUP: "scorer", TASK_GROUP: "task"}

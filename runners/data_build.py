@@ -11,7 +11,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from evalkit.datafiles import read_yaml_mapping
+from evalkit.tasks.datafiles import read_yaml_mapping
 
 from .compose import compose_config as compose_base
 from .compose import compose_errors, to_plain

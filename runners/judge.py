@@ -1,6 +1,6 @@
 """Hydra side of `evalkit judge RUN_DIR [overrides]`: compose conf/judge.yaml, hand a plain dict on.
 
-Thin on purpose (design.md): the library code in evalkit/judging.py never sees Hydra.
+Thin on purpose (design.md): the library code in evalkit/judging/command.py never sees Hydra.
 """
 
 from __future__ import annotations

@@ -27,12 +27,12 @@ from hydra.types import HydraContext, RunMode
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
 from evalkit.abort import RunFailed
+from evalkit.app.session import finish_run
 from evalkit.config import RunConfig, display_name
+from evalkit.console.logs import block_torchao, configure_logging, needs_torchao, verbosity_from_env
 from evalkit.errors import UserError
-from evalkit.logs import block_torchao, configure_logging, needs_torchao, verbosity_from_env
-from evalkit.redact import redact
-from evalkit.session import finish_run
-from evalkit.store import hold_run_dir
+from evalkit.store.redact import redact
+from evalkit.store.run_store import hold_run_dir
 
 from .compose import (
     CONF_DIR,

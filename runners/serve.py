@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 
 from evalkit import registry
+from evalkit.app.serve import ServeSettings, serve_forever
 from evalkit.config import ModelConfig
 from evalkit.errors import UserError
-from evalkit.serve import ServeSettings, serve_forever
 
 from .compose import compose_dict
 

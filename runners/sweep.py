@@ -118,7 +118,7 @@ class SweepLeaderboard:
         return None
 
     def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
-        from evalkit.leaderboard_export import write_leaderboard
+        from evalkit.report.leaderboard_export import write_leaderboard
 
         sweep_dir = Path(str(config.hydra.sweep.dir))
         runs = sorted(p.parent for p in sweep_dir.glob("*/run.json"))

@@ -13,6 +13,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
+TEST_DATA = REPO / "tests" / "data"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
@@ -80,7 +81,7 @@ def run_cli(tmp_path: Path) -> CliRunner:
         *args: str, cwd: Path | None = None, timeout: float = 300
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "evalkit.cli", *args],
+            [sys.executable, "-m", "evalkit", *args],
             cwd=cwd or tmp_path,
             text=True,
             capture_output=True,
@@ -92,13 +93,13 @@ def run_cli(tmp_path: Path) -> CliRunner:
 
 
 def cli_in_process(*args: str) -> subprocess.CompletedProcess[str]:
-    """`evalkit ARGS` through `evalkit.cli.main` in this process (no interpreter start-up), its
+    """`evalkit ARGS` through `evalkit.app.cli.main` in this process (no interpreter start-up), its
     exit status, stdout and stderr as a subprocess would give them. For commands that keep no
     global state; `run_cli` remains the path users take."""
     import contextlib
     import io
 
-    from evalkit.cli import main
+    from evalkit.app.cli import main
 
     stdout, stderr = io.StringIO(), io.StringIO()
     status = 0

@@ -12,8 +12,8 @@ from omegaconf import OmegaConf
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from evalkit.app.runner_loader import load_runner
 from evalkit.resources import builtin_dir
-from evalkit.runner_loader import load_runner
 
 CONF_DIR = builtin_dir("conf")
 
@@ -52,7 +52,7 @@ def _disagreements(
 def _models() -> list[tuple[str, type[BaseModel]]]:
     from evalkit.databuild.config import DataBuildConfig
     from evalkit.distill.config import DistillConfig
-    from evalkit.judging import JudgeConfig
+    from evalkit.judging.command import JudgeConfig
 
     return [("judge", JudgeConfig), ("judge_distill", DistillConfig),
             ("data_build", DataBuildConfig)]  # fmt: skip
@@ -67,7 +67,7 @@ def test_a_command_s_config_and_model_agree_on_every_default(config, model) -> N
 
 
 def test_serve_config_and_settings_agree() -> None:
-    from evalkit.serve import ServeSettings
+    from evalkit.app.serve import ServeSettings
 
     cfg = load_runner("compose").compose_config("serve")
     composed = OmegaConf.to_container(cfg, resolve=True)

@@ -18,10 +18,10 @@ import pytest
 
 from evalkit import registry
 from evalkit.errors import UserError
-from evalkit.metricspec import specs_of_scorers
-from evalkit.pipeline import _close_backends
 from evalkit.plugins import AdaptedBackend, AdaptedScorer
 from evalkit.scorers.match import ExactMatch
+from evalkit.stages.metricspec import specs_of_scorers
+from evalkit.stages.pipeline import _close_backends
 from evalkit.types import Aggregate, Generation, Request, Score
 
 
@@ -201,7 +201,7 @@ def test_a_bad_plugin_from_the_cli_is_one_line_and_exit_2(tmp_path: Path, qa_tas
     _fake_distribution(site)
     path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
     done = subprocess.run(
-        [sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{qa_task}]", "+scorers.bad={}",
+        [sys.executable, "-m", "evalkit", "run", f"tasks=[{qa_task}]", "+scorers.bad={}",
          "run_dir=out", "progress=false", "report.enabled=false"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": path, "COLUMNS": "200"},

@@ -29,9 +29,9 @@ from evalkit.backends.api_reply import (
     read_stream,
 )
 from evalkit.backends.inline_reasoning import ReasoningTags, joined, split_inline_reasoning
+from evalkit.backends.pricing import Price, estimate_tokens
 from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
 from evalkit.backends.retry import RetryPolicy, retry_after_seconds
-from evalkit.pricing import Price, estimate_tokens
 from evalkit.types import Generation, Request
 
 __all__ = ["ApiCall", "CallSettings", "payload", "retry_after_seconds"]

@@ -28,7 +28,7 @@ from evalkit.backends.hf_signature import (
 from evalkit.backends.hf_static import StaticDecoder
 from evalkit.backends.shared import LiveBackends
 from evalkit.protocols import BackendDefaults
-from evalkit.tasks import Task
+from evalkit.tasks.task import Task
 from evalkit.types import ChatMessage, Generation, GenerationParams, Request
 
 logger = logging.getLogger(__name__)

@@ -23,13 +23,13 @@ from evalkit.abort import FailureGuard
 from evalkit.backends.api_call import ApiCall, CallSettings
 from evalkit.backends.guarded_call import GuardedCall
 from evalkit.backends.inline_reasoning import ReasoningTags
+from evalkit.backends.pricing import Price, estimate_tokens, load_price_table
 from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
 from evalkit.backends.shared import LiveBackends
 from evalkit.errors import UserError
-from evalkit.pricing import Price, estimate_tokens, load_price_table
 from evalkit.protocols import BackendDefaults
-from evalkit.redact import register_secret
-from evalkit.tasks import Task
+from evalkit.store.redact import register_secret
+from evalkit.tasks.task import Task
 from evalkit.types import Generation, Request
 
 T = TypeVar("T")

@@ -22,11 +22,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from evalkit.datafiles import Row, file_sha256, read_rows
 from evalkit.errors import UserError, did_you_mean
-from evalkit.multiturn import turn_id
 from evalkit.protocols import Backend, BackendDefaults
-from evalkit.tasks import Task
+from evalkit.tasks.datafiles import Row, file_sha256, read_rows
+from evalkit.tasks.multiturn import turn_id
+from evalkit.tasks.task import Task
 from evalkit.textfiles import require_file
 from evalkit.types import Generation, Request
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from evalkit.console.progress import ProgressReporter
 from evalkit.databuild.config import DataBuildConfig
 from evalkit.databuild.datacard import write_datacard
 from evalkit.databuild.decontam import ContaminationIndex
@@ -28,9 +29,8 @@ from evalkit.databuild.prepare import Candidate, Prepared
 from evalkit.databuild.profile import SplitProfile, token_counter
 from evalkit.databuild.splits import assign_splits
 from evalkit.databuild.textclean import text_of
-from evalkit.datafiles import read_rows
 from evalkit.errors import UserError
-from evalkit.progress import ProgressReporter
+from evalkit.tasks.datafiles import read_rows
 
 SPOOL = ".kept.jsonl.tmp"
 

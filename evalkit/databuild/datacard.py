@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evalkit import __version__
-from evalkit.atomicio import atomic_write_text
 from evalkit.databuild.config import DataBuildConfig
 from evalkit.databuild.profile import SplitProfile
-from evalkit.datafiles import file_sha256
+from evalkit.store.atomicio import atomic_write_text
+from evalkit.tasks.datafiles import file_sha256
 
 if TYPE_CHECKING:
     from evalkit.databuild.build import BuildStats

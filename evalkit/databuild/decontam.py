@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from evalkit.databuild.config import Decontamination
-from evalkit.datafiles import read_rows
 from evalkit.errors import UserError
+from evalkit.tasks.datafiles import read_rows
 
 _WORD = re.compile(r"\w+")
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evalkit.datafiles import dotted_field, file_sha256, read_rows
 from evalkit.distill.config import FileSource, RunSource
 from evalkit.errors import UserError
+from evalkit.tasks.datafiles import dotted_field, file_sha256, read_rows
 
 PREFERENCES = {"a": 1.0, "b": 0.0, "tie": 0.5}
 
@@ -131,8 +131,8 @@ def read_file_source(spec: FileSource, pairwise: bool) -> tuple[list[Example], s
 def read_run_source(spec: RunSource) -> tuple[list[Example], str, list[str]]:
     """Examples from the ok judge scores of past runs; the judges' signatures name the teacher.
     The source is the sample's input, as a scorer of a run sees it (not the rendered prompt)."""
-    from evalkit.rundir import open_run
-    from evalkit.scoring import sample_source
+    from evalkit.analysis.rundir import open_run
+    from evalkit.stages.scoring import sample_source
 
     examples: list[Example] = []
     hashes: list[str] = []

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from evalkit.textnorm import split_sentences
+from evalkit.scorers.textnorm import split_sentences
 
 if TYPE_CHECKING:
     from evalkit.scorers.embedding import EmbeddingSimilarity

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from evalkit import __version__
-from evalkit.atomicio import atomic_write_text
 from evalkit.distill.artifact import DistillResult, JudgeMeta, write_meta
 from evalkit.distill.card import model_card
 from evalkit.distill.config import DistillConfig
@@ -35,6 +34,7 @@ from evalkit.distill.validation import (
 )
 from evalkit.distill.view import render_validation
 from evalkit.errors import UserError
+from evalkit.store.atomicio import atomic_write_text
 
 VALIDATION_FILE = "validation.json"
 REPORT_FILE = "validation.html"

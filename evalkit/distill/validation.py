@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from evalkit.agreement import cohen_kappa
+from evalkit.console.progress import ProgressReporter
 from evalkit.distill.examples import Example
 from evalkit.distill.students import Student
 from evalkit.errors import UserError
-from evalkit.metaeval import Judged, correlate
-from evalkit.progress import ProgressReporter
+from evalkit.stats.agreement import cohen_kappa
+from evalkit.stats.metaeval import Judged, correlate
 
 Table = dict[str, Any]
 
@@ -77,7 +77,7 @@ def rouge_l(examples: Sequence[Example]) -> np.ndarray:
     """ROUGE-L F1 against the best reference (NaN without one): evalkit's `rouge` scorer, i.e.
     rouge-score with stemming and its tokens memoised (references are shared by many systems)."""
     from evalkit.scorers.rouge import Rouge
-    from evalkit.scoring import ScoringItem
+    from evalkit.stages.scoring import ScoringItem
 
     scorer = Rouge(types=("rougeL",))
     items = [ScoringItem(e.response, tuple(e.references)) for e in examples]

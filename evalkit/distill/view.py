@@ -6,8 +6,8 @@ from typing import Any
 
 from rich.table import Table as RichTable
 
+from evalkit.console.terminal import results_console
 from evalkit.distill.artifact import DistillResult
-from evalkit.session import results_console
 
 COLUMNS = (
     "summary_spearman",

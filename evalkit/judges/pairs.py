@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from evalkit.judge_protocols import battles, winner_shown
+from evalkit.judges.judge_protocols import battles, winner_shown
 from evalkit.judges.usage import usage_details
 from evalkit.types import Generation, JSONValue, SampleRecord
 

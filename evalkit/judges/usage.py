@@ -1,6 +1,7 @@
 """What a judgment cost: the figures each judged score (`details`) and each line of
 `pairwise.jsonl` carry, summed over a judge's replies to one prompt (the first ask and any
-re-ask); `evalkit.judge_reliability.usage_figures` turns them into cost and latency per 1,000
+re-ask); `evalkit.analysis.judge_reliability.usage_figures` turns them into cost and latency per
+1,000
 judgments and the cached share."""
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Render one self-contained report.html from any number of runs: analyse, then draw.
 
 The analysis (paired tests, decisions, agreement, the sample browser's columns) is computed by
-evalkit.report.analyse into a typed `StoredAnalysis`; evalkit.report.render draws the page from it.
+evalkit.analysis.report_analysis into a typed `StoredAnalysis`; evalkit.report.render draws the
+page from it.
 `render_report` (what `evalkit run` writes) also stores the analysis in the run directory, so that
 a later `evalkit report RUN_DIR` renders it without loading a record.
 """
@@ -11,18 +12,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from evalkit.analysis_store import ANALYSIS_FILE, analysis_key, write_analysis
-from evalkit.metric_agreement import AgreementTable
-from evalkit.report.analyse import analyse_bundle
-from evalkit.report.bundle import LabelledRun, ReportBundle, bundle_runs
+from evalkit.analysis.bundle import LabelledRun, ReportBundle, bundle_runs
+from evalkit.analysis.metric_agreement import AgreementTable
+from evalkit.analysis.page_text import embed_json, finite, plural
+from evalkit.analysis.report_analysis import analyse_bundle
+from evalkit.analysis.stored import ANALYSIS_FILE, analysis_key, write_analysis
 from evalkit.report.render import (
     _ENV,
     _plotly_js,
     _static,
     content_security_policy,
-    embed_json,
-    finite,
-    plural,
     render_analysis,
 )
 from evalkit.types import RunRecord, SampleRecord

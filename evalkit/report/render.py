@@ -1,4 +1,4 @@
-"""Draw report.html from a stored analysis (evalkit.analysis_store): markup only, no statistics.
+"""Draw report.html from a stored analysis (evalkit.analysis.stored): markup only, no statistics.
 
 Self-contained: the stylesheet, the charting library (plotly.js's official "basic" partial bundle,
 vendored under static/vendor/ by scripts/fetch_plotly_bundle.sh, about 1.2 MB instead of the full
@@ -15,18 +15,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import Any
 
 import jinja2
 
-from evalkit.analysis_store import StoredAnalysis
-from evalkit.leaderboard import format_cell
-from evalkit.report.judges_view import format_value
+from evalkit.analysis.judge_rows import format_value
+from evalkit.analysis.leaderboard import format_cell
+from evalkit.analysis.page_text import embed_json, plural
+from evalkit.analysis.stored import StoredAnalysis
 from evalkit.report.template_cache import TemplateCache
 
 _ENV = jinja2.Environment(
@@ -38,40 +37,8 @@ _ENV = jinja2.Environment(
 _ENV.filters["cell"] = format_cell
 
 
-def plural(count: int | str, noun: str) -> str:
-    """'1 model', '2 models', '49,664 outputs'."""
-    return f"{count} {noun}" if str(count) == "1" else f"{count} {noun}s"
-
-
 _ENV.filters["plural"] = plural
 _ENV.filters["fmt"] = format_value
-
-_JSON_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
-
-
-def finite(value: Any) -> Any:
-    """NaN and infinities (no JSON for them) as null, in nested lists, tuples and dicts."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
-    return value
-
-
-def embed_json(value: Any) -> str:
-    """JSON that is safe inside a <script> element: nothing in it can end the element."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for raw, escaped in _JSON_ESCAPES.items():
-        text = text.replace(raw, escaped)
-    return text
 
 
 @cache

@@ -116,6 +116,6 @@ class ReferenceScorer(ScorerDefaults, ABC):
         """(value, ci_low, ci_high) from non-empty ok scores: by default their mean."""
         import numpy as np  # not at import time: `evalkit list` imports every scorer module
 
-        from evalkit.bootstrap import mean_ci
+        from evalkit.stats.bootstrap import mean_ci
 
         return mean_ci(np.array([s.value for s in ok], dtype=np.float64), seed, n_resamples)

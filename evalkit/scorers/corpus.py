@@ -22,14 +22,14 @@ import regex
 from sacrebleu.metrics.base import Metric
 from sacrebleu.metrics.bleu import BLEU as SacreBLEU
 
-from evalkit.bootstrap import FloatArray, VectorStatistic, corpus_ci
-from evalkit.corpus_formulas import corpus_score_function
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer
 from evalkit.scorers.fast_chrf import FastCHRF
 from evalkit.scorers.fast_ter import FastTER
 from evalkit.scorers.rouge_text import SPACELESS_LANGUAGES, base_language, mostly_spaceless
+from evalkit.stats.bootstrap import FloatArray, VectorStatistic, corpus_ci
+from evalkit.stats.corpus_formulas import corpus_score_function
 from evalkit.types import Score
 
 _CONTENT = regex.compile(r"[\p{L}\p{N}]")
@@ -171,7 +171,8 @@ class SacreBLEUScorer(ReferenceScorer):
 
     def corpus_formula(self) -> tuple[str, dict[str, Any]]:
         """`corpus_value` by name (`sacrebleu.<metric>`) with the metric's options that change
-        it, so `evalkit.metricspec` recomputes it from stored statistics without this scorer."""
+        it, so `evalkit.stages.metricspec` recomputes it from stored statistics without this
+        scorer."""
         options = {k: getattr(self._corpus_metric, k) for k in self.formula_options}
         return f"sacrebleu.{self.metric_name}", options
 

@@ -155,7 +155,8 @@ class EmbeddingSimilarity(ReferenceScorer):
         return usable
 
     def sentence_embedders(self) -> list[EmbeddingSimilarity]:
-        """The embedders this scorer encodes with (see evalkit.scoring.share_sentence_encoders)."""
+        """The embedders this scorer encodes with (see
+        evalkit.stages.scoring.share_sentence_encoders)."""
         return [self]
 
     def clear_cache(self) -> None:

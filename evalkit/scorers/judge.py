@@ -23,7 +23,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from evalkit import registry
-from evalkit.cache import ResponseCache, generate_cached
 from evalkit.config import ModelConfig, _default_cache_path
 from evalkit.errors import UserError
 from evalkit.judges.parse import ParseFailure, Verdict, logprob_weighted_score, parse_score
@@ -31,6 +30,7 @@ from evalkit.judges.rubric import Rubric, load_rubric
 from evalkit.judges.usage import usage_details
 from evalkit.protocols import BACKEND_GROUP, Backend, ScoredItem
 from evalkit.scorers.base import NAN, ReferenceScorer
+from evalkit.store.cache import ResponseCache, generate_cached
 from evalkit.types import ChatMessage, Generation, GenerationParams, JSONValue, Request, Score
 from evalkit.validation import first_error
 

@@ -21,7 +21,7 @@ from typing import Literal
 from evalkit.errors import UserError
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer
-from evalkit.textnorm import normalize_answer_keep_numbers as normalize_answer
+from evalkit.scorers.textnorm import normalize_answer_keep_numbers as normalize_answer
 from evalkit.types import Score
 
 

@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from evalkit.judges.rubric import Rubric
-from evalkit.studio.db import Item, ItemKind, RatingError, RatingsDB
+from evalkit.store.ratings_db import Item, ItemKind, RatingError, RatingsDB
 from evalkit.studio.items import left_model
 from evalkit.studio.playground import PlaygroundModel
 from evalkit.studio.playground_routes import add_playground
@@ -197,7 +197,7 @@ def _pages(app: FastAPI, studio: Studio) -> None:
 
     @app.get("/agreement", response_class=HTMLResponse)
     async def agreement() -> HTMLResponse:
-        from evalkit.studio.analysis import agreement_rows
+        from evalkit.analysis.ratings import agreement_rows
 
         return _page("agreement.html", rows=agreement_rows(db))
 

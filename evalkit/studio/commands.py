@@ -8,12 +8,11 @@ import socket
 from collections.abc import Hashable, Mapping
 from pathlib import Path
 
-from evalkit.atomicio import atomic_write_text, ensure_dir
 from evalkit.errors import UserError
 from evalkit.judges.rubric import Rubric, load_rubric
-from evalkit.studio.db import RatingsDB
+from evalkit.store.atomicio import atomic_write_text, ensure_dir
+from evalkit.store.ratings_db import DB_NAME, RatingsDB, open_db
 
-DB_NAME = "studio.sqlite"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
@@ -36,14 +35,6 @@ def studio_token(host: str, token_env: str) -> str | None:
     return token
 
 
-def open_db(source: Path) -> RatingsDB:
-    """A ratings database given as its file or as the run directory that holds studio.sqlite."""
-    path = source / DB_NAME if source.is_dir() else source
-    if not path.is_file():
-        raise UserError(f"{path}: no ratings database (start one with `evalkit studio RUN_DIR`)")
-    return RatingsDB(path)
-
-
 def serve_studio(
     run_dir: Path,
     host: str,
@@ -60,7 +51,7 @@ def serve_studio(
         from evalkit.studio.app import create_app
     except ImportError as exc:
         raise UserError(f"the studio needs {exc.name}: pip install 'evalkit[studio]'") from None
-    from evalkit.rundir import open_run
+    from evalkit.analysis.rundir import open_run
     from evalkit.studio.items import load_run_items
     from evalkit.studio.playground import load_models
     from evalkit.studio.prompts import TaskPicker
@@ -100,8 +91,8 @@ def bind_port(host: str, port: int) -> socket.socket:
 
 def run_task_refs(run_dir: Path) -> list[str]:
     """The task references a run was made with (its run.json's config)."""
+    from evalkit.analysis.rundir import open_run
     from evalkit.config import RunConfig
-    from evalkit.rundir import open_run
 
     return list(RunConfig.from_dict(open_run(run_dir).record.config).task_refs)
 
@@ -111,7 +102,7 @@ def export_ratings(
 ) -> str | None:
     """Write every rating and vote (`kind`: only "point" or "pair") as JSONL, CSV or Parquet to
     `output` (JSONL/CSV: stdout when None; returns the text then)."""
-    from evalkit.studio.analysis import export_frame
+    from evalkit.analysis.ratings import export_frame
 
     frame = export_frame(open_db(source), kind)
     if fmt == "parquet":

@@ -1,4 +1,5 @@
-"""Review items from a finished run, read through the run read model (`evalkit.rundir.open_run`).
+"""Review items from a finished run, read through the run read model
+(`evalkit.analysis.rundir.open_run`).
 
 A pointwise item is one model's output for one sample; a pairwise item is two models' outputs for
 the same sample (every pair of models with a usable output, in the run's model order). Failed
@@ -15,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+from evalkit.analysis.rundir import open_run
 from evalkit.errors import UserError
-from evalkit.rundir import open_run
-from evalkit.studio.db import Item, ItemKind, RatingsDB
+from evalkit.store.ratings_db import Item, ItemKind, RatingsDB
 from evalkit.types import FAILED_STATUSES, SampleRecord
 
 

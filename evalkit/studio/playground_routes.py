@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, StreamingResponse
 
-from evalkit.studio.db import RatingError
+from evalkit.store.ratings_db import RatingError
 from evalkit.studio.playground import PlaygroundModel, stream_answer
 from evalkit.studio.prompt_runs import PromptRuns
 from evalkit.studio.prompt_sets import Answer, Saved, list_sets, save_prompt, set_sample_id

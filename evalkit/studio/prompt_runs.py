@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import UserError
-from evalkit.studio.db import RatingError
+from evalkit.store.ratings_db import RatingError
 from evalkit.studio.prompt_sets import checked_name
 
 TIMEOUT_S = 3600
@@ -76,7 +76,7 @@ class PromptRuns:
 
     def _run(self, job: Job, folder: Path) -> None:
         command = [
-            sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{folder.resolve()}]",
+            sys.executable, "-m", "evalkit", "run", f"tasks=[{folder.resolve()}]",
             "model=replay", f"run_dir={job.run_dir.resolve()}", "progress=false",
         ]  # fmt: skip
         try:
@@ -96,8 +96,8 @@ class PromptRuns:
 
 
 def paired(run_dir: Path) -> list[dict[str, Any]]:
-    """Every system of the run against its first, per task x metric (evalkit.compare)."""
-    from evalkit.compare import compare_runs
+    """Every system of the run against its first, per task x metric (evalkit.analysis.compare)."""
+    from evalkit.analysis.compare import compare_runs
 
     keys = ("task", "metric", "baseline", "model", "n", "baseline_value", "value", "delta",
             "delta_ci", "test", "p_holm", "significant")  # fmt: skip

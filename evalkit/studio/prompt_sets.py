@@ -29,8 +29,8 @@ from typing import Any
 
 import yaml
 
-from evalkit.atomicio import atomic_write_text
-from evalkit.studio.db import RatingError
+from evalkit.store.atomicio import atomic_write_text
+from evalkit.store.ratings_db import RatingError
 
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _WRITING = threading.Lock()  # one save at a time (read, update, write)

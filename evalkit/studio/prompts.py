@@ -4,7 +4,7 @@ rendered with an edited template.
 Tasks are the run's own (from its run.json) and every task evalkit can find (`evalkit list
 tasks`), each loaded on first use. An edited template is rendered in Jinja's sandbox (a template
 typed in a browser must not reach Python internals) with the context a task's own template sees
-(`evalkit.tasks.prompt_context`: input, references, id, metadata); a chat input is sent as is
+(`evalkit.tasks.task.prompt_context`: input, references, id, metadata); a chat input is sent as is
 after the optional system prompt, as in a run. Few-shot examples are not added.
 """
 
@@ -17,8 +17,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from evalkit.errors import UserError
-from evalkit.studio.db import RatingError
-from evalkit.tasks import Task, available_tasks, load_task, prompt_context
+from evalkit.store.ratings_db import RatingError
+from evalkit.tasks.task import Task, available_tasks, load_task, prompt_context
 from evalkit.types import Sample
 
 _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from rich.table import Table
 
+from evalkit.analysis.ratings import agreement_rows, human_leaderboard
+from evalkit.console.terminal import results_console
 from evalkit.errors import UserError
-from evalkit.pairwise_stats import ci_text
-from evalkit.session import results_console
-from evalkit.studio.analysis import agreement_rows, human_leaderboard
-from evalkit.studio.commands import open_db
+from evalkit.stats.pairwise_stats import ci_text
+from evalkit.store.ratings_db import open_db
 
 
 def print_agreement(source: Path, as_json: bool) -> None:

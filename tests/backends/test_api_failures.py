@@ -14,11 +14,11 @@ import pytest
 from pydantic import ValidationError
 
 from evalkit.backends.api_reply import parse_body
-from evalkit.cache import ResponseCache
-from evalkit.pipeline import run_evaluation
-from evalkit.store import RunStore
+from evalkit.stages.pipeline import run_evaluation
+from evalkit.stages.usage import cut_off_lines
+from evalkit.store.cache import ResponseCache
+from evalkit.store.run_store import RunStore
 from evalkit.types import Generation
-from evalkit.usage import cut_off_lines
 from tests.backends.fault_server import FaultServer
 from tests.backends.test_openai import ask, backend, make_task, run_config
 
@@ -214,7 +214,7 @@ def test_a_run_counts_failed_empty_and_truncated_and_caches_no_failure(tmp_path:
 def test_the_console_names_cut_and_empty_answers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from evalkit.session import finish_run
+    from evalkit.app.session import finish_run
 
     task = make_task(tmp_path / "task", 3)
     actions = ["length", "reason:reasoning:length", "ok"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from evalkit.backends.api_call import CallSettings, payload
 from evalkit.backends.openai_api import OpenAIBackend, OpenAIOptions
-from evalkit.cache import cache_key
+from evalkit.store.cache import cache_key
 from evalkit.types import ChatMessage, GenerationParams, Request
 
 BASE: dict[str, Any] = {"model": "m", "api_key_env": None, "base_url": "http://127.0.0.1:9/v1"}

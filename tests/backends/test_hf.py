@@ -296,7 +296,7 @@ def test_quantization_sweep_gives_side_by_side_runs(models, qa_task, tmp_path, r
 def test_engine_sweep_gives_identical_greedy_runs(models, qa_task, tmp_path, run_cli):
     import json
 
-    from evalkit.store import RunStore
+    from evalkit.store.run_store import RunStore
 
     runs = sweep(run_cli, models, qa_task, tmp_path, "model.engine=generate,static")
     records = [json.loads((r / "run.json").read_text()) for r in runs]

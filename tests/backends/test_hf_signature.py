@@ -17,7 +17,7 @@ from evalkit.backends.hf import HFBackend
 from evalkit.backends.hf_loading import HFOptions
 from evalkit.backends.hf_signature import files_digest, template_in_use
 from evalkit.config import RunConfig
-from evalkit.pipeline import run_evaluation
+from evalkit.stages.pipeline import run_evaluation
 from evalkit.testing.tiny_models import build_causal
 from evalkit.types import ChatMessage
 from tests.conftest import write_jsonl

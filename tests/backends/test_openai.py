@@ -10,8 +10,8 @@ import pytest
 
 from evalkit.backends.openai_api import build_openai_backends
 from evalkit.config import RunConfig
-from evalkit.pipeline import run_evaluation
-from evalkit.store import RunStore
+from evalkit.stages.pipeline import run_evaluation
+from evalkit.store.run_store import RunStore
 from evalkit.types import ChatMessage, GenerationParams, Request
 from tests.backends.fault_server import FaultServer
 

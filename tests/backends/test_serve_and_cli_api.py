@@ -28,7 +28,7 @@ def openai_run(
     command = [
         sys.executable,
         "-m",
-        "evalkit.cli",
+        "evalkit",
         "run",
         f"tasks=[{task}]",
         "model=openai",
@@ -69,7 +69,7 @@ def served(tiny_llama, tmp_path):
         [
             sys.executable,
             "-m",
-            "evalkit.cli",
+            "evalkit",
             "serve",
             "model=hf",
             f"model.path={tiny_llama}",
@@ -144,7 +144,7 @@ def test_serve_streams_and_completes(served):
 
 def test_evalkit_run_against_served_model_matches_direct_hf(served, tiny_llama, tmp_path):
     task = make_task(tmp_path / "task", 12)
-    common = [sys.executable, "-m", "evalkit.cli", "run", f"tasks=[{task}]", "progress=false"]
+    common = [sys.executable, "-m", "evalkit", "run", f"tasks=[{task}]", "progress=false"]
     via_api = subprocess.run(
         [
             *common,
@@ -232,7 +232,7 @@ def test_a_served_tiny_model_as_judge_exercises_the_whole_path(served, qa_task, 
     A random-weight model writes no readable verdict: every judgment must end as a counted
     parse_error with its raw reply kept, after one re-ask."""
     run_dir = tmp_path / "run"
-    cli = [sys.executable, "-m", "evalkit.cli"]
+    cli = [sys.executable, "-m", "evalkit"]
     env = {**os.environ, "SERVE_KEY": CANARY}
     out = subprocess.run(
         [*cli, "run", f"tasks=[{qa_task}]", f"run_dir={run_dir}", "limit=4", "progress=false"],

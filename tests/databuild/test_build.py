@@ -18,7 +18,7 @@ VOCAB = [f"w{i}" for i in range(5000)]
 
 def build(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "evalkit.cli", "data", "build", *args, "progress=false"],
+        [sys.executable, "-m", "evalkit", "data", "build", *args, "progress=false"],
         cwd=tmp_path, text=True, capture_output=True, timeout=600,
     )  # fmt: skip
 
@@ -90,7 +90,7 @@ def test_planted_duplicates_and_contamination_are_found(tmp_path, planted):
     assert card["rows_read"] == 480 and card["contamination_flagged"] == {"train (ngram)": 20}
     assert "near duplicate" in (tmp_path / "out/datacard.md").read_text()
     # the result is an evalkit task
-    check = subprocess.run([sys.executable, "-m", "evalkit.cli", "validate", "out/task.yaml"],
+    check = subprocess.run([sys.executable, "-m", "evalkit", "validate", "out/task.yaml"],
                            cwd=tmp_path, text=True, capture_output=True)  # fmt: skip
     assert check.returncode == 0, check.stderr
 

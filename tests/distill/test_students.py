@@ -117,8 +117,8 @@ def test_labels_from_a_past_run_and_the_judge_as_a_scorer(run_cli, tmp_path):
     )
     # the student sees the inputs the scorer sees at scoring time: the article, not the prompt
     from evalkit.distill.examples import read_run_source
-    from evalkit.scoring import sample_source
-    from evalkit.tasks import load_task
+    from evalkit.stages.scoring import sample_source
+    from evalkit.tasks.task import load_task
 
     examples = read_run_source(config.data[0])[0]
     articles = {s.id: sample_source(s) for s in load_task("summeval").samples()}

@@ -23,7 +23,7 @@ ARTIFACTS = Path(os.environ.get("EVALKIT_TEST_ARTIFACTS", REPO / "reports" / "te
 
 def evalkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     out = subprocess.run(
-        [sys.executable, "-m", "evalkit.cli", *args],
+        [sys.executable, "-m", "evalkit", *args],
         cwd=cwd,
         text=True,
         capture_output=True,

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.analysis_store import (
+from evalkit.analysis import bundle as bundle_module
+from evalkit.analysis.bundle import bundle_runs, load_runs
+from evalkit.analysis.metric_agreement import AgreementTable, MetricAgreement
+from evalkit.analysis.report_analysis import analyse_bundle
+from evalkit.analysis.stored import (
     ANALYSIS_FILE,
     StoredAnalysis,
     analysis_key,
@@ -21,13 +25,9 @@ from evalkit.analysis_store import (
     stored_analysis,
     write_analysis,
 )
-from evalkit.metaeval import Correlation
-from evalkit.metric_agreement import AgreementTable, MetricAgreement
-from evalkit.report import bundle as bundle_module
-from evalkit.report.analyse import analyse_bundle
-from evalkit.report.bundle import bundle_runs, load_runs
 from evalkit.report.page import render_bundle
 from evalkit.report.render import render_analysis
+from evalkit.stats.metaeval import Correlation
 from evalkit.types import RunRecord
 from tests.conftest import cli_in_process
 from tests.report.conftest import report_data
@@ -80,10 +80,11 @@ def test_stored_path_imports_no_statistics(synthetic_run, tmp_path):
     out = tmp_path / "page.html"
     code = (
         "import sys\n"
-        "from evalkit.cli import main\n"
+        "from evalkit.app.cli import main\n"
         f"sys.argv = ['evalkit', 'report', {str(synthetic_run)!r}, '-o', {str(out)!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = ('scipy', 'pandas', 'numpy', 'evalkit.compare', 'evalkit.report.analyse')\n"
+        "heavy = ('scipy', 'pandas', 'numpy', 'evalkit.analysis.compare',\n"
+        "         'evalkit.analysis.report_analysis')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], text=True, capture_output=True)

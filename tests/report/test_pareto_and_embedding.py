@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evalkit.report.page import content_security_policy, embed_json, finite
-from evalkit.report.pareto import pareto_front
+from evalkit.stats.pareto import pareto_front
 
 
 def test_frontier_keeps_exactly_the_undominated_points():
@@ -68,7 +68,7 @@ def test_non_finite_numbers_become_null_before_embedding():
 
 
 def test_variants_of_one_model_are_labelled_by_the_setting_that_differs():
-    from evalkit.report.bundle import LabelledRun, _model_labels
+    from evalkit.analysis.bundle import LabelledRun, _model_labels
     from evalkit.types import RunRecord
 
     def run(label: str, quantization: str, model: str = "tiny") -> LabelledRun:

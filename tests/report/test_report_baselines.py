@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evalkit.report.bundle import bundle_runs, load_runs
-from evalkit.report.comparisons import (
+from evalkit.analysis.bundle import bundle_runs, load_runs
+from evalkit.analysis.report_comparisons import (
     COMPACT_FIELDS,
     baseline_comparisons,
     every_baseline,
     task_baselines,
 )
-from evalkit.significance import mean_statistic, paired_bootstrap, resample_values
+from evalkit.stats.significance import mean_statistic, paired_bootstrap, resample_values
 
 
 def test_every_baseline_matches_a_report_rendered_with_that_baseline(synthetic_run: Path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.report.pareto import pareto_front
+from evalkit.stats.pareto import pareto_front
 from evalkit.testing.synthetic_runs import VARIANTS, XSS_PAYLOADS, hostile_variants, write_task
 from tests.report.conftest import evalkit, keep_artifact, report_data
 
@@ -211,7 +211,7 @@ def _compare_cells(page) -> dict[str, list[str]]:
 def test_changing_the_baseline_shows_the_paired_tests_against_it(synthetic_run, open_report):
     """Picking another baseline in the page shows that baseline's paired tests, each with its own
     Holm family: the same p-values, Holm p and decisions as `evalkit compare --baseline` gives."""
-    from evalkit.compare import compare_runs
+    from evalkit.analysis.compare import compare_runs
 
     view = open_report(synthetic_run / "report.html")
     page = view.page

@@ -15,7 +15,7 @@ from tests.report.conftest import evalkit, report_data
 
 def _fail(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "evalkit.cli", *args], cwd=cwd, text=True, capture_output=True
+        [sys.executable, "-m", "evalkit", *args], cwd=cwd, text=True, capture_output=True
     )
 
 

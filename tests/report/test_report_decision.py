@@ -11,11 +11,11 @@ from pathlib import Path
 
 from scipy.stats import binomtest
 
-from evalkit.metaeval import Correlation
-from evalkit.metric_agreement import AgreementTable, MetricAgreement
-from evalkit.report.bundle import LabelledRun, bundle_runs, load_runs
+from evalkit.analysis.bundle import LabelledRun, bundle_runs, load_runs
+from evalkit.analysis.metric_agreement import AgreementTable, MetricAgreement
+from evalkit.analysis.scorer_pareto import scorer_pareto
 from evalkit.report.page import render_bundle
-from evalkit.report.scorer_pareto import scorer_pareto
+from evalkit.stats.metaeval import Correlation
 from tests.report.conftest import report_data
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from evalkit.report.bundle import LabelledRun, bundle_runs, load_runs
-from evalkit.report.judges_view import PARSE_FAILURE_FLAG, format_value, judge_rows
+from evalkit.analysis.bundle import LabelledRun, bundle_runs, load_runs
+from evalkit.analysis.judge_rows import PARSE_FAILURE_FLAG, format_value, judge_rows
 from evalkit.report.page import render_bundle
 
 REPORTS = [

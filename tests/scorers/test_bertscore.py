@@ -14,9 +14,9 @@ import bert_score
 
 from evalkit.config import RunConfig
 from evalkit.errors import UserError
-from evalkit.pipeline import run_evaluation
 from evalkit.scorers.bertscore import BERTScore
-from evalkit.scoring import ScoringItem
+from evalkit.stages.pipeline import run_evaluation
+from evalkit.stages.scoring import ScoringItem
 from evalkit.testing.tiny_models import CORPUS, build_bert
 
 CANDIDATES = [

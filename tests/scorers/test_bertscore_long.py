@@ -16,10 +16,10 @@ import torch
 
 from evalkit.config import RunConfig
 from evalkit.errors import UserError
-from evalkit.pipeline import run_evaluation
 from evalkit.scorers.bertscore import BERTScore
 from evalkit.scorers.longtext import encoder_input, tokenize, usable_max_length, windows
-from evalkit.scoring import ScoringItem
+from evalkit.stages.pipeline import run_evaluation
+from evalkit.stages.scoring import ScoringItem
 from evalkit.testing.tiny_models import build_bert, build_roberta
 from tests.conftest import write_jsonl
 

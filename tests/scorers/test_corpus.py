@@ -9,7 +9,7 @@ import pytest
 import sacrebleu
 
 from evalkit.scorers.corpus import BLEU, TER, ChrF, reference_streams
-from evalkit.scoring import ScoringItem
+from evalkit.stages.scoring import ScoringItem
 from tests.conftest import SHARED_DATA
 
 

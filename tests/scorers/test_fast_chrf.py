@@ -15,7 +15,7 @@ from sacrebleu.metrics import CHRF
 
 from evalkit.scorers.corpus import ChrF
 from evalkit.scorers.fast_chrf import FastCHRF
-from evalkit.scoring import ScoringItem
+from evalkit.stages.scoring import ScoringItem
 from tests.conftest import REPO
 
 WMT = REPO / "tasks" / "wmt17_en_de"

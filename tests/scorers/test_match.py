@@ -7,8 +7,8 @@ import math
 import pytest
 
 from evalkit.scorers.match import ExactMatch, TokenF1, exact_match, token_f1
-from evalkit.scoring import ScoringItem
-from evalkit.textnorm import normalize_answer, split_sentences
+from evalkit.scorers.textnorm import normalize_answer, split_sentences
+from evalkit.stages.scoring import ScoringItem
 
 
 def test_normalization_drops_case_punctuation_articles():

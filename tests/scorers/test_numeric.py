@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from evalkit.errors import UserError
 from evalkit.scorers.match import exact_match, token_f1
 from evalkit.scorers.numeric import NumericMatch, find_numbers
-from evalkit.scoring import ScoringItem
-from evalkit.textnorm import normalize_answer_keep_numbers
+from evalkit.scorers.textnorm import normalize_answer_keep_numbers
+from evalkit.stages.scoring import ScoringItem
 
 
 def squad_normalize_answer(s: str) -> str:

@@ -8,7 +8,7 @@ import pytest
 from rouge_score import rouge_scorer
 
 from evalkit.scorers.rouge import Rouge
-from evalkit.scoring import ScoringItem
+from evalkit.stages.scoring import ScoringItem
 from tests.conftest import REPO
 
 

@@ -19,7 +19,7 @@ from rouge_score import rouge_scorer
 from evalkit.scorers.rouge import ROUGE_TYPES, Rouge, rouge_scores
 from evalkit.scorers.rouge_lcs import RougeKernel, lcs_indices, lcs_length, match_masks
 from evalkit.scorers.rouge_text import TOKENIZERS, RougeTokenizer, make_splitter
-from evalkit.scoring import ScoringItem
+from evalkit.stages.scoring import ScoringItem
 from tests.conftest import REPO
 
 TYPES = list(ROUGE_TYPES)

@@ -22,7 +22,7 @@ from evalkit.errors import UserError
 from evalkit.scorers.corpus import BLEU, TER, ChrF
 from evalkit.scorers.rouge import ROUGE_TYPES, Rouge
 from evalkit.scorers.rouge_text import RougeTokenizer, mostly_spaceless
-from evalkit.scoring import ScoringItem
+from evalkit.stages.scoring import ScoringItem
 
 # (language, script, a sentence of several words) -- identical prediction and reference.
 SCRIPTS = [

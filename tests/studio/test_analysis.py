@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evalkit.agreement import cohen_kappa
-from evalkit.studio.analysis import agreement_rows, export_frame, human_leaderboard
-from evalkit.studio.db import Item, RatingsDB
+from evalkit.analysis.ratings import agreement_rows, export_frame, human_leaderboard
+from evalkit.stats.agreement import cohen_kappa
+from evalkit.store.ratings_db import Item, RatingsDB
 from evalkit.studio.items import item_id
 
 SCORES = {  # annotator -> sample -> score (s5 rated by one annotator only: left out)
@@ -115,7 +115,7 @@ def test_leaderboard_matches_choix(tmp_path: Path) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "evalkit.cli", *args], text=True, capture_output=True, timeout=300
+        [sys.executable, "-m", "evalkit", *args], text=True, capture_output=True, timeout=300
     )
 
 
@@ -175,7 +175,7 @@ def test_studio_start_errors_are_one_line(tmp_path: Path, studio_run: Path) -> N
     ]
     for extra, message in cases:
         out = subprocess.run(
-            [sys.executable, "-m", "evalkit.cli", "studio", str(run_dir), *extra],
+            [sys.executable, "-m", "evalkit", "studio", str(run_dir), *extra],
             text=True, capture_output=True, timeout=300, env=env,
         )  # fmt: skip
         assert out.returncode == 2, out.stderr

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 
 from evalkit.errors import UserError
 from evalkit.judges.rubric import load_rubric
+from evalkit.store.ratings_db import RatingsDB
 from evalkit.studio.app import create_app
 from evalkit.studio.commands import studio_token
-from evalkit.studio.db import RatingsDB
 from evalkit.studio.items import load_run_items
 from tests.studio.conftest import TWO_MODELS
 
@@ -163,7 +163,7 @@ def test_ratings_flow_into_meta_eval(run_copy: Path) -> None:
 
     from scipy.stats import pearsonr
 
-    from evalkit.store import RunStore
+    from evalkit.store.run_store import RunStore
 
     client, db = _client(run_copy)
     for name, shift in (("ann", 0), ("bob", 1)):
@@ -182,7 +182,7 @@ def test_ratings_flow_into_meta_eval(run_copy: Path) -> None:
     assert "krippendorff_alpha (interval)" in shown and "cohen_kappa ann | bob" in shown
     db.close()
     out = subprocess.run(
-        [sys.executable, "-m", "evalkit.cli", "meta-eval", str(run_copy), "--ratings",
+        [sys.executable, "-m", "evalkit", "meta-eval", str(run_copy), "--ratings",
          str(run_copy), "--json", "--resamples", "20"],
         text=True, capture_output=True, timeout=300,
     )  # fmt: skip

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.studio.db import RatingsDB
+from evalkit.store.ratings_db import RatingsDB
 from evalkit.studio.items import load_run_items
 
 
@@ -31,7 +31,7 @@ def test_exported_ratings_train_a_distilled_judge(studio_run: Path, tmp_path: Pa
 
     def cli(*args: str) -> None:
         out = subprocess.run(
-            [sys.executable, "-m", "evalkit.cli", *args],
+            [sys.executable, "-m", "evalkit", *args],
             text=True, capture_output=True, timeout=600, cwd=tmp_path,
         )  # fmt: skip
         assert out.returncode == 0, out.stderr[-2000:]
@@ -60,8 +60,8 @@ def test_ratings_are_the_human_labels_of_the_judge_reliability_panel(
     Spearman and Kendall as scipy computes them."""
     from scipy import stats
 
-    from evalkit.judging import JudgeConfig, judge_run
-    from evalkit.store import RunStore
+    from evalkit.judging.command import JudgeConfig, judge_run
+    from evalkit.store.run_store import RunStore
     from tests.backends.judge_server import JudgeServer
 
     run_dir = tmp_path / "run"

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from evalkit.errors import UserError
 from evalkit.judges.rubric import load_rubric
+from evalkit.store.ratings_db import RatingsDB
 from evalkit.studio.app import create_app
-from evalkit.studio.db import RatingsDB
 from evalkit.studio.playground import load_models
 from tests.studio.stub_openai import ANSWERS, stub_server
 

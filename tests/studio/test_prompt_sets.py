@@ -12,11 +12,11 @@ import yaml
 from fastapi.testclient import TestClient
 
 from evalkit.judges.rubric import load_rubric
+from evalkit.store.ratings_db import RatingsDB
 from evalkit.studio.app import create_app
 from evalkit.studio.commands import run_task_refs
-from evalkit.studio.db import RatingsDB
 from evalkit.studio.prompts import TaskPicker
-from evalkit.tasks import load_task
+from evalkit.tasks.task import load_task
 
 
 @pytest.fixture

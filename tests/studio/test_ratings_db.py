@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.studio.db import Item, RatingError, RatingsDB
+from evalkit.store.ratings_db import Item, RatingError, RatingsDB
 from evalkit.studio.items import item_id
 
 

@@ -36,7 +36,7 @@ class Server:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "evalkit.cli", "studio", str(self.run_dir),
+            [sys.executable, "-m", "evalkit", "studio", str(self.run_dir),
              "--port", str(self.port), "--rubric", "summ_coherence", *self.extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "EVALKIT_STUDIO_TOKEN": ""},

@@ -6,5 +6,5 @@ from pathlib import Path
 
 
 def plugin_qa_task() -> Path:
-    """The folder of the `plugin_qa` task (entry point group `evalkit.tasks`)."""
+    """The folder of the `plugin_qa` task (entry point group `evalkit.tasks.task`)."""
     return Path(__file__).parent / "tasks" / "plugin_qa"

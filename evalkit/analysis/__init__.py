@@ -1,0 +1,2 @@
+"""Numbers computed from stored runs: comparisons, gates, leaderboards, meta-evaluation, the
+report's tables."""

@@ -1,0 +1,245 @@
+"""`evalkit compare`: every model against a baseline, on the samples both have, with paired tests.
+
+For each task x metric x model: both values with bootstrap CIs on the shared samples, the delta with
+its paired-bootstrap CI, and the p-value of `evalkit.stats.significance_policy`'s test (paired
+t-test for
+mean metrics, McNemar's exact test for 0/1 metrics, paired bootstrap or approximate randomization
+for corpus metrics, resampled as sufficient statistics with B scaled to the Holm family), adjusted
+by Holm within each task x metric; every row names its baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evalkit.analysis.rundir import open_run
+from evalkit.errors import UserError, did_you_mean
+from evalkit.stages.metricspec import MetricTable, score_row
+from evalkit.stats.bootstrap import corpus_ci
+from evalkit.stats.significance import Resampled, Statistic, resample_values_many
+from evalkit.stats.significance_policy import (
+    ResamplingTest,
+    SignificancePolicy,
+    holm_by_family,
+    paired_outcome,
+)
+from evalkit.types import SampleRecord
+
+Test = ResamplingTest
+
+
+@dataclass(frozen=True)
+class Comparison:
+    task: str
+    metric: str
+    baseline: str
+    model: str
+    n: int
+    baseline_value: float
+    baseline_ci: tuple[float, float]
+    value: float
+    ci: tuple[float, float]
+    delta: float
+    delta_ci: tuple[float, float]
+    test: str
+    p_value: float
+    p_holm: float
+    significant: bool
+    effect_size: float | None
+    p_moses: float | None  # the bootstrap p in Moses' convention, comparable with WMT papers
+    resamples: int | None  # B of a resampling test; None for paired_t and mcnemar
+    family_size: int  # comparisons in this row's Holm family (its task x metric)
+    holm_family: str  # which comparisons Holm adjusts together
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LoadedRecords:
+    records: dict[tuple[str, str], dict[str, SampleRecord]]  # (task, model) -> id -> record
+    metrics: MetricTable
+    models: list[str]
+    _columns: dict[tuple[str, str, str], tuple[dict[str, int], np.ndarray]] = field(
+        default_factory=dict, repr=False
+    )
+    # (task, model, metric, shared ids, seed, B) -> that model's bootstrap statistics
+    _resamples: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def resampled(
+        self, key: tuple[str, str, str], ids: tuple[str, ...], statistic: Statistic, seed: int
+    ) -> Resampled:
+        """`resample_values` of one model's rows on `ids` (key = task, model, metric), computed
+        once per B and reused by every comparison of that model on the same samples. On the first
+        request the vectors of every model of the task that scored all of `ids` are computed in
+        one pass (the resample counts drawn once): comparing each of m models with each other
+        costs one bootstrap pass per task x metric, not m * (m - 1)."""
+        task, model, metric = key
+
+        def values(rows: np.ndarray, n_resamples: int) -> np.ndarray:
+            cache_key = (task, model, metric, ids, seed, n_resamples)
+            if cache_key not in self._resamples:
+                wanted = set(ids)
+                peers = [model] + [
+                    m
+                    for m in self.models
+                    if m != model
+                    and (task, m) in self.records
+                    and (task, m, metric, ids, seed, n_resamples) not in self._resamples
+                    and self.column(task, m, metric)[0].keys() >= wanted
+                ]
+                matrices = [rows]
+                for m in peers[1:]:
+                    positions, all_rows = self.column(task, m, metric)
+                    matrices.append(all_rows[[positions[i] for i in ids]])
+                computed = resample_values_many(
+                    matrices, statistic, seed=seed, n_resamples=n_resamples
+                )
+                for m, vector in zip(peers, computed, strict=True):
+                    self._resamples[(task, m, metric, ids, seed, n_resamples)] = vector
+            return self._resamples[cache_key]
+
+        return values
+
+    def column(self, task: str, model: str, metric: str) -> tuple[dict[str, int], np.ndarray]:
+        """The samples where `metric` scored ok (id -> row) and their rows (the value, or the
+        sufficient statistics of a corpus metric); built once, reused by every comparison."""
+        key = (task, model, metric)
+        if key not in self._columns:
+            positions: dict[str, int] = {}
+            rows: list[list[float]] = []
+            for sample_id, record in self.records[(task, model)].items():
+                score = next((s for s in record.scores if s.name == metric), None)
+                if score is not None and score.status == "ok":
+                    positions[sample_id] = len(rows)
+                    rows.append(score_row(score))
+            self._columns[key] = (positions, np.array(rows, dtype=np.float64))
+        return self._columns[key]
+
+
+def _load(run_dirs: Sequence[Path]) -> LoadedRecords:
+    records: dict[tuple[str, str], dict[str, SampleRecord]] = {}
+    metrics = MetricTable()
+    models: list[str] = []
+    for run_dir in run_dirs:
+        stored = open_run(run_dir)
+        metrics.add(stored.record.metric_specs, dict(stored.record.task_scorers))
+        for record in stored.stored_records:
+            key = (record.task, record.model)
+            if key in records and record.sample_id not in records[key]:
+                records[key][record.sample_id] = record
+            elif key not in records:
+                records[key] = {record.sample_id: record}
+            if record.model not in models:
+                models.append(record.model)
+    return LoadedRecords(records, metrics, models)
+
+
+def compare_pair(
+    where: tuple[str, str],
+    base: str,
+    model: str,
+    data: LoadedRecords,
+    policy: SignificancePolicy,
+    family_size: int,
+    seed: int,
+    n_resamples: int,
+    *,
+    with_cis: bool = True,
+) -> dict[str, Any] | None:
+    """One paired comparison (`where` = task, metric) by the policy's test, in a Holm family of
+    `family_size`; None when fewer than two samples are shared. `with_cis=False` skips the two
+    per-model intervals (the report already has each model's CI from its aggregates). The
+    metric's statistic (mean or corpus formula) comes from the stored metric specs."""
+    task, metric = where
+    pos_a, all_a = data.column(task, base, metric)
+    pos_b, all_b = data.column(task, model, metric)
+    ids = sorted(pos_a.keys() & pos_b.keys())
+    if len(ids) < 2:
+        return None
+    rows_a, rows_b = all_a[[pos_a[i] for i in ids]], all_b[[pos_b[i] for i in ids]]
+    statistic = data.metrics.statistic(task, metric, len(ids))
+    shared = tuple(ids)
+    resampled = (
+        data.resampled((task, base, metric), shared, statistic, seed),
+        data.resampled((task, model, metric), shared, statistic, seed),
+    )
+    out = paired_outcome(
+        rows_a, rows_b, statistic, corpus=data.metrics.is_corpus(task, metric), policy=policy,
+        family_size=family_size, seed=seed, ci_resamples=n_resamples, resampled=resampled,
+    )  # fmt: skip
+    ci_a: tuple[float, float] | None = None
+    ci_b: tuple[float, float] | None = None
+    if with_cis:
+        ci_a = corpus_ci(rows_a, statistic, seed, n_resamples)[1:]
+        ci_b = corpus_ci(rows_b, statistic, seed, n_resamples)[1:]
+    return {
+        "task": task,
+        "metric": metric,
+        "baseline": base,
+        "model": model,
+        "n": len(ids),
+        "baseline_value": out.value_a,
+        "baseline_ci": ci_a,
+        "value": out.value_b,
+        "ci": ci_b,
+        "delta": out.delta,
+        "delta_ci": (out.ci_low, out.ci_high),
+        "test": out.test,
+        "p_value": out.p_value,
+        "p_moses": out.p_moses,
+        "effect_size": out.effect_size,
+        "resamples": out.resamples,
+        "family_size": family_size,
+        "holm_family": policy.family,
+    }
+
+
+def adjust(raw: list[dict[str, Any]], policy: SignificancePolicy) -> list[dict[str, Any]]:
+    """Rows with `p_holm` (Holm within each task x metric) and `significant` added."""
+    adjusted = holm_by_family([r["p_value"] for r in raw], [(r["task"], r["metric"]) for r in raw])
+    return [
+        {**r, "p_holm": p, "significant": policy.significant(p)}
+        for r, p in zip(raw, adjusted, strict=True)
+    ]
+
+
+def compare_runs(
+    run_dirs: Sequence[Path],
+    *,
+    baseline: str | None = None,
+    test: Test = "bootstrap",
+    seed: int = 1234,
+    n_resamples: int = 2000,
+    alpha: float = 0.05,
+) -> list[Comparison]:
+    """Every model against `baseline` (default: the first model) per task x metric.
+
+    `n_resamples`: bootstrap resamples of the CIs, and the least B of a resampling test (the
+    policy raises it with the family size). Raises UserError for an unknown baseline.
+    """
+    data = _load(run_dirs)
+    if not data.models:
+        raise UserError("no sample records in the given run directories")
+    base = baseline or data.models[0]
+    if base not in data.models:
+        raise UserError(f"unknown baseline model '{base}'{did_you_mean(base, data.models)}")
+    policy = SignificancePolicy(alpha=alpha, resampling_test=test, min_resamples=n_resamples)
+    raw = []
+    for task in data.metrics.specs:
+        if (task, base) not in data.records:
+            continue
+        others = [m for m in data.models if m != base and (task, m) in data.records]
+        for metric in data.metrics.metrics(task):
+            for model in others:
+                row = compare_pair(
+                    (task, metric), base, model, data, policy, len(others), seed, n_resamples
+                )
+                if row is not None:
+                    raw.append(row)
+    return [Comparison(**r) for r in adjust(raw, policy)]

@@ -1,0 +1,1 @@
+"""The commands: CLI, terminal views, run sessions, the Python API, the pytest plugin."""

@@ -1,0 +1,1 @@
+"""Progress bars and log formatting shared by the stages and the commands."""

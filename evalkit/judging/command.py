@@ -1,0 +1,185 @@
+"""`evalkit judge RUN_DIR`: judge an existing run's outputs without generating anything again.
+
+Pointwise rubrics re-score the run's records with the `judge` scorer (`evalkit.judging.pointwise`:
+appended per batch, so an interrupted judging keeps every finished batch, and a rerun answers the
+rest from the judge cache), then the run's aggregates, judge-reliability panel and report are
+rebuilt. Pairwise rubrics compare models on the samples they share, each pair in both orders (or as
+a named peer protocol judges them: `evalkit.judges.judge_protocols`), appending typed judgments to
+`pairwise.jsonl` per batch so a killed judging resumes (`evalkit.judging.pairwise`), and write win
+rates with standard errors and bootstrap CIs, Bradley-Terry ratings and evalkit's simple
+length-controlled win rate into run.json (`evalkit.judging.reports`). Verdicts recorded in files
+instead of a judge model: `evalkit.judging.recorded`.
+
+This module holds what they share: the configuration, the run read for judging, and rewriting the
+judged run (`rewrite_run`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evalkit.analysis.rundir import open_run
+from evalkit.config import CacheConfig, RunConfig
+from evalkit.errors import UserError
+from evalkit.judges.judge_protocols import ProtocolSpec, protocol_rubric, protocol_spec
+from evalkit.judges.pairs import PairJudgment, weighted
+from evalkit.judges.rubric import load_rubric
+from evalkit.stages.aggregate import aggregate_records
+from evalkit.stages.metricspec import specs_of_scorers
+from evalkit.stages.scoring import ScorerSpec, build_scorers
+from evalkit.store.run_store import RunStore
+from evalkit.types import ComponentInfo, JSONValue, RunRecord, Sample, SampleRecord
+from evalkit.validation import first_error
+
+__all__ = ["JudgeConfig", "PairJudgment", "RunData", "judge_run", "load_run_data", "weighted"]
+
+NO_JUDGE = (
+    "no judge model configured: name one, e.g. judge_model=openai judge_model.model=gpt-4o-mini "
+    "(OPENAI_API_KEY in the environment), or judge_model=openai "
+    "judge_model.base_url=http://127.0.0.1:8000/v1 judge_model.api_key_env=null for a model "
+    "served with `evalkit serve`"
+)
+
+
+class PairwiseOptions(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    baseline: str | None = None  # default: the run's first model
+    pairs: Literal["baseline", "all"] = "baseline"
+    inconsistent: Literal["tie", "drop"] = "tie"
+
+
+class JudgeConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    judge: str = "overall_quality"
+    protocol: Literal["alpaca_eval", "arena_hard", "mt_bench_single", "mt_bench_pair"] | None = None
+    judge_model: dict[str, Any] | None = None
+    panel: list[dict[str, Any]] = Field(default_factory=list)
+    combine: Literal["mean", "majority"] = "mean"
+    metric: str | None = None
+    tasks: list[str] | None = None
+    models: list[str] | None = None
+    reask: int = Field(1, ge=0)
+    logprobs: bool = False
+    max_new_tokens: int = Field(512, ge=1)
+    batch_size: int = Field(64, ge=1)
+    pairwise: PairwiseOptions = Field(default_factory=PairwiseOptions)
+    seed: int = 1234
+    progress: bool = True
+    ratings: str | None = None  # people's ratings (evalkit studio) for judge-vs-human agreement
+    recorded: str | list[str] | None = None  # verdict files instead of a judge model
+    recorded_format: Literal["alpaca_eval", "mt_bench", "arena_hard", "evalkit"] = "evalkit"
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JudgeConfig:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise UserError(f"judge config: {first_error(exc)}") from None
+
+    def judge_specs(self) -> list[dict[str, Any]]:
+        model = self.judge_model
+        if not model or model.get("backend") in (None, "none"):
+            if not self.panel:
+                raise UserError(NO_JUDGE)
+            return list(self.panel)
+        return [model, *self.panel]
+
+
+@dataclass
+class RunData:
+    store: RunStore
+    record: RunRecord
+    config: RunConfig
+    records: list[SampleRecord]
+    samples: dict[str, dict[str, Sample]] = field(default_factory=dict)
+
+
+def load_run_data(run_dir: Path, cfg: JudgeConfig) -> RunData:
+    stored = open_run(run_dir)
+    record = stored.record
+    config = RunConfig.from_dict(record.config)
+    samples = stored.task_samples()
+    records = [
+        r
+        for r in stored.stored_records
+        if (cfg.tasks is None or r.task in cfg.tasks)
+        and (cfg.models is None or r.model in cfg.models)
+    ]
+    if not records:
+        raise UserError(f"{run_dir}: no records match tasks={cfg.tasks} models={cfg.models}")
+    return RunData(stored.store, record, config, records, samples)
+
+
+def judge_run(run_dir: Path, cfg: JudgeConfig) -> RunRecord:
+    spec = ProtocolSpec("", "pairwise")  # evalkit's own: both orders, A / B / tie
+    if cfg.protocol is not None:
+        spec = protocol_spec(cfg.protocol)
+        cfg = cfg.model_copy(update={"judge": protocol_rubric(cfg.protocol, cfg.judge)})
+    rubric = load_rubric(cfg.judge)
+    if cfg.protocol is not None and rubric.mode != spec.mode:
+        raise UserError(f"protocol {cfg.protocol} judges {spec.mode}: rubric '{cfg.judge}' is not")
+    data = load_run_data(run_dir, cfg)
+    if cfg.recorded is not None:
+        from evalkit.judging.recorded import judge_recorded
+
+        return judge_recorded(data, rubric, cfg)
+    if rubric.mode == "pairwise":
+        from evalkit.judging.pairwise import judge_pairwise
+
+        return judge_pairwise(data, rubric, cfg, spec)
+    from evalkit.judging.pointwise import judge_pointwise
+
+    return judge_pointwise(data, rubric, cfg)
+
+
+def rewrite_run(
+    data: RunData,
+    latest: list[SampleRecord],
+    task_scorers: dict[str, list[ScorerSpec]],
+    scorer: Any,
+    reports: list[dict[str, JSONValue]],
+    pairwise: dict[str, JSONValue] | None = None,
+) -> RunRecord:
+    """Store the judged run: aggregates from the latest records, the scorers each task was
+    scored with, the judge reports (replacing same task/kind/rubric/judge ones) and the
+    pairwise tables; then its report."""
+    from evalkit.report.page import render_report
+
+    scorers_by_task = {task: build_scorers(specs) for task, specs in task_scorers.items()}
+    aggregates = aggregate_records(latest, scorers_by_task, data.config)
+    components = {(c.name, c.signature): c for c in data.record.scorers}
+    if scorer is not None:
+        components[(scorer.name, scorer.signature())] = ComponentInfo(
+            name=scorer.name, signature=scorer.signature()
+        )
+    keep = [
+        r
+        for r in data.record.judge_reports
+        if (r.get("task"), r.get("kind"), r.get("rubric"), r.get("judge"))
+        not in {(n.get("task"), n.get("kind"), n.get("rubric"), n.get("judge")) for n in reports}
+    ]
+    record = data.record.model_copy(
+        update={
+            "aggregates": aggregates,
+            "task_scorers": task_scorers,
+            "metric_specs": {
+                task: specs_of_scorers(task_scorers[task], scorers)
+                for task, scorers in scorers_by_task.items()
+            },
+            "scorers": list(components.values()),
+            "judge_reports": keep + reports,
+            "pairwise": {**data.record.pairwise, **(pairwise or {})},
+        }
+    )
+    data.store.write_run(record)
+    data.store.write_report(
+        render_report(record, latest, label=data.store.run_dir.name, run_dir=data.store.run_dir)
+    )
+    return record

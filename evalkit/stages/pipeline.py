@@ -1,0 +1,647 @@
+"""One run, top to bottom: tasks -> requests -> generations -> scores -> records -> aggregates.
+
+Each finished batch is appended to samples.jsonl before the next result is awaited, and each
+generation is in the response cache as soon as it exists, so a killed run loses at most the batches
+being scored and regenerates nothing (a backend with `cacheable = False`, replay, is not cached:
+its outputs are stored already). Rerunning into the same run_dir skips finished samples. The
+aggregates come from compact per-sample columns (`evalkit.store.columns`): the lines samples.jsonl
+held
+when the run (re)started, read once, then each batch as it is written; no record is kept, and the
+columns are put in data order, so the aggregates equal an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evalkit import __version__, registry
+from evalkit.abort import RunAborted, stop_cause
+from evalkit.config import RunConfig
+from evalkit.console.progress import Phase, RunProgress
+from evalkit.errors import UserError
+from evalkit.extras import is_optional_dependency, needs_extra
+from evalkit.protocols import Backend, Scorer
+from evalkit.stages.aggregate import aggregate_columns, extraction_of, task_metrics, usage_of
+from evalkit.stages.conversations import Produced, converse
+from evalkit.stages.extraction_scoring import extracted_answers
+from evalkit.stages.metricspec import specs_of_scorers
+from evalkit.stages.sample_stream import Samples, read_samples
+from evalkit.stages.scoring import (
+    PendingScores,
+    ScorerSpec,
+    ScoringPool,
+    Timings,
+    build_scorers,
+    is_heavy,
+    prepare_scorers,
+    resolve_workers,
+    scoring_item,
+    task_scorer_specs,
+)
+from evalkit.stages.taskcheck import check_live
+from evalkit.store.cache import CacheLookup, ResponseCache, look_up
+from evalkit.store.columns import RunColumns
+from evalkit.store.provenance import git_commit, host_info, library_versions
+from evalkit.store.redact import install_log_filter, redact, register_env
+from evalkit.store.run_store import DoneKey, RunStore, done_key
+from evalkit.tasks.multiturn import record_ids
+from evalkit.tasks.task import Task, load_tasks
+from evalkit.types import (
+    ComponentInfo,
+    Generation,
+    Request,
+    RunRecord,
+    Sample,
+    SampleRecord,
+    Score,
+    ScorerTiming,
+)
+
+
+@dataclass
+class TaskPlan:
+    task: Task
+    samples: Samples  # a list, or re-read from the data file per pass (sample_stream.py)
+    requests: dict[str, Request]  # rendered once per held sample, shared by every backend
+    scorer_specs: list[ScorerSpec]
+    scorers: list[Scorer]
+    backends: list[Backend]
+    records: int = 0  # records per backend: one per sample, or one per turn
+
+    def request(self, sample: Sample) -> Request:
+        """The sample's request: rendered at planning, or now (a streamed task)."""
+        request = self.requests.get(sample.id)
+        return request if request is not None else self.task.request(sample)
+
+
+@dataclass
+class Batch:
+    plan: TaskPlan
+    backend: Backend
+    samples: list[Sample]
+
+
+def plan_tasks(config: RunConfig) -> list[TaskPlan]:
+    """Load and validate everything before any work starts, so user errors surface first."""
+    factory = registry.backend(config.model.backend)
+    register_env(config.model.options.get("api_key_env"))
+    plans: list[TaskPlan] = []
+    try:
+        for ref in config.task_refs:
+            for task in load_tasks(ref):
+                plans.append(_plan_task(config, task, factory))
+        names = [p.task.name for p in plans]
+        if len(set(names)) != len(names):
+            raise UserError(f"the same task is listed twice: {names}")
+    except BaseException:
+        _close_backends(plans)  # an HTTP client already opened must not outlive the error
+        raise
+    return plans
+
+
+def _plan_task(config: RunConfig, task: Task, factory: registry.BackendEntry) -> TaskPlan:
+    check_live(task, config.model.backend)
+    checked = read_samples(task, config.limit, live=config.model.backend != "replay")
+    samples = checked.samples
+    specs = task.scorer_specs(
+        task_scorer_specs(config.scorer_specs(task.spec.scorers), task.spec.language),
+        turns=checked.max_turns,
+    )
+    try:
+        backends = factory.build(config.model.name, config.model.options, task)
+    except ModuleNotFoundError as exc:
+        if not is_optional_dependency(exc):
+            raise
+        raise needs_extra(exc, f"backend '{config.model.backend}'") from None
+    plan = TaskPlan(task, samples, checked.requests, specs, [], backends, checked.records)
+    try:
+        if not backends:
+            raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")
+        plan.scorers = build_scorers(specs)
+        if any(s.prepare is not None for s in plan.scorers):
+            prepare_scorers(plan.scorers, list(samples))
+    except BaseException:
+        _close_backends([plan])
+        raise
+    return plan
+
+
+def spec_hash(config: RunConfig, data_hashes: dict[str, str]) -> str:
+    blob = json.dumps({"config": config.spec_for_resume(), "data": data_hashes}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _new_run_record(
+    config: RunConfig, plans: list[TaskPlan], data_hashes: dict[str, str]
+) -> RunRecord:
+    backends = {b.name + "|" + b.signature(): b for p in plans for b in p.backends}
+    scorers = {s.name + "|" + s.signature(): s for p in plans for s in p.scorers}
+    return RunRecord(
+        evalkit_version=__version__,
+        status="running",
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        config=config.model_dump(mode="json"),
+        spec_hash=spec_hash(config, data_hashes),
+        git_commit=git_commit(Path.cwd()),
+        task_data_hashes=data_hashes,
+        task_data_sources={p.task.name: p.task.data_source() for p in plans},
+        backends=[ComponentInfo(name=b.name, signature=b.signature()) for b in backends.values()],
+        scorers=[ComponentInfo(name=s.name, signature=s.signature()) for s in scorers.values()],
+        task_scorers={p.task.name: p.scorer_specs for p in plans},
+        metric_specs={p.task.name: specs_of_scorers(p.scorer_specs, p.scorers) for p in plans},
+        primary_metrics={
+            p.task.name: p.task.spec.primary_metric for p in plans if p.task.spec.primary_metric
+        },
+        seed=config.seed,
+        library_versions=library_versions(),
+        host=host_info(),
+    )
+
+
+def _open_run(store: RunStore, fresh: RunRecord) -> RunRecord:
+    """Start a new run, or continue the one already in run_dir if it is the same run."""
+    if not store.exists():
+        store.write_run(fresh)
+        return fresh
+    previous = store.read_run()
+    if previous.spec_hash != fresh.spec_hash:
+        raise UserError(
+            f"{store.run_path}: this run_dir holds a different run (config or data changed); "
+            "choose another run_dir"
+        )
+    # a run begun before metric specs were stored gets them from its (same) scorers
+    specs = previous.metric_specs or fresh.metric_specs
+    return previous.model_copy(update={"status": "running", "metric_specs": specs})
+
+
+def _pending_batches(
+    plans: list[TaskPlan], done: set[tuple[str, str, str]], batch_size: int
+) -> Iterator[Batch]:
+    """The batches still to do, made as they are needed (a streamed task is read per backend)."""
+    for plan in plans:
+        for backend in plan.backends:
+            todo: list[Sample] = []
+            for s in plan.samples:
+                if any((plan.task.name, backend.name, i) not in done for i in record_ids(s)):
+                    todo.append(s)
+                    if len(todo) == batch_size:
+                        yield Batch(plan, backend, todo)
+                        todo = []
+            if todo:
+                yield Batch(plan, backend, todo)
+
+
+def _pending_records(plans: list[TaskPlan], done: set[tuple[str, str, str]]) -> int:
+    """Records still to write: exact for held tasks; for a streamed task, its records less the
+    finished ones of its models (not read again for a count)."""
+    pending = 0
+    for plan in plans:
+        names = {(plan.task.name, b.name) for b in plan.backends}
+        if isinstance(plan.samples, list):
+            for t, m in names:  # a batch writes every record of a sample it takes
+                for s in plan.samples:
+                    ids = record_ids(s)
+                    pending += len(ids) if any((t, m, i) not in done for i in ids) else 0
+        else:
+            finished = sum(1 for t, m, _ in done if (t, m) in names)
+            pending += max(plan.records * len(plan.backends) - finished, 0)
+    return pending
+
+
+@dataclass
+class Generating:
+    """A batch whose uncached requests are with the backend (possibly still running); a batch
+    of multi-turn samples is generated whole, turn by turn, in `conversation`."""
+
+    batch: Batch
+    requests: list[Request]
+    lookup: CacheLookup  # what the cache answered; the backend answers `lookup.missing`
+    future: Future[list[Generation]] | None = None
+    conversation: Future[list[Produced]] | None = None
+
+    def done(self) -> bool:
+        running = self.conversation if self.conversation is not None else self.future
+        return running is not None and running.done()
+
+
+class GenerationStage:
+    """Looks batches up in the cache, hands the rest to the backend off the main thread.
+
+    A backend that can take several batches at once (`concurrent_batches`, e.g. an API client
+    with one shared concurrency cap) gets them, so the tail of one batch overlaps the next.
+    """
+
+    def __init__(self, backends: Sequence[Backend], cache: ResponseCache | None) -> None:
+        self.cache = cache
+        self.window = max((b.concurrent_batches for b in backends), default=1)
+        self._executor = ThreadPoolExecutor(max_workers=self.window, thread_name_prefix="generate")
+        self.busy_s = 0.0
+        self._span: list[float] = []
+
+    def start(self, batch: Batch) -> Generating:
+        requests = [batch.plan.request(s) for s in batch.samples]
+        cache = self.cache if batch.backend.cacheable else None
+        if batch.plan.task.multi_turn:
+            path = cache.path if cache is not None else None
+            talk = self._executor.submit(self._timed_converse, batch, requests, path)
+            return Generating(batch, requests, look_up(None, "", []), conversation=talk)
+        signature = batch.backend.signature() if cache is not None else ""
+        lookup = look_up(cache, signature, requests)
+        todo = [requests[i] for i in lookup.missing]
+        future = self._executor.submit(self._timed, batch.backend, todo)
+        return Generating(batch, requests, lookup, future)
+
+    def finish(self, item: Generating) -> list[Produced]:
+        """Each record's sample, request and generation (a multi-turn sample: one per turn)."""
+        if item.conversation is not None:
+            return item.conversation.result()
+        assert item.future is not None
+        # the cache's answers plus the backend's (no key in any error text; successes cached)
+        generations = item.lookup.merge(item.future.result(), self.cache)
+        return [
+            Produced(s, r, g)
+            for s, r, g in zip(item.batch.samples, item.requests, generations, strict=True)
+        ]
+
+    def _timed_converse(
+        self, batch: Batch, requests: list[Request], cache_path: Path | None
+    ) -> list[Produced]:
+        start = time.perf_counter()
+        out = converse(batch.backend, cache_path, batch.samples, requests)
+        end = time.perf_counter()
+        self._span = [min(self._span[0], start), end] if self._span else [start, end]
+        return out
+
+    def _timed(self, backend: Backend, requests: list[Request]) -> list[Generation]:
+        if not requests:
+            return []
+        start = time.perf_counter()
+        out = backend.generate(requests)
+        end = time.perf_counter()
+        self._span = [min(self._span[0], start), end] if self._span else [start, end]
+        return out
+
+    @property
+    def wall_s(self) -> float:
+        """From the first backend call's start to the last one's end."""
+        return self._span[1] - self._span[0] if self._span else 0.0
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _records(
+    batch: Batch, produced: list[Produced], scores: list[list[Score]]
+) -> Iterator[SampleRecord]:
+    for made, sample_scores in zip(produced, scores, strict=True):
+        sample, generation = made.sample, made.generation
+        yield SampleRecord(
+            task=batch.plan.task.name,
+            model=batch.backend.name,
+            sample_id=sample.id,
+            index=sample.index,
+            request=made.request,
+            generation=generation,
+            scores=sample_scores,
+            references=sample.references,
+            extracted=extracted_answers(batch.plan.task.spec.extract, generation),
+            fewshot_ids=batch.plan.task.fewshot_ids(sample) if made.turn <= 1 else [],
+        )
+
+
+def run_evaluation(
+    config: RunConfig, run_dir: Path, progress: RunProgress | None = None
+) -> RunRecord:
+    """Run (or resume) the evaluation described by `config` into `run_dir`.
+
+    `progress`: the display its phases (generate, score, aggregate) report to; by default one of
+    its own, shown when `config.progress`. Raises UserError (bad input, run_dir in use by another
+    run or holding a different run) and RunAborted (a backend's FailureGuard tripped: finished
+    samples are kept, a rerun resumes).
+    """
+    if progress is None:
+        with RunProgress(enabled=config.progress) as own:
+            return run_evaluation(config, run_dir, own)
+    started = time.perf_counter()
+    install_log_filter()
+    store = RunStore(run_dir)
+    store.acquire_lock()  # before tasks and models load: a run_dir in use is refused at once
+    try:
+        plans = plan_tasks(config)
+        try:
+            return _evaluate(config, plans, store, started, progress)
+        finally:
+            _close_backends(plans)
+    finally:
+        store.release_lock()
+
+
+def _evaluate(
+    config: RunConfig,
+    plans: list[TaskPlan],
+    store: RunStore,
+    started: float,
+    progress: RunProgress,
+) -> RunRecord:
+    data_hashes = {p.task.name: p.task.data_hash() for p in plans}
+    record = _open_run(store, _new_run_record(config, plans, data_hashes))
+    columns = RunColumns()
+    try:
+        return _evaluate_open(config, plans, store, started, progress, record, columns)
+    except RunAborted as exc:
+        reason = f"{exc}; {_sample_counts(columns, plans)}; rerun with the same run_dir to resume"
+        _write_stopped(store, record, "aborted", reason)
+        raise RunAborted(reason) from None
+    except KeyboardInterrupt as exc:
+        reason = f"{stop_cause(exc)}; {_sample_counts(columns, plans)}"
+        _write_stopped(store, record, "interrupted", reason)
+        exc.args = (reason,)  # the CLI's one line quotes the counts
+        raise
+
+
+def _sample_counts(columns: RunColumns, plans: Sequence[TaskPlan]) -> str:
+    """'N of M samples done[, F failed], R not tried' (a multi-turn sample counts its turns),
+    from the columns of every record in samples.jsonl (those before this run and those it wrote;
+    empty when samples.jsonl could not be read)."""
+    total = sum(p.records * len(p.backends) for p in plans)
+    if columns.damaged:  # a damaged line: the counts are unknown, the stop reason is not
+        return f"{total} samples in this run"
+    latest, failed = columns.counts()
+    done = latest - failed
+    failed_text = f", {failed} failed" if failed else ""
+    return f"{done} of {total} samples done{failed_text}, {max(total - latest, 0)} not tried"
+
+
+def _write_stopped(store: RunStore, record: RunRecord, status: str, reason: str) -> None:
+    """run.json of a run that stopped before its end: why, when, and the sample counts."""
+    store.write_run(
+        record.model_copy(
+            update={
+                "status": status,
+                "stop_reason": redact(reason),
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+    )
+
+
+def _evaluate_open(
+    config: RunConfig,
+    plans: list[TaskPlan],
+    store: RunStore,
+    started: float,
+    progress: RunProgress,
+    record: RunRecord,
+    columns: RunColumns,
+) -> RunRecord:
+    done = _read_log(store, columns, successful_only=config.retry_failed)
+    for backend in _unique_backends(plans):
+        if backend.failure_guard is not None:
+            backend.failure_guard.max_consecutive = config.max_consecutive_failures
+    batches = _pending_batches(plans, done, config.batch_size)
+    pending = _pending_records(plans, done)
+    heavy = any(is_heavy(p.scorers) for p in plans)
+    workers = resolve_workers(config.scoring.workers, heavy, pending)
+    cacheable = any(b.cacheable for b in _unique_backends(plans))
+    cache = ResponseCache(Path(config.cache.path)) if config.cache.enabled and cacheable else None
+    generation = GenerationStage(_unique_backends(plans), cache)
+    pool = ScoringPool(
+        plans_by_task(plans),
+        {p.task.name: p.scorer_specs for p in plans},
+        workers,
+        {p.task.name: [tuple(s.references) for s in p.samples] for p in plans}
+        if workers or config.scoring.engine == "dask"
+        else None,
+        engine=config.scoring,
+    )
+    store.open_log()
+    try:
+        generated = progress.start_phase("generate", pending)
+        scored = progress.start_phase("score", pending)
+        try:
+            pool.on_scored = progress.scorer_rows(
+                scored, {p.task.name: [s.name for s in p.scorers] for p in plans}
+            )
+            _run_batches(batches, store, columns, generation, pool, (generated, scored))
+        except BaseException:
+            progress.end_phase(generated, failed=True)
+            progress.end_phase(scored, failed=True)
+            raise
+        progress.end_phase(generated)
+        progress.end_phase(scored)
+        backend_reports = _backend_reports(plans)
+    finally:
+        generation.close()
+        pool.close()
+        store.close()
+        if cache is not None:
+            cache.close()
+    timings = {"generation_span_s": generation.wall_s}
+    aggregate_started = time.perf_counter()
+    metrics = {p.task.name: task_metrics(p.scorer_specs, p.scorers) for p in plans}
+    with progress.phase("aggregate", len(columns.groups), "task x model") as aggregating:
+        aggregates = aggregate_columns(
+            columns,
+            metrics,
+            seed=config.seed,
+            n_resamples=config.scoring.bootstrap_resamples,
+            on_done=aggregating.advance,
+        )
+    timings["aggregate_s"] = time.perf_counter() - aggregate_started
+    timings["total_s"] = time.perf_counter() - started
+    final = record.model_copy(
+        update={
+            "status": "complete",
+            "stop_reason": None,
+            "aggregates": aggregates,
+            "usage": usage_of(columns),
+            "extraction": extraction_of(columns),
+            "backend_reports": backend_reports,
+            "timings": timings,
+            "scorer_timings": _scorer_timings(record.scorer_timings, pool.timings, plans),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )
+    store.write_run(final)
+    return final
+
+
+@dataclass(frozen=True)
+class Estimate:
+    task: str
+    model: str
+    requests: int
+    input_tokens: int | None
+    max_output_tokens: int | None
+    cost_usd: float | None
+
+
+def estimate_evaluation(config: RunConfig) -> list[Estimate]:
+    """A dry run: what the run would send, in tokens and dollars, without calling any model."""
+    plans = plan_tasks(config)
+    rows = []
+    try:
+        for plan in plans:
+            requests = [plan.request(s) for s in plan.samples]
+            for backend in plan.backends:
+                estimate = backend.estimate
+                if estimate is None:  # replay and local models cost no API money
+                    rows.append(
+                        Estimate(plan.task.name, backend.name, len(requests), None, None, None)
+                    )
+                    continue
+                guesses = estimate(requests)
+                costs = [g.cost_usd for g in guesses]
+                rows.append(
+                    Estimate(
+                        plan.task.name,
+                        backend.name,
+                        len(requests),
+                        sum(g.input_tokens or 0 for g in guesses),
+                        sum(g.output_tokens or 0 for g in guesses),
+                        None if None in costs else sum(c for c in costs if c is not None),
+                    )
+                )
+    finally:
+        _close_backends(plans)
+    return rows
+
+
+def _scorer_timings(
+    previous: Sequence[ScorerTiming], measured: dict[str, Timings], plans: Sequence[TaskPlan]
+) -> list[ScorerTiming]:
+    """This invocation's scorer timings, added to those of the run it resumes."""
+    totals: dict[tuple[str, str], tuple[float, int]] = {
+        (t.task, t.scorer): (t.seconds, t.items) for t in previous
+    }
+    for task, per_scorer in measured.items():
+        for scorer, (seconds, items) in per_scorer.items():
+            old_seconds, old_items = totals.get((task, scorer), (0.0, 0))
+            totals[(task, scorer)] = (old_seconds + seconds, old_items + items)
+    metrics = {(p.task.name, s.name): list(s.metrics) for p in plans for s in p.scorers}
+    return [
+        ScorerTiming(
+            task=task,
+            scorer=scorer,
+            metrics=metrics.get((task, scorer), []),
+            seconds=seconds,
+            items=items,
+        )
+        for (task, scorer), (seconds, items) in totals.items()
+    ]
+
+
+def _unique_backends(plans: Sequence[TaskPlan]) -> list[Backend]:
+    return list({id(b): b for p in plans for b in p.backends}.values())
+
+
+def _backend_reports(plans: Sequence[TaskPlan]) -> dict[str, dict[str, Any]]:
+    reports = {}
+    for backend in _unique_backends(plans):
+        if backend.report is not None:
+            reports[backend.name] = backend.report()
+    return reports
+
+
+def _close_backends(plans: Sequence[TaskPlan]) -> None:
+    """Backends, and scorers that hold one (judges), hand their resources back."""
+    for backend in _unique_backends(plans):
+        backend.close()
+    for plan in plans:
+        for scorer in plan.scorers:
+            scorer.close()
+
+
+def _abort_reason(backend: Backend) -> str | None:
+    return backend.failure_guard.reason if backend.failure_guard is not None else None
+
+
+def plans_by_task(plans: Sequence[TaskPlan]) -> dict[str, list[Scorer]]:
+    return {p.task.name: p.scorers for p in plans}
+
+
+def _read_log(store: RunStore, columns: RunColumns, *, successful_only: bool) -> set[DoneKey]:
+    """Read samples.jsonl once: the samples that need no more work (`RunStore.done_keys`), and
+    every record into `columns`. A damaged line is a UserError naming it."""
+    state: dict[DoneKey, bool] = {}
+    columns.damaged = True
+    for where, head in store.lines():
+        key, ok = done_key(head)
+        state[key] = ok
+        try:
+            columns.add_line(head)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise UserError(
+                f"{where}: not a valid sample record ({type(exc).__name__}: {exc}); fix or "
+                "delete that line to resume (the other records are kept)"
+            ) from None
+    columns.damaged = False
+    return {key for key, ok in state.items() if ok or not successful_only}
+
+
+def _run_batches(
+    batches: Iterable[Batch],
+    store: RunStore,
+    columns: RunColumns,
+    generation: GenerationStage,
+    pool: ScoringPool,
+    progress: tuple[Phase, Phase],
+) -> None:
+    """Generate (cache, then backend), score in the pool, write records in batch order."""
+    generating: deque[Generating] = deque()
+    scoring: deque[tuple[Generating, list[Produced], PendingScores]] = deque()
+    window = max(2, 2 * pool.workers)
+    generated, scored = progress
+    written = [0]  # samples written so far (the scorers' shares may run ahead of it)
+
+    def to_scoring(stopping: str | None = None) -> None:
+        item = generating.popleft()
+        produced = generation.finish(item)
+        generated.advance(len(produced))
+        reason = stopping or _abort_reason(item.batch.backend)
+        if reason is not None and any(p.generation.error for p in produced):
+            if stopping is None:
+                abort(f"model '{item.batch.backend.name}': {redact(reason)}")
+            return  # a batch the abort cut short: its answers are cached, its records not written
+        extract = item.batch.plan.task.spec.extract
+        items = [scoring_item(p.sample, p.generation, extract, p.turn) for p in produced]
+        scoring.append((item, produced, pool.submit(item.batch.plan.task.name, items)))
+
+    def abort(reason: str) -> None:
+        """Keep every batch that finished whole (the guard makes the rest fail fast), stop."""
+        while generating:
+            to_scoring(stopping=reason)
+        while scoring:
+            write_oldest()
+        raise RunAborted(reason)
+
+    def write_oldest() -> None:
+        item, produced, pending = scoring.popleft()
+        records = list(_records(item.batch, produced, pending.result()))
+        store.append(records)
+        columns.add_records(records)  # the aggregates' numbers; the records themselves go
+        written[0] += len(produced)
+        scored.at_least(written[0])
+
+    for batch in batches:
+        generating.append(generation.start(batch))
+        while len(generating) >= generation.window or generating[0].done():
+            to_scoring()
+            if not generating:
+                break
+        while len(scoring) >= window or (scoring and scoring[0][2].done()):
+            write_oldest()
+    while generating:
+        to_scoring()
+    generated.owner.end_phase(generated)
+    while scoring:
+        write_oldest()

@@ -1,0 +1,1 @@
+"""Pure statistics (no I/O): bootstrap, significance tests, corpus formulas, correlations."""

@@ -1,0 +1,1 @@
+"""Task definitions and their data: loading, few-shot examples, extraction, lm-eval YAMLs."""

@@ -1,0 +1,174 @@
+"""Recorded judgments (`evalkit judgments stats`): the file formats read as their tools define
+them, fractional preferences through win rate, standard error and Bradley-Terry, and AlpacaEval
+2.0's leaderboard figures reproduced from its own annotation files.
+
+The AlpacaEval files (tatsu-lab/alpaca_eval, Apache-2.0) are not part of this repository: the
+test reads them from ../shared/data/alpaca_eval (or $EVALKIT_ALPACA_EVAL_DATA) and is skipped
+without them. Expected figures there come from the leaderboard CSV in the same folder
+(src/alpaca_eval/leaderboards/data_AlpacaEval_2/weighted_alpaca_eval_gpt4_turbo_leaderboard.csv).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evalkit.analysis.recorded_stats import summarize_recorded
+from evalkit.errors import UserError
+from evalkit.judges.recorded_judgments import read_recorded
+from evalkit.stats.pairwise_stats import Comparison, bradley_terry_strengths, standard_error
+from tests.conftest import SHARED_DATA, write_jsonl
+
+ALPACA_EVAL = Path(os.environ.get("EVALKIT_ALPACA_EVAL_DATA", SHARED_DATA / "alpaca_eval"))
+LEADERBOARD = ALPACA_EVAL / "weighted_alpaca_eval_gpt4_turbo_leaderboard.csv"
+MODELS = [
+    "claude-2.1", "gpt-3.5-turbo-1106", "alpaca-7b", "gpt4_gamed", "text_davinci_001",
+    "falcon-7b-instruct",
+]  # fmt: skip
+
+
+def _alpaca_rows(preferences: list[float | None]) -> list[dict[str, object]]:
+    return [
+        {"instruction": f"instruction {k}", "output_1": "b" * (10 + k), "output_2": "m" * (20 + k),
+         "generator_1": "base", "generator_2": "model", "annotator": "judge", "preference": p}
+        for k, p in enumerate(preferences)
+    ]  # fmt: skip
+
+
+def test_alpaca_eval_preferences_become_the_models_outcome(tmp_path):
+    path = tmp_path / "annotations.json"
+    # 2: output_2 (the model) wins; 1: the baseline wins; 0: a tie (legacy); null: no verdict
+    path.write_text(json.dumps(_alpaca_rows([2.0, 1.0, 0, 1.75, None])), encoding="utf-8")
+    recorded = read_recorded([path], "alpaca_eval")
+    assert [p.outcome for p in recorded.pairs] == [1.0, 0.0, 0.5, 0.75, None]
+    assert recorded.pairs[0].lengths == (20, 10) and recorded.pairs[3].position == 3
+    row = summarize_recorded(recorded, lc="none")["win_rates"][0]
+    values = [1.0, 0.0, 0.5, 0.75]
+    assert row["win_rate"] == pytest.approx(statistics.fmean(values))
+    assert row["standard_error"] == pytest.approx(statistics.stdev(values) / 2)
+    assert (row["wins"], row["ties"], row["losses"], row["n_missing"]) == (2, 1, 1, 1)
+    assert row["discrete_win_rate"] == pytest.approx(2.5 / 4)
+
+
+def test_mt_bench_pairs_follow_fastchat_and_single_grades_keep_failures(tmp_path):
+    judge = ["gpt-4", "pair-v2"]
+    rows = [
+        {"question_id": 81, "turn": 1, "model_1": "x", "model_2": "y", "judge": judge,
+         "g1_winner": "model_1", "g2_winner": "model_1"},
+        {"question_id": 82, "turn": 1, "model_1": "x", "model_2": "y", "judge": judge,
+         "g1_winner": "model_1", "g2_winner": "model_2"},  # flips with the order: a tie
+        {"question_id": 83, "turn": 1, "model_1": "y", "model_2": "x", "judge": judge,
+         "g1_winner": "model_1", "g2_winner": "model_1"},
+        {"question_id": 84, "turn": 1, "model_1": "x", "model_2": "y", "judge": judge,
+         "g1_winner": "error", "g2_winner": "model_1"},
+        {"question_id": 81, "turn": 1, "model": "x", "score": 8, "judge": judge},
+        {"question_id": 82, "turn": 1, "model": "x", "score": -1, "judge": judge},
+    ]  # fmt: skip
+    path = write_jsonl(tmp_path / "gpt-4_pair.jsonl", rows)
+    recorded = read_recorded([path], "mt_bench")
+    assert [p.outcome for p in recorded.pairs] == [1.0, 0.5, 1.0, None]
+    assert [p.consistent for p in recorded.pairs] == [True, False, True, None]
+    assert [s.score for s in recorded.scores] == [8.0, None]
+    summary = summarize_recorded(recorded, baseline="y", lc="none")
+    row = summary["win_rates"][0]  # x against y: win, tie, loss (y won question 83)
+    assert (row["model"], row["n"], row["win_rate"]) == ("x", 3, pytest.approx(0.5))
+    assert summary["judge_report"]["swap_consistency"] == pytest.approx(2 / 3)
+    assert summary["scores"][0]["n_failed"] == 1 and summary["scores"][0]["mean"] == 8.0
+
+
+def test_arena_hard_games_count_strong_verdicts_three_times(tmp_path):
+    # game 1 shows the baseline as A: B>>A is 3 wins of the model; game 2 shows the model as A
+    games = {"q1": ("B>>A", "A>B"), "q2": ("A=B", "B>A"), "q3": (None, "A>B")}
+    rows = [
+        {"uid": uid, "model": "m", "judge": "gpt-4.1", "games": [{"score": g1}, {"score": g2}]}
+        for uid, (g1, g2) in games.items()
+    ]
+    path = write_jsonl(tmp_path / "m.jsonl", rows)
+    with pytest.raises(UserError, match="baseline"):
+        read_recorded([path], "arena_hard")
+    recorded = read_recorded([path], "arena_hard", baseline="gpt-4-0314")
+    row = summarize_recorded(recorded, lc="none")["win_rates"][0]
+    battles = [1, 1, 1, 1, 0.5, 0]  # arena-hard-auto's expansion; q3 dropped (a null label)
+    assert row["n"] == 6 and row["n_missing"] == 1
+    assert row["win_rate"] == pytest.approx(statistics.fmean(battles))
+
+
+def test_fractional_bradley_terry_equals_an_independent_maximum_likelihood_fit():
+    from scipy import optimize
+
+    rng = np.random.default_rng(3)
+    true = np.array([0.0, 0.8, -0.5])
+    comparisons = []
+    for k in range(400):
+        i, j = rng.choice(3, size=2, replace=False)
+        p = 1 / (1 + np.exp(-(true[i] - true[j])))
+        preference = float(rng.beta(8 * p, 8 * (1 - p)))
+        comparisons.append(Comparison(str(k), f"m{i}", f"m{j}", preference, 0))
+    ours = bradley_terry_strengths(comparisons, ["m0", "m1", "m2"], alpha=0.0)
+
+    def nll(s):
+        s = np.concatenate([[0.0], s])
+        d = np.array([s[int(c.first[1])] - s[int(c.second[1])] for c in comparisons])
+        y = np.array([c.outcome for c in comparisons])
+        return float(np.sum(np.logaddexp(0, d) - y * d))
+
+    reference = np.concatenate([[0.0], optimize.minimize(nll, np.zeros(2), method="BFGS").x])
+    assert ours == pytest.approx(reference - reference.mean(), abs=1e-4)
+
+
+def test_standard_error_is_the_sample_sd_over_root_n():
+    values = [0.1, 0.9, 0.35, 0.5, 1.0]
+    assert standard_error(values) == pytest.approx(statistics.stdev(values) / 5**0.5)
+    assert np.isnan(standard_error([0.3]))
+
+
+def test_cli_prints_json_and_user_errors_are_one_line(run_cli, tmp_path):
+    good = tmp_path / "a.json"
+    good.write_text(json.dumps(_alpaca_rows([2.0, 1.0, 1.5, 1.25])), encoding="utf-8")
+    out = run_cli("judgments", "stats", str(good), "--format", "alpaca_eval", "--json")
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["baseline"] == "base" and summary["win_rates"][0]["win_rate"] == 0.4375
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(_alpaca_rows([2.0, 3.5])), encoding="utf-8")
+    out = run_cli("judgments", "stats", str(bad), "--format", "alpaca_eval")
+    assert out.returncode == 2 and "row 1: preference 3.5 is outside [1.0, 2.0]" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    with pytest.raises(UserError, match="no such judgments file"):
+        read_recorded([tmp_path / "nope.jsonl"], "mt_bench")
+    with pytest.raises(UserError, match="needs difficulty"):
+        summarize_recorded(read_recorded([good], "alpaca_eval"), lc="alpaca_eval")
+    (tmp_path / "broken.jsonl").write_text('{"question_id": 1, "model": "x"}\n', encoding="utf-8")
+    with pytest.raises(UserError, match=r"broken\.jsonl: line 1: missing field 'score'"):
+        read_recorded([tmp_path / "broken.jsonl"], "mt_bench")
+
+
+def _leaderboard() -> dict[str, dict[str, str]]:
+    with LEADERBOARD.open(encoding="utf-8") as handle:
+        return {row[""]: row for row in csv.DictReader(handle)}
+
+
+@pytest.mark.skipif(not LEADERBOARD.is_file(), reason="AlpacaEval annotations not present")
+@pytest.mark.parametrize("model", MODELS)
+def test_alpaca_eval_2_win_rate_and_standard_error_equal_the_leaderboard(model):
+    """AlpacaEval 2.0 (weighted GPT-4-turbo annotator, baseline gpt4_1106_preview): win_rate,
+    standard_error, discrete_win_rate and the counts as the leaderboard CSV prints them."""
+    published = _leaderboard()[model]
+    recorded = read_recorded([ALPACA_EVAL / f"{model}.json"], "alpaca_eval")
+    summary = summarize_recorded(recorded, lc="none")
+    assert summary["baseline"] == "gpt4_1106_preview"
+    row = summary["win_rates"][0]
+    for ours, theirs in [
+        (row["win_rate"], "win_rate"), (row["standard_error"], "standard_error"),
+        (row["discrete_win_rate"], "discrete_win_rate"),
+    ]:  # fmt: skip
+        assert 100 * ours == pytest.approx(float(published[theirs]), rel=1e-12, abs=1e-12)
+    assert (row["wins"], row["losses"], row["ties"], row["n"]) == tuple(
+        int(published[k]) for k in ("n_wins", "n_wins_base", "n_draws", "n_total")
+    )

@@ -1,0 +1,114 @@
+"""Run store (append-only log, crash tails, atomic writes) and the SQLite response cache."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+
+from evalkit.store.atomicio import atomic_write_text
+from evalkit.store.cache import ResponseCache, cache_key
+from evalkit.store.run_store import RunStore
+from evalkit.types import ChatMessage, Generation, GenerationParams, Request, SampleRecord, Score
+
+
+def record(i: int) -> SampleRecord:
+    request = Request(task="t", sample_id=str(i), messages=[ChatMessage(role="user", content="q")])
+    return SampleRecord(
+        task="t",
+        model="m",
+        sample_id=str(i),
+        index=i,
+        request=request,
+        generation=Generation(text=str(i)),
+        scores=[Score(name="x", value=float("nan"), status="error")],
+    )
+
+
+def test_partial_tail_is_dropped_on_resume(tmp_path):
+    store = RunStore(tmp_path)
+    store.append([record(0), record(1)])
+    store.close()
+    with store.samples_path.open("a", encoding="utf-8") as handle:
+        handle.write(record(2).model_dump_json()[:40])  # a kill -9 in the middle of a write
+    assert [r.sample_id for r in store.records()] == ["0", "1"]
+    assert store.done_keys() == {("t", "m", "0"), ("t", "m", "1")}
+    store.open_log()
+    store.append([record(2)])
+    store.close()
+    assert [r.sample_id for r in store.records()] == ["0", "1", "2"]
+
+
+def test_nan_scores_round_trip(tmp_path):
+    store = RunStore(tmp_path)
+    store.append([record(0)])
+    store.close()
+    [back] = store.records()
+    assert back.scores[0].status == "error" and back.scores[0].value != back.scores[0].value
+
+
+def test_atomic_write_replaces_and_keeps_permissions(tmp_path):
+    target = tmp_path / "run.json"
+    atomic_write_text(target, "one")
+    atomic_write_text(target, "two")
+    assert target.read_text() == "two"
+    assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def req(content: str, seed: int = 0) -> Request:
+    return Request(
+        task="t",
+        sample_id="1",
+        messages=[ChatMessage(role="user", content=content)],
+        params=GenerationParams(seed=seed),
+    )
+
+
+def test_cache_key_covers_backend_prompt_and_params():
+    keys = {
+        cache_key("model-a", req("x")),
+        cache_key("model-b", req("x")),
+        cache_key("model-a", req("y")),
+        cache_key("model-a", req("x", seed=1)),
+    }
+    assert len(keys) == 4
+    assert cache_key("model-a", req("x")) == cache_key("model-a", req("x"))
+
+
+def test_cache_round_trip_and_errors_not_stored(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    cache.put_many(
+        [("ok", Generation(text="hi", latency_s=1.5)), ("bad", Generation(error="boom"))]
+    )
+    found = cache.get_many(["ok", "bad", "absent"])
+    assert list(found) == ["ok"] and found["ok"].text == "hi" and found["ok"].latency_s == 1.5
+    cache.close()
+    assert len(ResponseCache(tmp_path / "c.sqlite")) == 1
+
+
+def _writer(path: str, worker: int) -> None:
+    cache = ResponseCache(Path(path))
+    for start in range(0, 200, 20):
+        cache.put_many(
+            [(f"{worker}-{i}", Generation(text=str(i))) for i in range(start, start + 20)]
+        )
+    cache.close()
+
+
+def test_parallel_writers_lose_nothing(tmp_path):
+    path = str(tmp_path / "shared.sqlite")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    assert len(ResponseCache(Path(path))) == 800
