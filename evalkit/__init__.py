@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+from evalkit._moved import install as _install_moved_module_paths
+
+_install_moved_module_paths()
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
