@@ -108,7 +108,7 @@ def corpus_rows(repeat: int, only: set[str] | None = None) -> list[Row]:
             for s in names:
                 items = [ScoringItem(h, (r,)) for h, r in zip(systems[s], refs, strict=True)]
                 scores = score_items([scorer], items)
-                summed = np.array([sc[0].details["stats"] for sc in scores]).sum(axis=0)
+                summed = np.array([sc[0].statistics for sc in scores]).sum(axis=0)
                 values.append(scorer.corpus_value(summed))
             return values
 

@@ -127,10 +127,25 @@ class Generation(Frozen):
 ScoreStatus = Literal["ok", "unscorable", "parse_error", "error"]
 
 
+def _is_none(value: object) -> bool:
+    return value is None
+
+
 class Score(Frozen):
     """One metric value for one sample. A failure is a status, never a silent 0.
 
     A failed score's value is NaN, written as the JSON constant NaN so it reads back as a float.
+    `statistics` holds a corpus metric's per-sample sufficient statistics, the row sacrebleu's
+    `_extract_corpus_statistics` gives for this sample (floats; summed over samples, the
+    metric's corpus formula gives the task value):
+    - BLEU (`sacrebleu.bleu`, max order n, default 4): 2 + 2n values, [hypothesis length,
+      reference length, matching n-grams of order 1..n, hypothesis n-grams of order 1..n];
+    - chrF/chrF++ (`sacrebleu.chrf`): 3 values per character order then per word order,
+      [hypothesis n-grams, reference n-grams, matching n-grams] for each order in turn;
+    - TER (`sacrebleu.ter`): 2 values, [edits to the closest reference, average reference
+      length].
+    None (not written to JSON) for a score without them. Records written before this field
+    kept them in `details["stats"]`; they read back with the statistics here.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
@@ -140,6 +155,23 @@ class Score(Frozen):
     status: ScoreStatus = "ok"
     explanation: str | None = None
     details: dict[str, JSONValue] = Field(default_factory=dict)
+    statistics: list[float] | None = Field(
+        None,
+        exclude_if=_is_none,
+        description="A corpus metric's per-sample sufficient statistics (see the class doc).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _statistics_from_details(cls, data: Any) -> Any:
+        """A record written before `statistics` existed: its `details["stats"]` moves there."""
+        if not isinstance(data, dict) or data.get("statistics") is not None:
+            return data
+        details = data.get("details")
+        if isinstance(details, dict) and isinstance(details.get("stats"), list):
+            rest = {k: v for k, v in details.items() if k != "stats"}
+            return {**data, "details": rest, "statistics": details["stats"]}
+        return data
 
 
 class Aggregate(Frozen):

@@ -17,10 +17,12 @@ import hashlib
 import operator
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from evalkit.types import Aggregate, RunRecord
+if TYPE_CHECKING:  # pytest imports this plugin before pytest-cov starts measuring evalkit
+    from evalkit.types import Aggregate, RunRecord
 
 
 class EvalResult:

@@ -1,6 +1,6 @@
 """BLEU, chrF (and chrF++) and TER through sacrebleu, aggregated as corpus metrics.
 
-Each sample keeps sacrebleu's sufficient statistics in `Score.details["stats"]`; the task-level
+Each sample keeps sacrebleu's sufficient statistics in `Score.statistics`; the task-level
 value is sacrebleu's corpus score of the summed statistics, so it equals `corpus_score` on the
 same data to the last digit, and the bootstrap CI recomputes the corpus score per resample (as
 sacrebleu's paired bootstrap does). The per-sample value is the sentence-level score (for BLEU
@@ -158,11 +158,7 @@ class SacreBLEUScorer(ReferenceScorer):
         # validating tens of thousands of them again would be most of the scorer's overhead
         name = self.metrics[0]
         return [
-            [
-                Score.model_construct(
-                    name=name, value=self.sentence_value(stats), details={"stats": stats}
-                )
-            ]
+            [Score.model_construct(name=name, value=self.sentence_value(stats), statistics=stats)]
             for stats in self.corpus_stats(items)
         ]
 
@@ -179,7 +175,7 @@ class SacreBLEUScorer(ReferenceScorer):
     def _estimate(
         self, ok: Sequence[Score], seed: int, n_resamples: int
     ) -> tuple[float, float, float]:
-        stats = np.array([s.details["stats"] for s in ok], dtype=np.float64)
+        stats = np.array([s.statistics for s in ok], dtype=np.float64)
         return corpus_ci(
             stats, VectorStatistic(self.corpus_value, self._corpus_score.many), seed, n_resamples
         )

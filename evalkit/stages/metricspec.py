@@ -68,10 +68,10 @@ def formula_statistic(formula: CorpusFormula) -> Statistic:
 
 
 def score_row(score: Score) -> list[float]:
-    """A score's row for re-aggregation: its sufficient statistics (`details["stats"]`, kept by
+    """A score's row for re-aggregation: its sufficient statistics (`Score.statistics`, kept by
     corpus metrics) or else its value alone."""
-    stats = score.details.get("stats")
-    return [float(v) for v in stats] if isinstance(stats, list) else [score.value]
+    stats = score.statistics
+    return [float(v) for v in stats] if stats is not None else [score.value]
 
 
 def specs_of_scorers(specs: Sequence[ScorerSpec], scorers: Sequence[Scorer]) -> list[MetricSpec]:

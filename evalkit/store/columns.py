@@ -39,10 +39,23 @@ def _float(value: Any) -> float:
     return NAN if value is None else float(value)
 
 
+def _score_line(
+    score: Mapping[str, Any],
+) -> tuple[str, float, str, Mapping[str, Any], Any]:
+    """(name, value, status, details, statistics) of a score as samples.jsonl holds it; a record
+    written before `Score.statistics` existed has them in `details["stats"]` (as `Score` reads
+    it)."""
+    details = score.get("details") or {}
+    statistics = score.get("statistics")
+    if statistics is None and "stats" in details:
+        statistics = details["stats"]
+    return score["name"], float(score["value"]), score.get("status", "ok"), details, statistics
+
+
 @dataclass
 class MetricColumn:
     """One metric's scores in a task x model: the record row each came from, value, ok status,
-    `details["truncated"]`, and the sufficient statistics (`details["stats"]`, width k, flat;
+    `details["truncated"]`, and the sufficient statistics (`Score.statistics`, width k, flat;
     NaN rows for scores without them)."""
 
     rows: array[int] = field(default_factory=lambda: array("q"))
@@ -184,10 +197,7 @@ class RunColumns:
             generation.get("error") is not None,
             bool(generation.get("cached", False)),
             [generation.get(m) for m in MEASUREMENTS],
-            [
-                (s["name"], float(s["value"]), s.get("status", "ok"), s.get("details") or {})
-                for s in row["scores"]
-            ],
+            [_score_line(s) for s in row["scores"]],
             [(e.get("pipeline", ""), e["answer"]) for e in row.get("extracted", [])],
         )
 
@@ -203,7 +213,7 @@ class RunColumns:
             g.error is not None,
             g.cached,
             [getattr(g, m) for m in MEASUREMENTS],
-            [(s.name, s.value, s.status, s.details) for s in record.scores],
+            [(s.name, s.value, s.status, s.details, s.statistics) for s in record.scores],
             [(e.pipeline, e.answer) for e in record.extracted],
         )
 
@@ -221,7 +231,7 @@ class RunColumns:
         failed: bool,
         cached: bool,
         measured: Sequence[Any],
-        scores: Sequence[tuple[str, float, str, Mapping[str, Any]]],
+        scores: Sequence[tuple[str, float, str, Mapping[str, Any], Any]],
         extracted: Sequence[tuple[str, str]],
     ) -> None:
         group = self._group(task, model)
@@ -239,13 +249,12 @@ class RunColumns:
                     continue  # replayed outputs have no measurements: no column of NaNs
                 kept = group.measured[name] = array("d", [NAN] * row)
             kept.append(_float(value))
-        for name, value, score_status, details in scores:
+        for name, value, score_status, details, statistics in scores:
             column = group.metrics.get(name)
             if column is None:
                 column = group.metrics[name] = MetricColumn()
             column.add(
-                row, value, score_status == "ok", bool(details.get("truncated")),
-                details.get("stats"),
+                row, value, score_status == "ok", bool(details.get("truncated")), statistics
             )  # fmt: skip
         for place, (pipeline, answer) in enumerate(extracted):
             pipe = group.pipelines.get(pipeline)

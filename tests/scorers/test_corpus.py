@@ -121,7 +121,7 @@ def test_sentence_value_is_sentence_bleu():
     [[score]] = scorer.score([ScoringItem("The cat sat on a mat.", ("The cat sat on the mat.",))])
     expected = sacrebleu.sentence_bleu("The cat sat on a mat.", ["The cat sat on the mat."]).score
     assert score.value == pytest.approx(expected)
-    assert len(score.details["stats"]) == 10
+    assert len(score.statistics) == 10
 
 
 @pytest.mark.parametrize(

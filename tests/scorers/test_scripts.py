@@ -292,7 +292,7 @@ def _corpus_value(scorer, prediction: str, reference: str) -> float:
     """The corpus value of one sample (its statistics), without a bootstrap CI."""
     [[score]] = scorer.score([ScoringItem(prediction, (reference,))])
     assert score.status == "ok", score.explanation
-    return float(scorer.corpus_value(np.asarray(score.details["stats"], dtype=np.float64)))
+    return float(scorer.corpus_value(np.asarray(score.statistics, dtype=np.float64)))
 
 
 def test_the_spaceless_scripts_are_found_and_spaced_ones_are_not():

@@ -63,7 +63,7 @@ def test_a_stored_formula_is_the_scorers_corpus_value(scorer):
     formula = formula_statistic(stored)
     items = [ScoringItem(h, tuple(r), None) for h, r in zip(HYPS, REFS, strict=True)]
     scores = [s[0] for s in scorer.score(items)]
-    rows = np.array([s.details["stats"] for s in scores if s.status == "ok"], dtype=np.float64)
+    rows = np.array([s.statistics for s in scores if s.status == "ok"], dtype=np.float64)
     rng = np.random.default_rng(0)
     for _ in range(50):
         summed = rows[rng.integers(0, len(rows), len(rows))].sum(axis=0)
