@@ -9,11 +9,14 @@ attributes from the package's `__getattr__` (`forward_attribute`).
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 import warnings
 from types import ModuleType
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    import importlib.abc
 
 MOVED: dict[str, str] = {
     "aggregate": "stages.aggregate",
@@ -112,7 +115,9 @@ def _warn(old: str, new: str) -> None:
     )
 
 
-class _Alias(importlib.abc.Loader):
+class _Alias:
+    """A loader (importlib's protocol; no importlib.abc: it imports importlib.resources)."""
+
     def __init__(self, old: str, new: str) -> None:
         self.old, self.new = old, new
 
@@ -124,7 +129,7 @@ class _Alias(importlib.abc.Loader):
         """The module is the new one, already executed."""
 
 
-class MovedModuleFinder(importlib.abc.MetaPathFinder):
+class MovedModuleFinder:
     """Consulted after the normal finders: only names that no longer exist reach it."""
 
     def find_spec(
@@ -133,7 +138,8 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder):
         old = fullname.removeprefix("evalkit.")
         if not fullname.startswith("evalkit.") or old not in MOVED:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _Alias(old, MOVED[old]))
+        loader = cast("importlib.abc.Loader", _Alias(old, MOVED[old]))
+        return importlib.machinery.ModuleSpec(fullname, loader)
 
 
 def install() -> None:
