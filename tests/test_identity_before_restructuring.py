@@ -6,6 +6,7 @@ same demo run with this code must give the same numbers, compared exactly."""
 from __future__ import annotations
 
 import copy
+import math
 import os
 import subprocess
 import sys
@@ -71,9 +72,10 @@ def test_a_changed_number_is_found_wherever_it_is(reference):
     changed = copy.deepcopy(reference)
     row = changed["run_json"]["aggregates"]["rows"][5]
     value = row[3]
-    row[3] = float.fromhex(value.hex()) + 2**-52 * abs(value)  # the next float or so
+    row[3] = math.nextafter(value, math.inf)  # one ulp
+    task, model, metric = row[:3]
     assert differences(reference, changed) == [
-        f"run_json.aggregates.rows[5][3]: {value!r} != {row[3]!r}"
+        f"run_json.aggregates[5]({task}/{model}/{metric}).value: {value!r} != {row[3]!r}"
     ]
     changed = copy.deepcopy(reference)
     n = changed["report"]["data"]["heatmaps"]["wmt17_en_de"]["n"]

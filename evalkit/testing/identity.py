@@ -213,9 +213,28 @@ def write_fixture(path: Path, header: dict[str, Any], numbers: dict[str, Any]) -
         f.write(text.encode("utf-8"))
 
 
+def _is_table(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"columns", "rows"}
+
+
+def _table_differences(expected: dict[str, Any], actual: dict[str, Any], path: str) -> list[str]:
+    """Rows of a `columns` table compared cell by cell, each named by its row's leading text
+    cells (task/model/metric) and its column."""
+    if len(expected["rows"]) != len(actual["rows"]):
+        return [f"{path}.rows: {len(expected['rows'])} items != {len(actual['rows'])}"]
+    found = []
+    for i, (old, new) in enumerate(zip(expected["rows"], actual["rows"], strict=True)):
+        label = "/".join(c for c in old[:4] if isinstance(c, str))
+        for column, e, a in zip(expected["columns"], old, new, strict=True):
+            found += differences(e, a, f"{path}[{i}]({label}).{column}")
+    return found
+
+
 def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
     """Every place where `actual` differs from `expected`, as 'path: expected != actual' (a
     missing or extra key, a list of another length, a value of another type or value)."""
+    if _is_table(expected) and _is_table(actual) and expected["columns"] == actual["columns"]:
+        return _table_differences(expected, actual, path)
     if isinstance(expected, dict) and isinstance(actual, dict):
         found = []
         for key in dict.fromkeys([*expected, *actual]):
