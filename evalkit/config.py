@@ -13,10 +13,24 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import to_jsonable_python
 
 from evalkit.abort import DEFAULT_MAX_CONSECUTIVE_FAILURES
 from evalkit.errors import UserError
 from evalkit.validation import first_error
+
+
+def settings_defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """Every setting of a command's model that has a default, with it, as JSON values (nested
+    settings as dicts, tuples as lists, paths as strings): the one place a command's defaults are
+    given. The runners store them as the config node conf/<command>.yaml's defaults list starts
+    with (runners/compose.py); a default factory is called anew each time (it may read the
+    environment, as the response cache's path does)."""
+    out: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if not field.is_required():
+            out[name] = to_jsonable_python(field.get_default(call_default_factory=True))
+    return out
 
 
 class _Strict(BaseModel):
@@ -179,16 +193,9 @@ class RunConfig(_Strict):
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        """Every setting that has a default, with it, as JSON values (nested settings as
-        dicts): the one place they are given. conf/run.yaml takes them from here (the runner
+        """`settings_defaults(RunConfig)`: conf/run.yaml takes them from here (the runner
         stores them as a config node), and `evalkit.evaluate` through `from_dict`."""
-        out: dict[str, Any] = {}
-        for name, field in cls.model_fields.items():
-            if field.is_required():
-                continue
-            value = field.get_default(call_default_factory=True)
-            out[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-        return out
+        return settings_defaults(cls)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:

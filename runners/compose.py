@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from importlib import import_module
 from typing import Any
 
 from hydra import compose, initialize_config_dir
@@ -21,20 +22,50 @@ from evalkit.resources import builtin_dir
 
 CONF_DIR = builtin_dir("conf")
 COMPOSE_ERRORS = (HydraException, OmegaConfBaseException)
-RUN_DEFAULTS = "evalkit_run_defaults"
+# The pydantic model of each command's settings (module, class): it gives their defaults.
+COMMAND_MODELS = {
+    "run": ("evalkit.config", "RunConfig"),
+    "judge": ("evalkit.judging.command", "JudgeConfig"),
+    "judge_distill": ("evalkit.distill.config", "DistillConfig"),
+    "data_build": ("evalkit.databuild.config", "DataBuildConfig"),
+    "serve": ("evalkit.app.serve", "ServeConfig"),
+}
 
 
-def store_run_defaults() -> None:
-    """The settings of `evalkit run` and their defaults, from RunConfig (evalkit/config.py: the
-    one place they are given) as the config node conf/run.yaml's defaults list starts with; the
-    keys that are config groups (suite, model, scorers) come from their groups. Stored anew
-    before each composition: a default may read the environment ($EVALKIT_CACHE_DIR)."""
+def defaults_node(config_name: str) -> str:
+    """The name of the config node holding a command's defaults (`evalkit_judge_defaults`), the
+    first entry of conf/<config_name>.yaml's defaults list."""
+    return f"evalkit_{config_name}_defaults"
+
+
+def group_keys(config_name: str) -> set[str]:
+    """The config groups conf/<config_name>.yaml's defaults list chooses an option of (`model`,
+    `judge_model`; not Hydra's own `override hydra/...`): keys the groups give, not the model."""
+    listed = OmegaConf.to_container(OmegaConf.load(CONF_DIR / f"{config_name}.yaml"))
+    entries = listed.get("defaults", []) if isinstance(listed, dict) else []
+    return {
+        str(key).split("@")[0]
+        for entry in entries
+        if isinstance(entry, dict)
+        for key in entry
+        if not str(key).startswith("override ")
+    }
+
+
+def store_defaults(config_name: str) -> None:
+    """The settings of a command and their defaults, from its pydantic model (COMMAND_MODELS:
+    the one place they are given) as the config node its defaults list starts with; the keys
+    that are config groups come from their groups. Stored anew before each composition: a
+    default may read the environment ($EVALKIT_CACHE_DIR)."""
     from hydra.core.config_store import ConfigStore
 
-    from evalkit.config import RunConfig
+    from evalkit.config import settings_defaults
 
-    node = {k: v for k, v in RunConfig.defaults().items() if not (CONF_DIR / k).is_dir()}
-    ConfigStore.instance().store(name=RUN_DEFAULTS, node=node)
+    module, name = COMMAND_MODELS[config_name]
+    defaults = settings_defaults(getattr(import_module(module), name))
+    groups = group_keys(config_name)
+    node = {k: v for k, v in defaults.items() if k not in groups}
+    ConfigStore.instance().store(name=defaults_node(config_name), node=node)
 
 
 def first_line(exc: BaseException) -> str:
@@ -84,8 +115,8 @@ def compose_config(
     config_name: str, overrides: Sequence[str] = (), prefix: str = "invalid override"
 ) -> DictConfig:
     """conf/<config_name>.yaml with `overrides` (Hydra's grammar) applied, unresolved."""
-    if config_name == "run":
-        store_run_defaults()
+    if config_name in COMMAND_MODELS:
+        store_defaults(config_name)
     with compose_errors(prefix), initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         return compose(config_name, overrides=list(overrides))
 

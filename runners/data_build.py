@@ -1,7 +1,8 @@
 """Hydra side of `evalkit data build [CONFIG.yaml] [overrides]`: compose, hand a plain dict on.
 
-conf/data_build.yaml gives the defaults; a user's YAML file is merged over them, then the
-command-line overrides (Hydra's override grammar) over both.
+conf/data_build.yaml composed (DataBuildConfig's defaults, stored by compose.py, and the default
+output) gives the base; a user's YAML file is merged over it, then the command-line overrides
+(key=value, dotted keys) over both.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from .compose import (
     check_group_options,
     compose_config,
     compose_errors,
-    store_run_defaults,
+    store_defaults,
 )
 from .sweep import check_launcher, first_of_sweeps, job_dirname, name_swept_only, ship_by_value
 
@@ -117,7 +117,7 @@ def launch(overrides: list[str], prepared: Preflight | None = None) -> None:
         ship_by_value()  # for launchers that run jobs in other processes
         overrides = [*overrides, name_swept_only(overrides)]
     sys.argv = ["evalkit run", *overrides]
-    store_run_defaults()
+    store_defaults(CONFIG_NAME)
     main()
 
 
@@ -188,7 +188,7 @@ def _compose_single(overrides: list[str]) -> tuple[Hydra, DictConfig]:
     does (run mode, `hydra.mode=RUN` appended); GlobalHydra stays initialized for `launch`
     (cleared here on failure)."""
     GlobalHydra.instance().clear()
-    store_run_defaults()
+    store_defaults(CONFIG_NAME)
     hydra_app = Hydra.create_main_hydra2("run", create_config_search_path(str(CONF_DIR)))
     try:
         cfg = hydra_app.compose_config(

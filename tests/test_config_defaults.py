@@ -1,94 +1,95 @@
-"""Every default is said once: conf/run.yaml takes its values from RunConfig (config.py), and the
-other commands' configs (judge, judge_distill, data_build, serve) agree with their models on
-every default both give, so a value changed in one place cannot silently differ in the other."""
+"""Every default is said once, in the command's pydantic model: conf/<command>.yaml gives no
+setting of its own (only its defaults list: the config groups), the runner stores the model's
+defaults as the config node the defaults list starts with, and a composition with no overrides is
+exactly what the model picks by itself next to what the config groups give."""
 
 from __future__ import annotations
 
-import dataclasses
+from importlib import import_module
 from typing import Any
 
 import pytest
 from omegaconf import OmegaConf
 from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
 
 from evalkit.app.runner_loader import load_runner
 from evalkit.resources import builtin_dir
+from tests.conftest import cli_in_process
 
 CONF_DIR = builtin_dir("conf")
 
-
-def model_defaults(model: type[BaseModel]) -> dict[str, Any]:
-    """The fields of `model` that have a default, as JSON values (nested models: their own)."""
-    out: dict[str, Any] = {}
-    for name, field in model.model_fields.items():
-        if field.default is PydanticUndefined and field.default_factory is None:
-            continue
-        value = field.get_default(call_default_factory=True)
-        out[name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-    return out
-
-
-def _disagreements(
-    composed: dict[str, Any], raw: dict[str, Any], defaults: dict[str, Any], where: str
-) -> list[str]:
-    """Keys both give with different values. A config group's key (its option is chosen in the
-    defaults list) is not a default of the model; a model default that is an interpolation
-    (`${name}`, resolved by the model) is compared with the config's unresolved value."""
-    out = []
-    for key, default in defaults.items():
-        if key not in composed or (not where and (CONF_DIR / key).is_dir()):
-            continue
-        value = composed[key]
-        if isinstance(default, str) and "${" in default:
-            value = raw[key]
-        if isinstance(default, dict) and isinstance(value, dict):
-            out += _disagreements(value, raw[key], default, f"{where}{key}.")
-        elif value != default and not (isinstance(default, tuple) and list(default) == value):
-            out.append(f"{where}{key}: config {value!r} != model {default!r}")
-    return out
+# config name -> (its model, the keys given elsewhere: by a config group, or by the YAML itself)
+COMMANDS: dict[str, tuple[str, set[str]]] = {
+    "run": ("evalkit.config:RunConfig", {"suite", "model", "scorers"}),
+    "judge": ("evalkit.judging.command:JudgeConfig", {"judge_model"}),
+    "judge_distill": ("evalkit.distill.config:DistillConfig", {"data", "scale"}),  # distill_data
+    "data_build": ("evalkit.databuild.config:DataBuildConfig", {"output"}),  # datasets/${name}
+    "serve": ("evalkit.app.serve:ServeConfig", {"model"}),
+}
+# what a YAML may still give itself: an interpolation of another setting
+OWN = {"data_build": {"output"}}
 
 
-def _models() -> list[tuple[str, type[BaseModel]]]:
-    from evalkit.databuild.config import DataBuildConfig
-    from evalkit.distill.config import DistillConfig
-    from evalkit.judging.command import JudgeConfig
-
-    return [("judge", JudgeConfig), ("judge_distill", DistillConfig),
-            ("data_build", DataBuildConfig)]  # fmt: skip
+def _model(path: str) -> type[BaseModel]:
+    module, name = path.split(":")
+    model: type[BaseModel] = getattr(import_module(module), name)
+    return model
 
 
-@pytest.mark.parametrize(("config", "model"), _models())
-def test_a_command_s_config_and_model_agree_on_every_default(config, model) -> None:
+@pytest.mark.parametrize("config", sorted(COMMANDS))
+def test_a_command_s_yaml_gives_no_setting_its_model_gives(config: str) -> None:
+    own = OmegaConf.load(CONF_DIR / f"{config}.yaml")
+    assert set(own) - {"defaults", "hydra"} == OWN.get(config, set())
+    assert OmegaConf.to_container(own)["defaults"][0] == f"evalkit_{config}_defaults"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("config", sorted(COMMANDS))
+def test_no_overrides_compose_the_model_s_own_defaults(config: str, monkeypatch, tmp_path) -> None:
+    """The composed config (unresolved: a default may be an interpolation the model resolves,
+    like distill's `reports/judges/${name}`) has every setting of the model and no other key,
+    and validates to the same model as the keys given elsewhere alone: every other value is the
+    model's default."""
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path))  # a default read at composition
+    path, elsewhere = COMMANDS[config]
+    model = _model(path)
+    raw: dict[str, Any] = OmegaConf.to_container(  # type: ignore[assignment]
+        load_runner("compose").compose_config(config), resolve=False
+    )
+    assert set(raw) == set(model.model_fields)
+    assert model.model_validate(raw) == model.model_validate({k: raw[k] for k in elsewhere})
+
+
+def test_defaults_read_at_composition_and_overrides_apply(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path))
     compose = load_runner("compose")
-    cfg = compose.compose_config(config)
-    composed, raw = compose.to_plain(cfg), OmegaConf.to_container(cfg, resolve=False)
-    assert _disagreements(composed, raw, model_defaults(model), "") == []
+    judge = compose.compose_dict("judge", ["seed=7", "pairwise.pairs=all", "judge_model=openai"])
+    assert judge["cache"]["path"] == str(tmp_path / "responses.sqlite")
+    assert (judge["seed"], judge["pairwise"], judge["judge_model"]["model"]) == (
+        7, {"baseline": None, "pairs": "all", "inconsistent": "tie"}, "gpt-4o-mini",
+    )  # fmt: skip
+    distill = compose.compose_dict("judge_distill", ["name=x", "student.head=ordinal"])
+    assert distill["output"] == "reports/judges/x" and distill["student"]["head"] == "ordinal"
+    assert distill["student"]["kind"] == "encoder_head" and set(distill["scale"]) == {
+        "coherence", "consistency", "fluency", "relevance"}  # fmt: skip
+    built = load_runner("data_build").compose_config(None, ["name=abc", "dedup.threshold=0.7"])
+    assert built["output"] == "datasets/abc" and built["dedup"]["threshold"] == 0.7
+    assert built["dedup"]["num_perm"] == 128 and built["inputs"] == []
+    serve = compose.compose_dict("serve", ["port=9", "model.path=/x"], throw_on_missing=True)
+    assert (serve["port"], serve["host"], serve["model"]["path"]) == (9, "127.0.0.1", "/x")
 
 
-def test_serve_config_and_settings_agree() -> None:
-    from evalkit.app.serve import ServeSettings
-
-    cfg = load_runner("compose").compose_config("serve")
-    composed = OmegaConf.to_container(cfg, resolve=True)
-    defaults = {
-        f.name: f.default
-        for f in dataclasses.fields(ServeSettings)
-        if f.default is not dataclasses.MISSING
-    }
-    assert _disagreements(composed, composed, defaults, "") == []
-
-
-def test_run_settings_are_given_once_in_the_model(monkeypatch, tmp_path) -> None:
-    from evalkit.config import RunConfig
-
-    own = OmegaConf.load(CONF_DIR / "run.yaml")
-    assert set(own) == {"defaults", "hydra"}  # no setting of its own: RunConfig gives them
-    monkeypatch.setenv("EVALKIT_CACHE_DIR", str(tmp_path))  # read at each composition
-    composed = load_runner("compose").compose_dict("run", ["seed=7"])
-    defaults = RunConfig.defaults()
-    assert composed["cache"]["path"] == str(tmp_path / "responses.sqlite")
-    assert composed["seed"] == 7 and defaults["seed"] == 1234
-    groups = {"suite", "model", "scorers"}  # chosen in the defaults list, not settings
-    assert set(composed) - groups == set(defaults) - groups
-    assert _disagreements(composed, composed, {**defaults, "seed": 7}, "") == []
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("judge", "RUN", "+foo=1"), "evalkit: error: judge config: foo: unknown field"),
+        (("judge", "distill", "+foo=1"), "evalkit: error: invalid distill config: foo: unknown"),
+        (("data", "build", "+foo=1"), "evalkit: error: data build config: +foo: unknown field"),
+        (("serve", "model=replay", "+foo=1"), "evalkit: error: invalid serve config: foo: unknown"),
+        (("serve", "model.path=/x", "port=-1"), "evalkit: error: invalid serve config: port: "),
+    ],
+)
+def test_a_key_no_model_has_is_one_line_and_exit_2(args: tuple[str, ...], expected: str) -> None:
+    done = cli_in_process(*args)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), lines

@@ -200,7 +200,8 @@ def judge_run_dir(run_dir: Path, overrides: Sequence[str]) -> None:
     """Judge a finished run's outputs with an LLM judge (nothing is generated again).
 
     OVERRIDES: `judge=RUBRIC` (evalkit list judges), `judge_model=openai judge_model.model=...`,
-    `pairwise.pairs=all`, ... (conf/judge.yaml). Scores join the run, its aggregates and report.
+    `pairwise.pairs=all`, ... (every setting and its default: JudgeConfig in
+    evalkit/judging/command.py). Scores join the run, its aggregates and report.
     """
     from evalkit.app.judge_view import print_judging
     from evalkit.app.runner_loader import load_runner
@@ -216,7 +217,8 @@ def judge_run_dir(run_dir: Path, overrides: Sequence[str]) -> None:
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
 def distill(overrides: Sequence[str]) -> None:
     """Train a small judge on big-judge or human labels, validate it by grouped cross-validation
-    next to ROUGE-L, embedding similarity and length, and save it (conf/judge_distill.yaml).
+    next to ROUGE-L, embedding similarity and length, and save it (every setting and its default:
+    DistillConfig in evalkit/distill/config.py).
 
     E.g. `evalkit judge distill distill_data=summeval name=my-summeval-judge`. The last line
     printed is the judge's directory; its validation report is validation.html there.
@@ -492,7 +494,7 @@ def data() -> None:
 @data.command("build", context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def data_build(args: Sequence[str]) -> None:
-    """Build a dataset: [CONFIG.yaml] [key=value overrides] over conf/data_build.yaml.
+    """Build a dataset: [CONFIG.yaml] [key=value overrides] over DataBuildConfig's defaults.
 
     Writes <output>/{<split>.jsonl, removed.jsonl, clusters.jsonl, datacard.md, datacard.json,
     task.yaml}; the last line printed is the output folder, usable as `tasks=[<output>]`.

@@ -13,24 +13,68 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evalkit.config import ModelConfig
+from evalkit.errors import UserError
 from evalkit.protocols import Backend
 from evalkit.types import ChatMessage, Generation, GenerationParams, Request
+from evalkit.validation import first_error
+
+
+class ServeConfig(BaseModel):
+    """The settings of `evalkit serve` and their defaults (the one place they are given:
+    conf/serve.yaml holds only its defaults list, the model being a config group)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: ModelConfig = Field(description="The backend served (conf/model/).")
+    host: str = Field("127.0.0.1", description="Address to listen on: loopback unless you say so.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free one).")
+    api_key_env: str | None = Field(
+        None, description="Name of an env var holding a bearer key clients must send; None: none."
+    )
+    max_batch: int = Field(
+        32, ge=1, description="Concurrent requests gathered into one backend batch, at most."
+    )
+    batch_wait_s: float = Field(
+        0.01, ge=0, description="Seconds a batch waits for more requests after its first."
+    )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ServeConfig:
+        """Validated; a problem is a UserError naming the field."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise UserError(f"invalid serve config: {first_error(exc)}") from None
+
+    def settings(self) -> ServeSettings:
+        """What the server needs, the bearer key read from `api_key_env`.
+
+        Raises UserError when that variable is not set."""
+        api_key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        if self.api_key_env and not api_key:
+            raise UserError(f"serve: environment variable {self.api_key_env} is not set")
+        return ServeSettings(self.host, self.port, api_key, self.max_batch, self.batch_wait_s)
 
 
 @dataclass(frozen=True)
 class ServeSettings:
-    host: str = "127.0.0.1"
-    port: int = 8000
-    api_key: str | None = None
-    max_batch: int = 32
-    batch_wait_s: float = 0.01
+    """A running server's settings (ServeConfig's, with the bearer key itself)."""
+
+    host: str
+    port: int
+    api_key: str | None
+    max_batch: int
+    batch_wait_s: float
 
 
 class Batcher:

@@ -1,4 +1,5 @@
-"""What `evalkit judge distill` does, validated (conf/judge_distill.yaml holds the defaults)."""
+"""What `evalkit judge distill` does, validated: every setting and its default (the one place
+they are given; conf/judge_distill.yaml holds only its defaults list, data presets a group)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,10 @@ class RunSource(_Strict):
 
 
 class Student(_Strict):
-    kind: Literal["encoder_head", "cross_encoder"] = "encoder_head"
+    kind: Literal["encoder_head", "cross_encoder"] = Field(
+        "encoder_head",
+        description="encoder_head (a frozen sentence encoder and a head) or cross_encoder.",
+    )
     encoder: str | None = Field(
         None,
         description="Sentence encoder (encoder_head) or HF encoder (cross_encoder); "
@@ -60,7 +64,9 @@ class Student(_Strict):
     dtype: Literal["float32", "bfloat16"] = Field(
         "float32", description="Encoder dtype (bfloat16: ~2.7x faster on CPUs with AMX)."
     )
-    head: Literal["regression", "ordinal"] = "regression"
+    head: Literal["regression", "ordinal"] = Field(
+        "regression", description="regression or ordinal (encoder_head only)."
+    )
     feature_set: Literal["scalars", "all", "lexical"] = Field(
         "scalars",
         description="encoder_head: the scalar features; also the embeddings (all); or only the "
@@ -78,16 +84,23 @@ class Student(_Strict):
 
 
 class Validation(_Strict):
-    folds: int = Field(5, ge=2)
-    n_resamples: int = 1000
-    baselines: bool = True
+    folds: int = Field(
+        5, ge=2, description="Grouped k-fold: a document or prompt never straddles train and test."
+    )
+    n_resamples: int = Field(1000, description="Bootstrap resamples of every CI.")
+    baselines: bool = Field(
+        True, description="Also score ROUGE-L, embedding similarity and a length-only regression."
+    )
 
 
 class DistillConfig(_Strict):
     name: str = "my-judge"
     version: int = 1
     description: str = ""
-    mode: Literal["pointwise", "pairwise"] = "pointwise"
+    mode: Literal["pointwise", "pairwise"] = Field(
+        "pointwise",
+        description="pointwise, or pairwise (labels: A / B / tie, or P(A better)).",
+    )
     data: list[FileSource | RunSource] = Field(min_length=1)
     scale: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="Dimension -> (low, high); default: the labels' range."

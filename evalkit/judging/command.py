@@ -48,33 +48,77 @@ NO_JUDGE = (
 class PairwiseOptions(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    baseline: str | None = None  # default: the run's first model
-    pairs: Literal["baseline", "all"] = "baseline"
-    inconsistent: Literal["tie", "drop"] = "tie"
+    baseline: str | None = Field(
+        None, description="The model all others meet; None: the run's first."
+    )
+    pairs: Literal["baseline", "all"] = Field(
+        "baseline", description="baseline: every model vs the baseline; all: every pair."
+    )
+    inconsistent: Literal["tie", "drop"] = Field(
+        "tie", description="A verdict that flips when the order is swapped: a tie, or dropped."
+    )
 
 
 class JudgeConfig(BaseModel):
+    """The settings of `evalkit judge` and their defaults (the one place they are given:
+    conf/judge.yaml holds only its defaults list, the judge model being a config group)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    judge: str = "overall_quality"
-    protocol: Literal["alpaca_eval", "arena_hard", "mt_bench_single", "mt_bench_pair"] | None = None
-    judge_model: dict[str, Any] | None = None
-    panel: list[dict[str, Any]] = Field(default_factory=list)
-    combine: Literal["mean", "majority"] = "mean"
-    metric: str | None = None
-    tasks: list[str] | None = None
-    models: list[str] | None = None
-    reask: int = Field(1, ge=0)
-    logprobs: bool = False
-    max_new_tokens: int = Field(512, ge=1)
-    batch_size: int = Field(64, ge=1)
+    judge: str = Field(
+        "overall_quality",
+        description="A rubric: a name from ./judges or evalkit's judges/ (evalkit list judges), or "
+        "a YAML path.",
+    )
+    protocol: Literal["alpaca_eval", "arena_hard", "mt_bench_single", "mt_bench_pair"] | None = (
+        Field(
+            None,
+            description="A peer's protocol by name (rubric, orders, scale as the peer judges): "
+            "alpaca_eval (one order, drawn per pair), arena_hard (both orders, 5-point, >> counts "
+            "3), mt_bench_pair, mt_bench_single.",
+        )
+    )
+    judge_model: dict[str, Any] | None = Field(
+        None, description="The judge model's spec (backend and its options; conf/judge_model/)."
+    )
+    panel: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="More judge models for a panel (pointwise): model specs like judge_model's.",
+    )
+    combine: Literal["mean", "majority"] = Field(
+        "mean", description="How a panel's scores combine."
+    )
+    metric: str | None = Field(None, description="The metric's name; None: the rubric's name.")
+    tasks: list[str] | None = Field(None, description="Judge only these tasks; None: every task.")
+    models: list[str] | None = Field(None, description="Judge only these models' outputs.")
+    reask: int = Field(1, ge=0, description="Ask again this often when a verdict cannot be read.")
+    logprobs: bool = Field(
+        False,
+        description="G-Eval probability-weighted scores (set judge_model.logprobs too).",
+    )
+    max_new_tokens: int = Field(512, ge=1, description="The most tokens a verdict may take.")
+    batch_size: int = Field(
+        64, ge=1, description="Records (pairwise: pairs) judged and appended per batch."
+    )
     pairwise: PairwiseOptions = Field(default_factory=PairwiseOptions)
     seed: int = 1234
     progress: bool = True
-    ratings: str | None = None  # people's ratings (evalkit studio) for judge-vs-human agreement
-    recorded: str | list[str] | None = None  # verdict files instead of a judge model
-    recorded_format: Literal["alpaca_eval", "mt_bench", "arena_hard", "evalkit"] = "evalkit"
-    cache: CacheConfig = Field(default_factory=CacheConfig)
+    ratings: str | None = Field(
+        None,
+        description="People's ratings from `evalkit studio` (its .sqlite or the run dir): "
+        "judge-vs-human agreement.",
+    )
+    recorded: str | list[str] | None = Field(
+        None,
+        description="Recorded verdicts instead of a judge model (pairwise rubrics): a file or a "
+        "list of files.",
+    )
+    recorded_format: Literal["alpaca_eval", "mt_bench", "arena_hard", "evalkit"] = Field(
+        "evalkit", description="The recorded verdicts' format (see `evalkit judgments stats`)."
+    )
+    cache: CacheConfig = Field(
+        default_factory=CacheConfig, description="The response cache the judge's answers go to."
+    )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JudgeConfig:

@@ -36,7 +36,7 @@ def test_compose_errors_become_one_line() -> None:
     with pytest.raises(UserError, match=serve_error):
         compose.compose_dict("serve", ["port=[1"], prefix="invalid serve config")
     data = compose.compose_dict("judge", ["seed=7"])
-    assert data["seed"] == 7 and data["judge"] == "overall_quality"  # conf/judge.yaml's default
+    assert data["seed"] == 7 and data["judge"] == "overall_quality"  # JudgeConfig's default
 
 
 def test_the_cause_s_message_is_used_when_the_error_has_none() -> None:
