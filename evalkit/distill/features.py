@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from evalkit.distill.metricfeatures import clear_caches, metric_scalars
 from evalkit.scorers.textnorm import split_sentences
 
 if TYPE_CHECKING:
@@ -183,7 +184,8 @@ class FeatureExtractor:
     """Feature vectors for examples, from a sentence-transformers encoder loaded once.
 
     `use_encoder=False` computes only the lexical scalars (the encoder's columns are zeros and the
-    embedding part is empty): no model, about ten times the speed."""
+    embedding part is empty): no model, about ten times the speed. `metrics=True` appends the
+    reference-metric columns of metricfeatures.METRICS (ROUGE-1/2, chrF, ...) after the scalars."""
 
     def __init__(
         self,
@@ -191,6 +193,7 @@ class FeatureExtractor:
         dtype: str = "float32",
         batch_size: int = 64,
         use_encoder: bool = True,
+        metrics: bool = False,
     ) -> None:
         from evalkit.scorers.embedding import EmbeddingSimilarity
 
@@ -198,6 +201,7 @@ class FeatureExtractor:
         self.encoder = self._embedder.model_name
         self.dtype = dtype
         self.use_encoder = use_encoder
+        self.metrics = metrics
 
     @property
     def embedder(self) -> EmbeddingSimilarity | None:
@@ -208,12 +212,17 @@ class FeatureExtractor:
         self._embedder.load_model()
 
     def clear_cache(self) -> None:
+        """Forget cached embeddings and the memoised lexical views of sources and references."""
         self._embedder.clear_cache()
+        _source_view.cache_clear()
+        _reference_ngrams.cache_clear()
+        clear_caches()
 
     def features(
         self, sources: Sequence[str], responses: Sequence[str], references: Sequence[Sequence[str]]
     ) -> np.ndarray:
-        """One row per response: [r, r*s, r*ref, scalars] (float32); lexical: [scalars]."""
+        """One row per response: [r, r*s, r*ref, scalars(, metrics)] (float32); lexical:
+        [scalars(, metrics)]."""
         refs_used = [list(refs)[:MAX_REFERENCES] for refs in references]
         texts = [*responses, *sources, *(x for refs in refs_used for x in refs)]
         if self.use_encoder:
@@ -236,6 +245,8 @@ class FeatureExtractor:
                 *reference_overlap(response, references_all),
                 lead_coverage(source, response),
             ]
+            if self.metrics:
+                scalars += metric_scalars(source, response, references_all)
             rows.append(np.concatenate([r, r * s, r * ref, np.asarray(scalars, dtype=np.float32)]))
         return np.asarray(rows, dtype=np.float32)
 

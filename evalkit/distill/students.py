@@ -25,9 +25,12 @@ from evalkit.distill.head import (
     pointwise_loss,
     standardize_into,
 )
+from evalkit.distill.metricfeatures import METRICS
 from evalkit.errors import UserError
 
 HEAD_FILE = "head.safetensors"
+METRIC_SETS = frozenset({"metrics", "metrics_encoder"})  # feature sets with the METRICS columns
+ENCODER_FREE = frozenset({"lexical", "metrics"})  # feature sets that never load the encoder
 ENCODER_DIR = "encoder"
 DEFAULTS = {  # (epochs, learning rate, batch size) per student kind
     "encoder_head": (100, 1e-3, 64),
@@ -99,10 +102,17 @@ class EncoderHeadStudent:
         return np.stack([self._rows[(e.id, second)] for e in examples])
 
     def _select(self, x: np.ndarray) -> np.ndarray:
-        if self.config.feature_set == "all":
+        feature_set = self.config.feature_set
+        if feature_set == "all":
             return x
-        scalars = x[:, -len(SCALARS) :]
-        return scalars if self.config.feature_set == "scalars" else scalars[:, LEXICAL]
+        extra = len(METRICS) if feature_set in METRIC_SETS else 0
+        base, metrics = x[:, : x.shape[1] - extra], x[:, x.shape[1] - extra :]
+        scalars = base[:, -len(SCALARS) :]
+        if feature_set == "metrics":
+            return np.concatenate([scalars[:, LEXICAL], metrics], axis=1)
+        if feature_set == "metrics_encoder":
+            return np.concatenate([scalars, metrics], axis=1)
+        return scalars if feature_set == "scalars" else scalars[:, LEXICAL]
 
     def _new_net(self, n_features: int) -> HeadNet:
         return HeadNet(
@@ -182,7 +192,12 @@ class EncoderHeadStudent:
         from safetensors.torch import load_file
 
         state = load_file(str(directory / HEAD_FILE))
-        n_features = {"scalars": len(SCALARS), "lexical": len(LEXICAL)}.get(self.config.feature_set)
+        n_features = {
+            "scalars": len(SCALARS),
+            "lexical": len(LEXICAL),
+            "metrics": len(LEXICAL) + len(METRICS),
+            "metrics_encoder": len(SCALARS) + len(METRICS),
+        }.get(self.config.feature_set)
         self.nets = []
         for k in range(self.config.ensemble):
             prefix = f"{k}."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,11 +13,15 @@ import numpy as np
 from evalkit import __version__
 from evalkit.distill.artifact import DistillResult, JudgeMeta, write_meta
 from evalkit.distill.card import model_card
-from evalkit.distill.config import DistillConfig
-from evalkit.distill.examples import Dataset, load_dataset
+from evalkit.distill.config import DistillConfig, FileSource
+from evalkit.distill.domains import group_z_targets, transfer_predictions
+from evalkit.distill.examples import Dataset, Example, load_dataset
 from evalkit.distill.features import FEATURES_VERSION, FeatureExtractor
 from evalkit.distill.head import Scale
+from evalkit.distill.perset import per_set_table, rouge2_baselines
 from evalkit.distill.students import (
+    ENCODER_FREE,
+    METRIC_SETS,
     CrossEncoderStudent,
     EncoderHeadStudent,
     Student,
@@ -127,16 +132,73 @@ def _baselines(
     return out
 
 
+def _per_set(
+    config: DistillConfig,
+    dataset: Dataset,
+    predicted: np.ndarray,
+    y: np.ndarray,
+    m: np.ndarray,
+    make_student: Callable[[], Student],
+) -> dict[str, Any]:
+    """The per-set table (out-of-fold predictions) and, when asked, the transfer table."""
+    files = [s for s in config.data if isinstance(s, FileSource)]
+    judged_by = {s.name or Path(s.path).stem: dict(s.judged_by) for s in files}
+    names = {
+        s.name or Path(s.path).stem: {d: f.rsplit(".", 1)[-1] for d, f in s.labels.items()}
+        for s in files
+    }
+    examples, dims = dataset.examples, dataset.dimensions
+    seed, n = config.seed, config.validation.n_resamples
+    baselines = rouge2_baselines(examples)
+    out: dict[str, Any] = {
+        "per_set": per_set_table(examples, dims, predicted, judged_by, seed, n, baselines, names)
+    }
+    if config.validation.transfer:
+        domains = {s.name or Path(s.path).stem: s.domain or s.name or "" for s in files}
+        held_out = transfer_predictions(make_student, examples, y, m, domains)
+        fallback = config.validation.transfer_fallback
+        if fallback is not None:
+            judged_by = _with_fallback(examples, dims, m, domains, judged_by, fallback)
+        rows = per_set_table(examples, dims, held_out, judged_by, seed, n, baselines, names)
+        out["transfer"] = [{**r, "domain": domains.get(r["set"], r["set"])} for r in rows]
+    return out
+
+
+def _with_fallback(
+    examples: list[Example],
+    dims: list[str],
+    m: np.ndarray,
+    domains: dict[str, str],
+    judged_by: dict[str, dict[str, str]],
+    fallback: str,
+) -> dict[str, dict[str, str]]:
+    """judged_by where each set's label dimensions that no other domain labels map to fallback."""
+    out = {name: dict(mapping) for name, mapping in judged_by.items()}
+    for name in dict.fromkeys(e.dataset for e in examples):
+        domain = domains.get(name, name)
+        outside = m[[domains.get(e.dataset, e.dataset) != domain for e in examples]]
+        rows = m[[e.dataset == name for e in examples]]
+        for j, dim in enumerate(dims):
+            if rows[:, j].any() and not outside[:, j].any() and dim != fallback:
+                out.setdefault(name, {})[dim] = fallback
+    return out
+
+
 def distill(config: DistillConfig) -> DistillResult:
     pairwise = config.mode == "pairwise"
     dataset = load_dataset(config.data, pairwise)
     y, m = label_matrix(dataset.examples, dataset.dimensions)
+    if config.student.target != "label":
+        ranked = config.student.target == "group_rank"
+        y = group_z_targets(dataset.examples, dataset.dimensions, y, m, config.scale, ranked)
+        y = y.astype(np.float32)
     scales = _scales(config, dataset, y, m)
     extractor = (
         FeatureExtractor(
             config.student.encoder,
             dtype=config.student.dtype,
-            use_encoder=config.student.feature_set != "lexical",
+            use_encoder=config.student.feature_set not in ENCODER_FREE,
+            metrics=config.student.feature_set in METRIC_SETS,
         )
         if config.student.kind == "encoder_head"
         else None
@@ -145,6 +207,8 @@ def distill(config: DistillConfig) -> DistillResult:
     folds = grouped_folds([e.group for e in dataset.examples], config.validation.folds, config.seed)
     predicted = out_of_fold(make_student, dataset.examples, y, m, folds, config.progress)
     report = validate(config, dataset, predicted, y, m, folds, extractor)
+    if config.validation.per_set and not pairwise:
+        report.update(_per_set(config, dataset, predicted, y, m, make_student))
     directory = config.output_dir
     directory.mkdir(parents=True, exist_ok=True)
     meta = JudgeMeta(
