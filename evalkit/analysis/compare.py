@@ -10,6 +10,7 @@ by Holm within each task x metric; every row names its baseline.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ from evalkit.stats.significance_policy import (
 from evalkit.types import SampleRecord
 
 Test = ResamplingTest
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -218,7 +221,8 @@ def compare_runs(
     n_resamples: int = 2000,
     alpha: float = 0.05,
 ) -> list[Comparison]:
-    """Every model against `baseline` (default: the first model) per task x metric.
+    """Every model against `baseline` (default: each task's first model) per task x metric; a
+    task without the named baseline is skipped with a warning.
 
     `n_resamples`: bootstrap resamples of the CIs, and the least B of a resampling test (the
     policy raises it with the family size). Raises UserError for an unknown baseline.
@@ -226,13 +230,15 @@ def compare_runs(
     data = _load(run_dirs)
     if not data.models:
         raise UserError("no sample records in the given run directories")
-    base = baseline or data.models[0]
-    if base not in data.models:
-        raise UserError(f"unknown baseline model '{base}'{did_you_mean(base, data.models)}")
+    if baseline is not None and baseline not in data.models:
+        raise UserError(f"unknown baseline model '{baseline}'{did_you_mean(baseline, data.models)}")
     policy = SignificancePolicy(alpha=alpha, resampling_test=test, min_resamples=n_resamples)
     raw = []
     for task in data.metrics.specs:
+        in_task = [m for m in data.models if (task, m) in data.records]
+        base = baseline or (in_task[0] if in_task else "")
         if (task, base) not in data.records:
+            logger.warning("compare: task %s has no model '%s' (the baseline): skipped", task, base)
             continue
         others = [m for m in data.models if m != base and (task, m) in data.records]
         for metric in data.metrics.metrics(task):

@@ -113,9 +113,20 @@ class Snapshot:
         return table
 
 
-def snapshot_of_run(run_dir: Path) -> Snapshot:
+def snapshot_of_run(run_dir: Path, *, baseline: bool = False) -> Snapshot:
+    """The gate's view of a run directory.
+
+    Raises UserError when a baseline run is not complete (a killed run holds only the models
+    and samples it reached: gating against it would silently skip the rest), and when
+    samples.jsonl holds fewer scored samples of a task x model x metric than run.json counted
+    (the directory changed after the run: its aggregates and its samples disagree)."""
     stored = open_run(run_dir)
     run = stored.record
+    if baseline and run.status != "complete":
+        raise UserError(
+            f"{run_dir}: the run is {run.status}, not complete: a baseline from it would gate "
+            "only the models and samples it reached (resume it by rerunning its command)"
+        )
     rows: dict[str, dict[str, dict[str, Rows]]] = {}
     for record in stored.stored_records:
         for score in record.scores:
@@ -125,13 +136,21 @@ def snapshot_of_run(run_dir: Path) -> Snapshot:
             rows.setdefault(record.task, {}).setdefault(record.model, {}).setdefault(
                 score.name, {}
             )[record.sample_id] = row
+    for a in run.aggregates:
+        found = len(rows.get(a.task, {}).get(a.model, {}).get(a.metric, {}))
+        if found < a.n:
+            raise UserError(
+                f"{run_dir}: samples.jsonl holds {found} scored samples of "
+                f"{a.task}/{a.model}/{a.metric} where run.json counted {a.n}: the run directory "
+                "changed after the run (rerun its command to complete it)"
+            )
     better = {a.metric: a.higher_is_better for a in run.aggregates}
     specs = {task: [s.model_dump(mode="json") for s in v] for task, v in run.metric_specs.items()}
     return Snapshot(str(run_dir), dict(run.task_scorers), better, rows, specs)
 
 
 def save_baseline(run_dir: Path, output: Path) -> Path:
-    snap = snapshot_of_run(run_dir)
+    snap = snapshot_of_run(run_dir, baseline=True)
     payload = {
         "evalkit_baseline": 1,
         "evalkit_version": __version__,
@@ -149,7 +168,7 @@ def save_baseline(run_dir: Path, output: Path) -> Path:
 
 def load_baseline(path: Path) -> Snapshot:
     if path.is_dir():
-        return snapshot_of_run(path)
+        return snapshot_of_run(path, baseline=True)
     require_file(path, f"baseline not found: {path}", "baseline file")
     raw = path.read_bytes()
     try:

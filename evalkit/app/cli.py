@@ -294,7 +294,9 @@ def meta_eval(
 
 @cli.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--baseline", default=None, help="Model to compare against (default: the first).")
+@click.option(
+    "--baseline", default=None, help="Model to compare against (default: each task's first model)."
+)
 @click.option(
     "--test",
     "test",

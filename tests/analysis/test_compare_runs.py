@@ -134,3 +134,37 @@ def test_an_unknown_baseline_is_a_user_error_with_a_suggestion(run) -> None:
     run_dir, _, _ = run
     with pytest.raises(UserError, match=r"unknown baseline model 'goood'.*good"):
         compare_runs([run_dir], baseline="goood")
+
+
+def test_each_task_is_compared_with_its_own_first_model(tmp_path, caplog) -> None:
+    """Two tasks whose systems differ (as the demo's summeval and wmt17 systems do): by default
+    every task gets rows against its own first model; a named baseline that a task lacks skips
+    that task with a warning instead of silently."""
+    import json as _json
+
+    from evalkit.app.api import evaluate
+    from tests.conftest import write_qa_task
+
+    first = write_qa_task(tmp_path / "tasks" / "toy_qa")
+    second = tmp_path / "tasks" / "toy_qa2"
+    second.mkdir()
+    for name in ("data.jsonl",):
+        (second / name).write_text((first / name).read_text())
+    outputs = [_json.loads(line) for line in (first / "outputs.jsonl").read_text().splitlines()]
+    renamed = [{**o, "system": {"good": "alpha", "bad": "beta"}[o["system"]]} for o in outputs]
+    (second / "outputs.jsonl").write_text("".join(_json.dumps(o) + "\n" for o in renamed))
+    (second / "task.yaml").write_text(
+        (first / "task.yaml").read_text().replace("name: toy_qa\n", "name: toy_qa2\n")
+    )
+    run_dir = tmp_path / "run"
+    evaluate([str(first / "task.yaml"), str(second / "task.yaml")], run_dir=run_dir,
+             progress=False, report={"enabled": False})  # fmt: skip
+    rows = compare_runs([run_dir], n_resamples=200)
+    assert {(r.task, frozenset((r.baseline, r.model))) for r in rows} == {
+        ("toy_qa", frozenset(("good", "bad"))),
+        ("toy_qa2", frozenset(("alpha", "beta"))),
+    }
+    with caplog.at_level("WARNING", logger="evalkit.analysis.compare"):
+        named = compare_runs([run_dir], baseline="alpha", n_resamples=200)
+    assert {r.task for r in named} == {"toy_qa2"}
+    assert "task toy_qa has no model 'alpha'" in caplog.text

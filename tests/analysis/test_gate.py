@@ -186,3 +186,40 @@ def test_a_rule_that_matches_nothing_is_an_error(runs, tmp_path):
         "evalkit: error: gate config: rule 1 (task=toy_qa, model=*, metric=exact_mach) matches "
         "no task x model x metric of the baseline"
     ]
+
+
+def _copy_run(run: Path, to: Path) -> Path:
+    shutil.copytree(run, to, ignore=shutil.ignore_patterns(".lock"))
+    return to
+
+
+def test_a_baseline_run_that_is_not_complete_is_refused(runs, tmp_path):
+    """A killed run holds only the models it reached: as a baseline it would gate the rest of
+    the run against nothing, silently."""
+    killed = _copy_run(runs["base"], tmp_path / "killed")
+    record = json.loads((killed / "run.json").read_text())
+    (killed / "run.json").write_text(json.dumps({**record, "status": "running"}))
+    for args in (
+        ("baseline", "save", str(killed), "-o", str(tmp_path / "b.json.gz")),
+        ("gate", str(runs["again"]), "--baseline", str(killed)),
+    ):
+        out = gate_cli(*args)
+        assert out.returncode == 2, out.stdout + out.stderr
+        assert "the run is running, not complete" in out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "b.json.gz").exists()
+
+
+def test_samples_missing_from_a_run_directory_are_an_error(runs, tmp_path):
+    """samples.jsonl cut after the run: run.json counted more samples than it holds, so the gate
+    (run or baseline) refuses it instead of gating a fraction of the suite."""
+    cut = _copy_run(runs["again"], tmp_path / "cut")
+    lines = (cut / "samples.jsonl").read_text().splitlines(keepends=True)
+    (cut / "samples.jsonl").write_text("".join(lines[: len(lines) // 3]))
+    for args in (
+        ("gate", str(cut), "--baseline", str(runs["base"])),
+        ("gate", str(runs["again"]), "--baseline", str(cut)),
+    ):
+        out = gate_cli(*args)
+        assert out.returncode == 2, out.stdout + out.stderr
+        assert "where run.json counted" in out.stderr and "samples.jsonl holds" in out.stderr
