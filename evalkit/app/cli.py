@@ -349,7 +349,12 @@ def compare(
     help="The comparison view's baseline: a model name or one of the run directories given "
     "(default: the first model of the first run).",
 )
-@click.option("--max-samples", type=int, default=None, help="Outputs per task x model shown.")
+@click.option(
+    "--max-samples",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Outputs per task x model shown.",
+)
 def report(
     run_dirs: tuple[Path, ...], output: Path | None, baseline: str | None, max_samples: int | None
 ) -> None:

@@ -107,3 +107,10 @@ def test_user_errors_exit_2_with_one_line(synthetic_run, tmp_path):
 def test_a_synthetic_task_round_trips(tmp_path):
     root = write_task(tmp_path / "t", 3)
     assert len((root / "outputs.jsonl").read_text().splitlines()) == 3 * 4
+
+
+def test_a_negative_sample_cap_is_a_usage_error(tmp_path):
+    from tests.conftest import cli_in_process
+
+    out = cli_in_process("report", str(tmp_path), "--max-samples", "-3")
+    assert out.returncode == 2 and "--max-samples" in out.stderr
