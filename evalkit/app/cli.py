@@ -205,11 +205,13 @@ def judge_run_dir(run_dir: Path, overrides: Sequence[str]) -> None:
     """
     from evalkit.app.judge_view import print_judging
     from evalkit.app.runner_loader import load_runner
-    from evalkit.judging.command import JudgeConfig, judge_run
+    from evalkit.judging.command import JudgeConfig, judge_run, resolve_judging
 
     config = JudgeConfig.from_dict(load_runner("judge").compose_config(list(overrides)))
+    _, _, rubric = resolve_judging(config)  # the rubric judged: a protocol's, a YAML file's name
     record = judge_run(run_dir, config)
-    print_judging(record, config.judge)
+    metric = None if rubric.mode == "pairwise" else config.metric or rubric.name
+    print_judging(record, rubric.name, metric)
     click.echo(str(run_dir / "report.html"))
 
 

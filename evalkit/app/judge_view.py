@@ -1,13 +1,14 @@
 """What `evalkit judge` prints: the judge-reliability panel and, for pairwise rubrics, win rates
-and Bradley-Terry ratings."""
+and Bradley-Terry ratings; for pointwise ones the leaderboards and the judged metric's."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
-from evalkit.analysis.leaderboard import print_leaderboards
+from evalkit.analysis.leaderboard import build_leaderboards, headline_table, print_leaderboards
 from evalkit.console.terminal import results_console
 from evalkit.stats.pairwise_stats import ci_text
 from evalkit.types import JSONValue, RunRecord
@@ -32,7 +33,10 @@ def _rubric_name(signature: JSONValue) -> str | None:
     return signature.split("@", 1)[0] if isinstance(signature, str) else None
 
 
-def print_judging(record: RunRecord, rubric: str) -> None:
+def print_judging(record: RunRecord, rubric: str, metric: str | None = None) -> None:
+    """The tables of the judging just done: with `rubric` (the name of the rubric judged) the
+    run's pairwise rubric, its win rates and Bradley-Terry ratings; else the leaderboards, ranked
+    by the judged `metric` (pointwise) where a task has it. Then the judge-reliability panels."""
     console = results_console()
     pairwise: Any = record.pairwise.get("tasks") if record.pairwise else None
     if isinstance(pairwise, dict) and _rubric_name(record.pairwise.get("rubric")) == rubric:
@@ -57,6 +61,8 @@ def print_judging(record: RunRecord, rubric: str) -> None:
                 console.print(bt)
     else:
         print_leaderboards(record.aggregates, console, record.primary_metrics)
+        if metric is not None:
+            _print_judged_metric(record, metric, console)
     for report in record.judge_reports:
         table = Table(
             title=f"judge reliability: {report.get('task')} / {report.get('kind')} / "
@@ -68,6 +74,18 @@ def print_judging(record: RunRecord, rubric: str) -> None:
             if key not in _SKIP:
                 table.add_row(key, _cell(value))
         console.print(table)
+
+
+def _print_judged_metric(record: RunRecord, metric: str, console: Console) -> None:
+    """The models ranked by the judged metric, for each task whose leaderboard another ranks."""
+    judged = {a.task for a in record.aggregates if a.metric == metric}
+    for board in build_leaderboards(record.aggregates, record.primary_metrics):
+        if board.task in judged and board.rank_metric != metric:
+            ranked = build_leaderboards(
+                [a for a in record.aggregates if a.task == board.task], {board.task: metric}
+            )[0]
+            console.print(f"{board.task}: ranked by {metric} (judged)", markup=False, style="bold")
+            console.print(headline_table(ranked))
 
 
 def _percent(value: JSONValue) -> str:

@@ -36,6 +36,11 @@ class Rubric(BaseModel):
     scale: tuple[int, int] | None = Field(
         default=None, description="Pointwise: the lowest and highest score."
     )
+    verdicts: Literal["three", "five"] = Field(
+        default="three",
+        description="Pairwise: the labels the prompt asks for and the parser reads: three "
+        "([[A]], [[B]], a tie) or five ([[A>>B]], [[A>B]], [[A=B]], [[B>A]], [[B>>A]]).",
+    )
     system: str
     prompt: str
     human: str | None = Field(
@@ -46,6 +51,8 @@ class Rubric(BaseModel):
     def _check(self) -> Rubric:
         if self.mode == "pointwise" and self.scale is None:
             raise ValueError("a pointwise rubric needs a scale: [low, high]")
+        if self.mode == "pointwise" and self.verdicts != "three":
+            raise ValueError("verdicts: a pointwise rubric gives scores, not pairwise labels")
         if self.scale is not None and self.scale[0] >= self.scale[1]:
             raise ValueError("scale: the low end must be below the high end")
         for field in ("system", "prompt"):

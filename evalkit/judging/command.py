@@ -22,20 +22,25 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evalkit.abort import RunAborted
 from evalkit.analysis.rundir import open_run
 from evalkit.config import CacheConfig, RunConfig
 from evalkit.errors import UserError
 from evalkit.judges.judge_protocols import ProtocolSpec, protocol_rubric, protocol_spec
 from evalkit.judges.pairs import PairJudgment, weighted
-from evalkit.judges.rubric import load_rubric
+from evalkit.judges.rubric import Rubric, load_rubric
 from evalkit.stages.aggregate import aggregate_records
 from evalkit.stages.metricspec import specs_of_scorers
 from evalkit.stages.scoring import ScorerSpec, build_scorers
+from evalkit.store.redact import redact
 from evalkit.store.run_store import RunStore
 from evalkit.types import ComponentInfo, JSONValue, RunRecord, Sample, SampleRecord
 from evalkit.validation import first_error
 
-__all__ = ["JudgeConfig", "PairJudgment", "RunData", "judge_run", "load_run_data", "weighted"]
+__all__ = [
+    "JudgeConfig", "PairJudgment", "RunData", "check_judgments", "judge_run", "load_run_data",
+    "resolve_judging", "weighted",
+]  # fmt: skip
 
 NO_JUDGE = (
     "no judge model configured: name one, e.g. judge_model=openai judge_model.model=gpt-4o-mini "
@@ -161,7 +166,10 @@ def load_run_data(run_dir: Path, cfg: JudgeConfig) -> RunData:
     return RunData(stored.store, record, config, records, samples)
 
 
-def judge_run(run_dir: Path, cfg: JudgeConfig) -> RunRecord:
+def resolve_judging(cfg: JudgeConfig) -> tuple[JudgeConfig, ProtocolSpec, Rubric]:
+    """The config with the rubric a protocol judges with, the protocol's spec (without one:
+    evalkit's own, both orders, on the rubric's verdict scale) and the rubric. Raises UserError
+    for a rubric that does not fit the protocol (its mode or its verdict scale)."""
     spec = ProtocolSpec("", "pairwise")  # evalkit's own: both orders, A / B / tie
     if cfg.protocol is not None:
         spec = protocol_spec(cfg.protocol)
@@ -169,6 +177,20 @@ def judge_run(run_dir: Path, cfg: JudgeConfig) -> RunRecord:
     rubric = load_rubric(cfg.judge)
     if cfg.protocol is not None and rubric.mode != spec.mode:
         raise UserError(f"protocol {cfg.protocol} judges {spec.mode}: rubric '{cfg.judge}' is not")
+    if rubric.mode == "pairwise" and cfg.protocol is None:
+        spec = ProtocolSpec("", "pairwise", scale=rubric.verdicts)  # the rubric's scale reads it
+    elif rubric.mode == "pairwise" and rubric.verdicts != spec.scale:
+        raise UserError(
+            f"protocol {cfg.protocol} reads {spec.scale}-way verdicts: rubric '{cfg.judge}' asks "
+            f"for {rubric.verdicts} (verdicts: {rubric.verdicts})"
+        )
+    return cfg, spec, rubric
+
+
+def judge_run(run_dir: Path, cfg: JudgeConfig) -> RunRecord:
+    """Judge a run and store the judged run. Raises UserError (see `resolve_judging`), and
+    RunAborted (exit 3) when every judgment failed, after storing them."""
+    cfg, spec, rubric = resolve_judging(cfg)
     data = load_run_data(run_dir, cfg)
     if cfg.recorded is not None:
         from evalkit.judging.recorded import judge_recorded
@@ -181,6 +203,14 @@ def judge_run(run_dir: Path, cfg: JudgeConfig) -> RunRecord:
     from evalkit.judging.pointwise import judge_pointwise
 
     return judge_pointwise(data, rubric, cfg)
+
+
+def check_judgments(failures: list[str], total: int) -> None:
+    """Raise RunAborted (exit 3) when all `total` judgments failed; `failures` holds the reason
+    of each failed one (the first is quoted, credentials redacted)."""
+    if total and len(failures) == total:
+        first = redact(failures[0])
+        raise RunAborted(f"every judgment failed ({total} of {total}; first error: {first})")
 
 
 def rewrite_run(

@@ -35,7 +35,7 @@ from evalkit.judges.pairs import (
 from evalkit.judges.parse import Verdict
 from evalkit.judges.preference import logprob_preference
 from evalkit.judges.rubric import Rubric
-from evalkit.judging.command import JudgeConfig, RunData, rewrite_run
+from evalkit.judging.command import JudgeConfig, RunData, check_judgments, rewrite_run
 from evalkit.judging.reports import pairwise_report, pairwise_summary
 from evalkit.scorers.judge import Judge, build_judge_backend
 from evalkit.stages.scoring import sample_source
@@ -85,7 +85,8 @@ def judge_pairwise(
     data: RunData, rubric: Rubric, cfg: JudgeConfig, spec: ProtocolSpec
 ) -> RunRecord:
     """Judge every pair with the configured judge model, resuming from `pairwise.jsonl`.
-    Raises UserError for a panel, or logprobs with a five-point protocol."""
+    Raises UserError for a panel, or logprobs with a five-point protocol; RunAborted (exit 3)
+    when no pair's verdicts could be read, after storing them."""
     specs = cfg.judge_specs()
     if len(specs) > 1:
         raise UserError("pairwise judging takes one judge model (no panel)")
@@ -115,9 +116,13 @@ def judge_pairwise(
         judge.backend.close()
         if cache is not None:
             cache.close()
+    judged = [j for task_judged in results.values() for j in task_judged]
     if cfg.logprobs:
-        _note_unweighted([j for judged in results.values() for j in judged])
-    return finish_pairwise(data, rubric, cfg, judge.name, results, judging)
+        _note_unweighted(judged)
+    record = finish_pairwise(data, rubric, cfg, judge.name, results, judging)
+    failed = [next(r for r in j.reasons if r is not None) for j in judged if any(j.reasons)]
+    check_judgments(failed, len(judged))  # after storing: nothing judged is lost
+    return record
 
 
 def judging_digest(judge: Judge, cfg: JudgeConfig, spec: ProtocolSpec) -> str:

@@ -18,11 +18,11 @@ from typing import Any
 from evalkit.console.progress import ProgressReporter
 from evalkit.errors import UserError
 from evalkit.judges.rubric import Rubric
-from evalkit.judging.command import JudgeConfig, RunData, rewrite_run
+from evalkit.judging.command import JudgeConfig, RunData, check_judgments, rewrite_run
 from evalkit.judging.reports import pointwise_reports
 from evalkit.scorers.judge import JudgeScorer
 from evalkit.stages.scoring import ScoringItem, build_scorers, score_items, scoring_item
-from evalkit.types import RunRecord, Sample, SampleRecord
+from evalkit.types import RunRecord, Sample, SampleRecord, Score
 
 
 def scorer_options(rubric: Rubric, cfg: JudgeConfig) -> dict[str, Any]:
@@ -47,11 +47,13 @@ def scorer_options(rubric: Rubric, cfg: JudgeConfig) -> dict[str, Any]:
 
 def judge_pointwise(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord:
     """Re-score the selected records with the judge, then rebuild the run's aggregates,
-    reliability panels and report. Raises UserError for a sample the task no longer has."""
+    reliability panels and report. Raises UserError for a sample the task no longer has, and
+    RunAborted (exit 3) when no judgment could be read, after storing the run."""
     options = scorer_options(rubric, cfg)
     [scorer] = build_scorers([("judge", options)])
     if not isinstance(scorer, JudgeScorer):
         raise UserError(f"scorer 'judge' is {type(scorer).__name__}, not evalkit's judge scorer")
+    judged: list[Score] = []
     data.store.open_log()
     try:
         with ProgressReporter(len(data.records), enabled=cfg.progress, label="judging") as bar:
@@ -59,6 +61,7 @@ def judge_pointwise(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecor
                 batch = data.records[start : start + cfg.batch_size]
                 items = [_item(r, data.samples) for r in batch]
                 scores = score_items([scorer], items)
+                judged += [x for new in scores for x in new if x.name == options["metric"]]
                 data.store.append(
                     r.model_copy(
                         update={
@@ -82,7 +85,11 @@ def judge_pointwise(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecor
         task_scorers[task] = [*kept, ("judge", options)]
     latest = data.store.latest_records()
     reports = pointwise_reports(rubric, scorer, latest, judged_tasks, cfg.ratings)
-    return rewrite_run(data, latest, task_scorers, scorer, reports)
+    record = rewrite_run(data, latest, task_scorers, scorer, reports)
+    asked = [x for x in judged if x.status != "unscorable"]  # unscorable: never put to a judge
+    failed = [x.explanation or x.status for x in asked if x.status in ("error", "parse_error")]
+    check_judgments(failed, len(asked))
+    return record
 
 
 def _item(record: SampleRecord, samples: dict[str, dict[str, Sample]]) -> ScoringItem:

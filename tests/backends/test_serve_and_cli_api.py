@@ -230,7 +230,8 @@ def test_dry_run_estimates_without_calling(tmp_path):
 def test_a_served_tiny_model_as_judge_exercises_the_whole_path(served, qa_task, tmp_path):
     """`evalkit serve` -> openai backend -> judge scorer -> run records and reliability panel.
     A random-weight model writes no readable verdict: every judgment must end as a counted
-    parse_error with its raw reply kept, after one re-ask."""
+    parse_error with its raw reply kept, after one re-ask, and `evalkit judge` exits 3 (every
+    judgment failed) after storing them."""
     run_dir = tmp_path / "run"
     cli = [sys.executable, "-m", "evalkit"]
     env = {**os.environ, "SERVE_KEY": CANARY}
@@ -245,7 +246,8 @@ def test_a_served_tiny_model_as_judge_exercises_the_whole_path(served, qa_task, 
         "progress=false",
     ]  # fmt: skip
     out = subprocess.run([*cli, *judge], capture_output=True, text=True, env=env, timeout=300)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 3, out.stderr
+    assert "every judgment failed (8 of 8; first error: " in out.stderr
     run = json.loads((run_dir / "run.json").read_text())
     [report] = [r for r in run["judge_reports"] if r["kind"] == "pointwise"]
     assert report["judgments"] == 8 and report["parse_failure_rate"] == 1.0
