@@ -340,26 +340,54 @@ class MetricTable:
         return self.live.get(key)
 
     def scorer_outcome(
-        self, where: tuple[str, str, str], rows: tuple[FloatArray, FloatArray], outcome: Any
+        self,
+        where: tuple[str, str, str],
+        rows: tuple[FloatArray, FloatArray],
+        outcome: Any,
+        *,
+        null_delta: float = 0.0,
+        n_resamples: int = 1000,
+        seed: int = 1234,
     ) -> Any:
-        """A paired outcome (`PairedOutcome`) of `where` = (task, metric, model) with value_a,
-        value_b and delta from the scorer's own aggregate of each side's ok per-sample values
-        (`rows`, n x 1) when the metric's aggregation is "scorer"; else `outcome` unchanged.
-        The test, its p-value and the delta's CI stay those of the per-sample values."""
+        """A paired outcome (`PairedOutcome`) of `where` = (task, metric, model) by the scorer's
+        own aggregate when the metric's aggregation is "scorer"; else `outcome` unchanged.
+
+        value_a, value_b and delta are the scorer's aggregates of each side's ok per-sample
+        values (`rows`, n x 1, paired by sample); the delta's 95% CI (percentile) and the p-value
+        come from a paired bootstrap of that same statistic: the samples resampled with
+        replacement `n_resamples` times, both sides with the same indices (Koehn 2004), p the
+        share of resampled deltas at least as far from the observed delta as `null_delta` is
+        (the shifted-null form of evalkit's paired bootstrap)."""
         task, metric, model = where
         spec = self.spec(task, metric)
         if spec is None or spec.aggregation != "scorer":
             return outcome
-        a, b = (
-            self.aggregate(
-                task, model, metric, [Score(name=metric, value=float(v)) for v in side[:, 0]],
-                seed=0, n_resamples=1,
-            ).value
-            for side in rows
-        )  # fmt: skip
+
+        def value(values: FloatArray) -> float | None:
+            scores = [Score(name=metric, value=float(v)) for v in values]
+            return self.aggregate(task, model, metric, scores, seed=0, n_resamples=1).value
+
+        a, b = value(rows[0][:, 0]), value(rows[1][:, 0])
         if a is None or b is None:
             return outcome
-        return replace(outcome, value_a=a, value_b=b, delta=b - a)
+        n = rows[0].shape[0]
+        picks = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+        deltas = []
+        for pick in picks:
+            ra, rb = value(rows[0][pick, 0]), value(rows[1][pick, 0])
+            if ra is not None and rb is not None:
+                deltas.append(rb - ra)
+        spread = np.asarray(deltas, dtype=np.float64)
+        delta = b - a
+        if spread.size == 0:
+            return replace(outcome, value_a=a, value_b=b, delta=delta)
+        low, high = np.percentile(spread, [2.5, 97.5])
+        p = float(np.mean(np.abs(spread - delta) >= abs(delta - null_delta)))
+        return replace(
+            outcome, test="bootstrap", value_a=a, value_b=b, delta=delta, ci_low=float(low),
+            ci_high=float(high), p_value=max(p, 1.0 / (spread.size + 1)), effect_size=None,
+            p_moses=None, resamples=int(spread.size),
+        )  # fmt: skip
 
     def aggregate(
         self, task: str, model: str, metric: str, scores: Sequence[Score], *, seed: int,
