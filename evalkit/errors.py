@@ -17,6 +17,11 @@ class NotARunDirectory(UserError):
         super().__init__(f"{path}: not a run directory (no run.json)")
 
 
+class ScorerRaised(UserError):
+    """A plugin scorer's `score` raised: "scorer 'NAME' (SOURCE) raised TypeError: ...". The
+    run stops, marked aborted with this reason (samples already written are kept); exit 2."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A ' (did you mean ...?)' suffix when a close match exists, else a list of valid names."""
     options = sorted(set(choices))

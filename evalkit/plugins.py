@@ -64,9 +64,10 @@ class AdaptedBackend(BackendDefaults):
 class AdaptedScorer(ScorerDefaults):
     """A structural plugin scorer with every optional capability of `Scorer` filled in."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, described: str | None = None) -> None:
         self.inner = inner
         self.name = str(inner.name)
+        self.described = described or f"scorer '{self.name}' ({_qualified(inner)})"
         self.metrics = tuple(inner.metrics)
         self.cpu_heavy = bool(getattr(inner, "cpu_heavy", True))
         self.higher_is_better = bool(getattr(inner, "higher_is_better", True))
@@ -107,6 +108,28 @@ class AdaptedScorer(ScorerDefaults):
             self._close()
 
 
+def _qualified(obj: object) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def plugin_scorer(scorer: object) -> str | None:
+    """ "scorer 'NAME' (SOURCE)" when `scorer` is (or wraps, through evalkit's wrappers'
+    `inner`) a third-party scorer: an adapted plain class, or a class defined outside evalkit;
+    None for evalkit's own scorers."""
+    seen: object = scorer
+    for _ in range(8):  # wrappers nest a few deep at most
+        if isinstance(seen, AdaptedScorer):
+            return seen.described
+        if not type(seen).__module__.startswith("evalkit."):
+            return f"scorer '{getattr(seen, 'name', '?')}' ({_qualified(seen)})"
+        inner = seen.__dict__.get("inner") if hasattr(seen, "__dict__") else None
+        if inner is None or not callable(getattr(inner, "score", None)):
+            return None
+        seen = inner
+    return None
+
+
 def _optional_method(obj: object, name: str) -> Callable[..., Any] | None:
     found = getattr(obj, name, None)
     return found if callable(found) else None
@@ -143,4 +166,4 @@ def adapt_scorer(obj: object, what: str) -> Scorer:
         raise refuse(what, "its `metrics` is not a non-empty tuple of names")
     if isinstance(obj, ScorerDefaults):
         return obj  # type: ignore[return-value]  # checked above; the rest are its defaults
-    return AdaptedScorer(obj)
+    return AdaptedScorer(obj, what)

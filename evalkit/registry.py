@@ -185,6 +185,8 @@ def _from_entry_point(group: str, name: str) -> Entry:
         if not is_optional_dependency(exc):
             raise
         raise needs_extra(exc, f"{kind} '{name}'") from None
+    except AttributeError as exc:  # `module:attr` names an attribute the module lacks
+        raise UserError(f"{kind} '{name}' ({found[name].value}): {exc}") from None
     return _entry(kind, name, target, found[name].value)
 
 

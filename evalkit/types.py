@@ -207,8 +207,9 @@ class MetricSpec(Frozen):
     metric: str
     scorer: str = Field(description="The scorer's name as in task_scorers (e.g. 'bleu@strict').")
     signature: str = Field(description="The scorer's signature when the run scored.")
-    aggregation: Literal["mean", "corpus"] = Field(
-        description="'mean' of the ok values, or 'corpus': a formula of the summed statistics."
+    aggregation: Literal["mean", "corpus", "scorer"] = Field(
+        description="'mean' of the ok values, 'corpus': a formula of the summed statistics, or "
+        "'scorer': the scorer's own `aggregate` (a plugin's; readers rebuild the scorer)."
     )
     formula: CorpusFormula | None = Field(
         None, description="A corpus metric's formula; None: only its scorer can compute it."

@@ -116,7 +116,7 @@ def test_a_plugin_without_the_base_class_gets_the_defaults() -> None:
     assert scorer.corpus_formula is None and scorer.sentence_embedders() == []
     scorer.close()  # a no-op, there to call
     [spec] = specs_of_scorers([("plain", {})], [scorer])
-    assert (spec.aggregation, spec.higher_is_better, spec.scale) == ("mean", True, None)
+    assert (spec.aggregation, spec.higher_is_better, spec.scale) == ("scorer", True, None)
 
 
 def test_a_plugin_s_own_capabilities_are_read_once_and_kept() -> None:

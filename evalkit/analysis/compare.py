@@ -176,8 +176,11 @@ def compare_pair(
         rows_a, rows_b, statistic, corpus=data.metrics.is_corpus(task, metric), policy=policy,
         family_size=family_size, seed=seed, ci_resamples=n_resamples, resampled=resampled,
     )  # fmt: skip
+    own = data.metrics.scorer_outcome((task, metric, model), (rows_a, rows_b), out, seed=seed)
     ci_a: tuple[float, float] | None = None
     ci_b: tuple[float, float] | None = None
+    if own is not out:  # by the plugin's own aggregate, with its own paired bootstrap
+        out, with_cis = own, False
     if with_cis:
         ci_a = corpus_ci(rows_a, statistic, seed, n_resamples)[1:]
         ci_b = corpus_ci(rows_b, statistic, seed, n_resamples)[1:]

@@ -296,6 +296,9 @@ def _test(
         family_size=family_size,
         seed=config.seed, ci_resamples=config.n_resamples, null_delta=-sign * max_drop,
     )  # fmt: skip
+    result = metrics.scorer_outcome(
+        (task, metric, model), (a, b), result, null_delta=-sign * max_drop, seed=config.seed
+    )
     return where, result, b, statistic
 
 

@@ -78,6 +78,8 @@ def format_cell(cell: Aggregate | None) -> str:
     if cell is None or cell.value is None:
         return "n/a"
     failed = f" ({cell.n_failed} failed)" if cell.n_failed else ""
+    if cell.ci_low is None or cell.ci_high is None:  # a plugin's aggregate may give no CI
+        return f"{cell.value:.4g}{failed}"
     return f"{cell.value:.4g} [{cell.ci_low:.4g}, {cell.ci_high:.4g}]{failed}"
 
 

@@ -24,9 +24,10 @@ from evalkit.stats.significance import Statistic
 from evalkit.store.columns import GENERATION_STATUSES, MEASUREMENTS, GroupColumns, RunColumns
 from evalkit.types import Aggregate, ExtractionCount, MetricSpec, SampleRecord, UsageSummary
 
-TaskMetrics = list[tuple[MetricSpec, Statistic | None]]
-"""A task's metrics in its scorers' order: the spec, and the statistic that overrides the spec's
-formula (a corpus metric whose spec names none: its scorer's `corpus_value`)."""
+TaskMetrics = list[tuple[MetricSpec, Statistic | None, Scorer | None]]
+"""A task's metrics in its scorers' order: the spec, the statistic that overrides the spec's
+formula (a corpus metric whose spec names none: its scorer's `corpus_value`), and the scorer
+whose own `aggregate` gives the value (aggregation "scorer")."""
 
 
 def task_metrics(specs: Sequence[ScorerSpec], scorers: Sequence[Scorer]) -> TaskMetrics:
@@ -37,7 +38,8 @@ def task_metrics(specs: Sequence[ScorerSpec], scorers: Sequence[Scorer]) -> Task
         statistic = None
         if spec.aggregation == "corpus" and spec.formula is None:
             statistic = by_name[spec.scorer].corpus_value
-        out.append((spec, statistic))
+        scorer = by_name[spec.scorer] if spec.aggregation == "scorer" else None
+        out.append((spec, statistic, scorer))
     return out
 
 
@@ -56,9 +58,11 @@ def aggregate_columns(
         for (group_task, model), group in columns.groups.items():
             if group_task != task:
                 continue
-            for spec, statistic in metrics:
+            for spec, statistic, scorer in metrics:
                 aggregates.append(
-                    _aggregate_metric(group, spec, statistic, task, model, seed, n_resamples)
+                    _aggregate_metric(
+                        group, spec, (statistic, scorer), task, model, seed, n_resamples
+                    )
                 )
             if on_done is not None:
                 on_done(1)
@@ -68,7 +72,7 @@ def aggregate_columns(
 def _aggregate_metric(
     group: GroupColumns,
     spec: MetricSpec,
-    statistic: Statistic | None,
+    how: tuple[Statistic | None, Scorer | None],
     task: str,
     model: str,
     seed: int,
@@ -87,7 +91,7 @@ def _aggregate_metric(
         stats = matrix[order][ok] if matrix is not None else None
     return aggregate_values(
         spec, values, ok, truncated, stats, task=task, model=model, seed=seed,
-        n_resamples=n_resamples, statistic=statistic,
+        n_resamples=n_resamples, statistic=how[0], scorer=how[1],
     )  # fmt: skip
 
 

@@ -9,23 +9,26 @@ stored scores through this module alone: numpy and sacrebleu's score-from-statis
 
 The one place a reader still constructs scorers: a run written before specs were stored (its
 `task_scorers` are rebuilt, as every reader did before), and a corpus metric whose spec names no
-formula (a plugin's `corpus_value`), whose scorer is built alone when first needed.
+formula (a plugin's `corpus_value`) or a metric aggregated by its scorer's own `aggregate` (a
+plugin's, aggregation "scorer"), whose scorer is built alone when first needed.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from evalkit.errors import UserError, did_you_mean
+from evalkit.plugins import AdaptedScorer
 from evalkit.protocols import Scorer
+from evalkit.scorers.renamed import RenamedMetricsScorer
 from evalkit.stats.bootstrap import FloatArray, VectorStatistic, corpus_ci, mean_ci
 from evalkit.stats.significance import Statistic, mean_statistic
 from evalkit.types import Aggregate, CorpusFormula, MetricSpec, RunRecord, Score
@@ -74,13 +77,33 @@ def score_row(score: Score) -> list[float]:
     return [float(v) for v in stats] if stats is not None else [score.value]
 
 
+def own_aggregate(scorer: Scorer) -> bool:
+    """Whether `scorer.aggregate` is its own rather than evalkit's mean / corpus default: a
+    plain-class plugin (adapted), or a class whose `aggregate` or `_estimate` is defined outside
+    the evalkit package (a wrapper with renamed metrics: that of the scorer it wraps)."""
+    if isinstance(scorer, RenamedMetricsScorer):
+        return own_aggregate(scorer.inner)
+    if isinstance(scorer, AdaptedScorer):
+        return True
+    cls = type(scorer)
+    defined = [getattr(cls, m, None) for m in ("aggregate", "_estimate")]
+    return any(
+        f is not None and not str(getattr(f, "__module__", "")).startswith("evalkit.")
+        for f in defined
+    )
+
+
 def specs_of_scorers(specs: Sequence[ScorerSpec], scorers: Sequence[Scorer]) -> list[MetricSpec]:
     """One MetricSpec per metric of `scorers` (built from `specs`, in that order): a scorer with
     `corpus_value` aggregates as a corpus metric (named by its `corpus_formula()` when it has
-    one), any other by the mean, as `evalkit compare` has always treated them."""
+    one), a plugin whose `aggregate` is its own (`own_aggregate`) by calling it ("scorer"), any
+    other by the mean, as `evalkit compare` has always treated them."""
     out = []
     for (name, _), scorer in zip(specs, scorers, strict=True):
         corpus = scorer.corpus_value is not None
+        aggregation: Literal["mean", "corpus", "scorer"] = (
+            "corpus" if corpus else "scorer" if own_aggregate(scorer) else "mean"
+        )
         formula, scale = None, scorer.scale
         if corpus and scorer.corpus_formula is not None:
             formula_name, options = scorer.corpus_formula()
@@ -93,7 +116,7 @@ def specs_of_scorers(specs: Sequence[ScorerSpec], scorers: Sequence[Scorer]) -> 
                     metric=metric,
                     scorer=name,
                     signature=signature,
-                    aggregation="corpus" if corpus else "mean",
+                    aggregation=aggregation,
                     formula=formula,
                     higher_is_better=bool(scorer.higher_is_better),
                     scale=scale,
@@ -112,9 +135,14 @@ def aggregate_scores(
     seed: int,
     n_resamples: int = 1000,
     statistic: Statistic | None = None,
+    scorer: Scorer | None = None,
 ) -> Aggregate:
     """The Aggregate a scorer's own `aggregate` gives for these scores (in data order):
-    `aggregate_values` of their values, statuses, truncation flags and statistics."""
+    `aggregate_values` of their values, statuses, truncation flags and statistics (for
+    aggregation "scorer": `scorer.aggregate` of the scores themselves)."""
+    if spec.aggregation == "scorer":
+        return scorer_aggregate(spec, scores, scorer, task=task, model=model, seed=seed,
+                                n_resamples=n_resamples)  # fmt: skip
     ok = np.array([s.status == "ok" for s in scores], dtype=bool)
     rows = [score_row(s) for s in scores if s.status == "ok"]
     stats = np.array(rows, dtype=np.float64) if spec.aggregation == "corpus" and rows else None
@@ -126,6 +154,52 @@ def aggregate_scores(
         stats,
         task=task, model=model, seed=seed, n_resamples=n_resamples, statistic=statistic,
     )  # fmt: skip
+
+
+def scorer_aggregate(
+    spec: MetricSpec,
+    scores: Sequence[Score],
+    scorer: Scorer | None,
+    *,
+    task: str,
+    model: str,
+    seed: int,
+    n_resamples: int = 1000,
+) -> Aggregate:
+    """A metric of aggregation "scorer": the scorer's own `aggregate` of `scores` (data order),
+    recorded as method "scorer". Raises UserError when no scorer is given."""
+    if scorer is None:
+        raise UserError(f"metric '{spec.metric}': aggregated by scorer '{spec.scorer}', not built")
+    result = scorer.aggregate(
+        spec.metric, scores, task=task, model=model, seed=seed, n_resamples=n_resamples
+    )
+    return result.model_copy(
+        update={"task": task, "model": model, "metric": spec.metric, "method": "scorer"}
+    )
+
+
+def _scores_of_columns(
+    spec: MetricSpec,
+    values: FloatArray,
+    ok: NDArray[np.bool_],
+    truncated: NDArray[np.bool_],
+    ok_stats: FloatArray | None,
+) -> list[Score]:
+    """The Scores a scorer's `aggregate` takes, back from columns: a non-ok one as "error"."""
+    rows = iter(ok_stats.tolist()) if ok_stats is not None else None
+    out = []
+    for value, good, cut in zip(values.tolist(), ok.tolist(), truncated.tolist(), strict=True):
+        stats = next(rows) if good and rows is not None else None
+        out.append(
+            Score(
+                name=spec.metric,
+                value=value,
+                status="ok" if good else "error",
+                details={"truncated": True} if cut else {},
+                statistics=stats,
+            )
+        )
+    return out
 
 
 def aggregate_values(
@@ -140,6 +214,7 @@ def aggregate_values(
     seed: int,
     n_resamples: int = 1000,
     statistic: Statistic | None = None,
+    scorer: Scorer | None = None,
 ) -> Aggregate:
     """One metric of a task x model from its per-sample columns, in data order: `values`,
     `ok` (status ok; every other status counts as failed) and `truncated` (n samples each);
@@ -148,8 +223,13 @@ def aggregate_values(
     The mean of the ok values with its percentile-bootstrap CI (`bootstrap.mean_ci`), or the
     corpus formula of the summed statistics with the CI of the formula per resample
     (`bootstrap.corpus_ci`), as the scorer's `aggregate` computes it (sacrebleu's corpus score
-    for BLEU/chrF/TER). `statistic` overrides the spec's formula (a plugin's corpus_value).
-    Raises UserError for a corpus metric with neither formula nor statistic."""
+    for BLEU/chrF/TER). `statistic` overrides the spec's formula (a plugin's corpus_value);
+    aggregation "scorer" calls `scorer.aggregate` (`scorer_aggregate`). Raises UserError for a
+    corpus metric with neither formula nor statistic, a "scorer" one without its scorer."""
+    if spec.aggregation == "scorer":
+        scores = _scores_of_columns(spec, values, ok, truncated, ok_stats)
+        return scorer_aggregate(spec, scores, scorer, task=task, model=model, seed=seed,
+                                n_resamples=n_resamples)  # fmt: skip
     n_ok = int(ok.sum())
     value = low = high = None
     if n_ok and spec.aggregation == "corpus":
@@ -252,12 +332,62 @@ class MetricTable:
 
     def _live_scorer(self, task: str, spec: MetricSpec) -> Scorer | None:
         key = (task, spec.scorer)
-        if key not in self.live and spec.formula is None:
+        if key not in self.live and (spec.formula is None or spec.aggregation == "scorer"):
             from evalkit.stages.scoring import build_scorer
 
             options = dict(self.task_scorers.get(task, [])).get(spec.scorer, {})
             self.live[key] = build_scorer(spec.scorer, dict(options))
         return self.live.get(key)
+
+    def scorer_outcome(
+        self,
+        where: tuple[str, str, str],
+        rows: tuple[FloatArray, FloatArray],
+        outcome: Any,
+        *,
+        null_delta: float = 0.0,
+        n_resamples: int = 1000,
+        seed: int = 1234,
+    ) -> Any:
+        """A paired outcome (`PairedOutcome`) of `where` = (task, metric, model) by the scorer's
+        own aggregate when the metric's aggregation is "scorer"; else `outcome` unchanged.
+
+        value_a, value_b and delta are the scorer's aggregates of each side's ok per-sample
+        values (`rows`, n x 1, paired by sample); the delta's 95% CI (percentile) and the p-value
+        come from a paired bootstrap of that same statistic: the samples resampled with
+        replacement `n_resamples` times, both sides with the same indices (Koehn 2004), p the
+        share of resampled deltas at least as far from the observed delta as `null_delta` is
+        (the shifted-null form of evalkit's paired bootstrap)."""
+        task, metric, model = where
+        spec = self.spec(task, metric)
+        if spec is None or spec.aggregation != "scorer":
+            return outcome
+
+        def value(values: FloatArray) -> float | None:
+            scores = [Score(name=metric, value=float(v)) for v in values]
+            return self.aggregate(task, model, metric, scores, seed=0, n_resamples=1).value
+
+        a, b = value(rows[0][:, 0]), value(rows[1][:, 0])
+        if a is None or b is None:
+            return outcome
+        n = rows[0].shape[0]
+        picks = np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
+        deltas = []
+        for pick in picks:
+            ra, rb = value(rows[0][pick, 0]), value(rows[1][pick, 0])
+            if ra is not None and rb is not None:
+                deltas.append(rb - ra)
+        spread = np.asarray(deltas, dtype=np.float64)
+        delta = b - a
+        if spread.size == 0:
+            return replace(outcome, value_a=a, value_b=b, delta=delta)
+        low, high = np.percentile(spread, [2.5, 97.5])
+        p = float(np.mean(np.abs(spread - delta) >= abs(delta - null_delta)))
+        return replace(
+            outcome, test="bootstrap", value_a=a, value_b=b, delta=delta, ci_low=float(low),
+            ci_high=float(high), p_value=max(p, 1.0 / (spread.size + 1)), effect_size=None,
+            p_moses=None, resamples=int(spread.size),
+        )  # fmt: skip
 
     def aggregate(
         self, task: str, model: str, metric: str, scores: Sequence[Score], *, seed: int,
@@ -265,10 +395,12 @@ class MetricTable:
     ) -> Aggregate:  # fmt: skip
         """`aggregate_scores` by this table's spec of (task, metric); KeyError when unknown."""
         spec = self.specs[task][metric]
-        statistic = None
-        if spec.aggregation == "corpus" and self._live_scorer(task, spec) is not None:
+        statistic = scorer = None
+        if spec.aggregation == "scorer":
+            scorer = self._live_scorer(task, spec)
+        elif spec.aggregation == "corpus" and self._live_scorer(task, spec) is not None:
             statistic = self.statistic(task, metric, len(scores))
         return aggregate_scores(
             spec, scores, task=task, model=model, seed=seed, n_resamples=n_resamples,
-            statistic=statistic,
+            statistic=statistic, scorer=scorer,
         )  # fmt: skip

@@ -27,7 +27,7 @@ from evalkit import __version__, registry
 from evalkit.abort import RunAborted, stop_cause
 from evalkit.config import RunConfig
 from evalkit.console.progress import Phase, RunProgress
-from evalkit.errors import UserError
+from evalkit.errors import ScorerRaised, UserError
 from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.protocols import Backend, Scorer
 from evalkit.stages.aggregate import aggregate_columns, extraction_of, task_metrics, usage_of
@@ -361,6 +361,10 @@ def _evaluate(
         reason = f"{exc}; {_sample_counts(columns, plans)}; rerun with the same run_dir to resume"
         _write_stopped(store, record, "aborted", reason)
         raise RunAborted(reason) from None
+    except ScorerRaised as exc:  # a plugin's bug: the run is marked aborted, exit 2
+        reason = f"{exc}; {_sample_counts(columns, plans)}; fix the scorer and rerun to resume"
+        _write_stopped(store, record, "aborted", reason)
+        raise
     except KeyboardInterrupt as exc:
         reason = f"{stop_cause(exc)}; {_sample_counts(columns, plans)}"
         _write_stopped(store, record, "interrupted", reason)

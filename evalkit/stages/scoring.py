@@ -22,7 +22,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from evalkit import registry
+from evalkit.errors import ScorerRaised, UserError
 from evalkit.extras import is_optional_dependency, needs_extra
+from evalkit.plugins import plugin_scorer
 from evalkit.protocols import Scorer
 from evalkit.scorers.base import failed_scores
 from evalkit.stages.extraction_scoring import PipelineScorer, mark_no_answer, view_for
@@ -208,9 +210,19 @@ def _score_naming_extras(scorer: Scorer, items: Sequence[ScoringItem]) -> list[l
     try:
         return scorer.score(items)
     except ModuleNotFoundError as exc:
-        if not is_optional_dependency(exc):
+        if is_optional_dependency(exc):
+            raise needs_extra(exc, f"scorer '{scorer.name}'") from None
+        described = plugin_scorer(scorer)
+        if described is None:
             raise
-        raise needs_extra(exc, f"scorer '{scorer.name}'") from None
+        raise ScorerRaised(f"{described} raised {type(exc).__name__}: {exc}") from exc
+    except UserError:
+        raise
+    except Exception as exc:  # a plugin's bug: one line naming it (evalkit's own: traceback)
+        described = plugin_scorer(scorer)
+        if described is None:
+            raise
+        raise ScorerRaised(f"{described} raised {type(exc).__name__}: {exc}") from exc
 
 
 _WORKER_SCORERS: dict[str, list[Scorer]] = {}

@@ -1,0 +1,195 @@
+"""Plugin scorers at their edges: a plain class's own `aggregate` gives the run's value (and
+compare, gate and report's), and a broken plugin (an entry point naming a missing attribute, a
+`score` that raises) is one line with exit 2; a run it stops is marked aborted, samples kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import evalkit
+from evalkit import registry
+from evalkit.errors import ScorerRaised
+from evalkit.scorers.match import ExactMatch
+from evalkit.stages.metricspec import own_aggregate
+from evalkit.types import Aggregate, Score
+from tests.conftest import cli_in_process
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registrations(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "_REGISTERED", {})
+
+
+def _cubed_length(prediction: str) -> float:
+    return float(len(prediction)) ** 3  # skewed: its median and mean differ
+
+
+class MedianScorer:
+    """A plain class (no evalkit base) whose `aggregate` is the median of the ok values."""
+
+    name = "median_len"
+    metrics = ("median_len",)
+
+    def signature(self) -> str:
+        return "median_len|v1"
+
+    def score(self, items: Sequence[Any]) -> list[list[Score]]:
+        return [[Score(name="median_len", value=_cubed_length(i.prediction))] for i in items]
+
+    def aggregate(
+        self, metric: str, scores: Sequence[Score], *, task: str, model: str, seed: int,
+        n_resamples: int = 1000,
+    ) -> Aggregate:  # fmt: skip
+        ok = [s.value for s in scores if s.status == "ok"]
+        return Aggregate(task=task, model=model, metric=metric, value=float(np.median(ok)),
+                         ci_low=None, ci_high=None, n=len(ok), n_failed=len(scores) - len(ok),
+                         method="median")  # fmt: skip
+
+
+def test_only_a_scorer_s_own_aggregate_counts_as_its_own() -> None:
+    assert own_aggregate(registry.register("scorer", "median_len", MedianScorer).build({}))  # type: ignore[union-attr]
+    assert not own_aggregate(ExactMatch())
+    assert not own_aggregate(registry.scorer("bleu").build({}))
+
+
+def test_a_plugin_s_own_aggregate_gives_the_value_everywhere(tmp_path: Path, qa_task: Path) -> None:
+    registry.register("scorer", "median_len", MedianScorer)
+    run = tmp_path / "run"
+    evalkit.evaluate(
+        [str(qa_task)], scorers={"median_len": {}}, run_dir=run, report={"enabled": False},
+        progress=False, scoring={"workers": 0},
+    )  # fmt: skip
+    stored = json.loads((run / "run.json").read_text())
+    [spec] = stored["metric_specs"]["toy_qa"]
+    assert spec["aggregation"] == "scorer"
+    outputs = [json.loads(line) for line in (qa_task / "outputs.jsonl").read_text().splitlines()]
+    expected = {}
+    for system in ("good", "bad"):
+        values = [_cubed_length(o["output"]) for o in outputs if o["system"] == system]
+        expected[system] = float(np.median(values))
+        assert expected[system] != pytest.approx(float(np.mean(values)))  # the test can tell
+        [agg] = [a for a in stored["aggregates"] if a["model"] == system]
+        assert (agg["value"], agg["method"]) == (expected[system], "scorer")
+
+    results = cli_in_process("results", str(run), "--format", "json")
+    assert results.returncode == 0, results.stderr
+    shown = {row["model"]: row["value"] for row in json.loads(results.stdout)}
+    assert shown == expected
+    compared = cli_in_process("compare", str(run), "--baseline", "bad", "--json")
+    assert compared.returncode == 0, compared.stderr
+    [row] = json.loads(compared.stdout)
+    assert (row["baseline_value"], row["value"]) == (expected["bad"], expected["good"])
+    assert row["delta"] == expected["good"] - expected["bad"]
+    # the change's CI and p come from a paired bootstrap of the same median (not of the means)
+    assert row["test"] == "bootstrap" and row["delta_ci"][0] <= row["delta"] <= row["delta_ci"][1]
+    gated = cli_in_process("gate", str(run), "--baseline", str(run))
+    assert gated.returncode == 0, gated.stderr
+    for system in ("good", "bad"):
+        value = f"{expected[system]:.4g}"
+        assert f"| {system} | median_len | {value} | {value} |" in gated.stdout
+    reported = cli_in_process("report", str(run), "-o", str(tmp_path / "r.html"))
+    assert reported.returncode == 0, reported.stderr
+    page = (tmp_path / "r.html").read_text()
+    for system, value in expected.items():  # each row's median_len cell shows the median
+        cell = re.search(rf"<td>{system}</td>\s*<td[^>]*>([^<]*)<", page)
+        assert cell is not None and f"{value:.4g}" in cell.group(1), system
+
+
+def _distribution(site: Path, code: str, entry_points: str) -> str:
+    """An installed package `ftplug` (its module `code`) with these scorer entry points; the
+    PYTHONPATH that finds it."""
+    (site / "ftplug.py").write_text(code, encoding="utf-8")
+    info = site / "ftplug-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ftplug\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[evalkit.scorers]\n{entry_points}\n")
+    return os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
+
+
+RAISES = """
+from evalkit.types import Score
+
+class Raises:
+    name = "raises"
+    metrics = ("raises",)
+    calls = 0
+
+    def signature(self):
+        return "raises|v1"
+
+    def score(self, items):
+        Raises.calls += 1
+        if Raises.calls > 1:
+            raise TypeError("cannot score this batch")
+        return [[Score(name="raises", value=1.0)] for _ in items]
+
+    def aggregate(self, metric, scores, *, task, model, seed, n_resamples=1000):
+        raise AssertionError("not reached")
+"""
+
+
+def _run(tmp_path: Path, qa_task: Path, path: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "evalkit", "run", f"tasks=[{qa_task}]", *args, "run_dir=out",
+         "progress=false", "report.enabled=false", "scoring.workers=0", "batch_size=8"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": path, "COLUMNS": "200"},
+    )  # fmt: skip
+
+
+def test_an_entry_point_naming_a_missing_attribute_is_one_line(
+    tmp_path: Path, qa_task: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    path = _distribution(site, RAISES, "missingattr = ftplug:Nope")
+    done = _run(tmp_path, qa_task, path, "+scorers.missingattr={}")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "evalkit: error: scorer 'missingattr' (ftplug:Nope): module 'ftplug' has no attribute "
+        "'Nope'"
+    ]
+
+
+def test_a_plugin_scorer_that_raises_stops_the_run_aborted_with_one_line(
+    tmp_path: Path, qa_task: Path
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    path = _distribution(site, RAISES, "raises = ftplug:Raises")
+    done = _run(tmp_path, qa_task, path, "+scorers.raises={}")
+    assert done.returncode == 2, done.stderr
+    line = (
+        "evalkit: error: scorer 'raises' (ftplug:Raises) raised TypeError: cannot score this batch"
+    )
+    assert done.stderr.strip().splitlines() == [line]
+    stored = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert stored["status"] == "aborted"
+    assert stored["stop_reason"].startswith(line.removeprefix("evalkit: error: "))
+    kept = (tmp_path / "out" / "samples.jsonl").read_text().splitlines()
+    assert len(kept) == 8  # the first batch, scored before the plugin raised
+
+
+def test_a_raising_plugin_in_process_is_scorer_raised(tmp_path: Path, qa_task: Path) -> None:
+    class Raises(MedianScorer):
+        def score(self, items: Sequence[Any]) -> list[list[Score]]:
+            raise TypeError("boom")
+
+    registry.register("scorer", "raises", Raises)
+    with pytest.raises(ScorerRaised, match=r"scorer 'raises' \(.*Raises\) raised TypeError: boom"):
+        evalkit.evaluate(
+            [str(qa_task)], scorers={"raises": {}}, run_dir=tmp_path / "run",
+            report={"enabled": False}, progress=False, scoring={"workers": 0},
+        )  # fmt: skip
+    stored = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert stored["status"] == "aborted"
