@@ -101,7 +101,7 @@ def report_data_numbers(data: dict[str, Any]) -> dict[str, Any]:
     pareto = {}
     for task, section in (kept.get("scorerPareto") or {}).items():
         points = [{k: v for k, v in p.items() if k != "s1k"} for p in section.get("points", [])]
-        pareto[task] = {**section, "points": points}
+        pareto[task] = {**_without_measured(section), "points": points}
     kept["scorerPareto"] = pareto
     comparison = dict(kept.get("comparison") or {})
     by_baseline = comparison.get("by_baseline") or {}
@@ -198,10 +198,22 @@ def _same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _without_measured(section: dict[str, Any]) -> dict[str, Any]:
+    """A scorer trade-off section without its frontier: which scorers are on it depends on their
+    measured seconds per 1,000 samples (load, coverage tracing), not on evalkit's numbers."""
+    return {k: v for k, v in section.items() if k != "frontier"}
+
+
 def read_fixture(path: Path) -> dict[str, Any]:
-    """A recorded view (gzip-compressed JSON: {"header": ..., "run_json": ..., "report": ...})."""
+    """A recorded view (gzip-compressed JSON: {"header": ..., "run_json": ..., "report": ...}),
+    without what depends on measured time (`_without_measured`), as `numbers_of_run` gives it."""
     with gzip.open(path, "rt", encoding="utf-8") as f:
         loaded: dict[str, Any] = json.load(f)
+    data = loaded.get("report", {}).get("data", {})
+    if isinstance(data.get("scorerPareto"), dict):
+        data["scorerPareto"] = {
+            task: _without_measured(section) for task, section in data["scorerPareto"].items()
+        }
     return loaded
 
 
