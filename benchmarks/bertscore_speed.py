@@ -65,7 +65,7 @@ def main() -> None:
     refs = [list(i.references) for i in items]
     reference = bert_score.BERTScorer(
         model_type=path, num_layers=LAYER, batch_size=64, device="cpu", idf=args.idf,
-        idf_sents=[r for group in refs for r in group] if args.idf else None,
+        nthreads=0, idf_sents=[r for group in refs for r in group] if args.idf else None,
     )  # fmt: skip
     loaded = BERTScore(model=path, layer=LAYER, batch_size=64, idf=args.idf)
     loaded._load()

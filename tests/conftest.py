@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -12,6 +13,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# A library that starts a multiprocessing pool in this process (bert-score's IDF counts do) must
+# not fork it: by then torch, tokenizers and coverage hold threads and locks, and a forked child
+# can wait forever on a lock copied in its held state (a CI run hung for an hour that way).
+multiprocessing.set_start_method("spawn", force=True)
 REPO = Path(__file__).resolve().parent.parent
 TEST_DATA = REPO / "tests" / "data"
 SHARED_DATA = REPO.parent / "shared" / "data"

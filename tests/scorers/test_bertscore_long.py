@@ -126,7 +126,7 @@ def test_window_mode_equals_bert_score_on_texts_that_fit(tiny_bert):
 
     p, r, f = bert_score.score(
         CANDIDATES, REFERENCES, model_type=str(tiny_bert), num_layers=2, idf=True,
-        batch_size=1, device="cpu",
+        batch_size=1, device="cpu", nthreads=0,
     )  # fmt: skip
     scorer = BERTScore(model=str(tiny_bert), layer=2, idf=True, long_text="window")
     scorer.prepare([(ref,) for ref in REFERENCES])
