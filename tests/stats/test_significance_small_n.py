@@ -54,3 +54,41 @@ def test_normal_n_keeps_the_bootstrap_and_a_moved_null_is_refused_at_small_n():
 
     with pytest.raises(ValueError):
         exact_randomization(*big, ratio)
+
+
+@pytest.mark.parametrize("metric", ["bleu", "chrf", "ter"])
+def test_exact_randomization_of_a_corpus_metric_matches_scipy_over_sacrebleu(metric):
+    """The exact test scores all 4,096 swap patterns at once (corpus_formulas' `many`); the
+    golden enumerates them through scipy, each pattern's corpus scores by sacrebleu itself."""
+    import random
+
+    from sacrebleu.metrics import BLEU, CHRF, TER
+
+    from evalkit.stages.metricspec import formula_statistic
+    from evalkit.types import CorpusFormula
+
+    sacre = {"bleu": BLEU(effective_order=True), "chrf": CHRF(), "ter": TER()}[metric]
+    rng = random.Random(3)
+    words = ["the", "a", "cat", "dog", "sat", "on", "mat", "big", "small", "red"]
+
+    def sentence() -> str:
+        return " ".join(rng.choice(words) for _ in range(rng.randint(3, 12)))
+
+    refs = [[sentence()] for _ in range(12)]
+    a = np.array([sacre._extract_corpus_statistics([sentence()], [r])[0] for r in refs], float)
+    b = np.array([sacre._extract_corpus_statistics([sentence()], [r])[0] for r in refs], float)
+    options = {"bleu": {"effective_order": True}, "chrf": {}, "ter": {}}[metric]
+    statistic = formula_statistic(CorpusFormula(name=f"sacrebleu.{metric}", options=options))
+    out = _corpus(a, b, statistic)
+
+    def corpus(ids: np.ndarray) -> float:  # >= 0: a row of b; < 0: row -id-1 of a
+        rows = [b[int(i)] if i >= 0 else a[int(-i - 1)] for i in ids]
+        return float(sacre._compute_score_from_stats(list(np.sum(rows, axis=0))).score)
+
+    golden = stats.permutation_test(
+        (np.arange(12.0), -np.arange(1.0, 13.0)), lambda x, y: corpus(x) - corpus(y),
+        permutation_type="samples", n_resamples=np.inf, alternative="two-sided",
+        vectorized=False,
+    ).pvalue  # fmt: skip
+    assert out.test == "exact_ar" and out.resamples == 4096
+    assert out.p_value == pytest.approx(golden)
