@@ -59,8 +59,14 @@ class ReportBundle:
 
 def load_runs(run_dirs: Sequence[Path]) -> list[LabelledRun]:
     """Each run directory read (`evalkit.analysis.rundir.open_run`), labelled by its name, with its
-    latest records (references restored from unchanged task data)."""
-    return [LabelledRun(r.name, r.record, r.records) for r in map(open_run, run_dirs)]
+    latest records (references restored from unchanged task data). A run that is not complete
+    is named in a warning; one whose samples.jsonl lacks samples run.json counted is a
+    UserError (`StoredRun.check_samples_agree`)."""
+    runs = [open_run(path) for path in run_dirs]
+    for run in runs:
+        run.warn_if_incomplete()
+        run.check_samples_agree()
+    return [LabelledRun(r.name, r.record, r.records) for r in runs]
 
 
 def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -87,8 +93,9 @@ def _variant_names(runs: Sequence[LabelledRun]) -> list[str]:
     return names
 
 
-def _model_labels(runs: Sequence[LabelledRun]) -> list[dict[str, str]]:
-    """Per run: model name -> label, unique across runs."""
+def model_labels(runs: Sequence[LabelledRun]) -> list[dict[str, str]]:
+    """Per run: model name -> label, unique across runs (a name in one run only stays as it
+    is; one in several becomes `name [what differs]`, or `name [run#i]` when nothing does)."""
     owners: dict[str, list[int]] = {}
     for i, run in enumerate(runs):
         for model in dict.fromkeys(r.model for r in run.records):
@@ -122,7 +129,7 @@ def bundle_runs(runs: Sequence[LabelledRun]) -> ReportBundle:
     if not runs:
         raise UserError("no runs to report on")
     bundle = ReportBundle(list(runs), [], [], [])
-    for run, names in zip(runs, _model_labels(runs), strict=True):
+    for run, names in zip(runs, model_labels(runs), strict=True):
         records, aggregates, usage = _renamed(run, names)
         bundle.records.extend(records)
         bundle.aggregates.extend(aggregates)

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from evalkit.analysis.bundle import LabelledRun, model_labels
 from evalkit.analysis.rundir import open_run
 from evalkit.errors import UserError, did_you_mean
 from evalkit.stages.metricspec import MetricTable, score_row
@@ -126,13 +127,21 @@ class LoadedRecords:
 
 
 def _load(run_dirs: Sequence[Path]) -> LoadedRecords:
+    """The runs' latest records by (task, model); a model name found in several runs is
+    labelled per run as the report labels it (`sys [path=b.jsonl]`), so two runs of one model
+    are compared with each other instead of the second being taken for more of the first."""
     records: dict[tuple[str, str], dict[str, SampleRecord]] = {}
     metrics = MetricTable()
     models: list[str] = []
-    for run_dir in run_dirs:
-        stored = open_run(run_dir)
+    stored_runs = [open_run(run_dir) for run_dir in run_dirs]
+    runs = [LabelledRun(s.name, s.record, s.stored_records) for s in stored_runs]
+    for stored, names in zip(stored_runs, model_labels(runs), strict=True):
+        stored.warn_if_incomplete()
+        stored.check_samples_agree()
         metrics.add(stored.record.metric_specs, dict(stored.record.task_scorers))
         for record in stored.stored_records:
+            if names.get(record.model, record.model) != record.model:
+                record = record.model_copy(update={"model": names[record.model]})
             key = (record.task, record.model)
             if key in records and record.sample_id not in records[key]:
                 records[key][record.sample_id] = record

@@ -127,6 +127,7 @@ def snapshot_of_run(run_dir: Path, *, baseline: bool = False) -> Snapshot:
             f"{run_dir}: the run is {run.status}, not complete: a baseline from it would gate "
             "only the models and samples it reached (resume it by rerunning its command)"
         )
+    stored.check_samples_agree()
     rows: dict[str, dict[str, dict[str, Rows]]] = {}
     for record in stored.stored_records:
         for score in record.scores:
@@ -136,14 +137,6 @@ def snapshot_of_run(run_dir: Path, *, baseline: bool = False) -> Snapshot:
             rows.setdefault(record.task, {}).setdefault(record.model, {}).setdefault(
                 score.name, {}
             )[record.sample_id] = row
-    for a in run.aggregates:
-        found = len(rows.get(a.task, {}).get(a.model, {}).get(a.metric, {}))
-        if found < a.n:
-            raise UserError(
-                f"{run_dir}: samples.jsonl holds {found} scored samples of "
-                f"{a.task}/{a.model}/{a.metric} where run.json counted {a.n}: the run directory "
-                "changed after the run (rerun its command to complete it)"
-            )
     better = {a.metric: a.higher_is_better for a in run.aggregates}
     specs = {task: [s.model_dump(mode="json") for s in v] for task, v in run.metric_specs.items()}
     return Snapshot(str(run_dir), dict(run.task_scorers), better, rows, specs)

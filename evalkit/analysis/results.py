@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from evalkit.analysis.rundir import StoredRun, open_run
+from evalkit.errors import UserError
 from evalkit.store.run_store import RunStore
 from evalkit.types import RunRecord
 
@@ -56,5 +57,17 @@ def load_run(run_dir: str | Path) -> LoadedRun:
 
 
 def results_frame(run_dirs: Sequence[str | Path]) -> pd.DataFrame:
-    frames = [load_run(d).results() for d in run_dirs]
+    """The result rows of every run, in order. Raises UserError for a run that stopped before
+    its aggregates were computed (interrupted, aborted): an empty table would read as a run
+    without results."""
+    runs = [load_run(d) for d in run_dirs]
+    for run in runs:
+        record = run.record
+        if record.status != "complete" and not record.aggregates:
+            reason = f" ({record.stop_reason})" if record.stop_reason else ""
+            raise UserError(
+                f"{run.run_dir}: the run is {record.status}{reason}: it has no results yet; "
+                "rerun its command with the same run_dir to complete it"
+            )
+    frames = [run.results() for run in runs]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)

@@ -16,6 +16,8 @@ command that needs only run.json (`leaderboard`, `results`) never parses samples
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +30,9 @@ if TYPE_CHECKING:  # imported when first used: a reader of run.json alone needs 
     from evalkit.stages.metricspec import MetricTable
     from evalkit.tasks.task import Task
     from evalkit.types import Sample
+
+
+logger = logging.getLogger(__name__)
 
 
 class StoredRun:
@@ -55,6 +60,38 @@ class StoredRun:
     def pairwise_path(self) -> Path:
         """pairwise.jsonl: the pairwise judgments `evalkit judge run` stored (if any)."""
         return self.path / PAIRWISE_FILE
+
+    def check_samples_agree(self) -> None:
+        """Raise UserError when samples.jsonl holds fewer `ok` scores of a task x model x metric
+        than run.json's aggregate of it counted (`n`): the directory changed after the run (a
+        line deleted, the file cut short, replaced or removed), and numbers recomputed from its
+        samples would contradict those run.json states. Reads the sample records."""
+        found: Counter[tuple[str, str, str]] = Counter()
+        for record in self.stored_records:
+            for score in record.scores:
+                if score.status == "ok":
+                    found[(record.task, record.model, score.name)] += 1
+        for a in self.record.aggregates:
+            held = found[(a.task, a.model, a.metric)]
+            if held < a.n:
+                raise UserError(
+                    f"{self.path}: samples.jsonl holds {held} scored samples of "
+                    f"{a.task}/{a.model}/{a.metric} where run.json counted {a.n}: the run "
+                    "directory changed after the run (rerun its command to complete it)"
+                )
+
+    def warn_if_incomplete(self) -> None:
+        """A warning (stderr) naming the run's status when it is not complete: what is read of
+        it is only the models and samples it reached."""
+        if self.record.status != "complete":
+            reason = f" ({self.record.stop_reason})" if self.record.stop_reason else ""
+            logger.warning(
+                "%s: the run is %s%s: only the samples it reached are read; rerun its command "
+                "with the same run_dir to complete it",
+                self.path,
+                self.record.status,
+                reason,
+            )
 
     @cached_property
     def stored_records(self) -> list[SampleRecord]:

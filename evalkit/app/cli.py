@@ -258,7 +258,13 @@ def results(run_dirs: Sequence[Path], fmt: str) -> None:
 @click.option("--human", default=None, help="File mode: field with the human score(s).")
 @click.option("--group", default=None, help="File mode: field naming the source document.")
 @click.option("--system", default=None, help="File mode: field naming the system.")
-@click.option("--resamples", default=200, show_default=True, help="Bootstrap resamples for CIs.")
+@click.option(
+    "--resamples",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Bootstrap resamples for CIs.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.option(
     "--ratings",
@@ -313,6 +319,7 @@ def meta_eval(
     "--resamples",
     default=2000,
     show_default=True,
+    type=click.IntRange(min=1),
     help="Bootstrap resamples of the CIs; the least B of a resampling test (raised with the "
     "number of comparisons per task x metric).",
 )

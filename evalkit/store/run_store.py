@@ -57,6 +57,10 @@ class RunStore:
             raise UserError(
                 f"{self.run_path}: not a valid run record ({first_error(exc)})"
             ) from None
+        except UnicodeDecodeError as exc:
+            raise UserError(
+                f"{self.run_path}: not a valid run record (not UTF-8 text: byte {exc.start + 1})"
+            ) from None
 
     def write_run(self, record: RunRecord) -> None:
         atomic_write_text(self.run_path, redact_secrets(record.model_dump_json(indent=2)))
@@ -106,17 +110,13 @@ class RunStore:
         """Every complete record; a partial last line (a crash mid-write) is ignored."""
         if not self.samples_path.is_file():
             return
-        with self.samples_path.open(encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.endswith("\n"):
-                    return
-                try:
-                    yield SampleRecord.model_validate_json(line)
-                except ValidationError as exc:
-                    raise UserError(
-                        f"{self.samples_path}:{line_no}: not a valid sample record "
-                        f"({first_error(exc)})"
-                    ) from None
+        for line_no, line in complete_lines(self.samples_path):
+            try:
+                yield SampleRecord.model_validate_json(line)
+            except ValidationError as exc:
+                raise UserError(
+                    f"{self.samples_path}:{line_no}: not a valid sample record ({first_error(exc)})"
+                ) from None
 
     def latest_records(self) -> list[SampleRecord]:
         """One record per (task, model, sample): the last one written (a retried sample's
@@ -137,26 +137,41 @@ class RunStore:
         if not self.samples_path.is_file():
             return
         fix = "fix or delete that line to resume (the other records are kept)"
-        with self.samples_path.open(encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                if not line.endswith("\n"):
-                    return
-                where = f"{self.samples_path}:{line_no}"
-                try:
-                    head = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise UserError(
-                        f"{where}: not a valid sample record (invalid JSON: {exc.msg}, column "
-                        f"{exc.colno}); {fix}"
-                    ) from None
-                if not isinstance(head, dict):
-                    raise UserError(f"{where}: not a valid sample record (not an object); {fix}")
-                for field in ("task", "model", "sample_id", "generation"):
-                    if field not in head:
-                        raise UserError(f"{where}: field '{field}' missing; {fix}")
-                if not isinstance(head["generation"], dict):
-                    raise UserError(f"{where}: field 'generation' is not an object; {fix}")
-                yield where, head
+        for line_no, line in complete_lines(self.samples_path, fix):
+            where = f"{self.samples_path}:{line_no}"
+            try:
+                head = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(
+                    f"{where}: not a valid sample record (invalid JSON: {exc.msg}, column "
+                    f"{exc.colno}); {fix}"
+                ) from None
+            if not isinstance(head, dict):
+                raise UserError(f"{where}: not a valid sample record (not an object); {fix}")
+            for field in ("task", "model", "sample_id", "generation"):
+                if field not in head:
+                    raise UserError(f"{where}: field '{field}' missing; {fix}")
+            if not isinstance(head["generation"], dict):
+                raise UserError(f"{where}: field 'generation' is not an object; {fix}")
+            yield where, head
+
+
+def complete_lines(path: Path, fix: str = "fix or delete that line") -> Iterator[tuple[int, str]]:
+    """(line number, text) of every complete line of the UTF-8 JSONL file `path`, in order; a
+    partial last line (a crash mid-write) ends it. Raises UserError naming the line where the
+    bytes are not UTF-8 (with `fix`, what to do about it)."""
+    with path.open("rb") as handle:
+        for line_no, raw in enumerate(handle, start=1):
+            if not raw.endswith(b"\n"):
+                return
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UserError(
+                    f"{path}:{line_no}: not a valid sample record (not UTF-8 text: byte "
+                    f"{exc.start + 1}); {fix}"
+                ) from None
+            yield line_no, text
 
 
 def done_key(head: dict[str, Any]) -> tuple[DoneKey, bool]:

@@ -68,7 +68,7 @@ def test_non_finite_numbers_become_null_before_embedding():
 
 
 def test_variants_of_one_model_are_labelled_by_the_setting_that_differs():
-    from evalkit.analysis.bundle import LabelledRun, _model_labels
+    from evalkit.analysis.bundle import LabelledRun, model_labels
     from evalkit.types import RunRecord
 
     def run(label: str, quantization: str, model: str = "tiny") -> LabelledRun:
@@ -77,7 +77,7 @@ def test_variants_of_one_model_are_labelled_by_the_setting_that_differs():
         sample = type("R", (), {"model": model})()
         return LabelledRun(label, record, [sample])
 
-    labels = _model_labels([run("a", "none"), run("b", "int8"), run("c", "none", model="other")])
+    labels = model_labels([run("a", "none"), run("b", "int8"), run("c", "none", model="other")])
     assert labels == [
         {"tiny": "tiny [quantization=none]"},
         {"tiny": "tiny [quantization=int8]"},
