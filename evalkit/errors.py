@@ -17,6 +17,11 @@ class NotARunDirectory(UserError):
         super().__init__(f"{path}: not a run directory (no run.json)")
 
 
+class MissingExtra(UserError):
+    """A component needs an optional dependency that is not installed; the message names the
+    `pip install "evalkit[EXTRA]"` that brings it (evalkit.extras.needs_extra)."""
+
+
 class ScorerRaised(UserError):
     """A plugin scorer's `score` raised: "scorer 'NAME' (SOURCE) raised TypeError: ...". The
     run stops, marked aborted with this reason (samples already written are kept); exit 2."""

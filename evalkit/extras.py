@@ -7,7 +7,7 @@ that into a UserError naming the component and the extra to install.
 
 from __future__ import annotations
 
-from evalkit.errors import UserError
+from evalkit.errors import MissingExtra
 
 # top-level module -> extra of pyproject.toml [project.optional-dependencies] that installs it
 EXTRA_OF_MODULE = {
@@ -33,13 +33,13 @@ EXTRA_OF_MODULE = {
 }
 
 
-def needs_extra(exc: ModuleNotFoundError, what: str) -> UserError:
+def needs_extra(exc: ModuleNotFoundError, what: str) -> MissingExtra:
     """The one-line error for `what` (e.g. "scorer 'bertscore'") whose import failed."""
     module = (exc.name or "").split(".")[0] or "a module"
     extra = EXTRA_OF_MODULE.get(module)
     if extra is None:
-        return UserError(f"{what} needs the Python package '{module}', which is not installed")
-    return UserError(
+        return MissingExtra(f"{what} needs the Python package '{module}', which is not installed")
+    return MissingExtra(
         f'{what} needs {module}, which is not installed: pip install "evalkit[{extra}]"'
     )
 
@@ -47,3 +47,18 @@ def needs_extra(exc: ModuleNotFoundError, what: str) -> UserError:
 def is_optional_dependency(exc: ModuleNotFoundError) -> bool:
     """True when the missing module is a third-party package (not a bug inside evalkit)."""
     return bool(exc.name) and not (exc.name or "").startswith("evalkit")
+
+
+def require(what: str, *modules: str) -> None:
+    """Raise the MissingExtra of `what` (e.g. "scorer 'embedding'") when one of `modules`
+    (top-level package names) is not installed, found without importing it: a component that
+    imports its library only when first used says so when it is built, before any work."""
+    from importlib.util import find_spec
+
+    for module in modules:
+        try:
+            found = find_spec(module)
+        except ModuleNotFoundError:  # an import hook that refuses the module
+            found = None
+        if found is None:
+            raise needs_extra(ModuleNotFoundError(f"No module named '{module}'", name=module), what)

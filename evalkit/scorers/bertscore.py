@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import UserError
+from evalkit.extras import require
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer, failed_scores
 from evalkit.scorers.bertscore_match import greedy_match
@@ -85,6 +86,7 @@ class BERTScore(ReferenceScorer):
         cache_mb: int = 512,
         long_text: str = "truncate",
     ) -> None:
+        require("scorer 'bertscore'", "torch", "transformers")
         self.model_name = model or default_model()
         self.requested_layer = layer
         self.idf = idf
@@ -138,7 +140,9 @@ class BERTScore(ReferenceScorer):
             import torch
             from transformers import AutoConfig, AutoModel, AutoTokenizer
         except ImportError:
-            raise UserError("scorer 'bertscore' needs: pip install -e '.[local]'") from None
+            raise UserError(
+                "scorer 'bertscore' needs torch and transformers: pip install \"evalkit[local]\""
+            ) from None
         try:
             config = AutoConfig.from_pretrained(self.model_name)
             tokenizer = AutoTokenizer.from_pretrained(self.model_name)

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from evalkit.errors import UserError
+from evalkit.extras import require
 from evalkit.protocols import ScoredItem
 from evalkit.scorers.base import ReferenceScorer, failed_scores
 from evalkit.scorers.longtext import (
@@ -72,6 +73,7 @@ class EmbeddingSimilarity(ReferenceScorer):
     ) -> None:
         if dtype not in ("float32", "bfloat16"):
             raise UserError(f"scorer 'embedding': dtype must be float32 or bfloat16, not {dtype}")
+        require("scorer 'embedding'", "sentence_transformers", "torch")
         self.model_name = model or default_model()
         self.dtype = dtype
         self.batch_size = batch_size
@@ -124,7 +126,8 @@ class EmbeddingSimilarity(ReferenceScorer):
                 from sentence_transformers import SentenceTransformer
             except ImportError:
                 raise UserError(
-                    "scorer 'embedding' needs: pip install -e '.[embeddings]'"
+                    "scorer 'embedding' needs sentence_transformers: "
+                    'pip install "evalkit[embeddings]"'
                 ) from None
             try:
                 model = SentenceTransformer(self.model_name, device=self.device)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,9 +26,9 @@ from typing import Any
 
 from evalkit import __version__, registry
 from evalkit.abort import RunAborted, stop_cause
-from evalkit.config import RunConfig
+from evalkit.config import TASK_SCORERS, RunConfig
 from evalkit.console.progress import Phase, RunProgress
-from evalkit.errors import ScorerRaised, UserError
+from evalkit.errors import MissingExtra, ScorerRaised, UserError
 from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.protocols import Backend, Scorer
 from evalkit.stages.aggregate import aggregate_columns, extraction_of, task_metrics, usage_of
@@ -40,11 +41,12 @@ from evalkit.stages.scoring import (
     ScorerSpec,
     ScoringPool,
     Timings,
-    build_scorers,
+    build_scorer,
     is_heavy,
     prepare_scorers,
     resolve_workers,
     scoring_item,
+    share_sentence_encoders,
     task_scorer_specs,
 )
 from evalkit.stages.taskcheck import check_live
@@ -53,7 +55,7 @@ from evalkit.store.columns import RunColumns
 from evalkit.store.provenance import git_commit, host_info, library_versions
 from evalkit.store.redact import install_log_filter, redact, register_env
 from evalkit.store.run_store import DoneKey, RunStore, done_key
-from evalkit.tasks.multiturn import record_ids
+from evalkit.tasks.multiturn import record_ids, split_turns_spec
 from evalkit.tasks.task import Task, load_tasks
 from evalkit.types import (
     ComponentInfo,
@@ -65,6 +67,8 @@ from evalkit.types import (
     Score,
     ScorerTiming,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -126,13 +130,44 @@ def _plan_task(config: RunConfig, task: Task, factory: registry.BackendEntry) ->
     try:
         if not backends:
             raise UserError(f"model '{config.model.name}' has no system for task '{task.name}'")
-        plan.scorers = build_scorers(specs)
+        plan.scorer_specs, plan.scorers = _build_installed_scorers(config, task, specs)
         if any(s.prepare is not None for s in plan.scorers):
             prepare_scorers(plan.scorers, list(samples))
     except BaseException:
         _close_backends([plan])
         raise
     return plan
+
+
+def _build_installed_scorers(
+    config: RunConfig, task: Task, specs: list[ScorerSpec]
+) -> tuple[list[ScorerSpec], list[Scorer]]:
+    """The scorers of `specs` (and their specs), less the task's own scorers whose optional
+    dependency is not installed: each of those is left out with one warning naming the
+    `pip install` that brings it, so a task's declared scorers (summeval's `embedding` and
+    `distilled_judge`) do not stop a run on a core install. A scorer the user named
+    (`scorers=...`, `+scorers.NAME=...`) is still a MissingExtra error (exit 2), and so is a
+    task left with no scorer."""
+    named = {k for k in config.scorers if k != TASK_SCORERS} if config.scorers else set()
+    kept: list[ScorerSpec] = []
+    scorers: list[Scorer] = []
+    missing: list[MissingExtra] = []
+    for name, options in specs:
+        try:
+            scorer = build_scorer(name, options)
+        except MissingExtra as exc:
+            if split_turns_spec(name)[0].partition("@")[0] in named:
+                raise
+            missing.append(exc)
+            continue
+        kept.append((name, options))
+        scorers.append(scorer)
+    if missing and not kept:
+        raise missing[0]
+    for reason in missing:
+        logger.warning("task '%s': %s; left out of this run", task.name, reason)
+    share_sentence_encoders(scorers)
+    return kept, scorers
 
 
 def spec_hash(config: RunConfig, data_hashes: dict[str, str]) -> str:
