@@ -213,9 +213,27 @@ def _open_run(store: RunStore, fresh: RunRecord) -> RunRecord:
             f"{store.run_path}: this run_dir holds a different run (config or data changed); "
             "choose another run_dir"
         )
+    _check_same_scorers(store, previous, fresh)
     # a run begun before metric specs were stored gets them from its (same) scorers
     specs = previous.metric_specs or fresh.metric_specs
     return previous.model_copy(update={"status": "running", "metric_specs": specs})
+
+
+def _check_same_scorers(store: RunStore, previous: RunRecord, fresh: RunRecord) -> None:
+    """Refuse to resume with another set of scorers than the run began with (same config, but
+    an extra installed or removed since, so a task's scorer is no longer or newly left out):
+    the samples done before would lack the new scorer's scores, and its aggregate would cover
+    only the rest."""
+    for task, specs in previous.task_scorers.items():
+        before = [name for name, _ in specs]
+        now = [name for name, _ in fresh.task_scorers.get(task, specs)]
+        if before != now:
+            raise UserError(
+                f"{store.run_path}: this run_dir holds a run of task '{task}' scored with "
+                f"{', '.join(before) or 'no scorer'}, and this run would score it with "
+                f"{', '.join(now) or 'no scorer'} (an optional dependency installed or removed "
+                "since?); choose another run_dir"
+            )
 
 
 def _pending_batches(

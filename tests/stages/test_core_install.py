@@ -51,6 +51,16 @@ def test_the_default_run_leaves_out_scorers_whose_extra_is_missing(tmp_path):
         "rouge1", "rouge2", "rougeL", "rougeLsum", "chrf",
     }  # fmt: skip
     assert (run_dir / "report.html").is_file()
+    # the extras installed since: resuming into that run_dir would score half its samples
+    rerun = subprocess.run(
+        [sys.executable, "-m", "evalkit", "run", "tasks=[summeval]", "limit=2",
+         f"run_dir={run_dir}", "progress=false"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert rerun.returncode == 2
+    assert "scored with rouge, chrf, and this run would score it with rouge, chrf, embedding" in (
+        rerun.stderr
+    )
 
 
 def test_a_scorer_the_user_named_is_still_an_error(tmp_path):
