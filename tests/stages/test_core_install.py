@@ -5,7 +5,6 @@ a task's own scorers that need an extra are left out, each with one line naming 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,15 +13,11 @@ import pytest
 
 from evalkit.errors import MissingExtra
 from evalkit.extras import require
-from tests.stages.test_metric_specs import NO_TORCH
+from tests.stages.test_metric_specs import no_torch_env
 
 
 def _core_install(tmp_path: Path):
-    shim = tmp_path / "shim"
-    shim.mkdir()
-    (shim / "sitecustomize.py").write_text(NO_TORCH)
-    path = os.pathsep.join([str(shim), os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "PYTHONPATH": path, "COLUMNS": "200"}
+    env = no_torch_env(tmp_path)
 
     def evalkit(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "evalkit", *args], capture_output=True,

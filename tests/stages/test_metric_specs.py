@@ -230,12 +230,18 @@ sys.meta_path.insert(0, _NoTorch())
 """
 
 
-def test_report_compare_gate_and_leaderboard_need_no_torch(demo, tmp_path):
+def no_torch_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a process where torch, sentence-transformers and transformers cannot
+    be imported (a sitecustomize under `tmp_path`/shim installs NO_TORCH's finder)."""
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(NO_TORCH)
     path = os.pathsep.join([str(shim), os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "PYTHONPATH": path, "COLUMNS": "200"}
+    return {**os.environ, "PYTHONPATH": path, "COLUMNS": "200"}
+
+
+def test_report_compare_gate_and_leaderboard_need_no_torch(demo, tmp_path):
+    env = no_torch_env(tmp_path)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, *args], capture_output=True, text=True,
