@@ -62,11 +62,9 @@ def results_frame(run_dirs: Sequence[str | Path]) -> pd.DataFrame:
     without results."""
     runs = [load_run(d) for d in run_dirs]
     for run in runs:
-        record = run.record
-        if record.status != "complete" and not record.aggregates:
-            reason = f" ({record.stop_reason})" if record.stop_reason else ""
+        if run.record.status != "complete" and not run.record.aggregates:
             raise UserError(
-                f"{run.run_dir}: the run is {record.status}{reason}: it has no results yet; "
+                f"{run.run_dir}: the run is {run.stored.status_text}: it has no results yet; "
                 "rerun its command with the same run_dir to complete it"
             )
     frames = [run.results() for run in runs]

@@ -80,17 +80,21 @@ class StoredRun:
                     "directory changed after the run (rerun its command to complete it)"
                 )
 
+    @property
+    def status_text(self) -> str:
+        """The run's status with why it stopped, if it did: `interrupted (terminated ...)`."""
+        reason = self.record.stop_reason
+        return f"{self.record.status} ({reason})" if reason else self.record.status
+
     def warn_if_incomplete(self) -> None:
         """A warning (stderr) naming the run's status when it is not complete: what is read of
         it is only the models and samples it reached."""
         if self.record.status != "complete":
-            reason = f" ({self.record.stop_reason})" if self.record.stop_reason else ""
             logger.warning(
-                "%s: the run is %s%s: only the samples it reached are read; rerun its command "
+                "%s: the run is %s: only the samples it reached are read; rerun its command "
                 "with the same run_dir to complete it",
                 self.path,
-                self.record.status,
-                reason,
+                self.status_text,
             )
 
     @cached_property
