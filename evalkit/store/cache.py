@@ -19,7 +19,7 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +39,27 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 
+_BUSY_TIMEOUT_S = 60.0
+
+
+def _retry_while_locked(statement: Callable[[], object]) -> None:
+    """Run `statement`, retrying for up to the busy timeout while the file is locked. Switching
+    a new file to WAL needs the exclusive lock, and SQLite answers "database is locked" at once,
+    without its busy handler, when several processes open one new cache together (parallel sweep
+    jobs did: a job died at start-up)."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    pause = 0.005
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 def cache_key(backend_signature: str, request: Request) -> str:
     payload = {"backend": backend_signature, "request": request.model_dump(mode="json")}
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -49,11 +70,11 @@ class ResponseCache:
     def __init__(self, path: Path) -> None:
         self.path = path.expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        self._db.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+        _retry_while_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=60000")
-        self._db.execute(_SCHEMA)
+        _retry_while_locked(lambda: self._db.execute(_SCHEMA))
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Generation]:
         found: dict[str, Generation] = {}
