@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -80,39 +81,84 @@ CliRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def run_cli(tmp_path: Path) -> CliRunner:
-    """Run the installed `evalkit` command in a subprocess (the path users take)."""
+    """Run `evalkit ARGS` (in `cwd`, default the test's tmp_path) and give its exit status,
+    stdout and stderr. In this process by default (`cli_in_process`: the same `main` the console
+    script calls, without a new interpreter's ~1 s start-up); `subprocess=True` starts the
+    installed command as users do, for what only a separate process shows (signals, start-up
+    imports, a real terminal's environment)."""
 
     def run(
-        *args: str, cwd: Path | None = None, timeout: float = 300
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "evalkit", *args],
-            cwd=cwd or tmp_path,
-            text=True,
-            capture_output=True,
-            timeout=timeout,
-            env={**os.environ, "COLUMNS": "200"},
-        )
+        *args: str, cwd: Path | None = None, timeout: float = 300, subprocess: bool = False
+    ) -> CompletedProcess[str]:
+        if not subprocess:
+            return cli_in_process(*args, cwd=cwd or tmp_path, env={"COLUMNS": "200"})
+        return run_cli_subprocess(*args, cwd=cwd or tmp_path, timeout=timeout)
 
     return run
 
 
-def cli_in_process(*args: str) -> subprocess.CompletedProcess[str]:
-    """`evalkit ARGS` through `evalkit.app.cli.main` in this process (no interpreter start-up), its
-    exit status, stdout and stderr as a subprocess would give them. For commands that keep no
-    global state; `run_cli` remains the path users take."""
+def run_cli_subprocess(
+    *args: str, cwd: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`python -m evalkit ARGS` in a new process (the path users take)."""
+    return subprocess.run(
+        [sys.executable, "-m", "evalkit", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def cli_in_process(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`evalkit ARGS` through `evalkit.app.cli.main` in this process, its exit status, stdout and
+    stderr as a subprocess would give them. What a command changes in the process is put back
+    afterwards: environment variables (the CLI exports its verbosity and run log), the working
+    directory, the root logger's handlers (run.log's file handler is closed), warning capture
+    and the SIGINT/SIGTERM handlers. An exception the CLI does not turn into an exit status
+    propagates (a subprocess would print its traceback and exit 1)."""
     import contextlib
     import io
+    import logging
+    import signal
 
     from evalkit.app.cli import main
+    from evalkit.console.logs import _HANDLER_MARK as _CLI_MARK
 
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     stdout, stderr = io.StringIO(), io.StringIO()
     status = 0
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            status = exc.code if isinstance(exc.code, int) else 1
-    return subprocess.CompletedProcess(
-        ["evalkit", *args], status, stdout.getvalue(), stderr.getvalue()
-    )
+    try:
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        out, err = stdout.getvalue(), stderr.getvalue()
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+        for handler in list(root.handlers):
+            if handler not in saved_handlers:
+                root.removeHandler(handler)
+                if isinstance(handler, logging.FileHandler) or getattr(handler, _CLI_MARK, False):
+                    handler.close()  # a library's own handler may hold a stream it does not own
+        for handler in saved_handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(saved_level)
+        logging.captureWarnings(False)
+        for signum, handler in saved_signals.items():
+            signal.signal(signum, handler)
+    return CompletedProcess(["evalkit", *args], status, out, err)

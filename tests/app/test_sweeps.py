@@ -20,7 +20,7 @@ def test_parallel_sweep_runs_every_job_and_writes_a_leaderboard(
     sweep = tmp_path / "sweep"
     out = run_cli(
         "run", "-m", f"launcher={launcher}", f"tasks=[{qa_task}]", "limit=5,10,20",
-        f"sweep_dir={sweep}", "progress=false",
+        f"sweep_dir={sweep}", "progress=false", subprocess=True,  # launcher jobs: own processes
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
     runs = sorted(sweep.glob("*/run.json"))

@@ -11,16 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_jsonl
+from tests.conftest import cli_in_process, write_jsonl
 
 VOCAB = [f"w{i}" for i in range(5000)]
 
 
 def build(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evalkit", "data", "build", *args, "progress=false"],
-        cwd=tmp_path, text=True, capture_output=True, timeout=600,
-    )  # fmt: skip
+    return cli_in_process("data", "build", *args, "progress=false", cwd=tmp_path)
 
 
 def built(out: Path, split: str = "test") -> list[dict]:

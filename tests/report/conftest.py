@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,20 +15,13 @@ import pytest
 
 from evalkit.testing.browser import CHROMIUM, LAUNCH_ARGS
 from evalkit.testing.synthetic_runs import write_task
-from tests.conftest import REPO
+from tests.conftest import REPO, cli_in_process
 
 ARTIFACTS = Path(os.environ.get("EVALKIT_TEST_ARTIFACTS", REPO / "reports" / "test-artifacts"))
 
 
 def evalkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "evalkit", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        timeout=600,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    out = cli_in_process(*args, cwd=cwd, env={"COLUMNS": "200"})
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 

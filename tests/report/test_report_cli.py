@@ -6,17 +6,15 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from evalkit.testing.synthetic_runs import write_task
+from tests.conftest import cli_in_process
 from tests.report.conftest import evalkit, report_data
 
 
 def _fail(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evalkit", *args], cwd=cwd, text=True, capture_output=True
-    )
+    return cli_in_process(*args, cwd=cwd)
 
 
 def test_records_keep_their_references(synthetic_run):

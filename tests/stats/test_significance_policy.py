@@ -7,7 +7,6 @@ import json
 import math
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from evalkit.stats.significance_policy import (
     paired_outcome,
 )
 from evalkit.testing.synthetic_runs import write_task
+from tests.conftest import cli_in_process
 
 # fixed inputs: per-sample scores of two systems on the same 12 samples
 A = np.array([0.61, 0.42, 0.77, 0.35, 0.58, 0.49, 0.71, 0.66, 0.30, 0.52, 0.45, 0.69])
@@ -147,10 +147,7 @@ def test_a_family_of_large_mean_effects_is_significant_after_holm():
 
 
 def evalkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "evalkit", *args],
-        cwd=cwd, text=True, capture_output=True, timeout=600,
-    )  # fmt: skip
+    out = cli_in_process(*args, cwd=cwd)
     assert out.returncode == 0, out.stderr[-3000:]
     return out
 

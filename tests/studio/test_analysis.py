@@ -18,6 +18,7 @@ from evalkit.analysis.ratings import agreement_rows, export_frame, human_leaderb
 from evalkit.stats.agreement import cohen_kappa
 from evalkit.store.ratings_db import Item, RatingsDB
 from evalkit.studio.items import item_id
+from tests.conftest import cli_in_process
 
 SCORES = {  # annotator -> sample -> score (s5 rated by one annotator only: left out)
     "ann": {"s0": 1, "s1": 2, "s2": 3, "s3": 3, "s4": 5, "s5": 4},
@@ -114,9 +115,7 @@ def test_leaderboard_matches_choix(tmp_path: Path) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "evalkit", *args], text=True, capture_output=True, timeout=300
-    )
+    return cli_in_process(*args)
 
 
 def test_ratings_commands(tmp_path: Path) -> None:

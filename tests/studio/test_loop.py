@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from evalkit.store.ratings_db import RatingsDB
 from evalkit.studio.items import load_run_items
+from tests.conftest import cli_in_process
 
 
 @pytest.mark.slow
@@ -30,10 +29,7 @@ def test_exported_ratings_train_a_distilled_judge(studio_run: Path, tmp_path: Pa
     db.close()
 
     def cli(*args: str) -> None:
-        out = subprocess.run(
-            [sys.executable, "-m", "evalkit", *args],
-            text=True, capture_output=True, timeout=600, cwd=tmp_path,
-        )  # fmt: skip
+        out = cli_in_process(*args, cwd=tmp_path)
         assert out.returncode == 0, out.stderr[-2000:]
 
     labels = tmp_path / "ratings.jsonl"
