@@ -23,6 +23,25 @@ TEST_DATA = REPO / "tests" / "data"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the code-quality tools (mypy: ~30 s on one core) when their tests were selected,
+    so they run beside the rest of the suite instead of after it."""
+    names = [
+        item.callspec.params["name"]
+        for item in session.items
+        if item.nodeid.startswith("tests/test_code_quality.py") and hasattr(item, "callspec")
+    ]
+    if names:
+        from tests.test_code_quality import start_tool_checks
+
+        start_tool_checks(names)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if "tests.test_code_quality" in sys.modules:
+        sys.modules["tests.test_code_quality"].stop_tool_checks()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
