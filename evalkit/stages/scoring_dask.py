@@ -37,8 +37,14 @@ from evalkit.stages.scoring import (
 from evalkit.types import Score
 
 log = logging.getLogger(__name__)
-# how long to try a scheduler before the run stops (exit 2)
-CONNECT_TIMEOUT = os.environ.get("EVALKIT_DASK_CONNECT_TIMEOUT", "20s")
+CONNECT_TIMEOUT_ENV = "EVALKIT_DASK_CONNECT_TIMEOUT"
+
+
+def connect_timeout() -> str:
+    """How long to try a scheduler before the run stops (exit 2): $EVALKIT_DASK_CONNECT_TIMEOUT
+    (a Dask duration, "20s" by default), read when the client is made."""
+    return os.environ.get(CONNECT_TIMEOUT_ENV, "20s")
+
 
 _BUILT: dict[str, list[Scorer]] = {}  # on a worker: signature -> the scorers built from it
 _BUILDING = threading.Lock()  # a worker with several threads builds a scorer set once
@@ -96,7 +102,7 @@ class DaskEngine:
         address = settings.scheduler_address
         if address:
             try:
-                self._client: Any = distributed.Client(address, timeout=CONNECT_TIMEOUT)
+                self._client: Any = distributed.Client(address, timeout=connect_timeout())
             except (OSError, ValueError) as exc:  # refused, timed out, or a malformed address
                 raise UserError(
                     f"scoring.scheduler_address: cannot reach the Dask scheduler at {address} "
