@@ -17,7 +17,7 @@ import re
 import string
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
-_PUNCTUATION = set(string.punctuation)
+_DELETE_PUNCTUATION = str.maketrans("", "", string.punctuation)
 _MINUS = "-\u2212"  # ASCII hyphen-minus, Unicode minus sign
 # a number: an optional minus (only where it cannot be a hyphen, i.e. not after a word
 # character), digits with . or , between digit groups, or a leading-dot decimal, an exponent
@@ -61,7 +61,9 @@ def normalize_answer_keep_numbers(text: str) -> str:
 
 
 def _strip_punctuation(text: str) -> str:
-    return "".join(ch for ch in text if ch not in _PUNCTUATION)
+    """`text` without ASCII punctuation (SQuAD's `"".join(ch for ch in s if ch not in exclude)`,
+    done by `str.translate`: the same string, about 10x faster on answers)."""
+    return text.translate(_DELETE_PUNCTUATION)
 
 
 def split_sentences(text: str) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evalkit.scorers.match import ExactMatch, TokenF1, exact_match, token_f1
 from evalkit.scorers.textnorm import normalize_answer, split_sentences
@@ -58,3 +60,25 @@ def test_sentence_splitting_without_nltk():
         "New line here",
     ]
     assert split_sentences("team 's win . the coach said .") == ["team 's win . the coach said ."]
+
+
+def _squad_v11_normalize(text: str) -> str:
+    """The SQuAD v1.1 evaluation script's normalisation, step by step as its spec reads: lower
+    case, delete each ASCII punctuation character one by one, articles to spaces, collapse
+    white space (the oracle `normalize_answer` must equal)."""
+    import re
+    import string
+
+    kept = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    return " ".join(re.sub(r"\b(a|an|the)\b", " ", kept).split())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("aAnNtThHe xyz19.,-!?'\"()\u2212\u00e9\u00df\u0661\t\n")),
+        max_size=40,
+    )
+)
+def test_normalize_answer_equals_the_squad_script_on_any_text(text):
+    assert normalize_answer(text) == _squad_v11_normalize(text)
