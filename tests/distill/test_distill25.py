@@ -170,3 +170,29 @@ def test_the_metrics_recipe_trains_validates_per_set_and_reloads(tmp_path, summe
         [e.references for e in examples],
     )
     assert scored.shape == (5, 2) and np.all((scored >= 1) & (scored <= 5))
+
+
+def test_rouge2_baselines_equal_rouge_score_on_summeval():
+    """The ROUGE-2 baselines of the per-set tables (recall and F, each the best over the
+    references) equal rouge-score's RougeScorer(["rouge2"], use_stemmer=True), computed here pair
+    by pair: 2 SummEval articles x 16 summaries x 11 references, plus an empty reference."""
+    from rouge_score.rouge_scorer import RougeScorer
+
+    from evalkit.distill.perset import rouge2_baselines
+    from tests.distill.conftest import summeval_rows
+
+    rows = summeval_rows(2)
+    examples = [
+        Example(
+            id=str(i), group=r["doc_id"], source=r["source"], response=r["summary"],
+            references=(*r["references"], " "), labels={},
+        )
+        for i, r in enumerate(rows)
+    ]  # fmt: skip
+    recall, f = rouge2_baselines(examples)
+    reference = RougeScorer(["rouge2"], use_stemmer=True)
+    for i, r in enumerate(rows):
+        scores = [reference.score(ref, r["summary"])["rouge2"] for ref in r["references"]]
+        assert recall[i] == max(s.recall for s in scores)
+        assert f[i] == max(s.fmeasure for s in scores)
+    assert len(rows) == 32
