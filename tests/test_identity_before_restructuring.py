@@ -8,9 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -23,7 +20,7 @@ from evalkit.testing.identity import (
     numbers_of_run,
     read_fixture,
 )
-from tests.conftest import TEST_DATA
+from tests.conftest import TEST_DATA, cli_in_process
 
 FIXTURE = TEST_DATA / "identity" / "demo_1d45821.json.gz"
 # The libraries whose versions the numbers (and the scorers' signatures) depend on, as installed
@@ -63,11 +60,8 @@ def test_the_demo_gives_the_numbers_of_the_code_before_the_restructuring(tmp_pat
             + "; re-record it with scripts/record_identity_reference.py"
         )
     run_dir = tmp_path / RUN_NAME  # the name labels the run in the report, as when recorded
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "EVALKIT_CACHE_DIR": str(tmp_path / "cache")}
-    done = subprocess.run(
-        [sys.executable, "-m", "evalkit", *demo_arguments(run_dir)],
-        capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path,
-    )  # fmt: skip
+    env = {"HF_HUB_OFFLINE": "1", "EVALKIT_CACHE_DIR": str(tmp_path / "cache")}
+    done = cli_in_process(*demo_arguments(run_dir), cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     found = differences(reference, numbers_of_run(run_dir))
     assert not found, f"{len(found)} numbers differ from 1d45821:\n" + "\n".join(found[:50])

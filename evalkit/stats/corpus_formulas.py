@@ -50,9 +50,18 @@ def _floored_log(value: float) -> float:
 def _elementwise(
     function: Callable[[float], float], values: NDArray[np.float64]
 ) -> NDArray[np.float64]:
-    """`function` (a `math` one, for its exact bits) on every element."""
-    flat = [function(v) for v in values.ravel().tolist()]
-    return np.array(flat, dtype=np.float64).reshape(values.shape)
+    """`function` (a `math` one, for its exact bits) on every element. `map` over a list calls
+    a C function without a Python frame per element (3-4x a comprehension)."""
+    flat = np.fromiter(map(function, values.ravel().tolist()), np.float64, count=values.size)
+    return flat.reshape(values.shape)
+
+
+def _floored_logs(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """`_floored_log` of every element: `math.log` where non-zero, sacrebleu's floor at 0."""
+    out = np.full(values.shape, float(_LOG_OF_ZERO))
+    nonzero = values != 0.0
+    out[nonzero] = _elementwise(math.log, values[nonzero])
+    return out
 
 
 class BleuFromStats:
@@ -137,7 +146,7 @@ class BleuFromStats:
                     precisions[zero, n - 1] = 100.0 * smooth / t[zero]
                 some = going & (c != 0)
                 precisions[some, n - 1] = 100.0 * c[some] / t[some]
-        logs = _elementwise(_floored_log, precisions)
+        logs = _floored_logs(precisions)
         summed = np.zeros(len(sums))
         for n in range(max_order):  # left to right, as Python's sum over the list
             summed = np.where(n < eff_order, summed + logs[:, n], summed)

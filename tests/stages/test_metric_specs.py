@@ -29,6 +29,7 @@ from evalkit.stages.metricspec import (
 from evalkit.stages.scoring import ScoringItem, build_scorers
 from evalkit.store.run_store import RunStore
 from evalkit.types import CorpusFormula
+from tests.conftest import cli_in_process
 
 HYPS = ["the cat sat on the mat", "a dog", "", "hello there world", "Das ist gut.", "x y z w"]
 REFS = [
@@ -110,11 +111,9 @@ class DemoRuns:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> DemoRuns:
     root = tmp_path_factory.mktemp("demo")
-    env = {**os.environ, "EVALKIT_CACHE_DIR": str(root / "cache")}
-    out = subprocess.run(
-        [sys.executable, "-m", "evalkit", "run", "limit=2", f"run_dir={root / 'run'}",
-         "progress=false", "scoring.workers=0", "report.enabled=false"],
-        capture_output=True, text=True, timeout=600, env=env, cwd=root,
+    out = cli_in_process(
+        "run", "limit=2", f"run_dir={root / 'run'}", "progress=false", "scoring.workers=0",
+        "report.enabled=false", cwd=root, env={"EVALKIT_CACHE_DIR": str(root / "cache")},
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     legacy = root / "legacy" / "run"  # the same name: the report labels a run by it
