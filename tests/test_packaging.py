@@ -29,13 +29,15 @@ def test_wheel_in_fresh_venv_outside_checkout(tmp_path):
     )
     [wheel] = wheel_dir.glob("evalkit-*.whl")
     venv = tmp_path / "fresh"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    # No pip in the fresh venv (ensurepip takes seconds): this environment's pip installs into it.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+         str(wheel)],
         check=True,
         timeout=600,
-    )
+    )  # fmt: skip
     # Dependencies come from this environment; evalkit itself only from the wheel.
     fresh_site = Path(
         subprocess.check_output(
