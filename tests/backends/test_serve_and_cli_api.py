@@ -61,8 +61,10 @@ def tiny_llama(tmp_path_factory) -> Path:
     return build_causal(tmp_path_factory.mktemp("models") / "llama")
 
 
-@pytest.fixture
-def served(tiny_llama, tmp_path):
+@pytest.fixture(scope="module")
+def served(tiny_llama):
+    """One `evalkit serve` of the tiny model for the module's tests (it keeps no state between
+    requests); stopped however the module ends."""
     port = free_port()
     env = {**os.environ, "SERVE_KEY": CANARY}
     proc = subprocess.Popen(
