@@ -98,7 +98,10 @@ def test_labels_from_a_past_run_and_the_judge_as_a_scorer(run_cli, tmp_path):
     """A replayed SummEval run scored by the shipped distilled judge; its scores then serve as
     labels for a new student (any stored judge metric can), with the experts' ratings alongside."""
     run_dir = tmp_path / "run"
-    out = run_cli("run", "suite=summeval", "limit=6", f"run_dir={run_dir}", "progress=false")
+    out = run_cli(
+        "run", "suite=summeval", "limit=6", f"run_dir={run_dir}", "progress=false",
+        "report.enabled=false",
+    )  # fmt: skip
     assert out.returncode == 0, out.stderr
     run = json.loads((run_dir / "run.json").read_text())
     signature = next(s["signature"] for s in run["scorers"] if s["name"] == "distilled_judge")
