@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -136,9 +137,11 @@ def cli_in_process(
     """`evalkit ARGS` through `evalkit.app.cli.main` in this process, its exit status, stdout and
     stderr as a subprocess would give them. What a command changes in the process is put back
     afterwards: environment variables (the CLI exports its verbosity and run log), the working
-    directory, the root logger's handlers (run.log's file handler is closed), warning capture
-    and the SIGINT/SIGTERM handlers. An exception the CLI does not turn into an exit status
-    propagates (a subprocess would print its traceback and exit 1)."""
+    directory, the root logger's handlers (run.log's file handler is closed), every logger's
+    level, warning capture and filters, modules a command blocked from import (`None` in
+    sys.modules: evalkit blocks torchao unless a run quantizes) and the SIGINT/SIGTERM handlers.
+    No timeout applies in process (pytest-timeout's still does). An exception the CLI does not
+    turn into an exit status propagates (a subprocess would print its traceback and exit 1)."""
     import contextlib
     import io
     import logging
@@ -152,6 +155,13 @@ def cli_in_process(
     root = logging.getLogger()
     saved_handlers, saved_level = list(root.handlers), root.level
     saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    saved_levels = {
+        name: logger.level
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    saved_filters = list(warnings.filters)
+    blocked = {name for name, module in sys.modules.items() if module is None}
     stdout, stderr = io.StringIO(), io.StringIO()
     status = 0
     try:
@@ -177,7 +187,14 @@ def cli_in_process(
             if handler not in root.handlers:
                 root.addHandler(handler)
         root.setLevel(saved_level)
+        for name, logger in logging.root.manager.loggerDict.items():
+            if isinstance(logger, logging.Logger):
+                logger.setLevel(saved_levels.get(name, logging.NOTSET))
         logging.captureWarnings(False)
+        warnings.filters[:] = saved_filters
+        warnings._filters_mutated()  # type: ignore[attr-defined]
+        for name in [n for n, m in sys.modules.items() if m is None and n not in blocked]:
+            del sys.modules[name]  # a command's import block (torchao) ends with it
         for signum, handler in saved_signals.items():
             signal.signal(signum, handler)
     return CompletedProcess(["evalkit", *args], status, out, err)

@@ -43,8 +43,10 @@ def normalize_answer_keep_numbers(text: str) -> str:
     Lower-case; every number (see `_NUMBER`: "-3.14", "1,000", ".5", "1e-3"; U+2212 read as "-")
     is kept as written and separated from a neighbouring number by a space; the text around
     numbers loses its ASCII punctuation, articles and extra white space as in SQuAD. On text
-    without digits the result equals `normalize_answer`. Two strings whose numbers differ as
-    written never normalise to the same string.
+    without digits the result equals `normalize_answer`. Two strings whose numbers (as `_NUMBER`
+    finds them) differ as written never normalise to the same string; digits split by `_` or a
+    space are two numbers ("1_000" and "1 000" both give "1 000"), and a dot right after a
+    letter is punctuation, not a decimal point ("x.5" gives "x5").
     """
     text = text.lower()
     pieces: list[str] = []

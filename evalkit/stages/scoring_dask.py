@@ -42,8 +42,16 @@ CONNECT_TIMEOUT_ENV = "EVALKIT_DASK_CONNECT_TIMEOUT"
 
 def connect_timeout() -> str:
     """How long to try a scheduler before the run stops (exit 2): $EVALKIT_DASK_CONNECT_TIMEOUT
-    (a Dask duration, "20s" by default), read when the client is made."""
-    return os.environ.get(CONNECT_TIMEOUT_ENV, "20s")
+    (a Dask duration, "20s" by default), read when the client is made. A value Dask cannot
+    read is a UserError."""
+    from dask.utils import parse_timedelta
+
+    value = os.environ.get(CONNECT_TIMEOUT_ENV, "20s")
+    try:
+        parse_timedelta(value)
+    except (KeyError, ValueError, TypeError):
+        raise UserError(f"{CONNECT_TIMEOUT_ENV}={value!r}: not a duration (e.g. 20s, 2m)") from None
+    return value
 
 
 _BUILT: dict[str, list[Scorer]] = {}  # on a worker: signature -> the scorers built from it
@@ -101,9 +109,11 @@ class DaskEngine:
         self._cluster: Any = None
         address = settings.scheduler_address
         if address:
+            timeout = connect_timeout()
             try:
-                self._client: Any = distributed.Client(address, timeout=connect_timeout())
-            except (OSError, ValueError) as exc:  # refused, timed out, or a malformed address
+                self._client: Any = distributed.Client(address, timeout=timeout)
+            except Exception as exc:  # refused, timed out, a malformed address, or something
+                # that answered but is no Dask scheduler (garbage read as a message header)
                 raise UserError(
                     f"scoring.scheduler_address: cannot reach the Dask scheduler at {address} "
                     f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evalkit.errors import UserError
 from evalkit.store.redact import redact_generation
 from evalkit.types import Generation, Request
 
@@ -39,6 +41,7 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 
+logger = logging.getLogger(__name__)
 _BUSY_TIMEOUT_S = 60.0
 
 
@@ -67,14 +70,32 @@ def cache_key(backend_signature: str, request: Request) -> str:
 
 
 class ResponseCache:
+    """The cache file at `path` (created with its folder when missing).
+
+    Raises UserError (one line naming the file and what to change) when the file cannot be
+    opened and written: a folder or a non-SQLite file at the path, a read-only file or folder, a
+    cache directory that is a file. Checked when opened, before any request is sent."""
+
     def __init__(self, path: Path) -> None:
         self.path = path.expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-        self._db.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
-        _retry_while_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        _retry_while_locked(lambda: self._db.execute(_SCHEMA))
+        self._warned = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+            _retry_while_locked(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            _retry_while_locked(lambda: self._db.execute(_SCHEMA))
+            self._db.execute("BEGIN IMMEDIATE")  # can it be written? (a read-only file opens)
+            try:
+                self._db.execute("DELETE FROM responses WHERE key = ''")
+            finally:
+                self._db.execute("ROLLBACK")
+        except (sqlite3.Error, OSError) as exc:
+            raise UserError(
+                f"response cache {self.path}: cannot open it for writing ({exc}); set "
+                "EVALKIT_CACHE_DIR or cache.path to a writable place, or cache.enabled=false"
+            ) from None
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Generation]:
         found: dict[str, Generation] = {}
@@ -95,16 +116,35 @@ class ResponseCache:
         rows = [(k, g.model_dump_json(), now) for k, g in entries if g.error is None]
         if not rows:
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:  # locked past the busy timeout, or made read-only since
+            self._not_written(exc)
+            return
         try:
             self._db.executemany(
                 "INSERT OR REPLACE INTO responses (key, generation, created_at) VALUES (?, ?, ?)",
                 rows,
             )
             self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            self._not_written(exc)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def _not_written(self, exc: sqlite3.Error) -> None:
+        """A failed cache write loses nothing of the run (its records hold the generations):
+        one warning per cache, and the run goes on."""
+        if not self._warned:
+            self._warned = True
+            logger.warning(
+                "response cache %s: answers not stored (%s); the run goes on, its records "
+                "keep them",
+                self.path,
+                exc,
+            )
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])

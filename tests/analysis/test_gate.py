@@ -148,10 +148,11 @@ def test_usage_errors_exit_2(runs, tmp_path):
 
 def test_the_installed_command_end_to_end(run_cli, runs):
     """The path CI takes: `evalkit gate` in its own process, a regression is exit status 1."""
-    out = run_cli("gate", str(runs["worse"]), "--baseline", str(runs["base"]))
+    out = run_cli("gate", str(runs["worse"]), "--baseline", str(runs["base"]), subprocess=True)
     assert out.returncode == 1, out.stdout + out.stderr
     assert "| REGRESSION | toy_qa | good | exact_match |" in out.stdout
-    assert run_cli("gate", str(runs["again"]), "--baseline", str(runs["base"])).returncode == 0
+    again = run_cli("gate", str(runs["again"]), "--baseline", str(runs["base"]), subprocess=True)
+    assert again.returncode == 0
 
 
 def test_a_model_missing_from_the_run_fails_the_gate(runs, tmp_path):

@@ -107,3 +107,14 @@ def test_an_unreachable_scheduler_is_one_line_exit_2(
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("evalkit: error: scoring.scheduler_address:")
     assert f"tcp://127.0.0.1:{port}" in lines[0]
+
+
+def test_an_unreadable_connect_timeout_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evalkit.errors import UserError
+    from evalkit.stages.scoring_dask import connect_timeout
+
+    monkeypatch.setenv("EVALKIT_DASK_CONNECT_TIMEOUT", "banana")
+    with pytest.raises(UserError, match="EVALKIT_DASK_CONNECT_TIMEOUT='banana': not a duration"):
+        connect_timeout()
+    monkeypatch.setenv("EVALKIT_DASK_CONNECT_TIMEOUT", "2m")
+    assert connect_timeout() == "2m"

@@ -8,6 +8,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from evalkit.errors import UserError
 from evalkit.store.atomicio import atomic_write_text
 from evalkit.store.cache import ResponseCache, cache_key
 from evalkit.store.run_store import RunStore
@@ -143,3 +146,85 @@ def test_opening_one_new_cache_from_many_connections_at_once_never_fails(tmp_pat
         for thread in threads:
             thread.join()
     assert not failures, failures[0]
+
+
+@pytest.mark.parametrize("kind", ["a folder", "not sqlite", "cache dir is a file"])
+def test_a_cache_path_that_cannot_be_written_is_one_line(tmp_path, kind):
+    path = tmp_path / "responses.sqlite"
+    if kind == "a folder":
+        path.mkdir()
+    elif kind == "not sqlite":
+        path.write_bytes(os.urandom(5000))
+    else:
+        (tmp_path / "cachedir").write_text("a file")
+        path = tmp_path / "cachedir" / "responses.sqlite"
+    with pytest.raises(UserError, match=r"response cache .*responses\.sqlite: cannot open it"):
+        ResponseCache(path)
+
+
+def test_the_cli_names_an_unusable_cache_in_one_line_before_any_request(run_cli, qa_task, tmp_path):
+    cache = tmp_path / "cache" / "responses.sqlite"
+    cache.mkdir(parents=True)
+    out = run_cli(
+        "run", f"tasks=[{qa_task}]", "model=openai", "model.base_url=http://127.0.0.1:9/v1",
+        "model.api_key_env=null", "model.model=m", f"cache.path={cache}",
+        f"run_dir={tmp_path / 'run'}", "progress=false",
+    )  # fmt: skip
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1, out.stderr
+    assert (
+        lines[0].startswith("evalkit: error: response cache ") and "cache.enabled=false" in lines[0]
+    )
+
+
+def test_a_write_that_fails_later_warns_once_and_the_run_goes_on(tmp_path, monkeypatch, caplog):
+    """Another process holds the file past the busy timeout: the answers are not cached (the
+    run's records keep them), one warning, no exception."""
+    import sqlite3
+
+    import evalkit.store.cache as cache_module
+
+    path = tmp_path / "c.sqlite"
+    cache = ResponseCache(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    cache._db.execute("PRAGMA busy_timeout=50")
+    monkeypatch.setattr(cache_module, "_BUSY_TIMEOUT_S", 0.05)
+    with caplog.at_level("WARNING", logger="evalkit.store.cache"):
+        for batch in range(2):
+            cache.put_many([(f"k{batch}", Generation(text="hi"))])
+    holder.execute("ROLLBACK")
+    holder.close()
+    warnings = [r for r in caplog.records if "answers not stored" in r.getMessage()]
+    assert len(warnings) == 1 and "locked" in warnings[0].getMessage()
+    assert len(cache) == 0
+    cache.put_many([("k", Generation(text="hi"))])  # free again: written
+    assert len(cache) == 1
+
+
+def test_a_read_only_cache_file_is_refused_when_opened(tmp_path):
+    """A read-only file opens in SQLite; the write probe refuses it before any request (as root,
+    the check runs in a process without the capability to override file permissions)."""
+    import shutil
+    import subprocess
+    import sys
+
+    path = tmp_path / "r.sqlite"
+    ResponseCache(path).close()
+    path.chmod(0o444)
+    code = (
+        "from pathlib import Path\nfrom evalkit.errors import UserError\n"
+        "from evalkit.store.cache import ResponseCache\n"
+        f"try:\n    ResponseCache(Path({str(path)!r}))\nexcept UserError as exc:\n"
+        "    print(exc)\n"
+    )
+    command = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: permissions cannot be enforced")
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner",
+                   "--inh-caps=-all", *command]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert "cannot open it for writing (attempt to write a readonly database)" in out.stdout, (
+        out.stdout + out.stderr
+    )
