@@ -225,6 +225,8 @@ def test_a_read_only_cache_file_is_refused_when_opened(tmp_path):
         command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner",
                    "--inh-caps=-all", *command]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if out.returncode != 0 and out.stderr.startswith("setpriv:"):
+        pytest.skip(f"setpriv cannot drop capabilities here: {out.stderr.strip()}")
     assert "cannot open it for writing (attempt to write a readonly database)" in out.stdout, (
         out.stdout + out.stderr
     )
