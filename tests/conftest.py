@@ -160,7 +160,6 @@ def cli_in_process(
         for name, logger in logging.root.manager.loggerDict.items()
         if isinstance(logger, logging.Logger)
     }
-    saved_filters = list(warnings.filters)
     blocked = {name for name, module in sys.modules.items() if module is None}
     stdout, stderr = io.StringIO(), io.StringIO()
     status = 0
@@ -168,7 +167,11 @@ def cli_in_process(
         os.environ.update(env or {})
         if cwd is not None:
             os.chdir(cwd)
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        with (
+            warnings.catch_warnings(),  # the filters a command sets end with it
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr),
+        ):
             try:
                 main(list(args))
             except SystemExit as exc:
@@ -191,8 +194,6 @@ def cli_in_process(
             if isinstance(logger, logging.Logger):
                 logger.setLevel(saved_levels.get(name, logging.NOTSET))
         logging.captureWarnings(False)
-        warnings.filters[:] = saved_filters
-        warnings._filters_mutated()  # type: ignore[attr-defined]
         for name in [n for n, m in sys.modules.items() if m is None and n not in blocked]:
             del sys.modules[name]  # a command's import block (torchao) ends with it
         for signum, handler in saved_signals.items():
