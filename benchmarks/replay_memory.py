@@ -1,15 +1,17 @@
 """Peak memory of a replay run of N samples (default 1,000,000), and its aggregates checked.
 
-    python benchmarks/replay_memory.py [N] [--chunks K]
+    python benchmarks/replay_memory.py [N] [--chunks K] [--report]
 
-The run (`run_evaluation`, exact match, report off: the pipeline as `evalkit run` calls it) goes
-in a child process; its peak resident memory is the child's ru_maxrss (goal, issue 24: <= 500 MB
-at 1,000,000). The parent then checks run.json's aggregate against a direct computation from the
-files: exact match of every output against its answer (evalkit.scorers.match.exact_match, data
-order) and the same seeded bootstrap (evalkit.stats.bootstrap.mean_ci): value, CI, n and n_failed
-must
-be equal (==). With --chunks K it also runs the same data as K runs of N/K samples and checks that
-their sufficient statistics (sum of the per-sample values, n) combine to the whole run's value.
+The run goes in a child process: `run_evaluation` (exact match, report off: the pipeline as
+`evalkit run` calls it), or with --report the whole `evalkit run` after start-up
+(`evalkit.app.session.finish_run`: the pipeline, then samples.jsonl read back for the console's
+tables and report.html with its stored analysis). Its peak resident memory is the child's
+ru_maxrss (goal, issue 24: <= 500 MB at 1,000,000). The parent then checks run.json's aggregate
+against a direct computation from the files: exact match of every output against its answer
+(evalkit.scorers.match.exact_match, data order) and the same seeded bootstrap
+(evalkit.stats.bootstrap.mean_ci): value, CI, n and n_failed must be equal (==). With --chunks K
+it also runs the same data as K runs of N/K samples and checks that their sufficient statistics
+(sum of the per-sample values, n) combine to the whole run's value.
 """
 
 from __future__ import annotations
@@ -38,20 +40,21 @@ import sys, time
 from pathlib import Path
 from evalkit.config import RunConfig
 from evalkit.stages.pipeline import run_evaluation
-task, run_dir = sys.argv[1], Path(sys.argv[2])
+from evalkit.app.session import finish_run
+task, run_dir, report = sys.argv[1], Path(sys.argv[2]), sys.argv[3] == "report"
 config = RunConfig.from_dict({"suite": {"name": "mem", "tasks": [task]},
     "model": {"name": "replay", "backend": "replay"}, "progress": False,
-    "report": {"enabled": False}, "cache": {"enabled": False}})
+    "report": {"enabled": report}, "cache": {"enabled": False}})
 start = time.perf_counter()
-run_evaluation(config, run_dir)
+finish_run(config, run_dir) if report else run_evaluation(config, run_dir)
 print(f"{time.perf_counter() - start:.1f}")
 """
 
 
-def run_child(task: Path, run_dir: Path) -> tuple[float, float]:
-    """(seconds of run_evaluation, peak RSS in MB) of one run in a fresh process."""
+def run_child(task: Path, run_dir: Path, report: bool = False) -> tuple[float, float]:
+    """(seconds of the run, peak RSS in MB) of one run in a fresh process."""
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(task), str(run_dir)],
+        [sys.executable, "-c", CHILD, str(task), str(run_dir), "report" if report else "-"],
         check=True,
         capture_output=True,
         text=True,
@@ -91,18 +94,23 @@ def main(argv: list[str]) -> None:
     args = [a for a in argv if not a.startswith("--")]
     n = int(args[0]) if args else 1_000_000
     chunks = int(argv[argv.index("--chunks") + 1]) if "--chunks" in argv else 0
+    report = "--report" in argv
     work = Path(tempfile.mkdtemp(prefix="evalkit-mem-"))
     try:
         task = make_task(work / "task", n)
         load_before = os.getloadavg()[0]
-        seconds, peak = run_child(task, work / "run")
+        seconds, peak = run_child(task, work / "run", report)
         load_after = os.getloadavg()[0]
         got = aggregate_of(work / "run")
         values = direct_values(task)
         value, low, high = mean_ci(values, 1234, 1000)
         want = {"value": value, "ci_low": low, "ci_high": high, "n": len(values), "n_failed": 0}
         same = all(got[k] == v for k, v in want.items())
-        print(f"{n:,} replayed samples, exact match: {seconds:.1f} s in run_evaluation")
+        what = "finish_run (the pipeline, console tables, report)" if report else "run_evaluation"
+        print(f"{n:,} replayed samples, exact match: {seconds:.1f} s in {what}")
+        if report:
+            size = (work / "run" / "report.html").stat().st_size / 1e6
+            print(f"report.html: {size:.1f} MB")
         print(f"peak RSS of the run's process: {peak:.0f} MB (goal <= 500 MB)")
         print(f"aggregate == direct computation from the files: {same} ({got['value']:.6f})")
         print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after")

@@ -17,6 +17,7 @@ from pydantic_core import to_jsonable_python
 
 from evalkit.abort import DEFAULT_MAX_CONSECUTIVE_FAILURES
 from evalkit.errors import UserError
+from evalkit.limits import BROWSER_SAMPLES
 from evalkit.validation import first_error
 
 
@@ -134,7 +135,10 @@ class ScoringConfig(_Strict):
 class ReportConfig(_Strict):
     enabled: bool = Field(True, description="Write RUN_DIR/report.html at the end of the run.")
     max_samples: int | None = Field(
-        None, ge=0, description="Outputs per task x model in the sample browser (None: all)."
+        BROWSER_SAMPLES,
+        ge=0,
+        description="Outputs per task x model in the sample browser, the first by data order "
+        "(None: all; statistics always use every output).",
     )
 
 

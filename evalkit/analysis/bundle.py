@@ -13,9 +13,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from evalkit.analysis.run_digest import RunDigest, digest_of
 from evalkit.analysis.rundir import open_run
 from evalkit.errors import UserError, did_you_mean
 from evalkit.stages.metricspec import MetricTable
+from evalkit.store.columns import GroupColumns
 from evalkit.types import Aggregate, RunRecord, SampleRecord, UsageSummary
 
 # Keys that differ between any two runs without saying anything about the model variant.
@@ -24,21 +26,36 @@ _IGNORED_KEYS = ("run_dir", "sweep_dir", "progress", "cache", "report", "scoring
 
 @dataclass(frozen=True)
 class LabelledRun:
-    """One run of a report: its label (the run directory's name), run.json and records."""
+    """One run of a report: its label (the run directory's name), run.json and its latest
+    sample records as a `RunDigest` (records in memory are digested when it is made)."""
 
     label: str
     run: RunRecord
-    records: list[SampleRecord]
+    digest: RunDigest
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.digest, RunDigest):  # a list of records
+            object.__setattr__(self, "digest", digest_of(self.digest))
+
+    @property
+    def models(self) -> list[str]:
+        return self.digest.models
 
 
 @dataclass
 class ReportBundle:
-    """Everything a report shows, with model names made unique across runs."""
+    """Everything a report shows, with model names made unique across runs: the runs' columns
+    (`groups`, every number of every latest record) and the records kept whole (`shown` in the
+    sample browser, `human_rated` for the heatmap's human columns)."""
 
     runs: list[LabelledRun]
-    records: list[SampleRecord]
+    groups: dict[tuple[str, str], GroupColumns]
+    shown: list[SampleRecord]
+    human_rated: list[SampleRecord]
     aggregates: list[Aggregate]
     usage: list[UsageSummary]
+    n_records: int = 0
+    group_runs: dict[tuple[str, str], int] = field(default_factory=dict)  # group -> run's place
     metrics: MetricTable = field(default_factory=MetricTable)  # stored specs: no scorer is built
     run_models: list[list[str]] = field(default_factory=list)  # per run, its model labels
 
@@ -50,23 +67,31 @@ class ReportBundle:
 
     @cached_property
     def models(self) -> list[str]:
-        return list(dict.fromkeys(r.model for r in self.records))
+        return list(dict.fromkeys(model for _, model in self.groups))
+
+    def task_models(self, task: str) -> list[str]:
+        """The models with records of `task`, in the order their first record was written."""
+        return [model for t, model in self.groups if t == task]
 
     @property
     def seed(self) -> int:
         return self.runs[0].run.seed
 
 
-def load_runs(run_dirs: Sequence[Path]) -> list[LabelledRun]:
+def load_runs(run_dirs: Sequence[Path], max_samples: int | None = None) -> list[LabelledRun]:
     """Each run directory read (`evalkit.analysis.rundir.open_run`), labelled by its name, with its
-    latest records (references restored from unchanged task data). A run that is not complete
-    is named in a warning; one whose samples.jsonl lacks samples run.json counted is a
+    latest records as a digest (`StoredRun.digest`: the sample browser's first `max_samples` per
+    task x model kept whole, references restored from unchanged task data). A run that is not
+    complete is named in a warning; one whose samples.jsonl lacks samples run.json counted is a
     UserError (`StoredRun.check_samples_agree`)."""
     runs = [open_run(path) for path in run_dirs]
+    labelled = []
     for run in runs:
         run.warn_if_incomplete()
-        run.check_samples_agree()
-    return [LabelledRun(r.name, r.record, r.records) for r in runs]
+        digest = run.digest(max_samples)
+        run.check_samples_agree(digest)
+        labelled.append(LabelledRun(run.name, run.record, digest))
+    return labelled
 
 
 def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -98,7 +123,7 @@ def model_labels(runs: Sequence[LabelledRun]) -> list[dict[str, str]]:
     is; one in several becomes `name [what differs]`, or `name [run#i]` when nothing does)."""
     owners: dict[str, list[int]] = {}
     for i, run in enumerate(runs):
-        for model in dict.fromkeys(r.model for r in run.records):
+        for model in run.models:
             owners.setdefault(model, []).append(i)
     labels: list[dict[str, str]] = [{} for _ in runs]
     for model, indices in owners.items():
@@ -113,7 +138,7 @@ def model_labels(runs: Sequence[LabelledRun]) -> list[dict[str, str]]:
     return labels
 
 
-def _renamed(run: LabelledRun, names: dict[str, str]) -> tuple[list[Any], list[Any], list[Any]]:
+def _renamed(run: LabelledRun, names: dict[str, str]) -> tuple[RunDigest, list[Any], list[Any]]:
     def rename(items: Sequence[Any]) -> list[Any]:
         return [
             x
@@ -122,19 +147,24 @@ def _renamed(run: LabelledRun, names: dict[str, str]) -> tuple[list[Any], list[A
             for x in items
         ]
 
-    return rename(run.records), rename(run.run.aggregates), rename(run.run.usage)
+    return run.digest.renamed(names), rename(run.run.aggregates), rename(run.run.usage)
 
 
 def bundle_runs(runs: Sequence[LabelledRun]) -> ReportBundle:
     if not runs:
         raise UserError("no runs to report on")
-    bundle = ReportBundle(list(runs), [], [], [])
-    for run, names in zip(runs, model_labels(runs), strict=True):
-        records, aggregates, usage = _renamed(run, names)
-        bundle.records.extend(records)
+    bundle = ReportBundle(list(runs), {}, [], [], [], [])
+    for place, (run, names) in enumerate(zip(runs, model_labels(runs), strict=True)):
+        digest, aggregates, usage = _renamed(run, names)
+        for key, group in digest.groups.items():
+            bundle.groups.setdefault(key, group)
+            bundle.group_runs.setdefault(key, place)
+        bundle.shown.extend(digest.shown)
+        bundle.human_rated.extend(digest.human_rated)
+        bundle.n_records += digest.n_records
         bundle.aggregates.extend(aggregates)
         bundle.usage.extend(usage)
-        bundle.run_models.append(list(dict.fromkeys(r.model for r in records)))
+        bundle.run_models.append(digest.models)
         bundle.metrics.add(run.run.metric_specs, dict(run.run.task_scorers))
     return bundle
 

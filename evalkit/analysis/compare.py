@@ -21,7 +21,7 @@ import numpy as np
 from evalkit.analysis.bundle import LabelledRun, model_labels
 from evalkit.analysis.rundir import open_run
 from evalkit.errors import UserError, did_you_mean
-from evalkit.stages.metricspec import MetricTable, score_row
+from evalkit.stages.metricspec import MetricTable
 from evalkit.stats.bootstrap import corpus_ci
 from evalkit.stats.significance import Resampled, Statistic, resample_values_many
 from evalkit.stats.significance_policy import (
@@ -30,7 +30,7 @@ from evalkit.stats.significance_policy import (
     holm_by_family,
     paired_outcome,
 )
-from evalkit.types import SampleRecord
+from evalkit.store.columns import GroupColumns
 
 Test = ResamplingTest
 
@@ -66,7 +66,10 @@ class Comparison:
 
 @dataclass
 class LoadedRecords:
-    records: dict[tuple[str, str], dict[str, SampleRecord]]  # (task, model) -> id -> record
+    """The latest sample records of one or more runs as columns (`RunDigest.groups`, labelled
+    model names), with the metric specs to test them by."""
+
+    groups: dict[tuple[str, str], GroupColumns]  # (task, model) -> its columns, ids kept
     metrics: MetricTable
     models: list[str]
     _columns: dict[tuple[str, str, str], tuple[dict[str, int], np.ndarray]] = field(
@@ -74,6 +77,10 @@ class LoadedRecords:
     )
     # (task, model, metric, shared ids, seed, B) -> that model's bootstrap statistics
     _resamples: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def has(self, task: str, model: str) -> bool:
+        """Whether `model` has records of `task`."""
+        return (task, model) in self.groups
 
     def resampled(
         self, key: tuple[str, str, str], ids: tuple[str, ...], statistic: Statistic, seed: int
@@ -93,7 +100,7 @@ class LoadedRecords:
                     m
                     for m in self.models
                     if m != model
-                    and (task, m) in self.records
+                    and self.has(task, m)
                     and (task, m, metric, ids, seed, n_resamples) not in self._resamples
                     and self.column(task, m, metric)[0].keys() >= wanted
                 ]
@@ -111,45 +118,56 @@ class LoadedRecords:
         return values
 
     def column(self, task: str, model: str, metric: str) -> tuple[dict[str, int], np.ndarray]:
-        """The samples where `metric` scored ok (id -> row) and their rows (the value, or the
-        sufficient statistics of a corpus metric); built once, reused by every comparison."""
+        """The samples where `metric` scored ok in their latest record (id -> row) and their rows
+        (the value, or the sufficient statistics of a corpus metric: `score_row`); built once,
+        reused by every comparison."""
         key = (task, model, metric)
         if key not in self._columns:
-            positions: dict[str, int] = {}
-            rows: list[list[float]] = []
-            for sample_id, record in self.records[(task, model)].items():
-                score = next((s for s in record.scores if s.name == metric), None)
-                if score is not None and score.status == "ok":
-                    positions[sample_id] = len(rows)
-                    rows.append(score_row(score))
-            self._columns[key] = (positions, np.array(rows, dtype=np.float64))
+            self._columns[key] = ok_rows(self.groups[(task, model)], metric)
         return self._columns[key]
 
 
+def ok_rows(group: GroupColumns, metric: str) -> tuple[dict[str, int], np.ndarray]:
+    """(sample id -> row, rows) of the latest records of `group` whose `metric` scored ok, in
+    latest-record order; a row is the score's sufficient statistics when the metric keeps them,
+    else its value alone (`evalkit.stages.metricspec.score_row`)."""
+    assert group.ids is not None, "columns read without sample ids"
+    column = group.metrics.get(metric)
+    if column is None:
+        return {}, np.empty((0, 1), dtype=np.float64)
+    _, rank, _ = group.latest()
+    rows = np.frombuffer(column.rows, dtype=np.int64)
+    ok = np.frombuffer(column.ok, dtype=np.uint8).astype(bool) & (rank[rows] >= 0)
+    entries = np.flatnonzero(ok)
+    entries = entries[np.argsort(rank[rows[entries]], kind="stable")]
+    stats = column.stats_matrix()
+    if stats is None:
+        matrix = np.frombuffer(column.values, dtype=np.float64)[entries].reshape(-1, 1)
+    else:
+        matrix = stats[entries]
+    positions = {group.ids[int(r)]: k for k, r in enumerate(rows[entries])}
+    return positions, np.ascontiguousarray(matrix, dtype=np.float64)
+
+
 def _load(run_dirs: Sequence[Path]) -> LoadedRecords:
-    """The runs' latest records by (task, model); a model name found in several runs is
-    labelled per run as the report labels it (`sys [path=b.jsonl]`), so two runs of one model
-    are compared with each other instead of the second being taken for more of the first."""
-    records: dict[tuple[str, str], dict[str, SampleRecord]] = {}
+    """The runs' latest records by (task, model), as columns; a model name found in several
+    runs is labelled per run as the report labels it (`sys [path=b.jsonl]`), so two runs of one
+    model are compared with each other instead of the second being taken for more of the
+    first."""
+    groups: dict[tuple[str, str], GroupColumns] = {}
     metrics = MetricTable()
     models: list[str] = []
     stored_runs = [open_run(run_dir) for run_dir in run_dirs]
-    runs = [LabelledRun(s.name, s.record, s.stored_records) for s in stored_runs]
-    for stored, names in zip(stored_runs, model_labels(runs), strict=True):
+    runs = [LabelledRun(s.name, s.record, s.digest(max_samples=0)) for s in stored_runs]
+    for stored, run, names in zip(stored_runs, runs, model_labels(runs), strict=True):
         stored.warn_if_incomplete()
-        stored.check_samples_agree()
+        stored.check_samples_agree(run.digest)
         metrics.add(stored.record.metric_specs, dict(stored.record.task_scorers))
-        for record in stored.stored_records:
-            if names.get(record.model, record.model) != record.model:
-                record = record.model_copy(update={"model": names[record.model]})
-            key = (record.task, record.model)
-            if key in records and record.sample_id not in records[key]:
-                records[key][record.sample_id] = record
-            elif key not in records:
-                records[key] = {record.sample_id: record}
-            if record.model not in models:
-                models.append(record.model)
-    return LoadedRecords(records, metrics, models)
+        for key, group in run.digest.renamed(names).groups.items():
+            groups.setdefault(key, group)
+            if key[1] not in models:
+                models.append(key[1])
+    return LoadedRecords(groups, metrics, models)
 
 
 def compare_pair(
@@ -247,12 +265,12 @@ def compare_runs(
     policy = SignificancePolicy(alpha=alpha, resampling_test=test, min_resamples=n_resamples)
     raw = []
     for task in data.metrics.specs:
-        in_task = [m for m in data.models if (task, m) in data.records]
+        in_task = [m for m in data.models if data.has(task, m)]
         base = baseline or (in_task[0] if in_task else "")
-        if (task, base) not in data.records:
+        if not data.has(task, base):
             logger.warning("compare: task %s has no model '%s' (the baseline): skipped", task, base)
             continue
-        others = [m for m in data.models if m != base and (task, m) in data.records]
+        others = [m for m in data.models if m != base and data.has(task, m)]
         for metric in data.metrics.metrics(task):
             for model in others:
                 row = compare_pair(

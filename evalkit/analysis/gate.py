@@ -30,9 +30,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalkit import __version__
+from evalkit.analysis.compare import ok_rows
 from evalkit.analysis.rundir import open_run
 from evalkit.errors import UserError
-from evalkit.stages.metricspec import MetricTable, score_row
+from evalkit.stages.metricspec import MetricTable
 from evalkit.stats.significance_policy import (
     PairedOutcome,
     SignificancePolicy,
@@ -127,16 +128,16 @@ def snapshot_of_run(run_dir: Path, *, baseline: bool = False) -> Snapshot:
             f"{run_dir}: the run is {run.status}, not complete: a baseline from it would gate "
             "only the models and samples it reached (resume it by rerunning its command)"
         )
-    stored.check_samples_agree()
+    digest = stored.digest(max_samples=0)  # columns only: no record is kept whole
+    stored.check_samples_agree(digest)
     rows: dict[str, dict[str, dict[str, Rows]]] = {}
-    for record in stored.stored_records:
-        for score in record.scores:
-            if score.status != "ok":
-                continue
-            row = score_row(score)
-            rows.setdefault(record.task, {}).setdefault(record.model, {}).setdefault(
-                score.name, {}
-            )[record.sample_id] = row
+    for (task, model), group in digest.groups.items():
+        for metric in group.metrics:
+            positions, matrix = ok_rows(group, metric)
+            if positions:
+                rows.setdefault(task, {}).setdefault(model, {})[metric] = {
+                    sample_id: matrix[place].tolist() for sample_id, place in positions.items()
+                }
     better = {a.metric: a.higher_is_better for a in run.aggregates}
     specs = {task: [s.model_dump(mode="json") for s in v] for task, v in run.metric_specs.items()}
     return Snapshot(str(run_dir), dict(run.task_scorers), better, rows, specs)

@@ -96,7 +96,7 @@ def analyse_bundle(
         baselines = task_baselines(bundle, base)
         comparison = finite(every_baseline(bundle, baselines, n_resamples=n_resamples, data=data))
     if agreement is None:
-        agreement = [t for r in bundle.runs for t in agreement_tables(r.run, r.records)]
+        agreement = [t for r in bundle.runs for t in agreement_tables(r.run, r.digest.human_rated)]
     ranked_by = {t: (m, src) for t in bundle.tasks for m, src in [rank_metric(bundle, t)] if m}
     summary = summary_tables(
         bundle,
@@ -118,7 +118,7 @@ def analyse_bundle(
             )
             for r in bundle.runs
         ],
-        n_outputs=f"{len(bundle.records):,}",
+        n_outputs=f"{bundle.n_records:,}",
         n_models=len(models),
         n_tasks=len(bundle.tasks),
         summary=summary,

@@ -11,25 +11,21 @@ every model against the task's baseline for the comparison view.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from typing import Any
 
 from evalkit.analysis.bundle import ReportBundle
 from evalkit.analysis.compare import LoadedRecords, adjust, compare_pair
 from evalkit.analysis.stored import SummaryCell, SummaryTable
 from evalkit.stats.significance_policy import SignificancePolicy, holm_by_family
-from evalkit.types import Aggregate, SampleRecord
+from evalkit.types import Aggregate
 
 POLICY = SignificancePolicy()
 ALPHA = POLICY.alpha
 
 
 def loaded(bundle: ReportBundle) -> LoadedRecords:
-    """The bundle's records for paired tests; pass one to several calls to share its caches."""
-    records: dict[tuple[str, str], dict[str, SampleRecord]] = defaultdict(dict)
-    for record in bundle.records:
-        records[(record.task, record.model)][record.sample_id] = record
-    return LoadedRecords(dict(records), bundle.metrics, bundle.models)
+    """The bundle's columns for paired tests; pass one to several calls to share its caches."""
+    return LoadedRecords(bundle.groups, bundle.metrics, bundle.models)
 
 
 def _has_spec(bundle: ReportBundle, task: str, metric: str) -> bool:
@@ -128,7 +124,7 @@ def task_baselines(bundle: ReportBundle, baseline: str) -> dict[str, str]:
     else the task's first model (a merged report may hold tasks with disjoint models)."""
     out = {}
     for task in bundle.tasks:
-        models = list(dict.fromkeys(r.model for r in bundle.records if r.task == task))
+        models = bundle.task_models(task)
         if models:
             out[task] = baseline if baseline in models else models[0]
     return out
@@ -147,7 +143,7 @@ def baseline_comparisons(
     data = data or loaded(bundle)
     raw = []
     for task, baseline in baselines.items():
-        others = [m for m in bundle.models if m != baseline and (task, m) in data.records]
+        others = [m for m in bundle.models if m != baseline and data.has(task, m)]
         for metric in dict.fromkeys(a.metric for a in bundle.aggregates if a.task == task):
             if not _has_spec(bundle, task, metric):
                 continue
@@ -197,7 +193,7 @@ def every_baseline(
     rows = baseline_comparisons(bundle, baselines, n_resamples=n_resamples, data=data)
     by_baseline: dict[str, dict[str, list[list[Any]]]] = {}
     for task, default in baselines.items():
-        models = [m for m in bundle.models if (task, m) in data.records]
+        models = [m for m in bundle.models if data.has(task, m)]
         chosen = models if len(models) <= MAX_BASELINE_MODELS else [default]
         by_baseline[task] = {}
         for base in chosen:

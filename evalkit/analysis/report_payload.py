@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from evalkit.analysis.bundle import ReportBundle
 from evalkit.stats.pareto import pareto_front
-from evalkit.stats.rankcorr import spearman_matrix
+from evalkit.stats.rankcorr import spearman_table
 from evalkit.types import Aggregate, SampleRecord, UsageSummary
 
 AXES = ("lat50", "lat95", "cost1k")
@@ -86,24 +89,79 @@ def _frontiers(bundle: ReportBundle, usage: list[dict[str, Any]]) -> dict[str, A
 
 
 def _heatmaps(bundle: ReportBundle) -> dict[str, Any]:
-    """Spearman correlation between every pair of metrics (and human ratings) over outputs."""
-    rows: dict[str, list[dict[str, float]]] = defaultdict(list)
-    for r in bundle.records:
-        row = {s.name: s.value for s in r.scores if s.status == "ok"}
-        human = r.generation.metadata.get("human")
-        if isinstance(human, dict):
-            row.update({f"human: {k}": float(v) for k, v in human.items()})
-        rows[r.task].append(row)
+    """Spearman correlation between every pair of metrics (and human ratings) over outputs: one
+    row per latest record of the task with its `ok` scores and the human ratings its output
+    carries, read from the bundle's columns in the records' order (run, then as written)."""
+    human: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in bundle.human_rated:
+        ratings = r.generation.metadata.get("human")
+        if isinstance(ratings, dict):
+            human[(r.task, r.model, r.sample_id)] = ratings
     out = {}
-    for task, task_rows in rows.items():
-        columns = list(dict.fromkeys(c for row in task_rows for c in row))
+    for task in bundle.tasks:
+        blocks = [
+            _heatmap_block(bundle, (task, model), human) for model in bundle.task_models(task)
+        ]
+        columns = list(dict.fromkeys(c for block in blocks for c in block.values))
         if len(columns) < 2:
             continue
         ordered = sorted(columns, key=lambda c: (c.startswith("human: "), c))
-        corr = spearman_matrix(task_rows, ordered, min_periods=10)
+        n = sum(block.n for block in blocks)
+        table = np.full((n, len(ordered)), math.nan)
+        start = 0
+        for block in blocks:
+            for name, values in block.values.items():
+                table[start : start + block.n, ordered.index(name)] = values
+            start += block.n
+        order = np.lexsort(
+            (
+                np.concatenate([block.first for block in blocks]),
+                np.concatenate([np.full(block.n, block.run) for block in blocks]),
+            )
+        )
+        corr = spearman_table(table[order], min_periods=10)
         matrix = [[_num(v, 3) for v in line] for line in corr]
-        out[task] = {"labels": ordered, "matrix": matrix, "n": len(task_rows)}
+        out[task] = {"labels": ordered, "matrix": matrix, "n": n}
     return out
+
+
+@dataclass(frozen=True)
+class _HeatmapBlock:
+    """One task x model's latest records for the heatmap: how many, its run's place in the
+    bundle, each record's first place in samples.jsonl, and column name -> values."""
+
+    n: int
+    run: int
+    first: np.ndarray
+    values: dict[str, np.ndarray]
+
+
+def _heatmap_block(
+    bundle: ReportBundle,
+    key: tuple[str, str],
+    human: dict[tuple[str, str, str], dict[str, Any]],
+) -> _HeatmapBlock:
+    """A metric's values where it scored ok (NaN elsewhere; a metric never ok has no column),
+    and `human: DIMENSION` for the ratings outputs carry."""
+    group = bundle.groups[key]
+    rows, rank, first = group.latest()
+    values: dict[str, np.ndarray] = {}
+    for metric, column in group.metrics.items():
+        at = rank[np.frombuffer(column.rows, dtype=np.int64)]
+        ok = np.frombuffer(column.ok, dtype=np.uint8).astype(bool) & (at >= 0)
+        if ok.any():
+            filled = np.full(len(rows), math.nan)
+            filled[at[ok]] = np.frombuffer(column.values, dtype=np.float64)[ok]
+            values[metric] = filled
+    if human and group.ids is not None:
+        task, model = key
+        for place, row in enumerate(rows):
+            for dimension, rating in human.get((task, model, group.ids[int(row)]), {}).items():
+                name = f"human: {dimension}"
+                if name not in values:
+                    values[name] = np.full(len(rows), math.nan)
+                values[name][place] = float(rating)
+    return _HeatmapBlock(len(rows), bundle.group_runs.get(key, 0), first[rows], values)
 
 
 def _human_ratings(record: SampleRecord) -> dict[str, float]:
@@ -143,7 +201,7 @@ def _samples_and_outputs(
         "s": [], "m": [], "t": [], "v": [], "e": {}, "f": {}, "x": {}, "a": {}, "h": {}
     }  # fmt: skip
     position = {t: i for i, t in enumerate(tasks)}
-    ordered = sorted(bundle.records, key=lambda r: (position.get(r.task, 0), r.index))
+    ordered = sorted(bundle.shown, key=lambda r: (position.get(r.task, 0), r.index))
     ordered = _capped(ordered, max_samples)
     model_position = {m: i for i, m in enumerate(models)}
     for r in ordered:
@@ -197,10 +255,7 @@ def build_payload(
     return {
         "tasks": bundle.tasks,
         "models": bundle.models,
-        "taskModels": {
-            t: list(dict.fromkeys(r.model for r in bundle.records if r.task == t))
-            for t in bundle.tasks
-        },
+        "taskModels": {t: bundle.task_models(t) for t in bundle.tasks},
         "metrics": _metrics(bundle),
         "aggregates": [_aggregate_row(a) for a in bundle.aggregates],
         "usage": usage,

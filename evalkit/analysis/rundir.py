@@ -27,6 +27,7 @@ from evalkit.store.run_store import PAIRWISE_FILE, RunStore
 from evalkit.types import RunRecord, SampleRecord
 
 if TYPE_CHECKING:  # imported when first used: a reader of run.json alone needs neither
+    from evalkit.analysis.run_digest import RunDigest
     from evalkit.stages.metricspec import MetricTable
     from evalkit.tasks.task import Task
     from evalkit.types import Sample
@@ -61,16 +62,20 @@ class StoredRun:
         """pairwise.jsonl: the pairwise judgments `evalkit judge run` stored (if any)."""
         return self.path / PAIRWISE_FILE
 
-    def check_samples_agree(self) -> None:
+    def check_samples_agree(self, digest: RunDigest | None = None) -> None:
         """Raise UserError when samples.jsonl holds fewer `ok` scores of a task x model x metric
         than run.json's aggregate of it counted (`n`): the directory changed after the run (a
         line deleted, the file cut short, replaced or removed), and numbers recomputed from its
-        samples would contradict those run.json states. Reads the sample records."""
-        found: Counter[tuple[str, str, str]] = Counter()
-        for record in self.stored_records:
-            for score in record.scores:
-                if score.status == "ok":
-                    found[(record.task, record.model, score.name)] += 1
+        samples would contradict those run.json states. Counts from `digest` (this run's, as
+        `digest()` reads it) when given, else from the sample records."""
+        if digest is not None:
+            found = digest.ok_counts()
+        else:
+            found = Counter()
+            for record in self.stored_records:
+                for score in record.scores:
+                    if score.status == "ok":
+                        found[(record.task, record.model, score.name)] += 1
         for a in self.record.aggregates:
             held = found[(a.task, a.model, a.metric)]
             if held < a.n:
@@ -79,6 +84,24 @@ class StoredRun:
                     f"{a.task}/{a.model}/{a.metric} where run.json counted {a.n}: the run "
                     "directory changed after the run (rerun its command to complete it)"
                 )
+
+    def digest(self, max_samples: int | None = None) -> RunDigest:
+        """The latest sample records as columns, with the sample browser's first `max_samples`
+        per task x model kept whole (None: all) and references restored as `records` does
+        (`evalkit.analysis.run_digest.read_digest`)."""
+        from evalkit.analysis.run_digest import read_digest
+
+        digest = read_digest(self.store, max_samples)
+        missing = {r.task for r in digest.shown if not r.references}
+        if missing:
+            found = {task: self.task_references(task) for task in missing}
+            digest.shown = [
+                r.model_copy(update={"references": found[r.task][r.sample_id]})
+                if not r.references and r.sample_id in found.get(r.task, {})
+                else r
+                for r in digest.shown
+            ]
+        return digest
 
     @property
     def status_text(self) -> str:

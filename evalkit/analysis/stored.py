@@ -253,7 +253,7 @@ def stored_analysis(
     from evalkit.analysis.bundle import bundle_runs, load_runs, resolve_baseline
     from evalkit.analysis.report_analysis import analyse_bundle
 
-    bundle = bundle_runs(load_runs(run_dirs))
+    bundle = bundle_runs(load_runs(run_dirs, max_samples))
     chosen = resolve_baseline(bundle, run_dirs, baseline)
     analysis = analyse_bundle(bundle, key=key, baseline=chosen, max_samples=max_samples)
     return write_analysis(where, analysis)

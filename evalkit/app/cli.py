@@ -14,6 +14,7 @@ import click
 from evalkit import __version__
 from evalkit.abort import RunFailed, Terminated
 from evalkit.errors import UserError
+from evalkit.limits import BROWSER_SAMPLES
 from evalkit.store.redact import redact
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
@@ -361,8 +362,10 @@ def compare(
 @click.option(
     "--max-samples",
     type=click.IntRange(min=0),
-    default=None,
-    help="Outputs per task x model shown.",
+    default=BROWSER_SAMPLES,
+    show_default=True,
+    help="Outputs per task x model in the sample browser, the first by data order (the "
+    "statistics always use every output).",
 )
 def report(
     run_dirs: tuple[Path, ...], output: Path | None, baseline: str | None, max_samples: int | None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from rich.text import Text
 from evalkit.abort import RunAborted, RunFailed
 from evalkit.analysis.leaderboard import print_leaderboards
 from evalkit.analysis.metric_agreement import AgreementTable, agreement_tables
+from evalkit.analysis.run_digest import RunDigest, read_digest
 from evalkit.config import RunConfig
 from evalkit.console.logs import verbosity_from_env
 from evalkit.console.progress import RunProgress
@@ -24,27 +25,26 @@ from evalkit.stages.pipeline import estimate_evaluation, run_evaluation
 from evalkit.stages.usage import cut_off_lines
 from evalkit.store.redact import redact
 from evalkit.store.run_store import RunStore
-from evalkit.types import RunRecord, SampleRecord
+from evalkit.types import RunRecord
 
 _LISTED_FAILURES = 10
 logger = logging.getLogger(__name__)
 
 
-def report_failures(records: Sequence[SampleRecord], console: Console) -> None:
+def report_failures(digest: RunDigest, console: Console) -> None:
     """Name the samples whose generation failed, and how to redo exactly those."""
-    failed = [r for r in records if r.generation.error]
-    if not failed:
+    total = sum(digest.n_failed.values())
+    if not total:
         return
-    per_model = Counter((r.task, r.model) for r in failed)
-    summary = ", ".join(f"{task}/{model}: {n}" for (task, model), n in per_model.items())
+    summary = ", ".join(f"{task}/{model}: {n}" for (task, model), n in digest.n_failed.items())
     console.print(
         Text.assemble(
-            (f"{len(failed)} samples failed", "yellow"),
+            (f"{total} samples failed", "yellow"),
             f" ({summary}); rerun with the same run_dir and retry_failed=true"
             " to redo exactly those",
         )
     )
-    for record in failed[:_LISTED_FAILURES]:
+    for record in digest.failed[:_LISTED_FAILURES]:
         console.print(
             Text(
                 f"  {record.task}/{record.model}/{record.sample_id}: "
@@ -76,16 +76,16 @@ def report_truncations(record: RunRecord, console: Console) -> None:
     )
 
 
-def check_failures(records: Sequence[SampleRecord], fail_on_errors: bool) -> None:
+def check_failures(digest: RunDigest, fail_on_errors: bool) -> None:
     """Raise RunAborted (exit 3) when every sample failed, RunFailed (exit 1) when some did and
     `fail_on_errors` is set; the message counts them and quotes the first error."""
-    failed = [r for r in records if r.generation.error]
+    failed, records = sum(digest.n_failed.values()), digest.n_records
     if not failed:
         return
-    first = redact(failed[0].generation.error or "")
-    counts = f"{len(failed)} of {len(records)} samples failed; first error: {first}"
+    first = redact(digest.failed[0].generation.error or "")
+    counts = f"{failed} of {records} samples failed; first error: {first}"
     retry = "; rerun with the same run_dir and retry_failed=true to redo exactly those"
-    if len(failed) == len(records):
+    if failed == records:
         raise RunAborted(f"every sample failed ({counts}){retry}")
     if fail_on_errors:
         raise RunFailed(f"{counts} (fail_on_errors=true){retry}")
@@ -193,11 +193,12 @@ def finish_run(config: RunConfig, run_dir: Path) -> RunRecord | None:
     store = RunStore(run_dir)
     with RunProgress(enabled=config.progress) as progress:
         record = run_evaluation(config, run_dir, progress)
-        latest = store.latest_records()
-        if all(r.generation.error for r in latest):
+        gc.collect()  # the pipeline's reference cycles, before the log is read back (~70 MB at 1M)
+        latest = read_digest(store, config.report.max_samples)
+        if sum(latest.n_failed.values()) == latest.n_records:
             check_failures(latest, config.fail_on_errors)  # nothing to report: one line, exit 3
         with progress.phase("analyse", None):
-            agreement = agreement_tables(record, latest)
+            agreement = agreement_tables(record, latest.human_rated)
         if config.report.enabled:
             with progress.phase("report", None):
                 html = render_report(

@@ -16,6 +16,7 @@ from evalkit.analysis.bundle import LabelledRun, ReportBundle, bundle_runs
 from evalkit.analysis.metric_agreement import AgreementTable
 from evalkit.analysis.page_text import embed_json, finite, plural
 from evalkit.analysis.report_analysis import analyse_bundle
+from evalkit.analysis.run_digest import RunDigest, digest_of
 from evalkit.analysis.stored import ANALYSIS_FILE, analysis_key, write_analysis
 from evalkit.report.render import (
     _ENV,
@@ -79,7 +80,7 @@ def render_runs(
 
 def render_report(
     run: RunRecord,
-    records: list[SampleRecord],
+    records: Sequence[SampleRecord] | RunDigest,
     *,
     label: str = "run",
     agreement: Sequence[AgreementTable] | None = None,
@@ -93,7 +94,8 @@ def render_report(
     """
     max_samples = run.config.get("report", {}).get("max_samples")
     cap = None if max_samples is None else int(max_samples)
-    bundle = bundle_runs([LabelledRun(label, run, records)])
+    digest = records if isinstance(records, RunDigest) else digest_of(records, cap)
+    bundle = bundle_runs([LabelledRun(label, run, digest)])
     if run_dir is None:
         return render_bundle(bundle, agreement=agreement, max_samples=cap)
     key = analysis_key([run_dir], baseline=None, max_samples=cap)

@@ -50,8 +50,13 @@ def spearman_matrix(
     table = np.array(
         [[_float(row.get(c)) for c in columns] for row in rows], dtype=np.float64
     ).reshape(len(rows), len(columns))
+    return spearman_table(table, min_periods=min_periods)
+
+
+def spearman_table(table: NDArray[np.float64], *, min_periods: int = 1) -> list[list[float]]:
+    """`spearman_matrix` of an (n rows x k columns) array, NaN where a row lacks a value."""
     present = ~np.isnan(table)
-    k = len(columns)
+    k = table.shape[1]
     out = [[math.nan] * k for _ in range(k)]
     for i in range(k):
         for j in range(i + 1):

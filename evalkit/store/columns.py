@@ -110,6 +110,7 @@ class GroupColumns:
     measured: dict[str, array[float]] = field(default_factory=dict)
     metrics: dict[str, MetricColumn] = field(default_factory=dict)
     pipelines: dict[str, PipelineColumn] = field(default_factory=dict)
+    ids: list[str] | None = None  # the sample ids, per row, when the RunColumns keeps them
     _latest: tuple[IntArray, IntArray, IntArray] | None = None
 
     def __len__(self) -> int:
@@ -168,9 +169,13 @@ class GroupColumns:
 
 
 class RunColumns:
-    """Columns of every task x model of a run, in the order their first record came."""
+    """Columns of every task x model of a run, in the order their first record came.
 
-    def __init__(self) -> None:
+    `keep_ids`: keep each row's sample id (`GroupColumns.ids`, about 60 bytes a sample), which
+    paired comparisons match samples by; aggregation needs only their hashes."""
+
+    def __init__(self, *, keep_ids: bool = False) -> None:
+        self.keep_ids = keep_ids
         self.groups: dict[tuple[str, str], GroupColumns] = {}
         self.first_ordinal: dict[tuple[str, str], int] = {}
         self.lines = 0
@@ -179,7 +184,7 @@ class RunColumns:
     def _group(self, task: str, model: str) -> GroupColumns:
         group = self.groups.get((task, model))
         if group is None:
-            group = self.groups[(task, model)] = GroupColumns()
+            group = self.groups[(task, model)] = GroupColumns(ids=[] if self.keep_ids else None)
             self.first_ordinal[(task, model)] = self.lines
         group._latest = None
         return group
@@ -238,6 +243,8 @@ class RunColumns:
         row = len(group)
         group.index.append(index)
         group.key.append(hash(sample_id))
+        if group.ids is not None:
+            group.ids.append(sample_id)
         group.ordinal.append(self.lines)
         group.status.append(_STATUS_CODE[status])
         group.failed.append(failed)

@@ -25,6 +25,7 @@ from evalkit.analysis.stored import (
     stored_analysis,
     write_analysis,
 )
+from evalkit.limits import BROWSER_SAMPLES
 from evalkit.report.page import render_bundle
 from evalkit.report.render import render_analysis
 from evalkit.stats.metaeval import Correlation
@@ -49,7 +50,7 @@ def _copy(run_dir: Path, tmp_path: Path) -> Path:
 
 
 def test_run_stores_the_analysis_its_report_was_drawn_from(synthetic_run):
-    key = analysis_key([synthetic_run], baseline=None, max_samples=None)
+    key = analysis_key([synthetic_run], baseline=None, max_samples=BROWSER_SAMPLES)
     stored = read_analysis(synthetic_run / ANALYSIS_FILE, key)
     assert stored is not None and stored.key == key
     # The page `evalkit run` wrote is the page drawn from the stored analysis, and the page the

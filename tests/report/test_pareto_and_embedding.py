@@ -69,12 +69,16 @@ def test_non_finite_numbers_become_null_before_embedding():
 
 def test_variants_of_one_model_are_labelled_by_the_setting_that_differs():
     from evalkit.analysis.bundle import LabelledRun, model_labels
-    from evalkit.types import RunRecord
+    from evalkit.types import Generation, Request, RunRecord, SampleRecord
 
     def run(label: str, quantization: str, model: str = "tiny") -> LabelledRun:
         config = {"model": {"name": "hf", "quantization": quantization}, "run_dir": label}
         record = RunRecord.model_construct(config=config)
-        sample = type("R", (), {"model": model})()
+        request = Request(task="t", sample_id="1", messages=[])
+        sample = SampleRecord(
+            task="t", model=model, sample_id="1", index=0, request=request,
+            generation=Generation(text="x"), scores=[],
+        )  # fmt: skip
         return LabelledRun(label, record, [sample])
 
     labels = model_labels([run("a", "none"), run("b", "int8"), run("c", "none", model="other")])

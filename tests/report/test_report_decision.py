@@ -140,7 +140,7 @@ def test_decision_says_when_latency_and_cost_were_not_measured(synthetic_run):
         u.model_copy(update={"latency_p50_s": None, "cost_usd": None}) for u in loaded.run.usage
     ]
     run = loaded.run.model_copy(update={"usage": usage})
-    page = render_bundle(bundle_runs([LabelledRun(loaded.label, run, loaded.records)]))
+    page = render_bundle(bundle_runs([LabelledRun(loaded.label, run, loaded.digest)]))
     (line,) = _decision_lines(page)
     assert line.endswith("; latency and cost not measured (replayed outputs).")
     assert "latency p50" not in line

@@ -58,7 +58,7 @@ def test_only_judges_above_the_threshold_are_flagged():
 def test_judges_tab_shows_no_python_reprs(synthetic_run):
     (loaded,) = load_runs([synthetic_run])
     run = loaded.run.model_copy(update={"judge_reports": REPORTS})
-    page = render_bundle(bundle_runs([LabelledRun(loaded.label, run, loaded.records)]))
+    page = render_bundle(bundle_runs([LabelledRun(loaded.label, run, loaded.digest)]))
     tab = re.search(r'<section id="judges".*?</section>', page, re.S).group(0)
     text = re.sub(r"<[^>]+>", " ", tab)
     assert not re.search(r"\bNone\b|\[\]|\{\}|\bTrue\b|\bFalse\b", text)
