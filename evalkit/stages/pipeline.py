@@ -12,6 +12,7 @@ columns are put in data order, so the aggregates equal an uninterrupted run's.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -19,6 +20,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -389,13 +391,37 @@ def run_evaluation(
     store = RunStore(run_dir)
     store.acquire_lock()  # before tasks and models load: a run_dir in use is refused at once
     try:
-        plans = plan_tasks(config)
-        try:
-            return _evaluate(config, plans, store, started, progress)
-        finally:
-            _close_backends(plans)
+        with fewer_full_collections():
+            plans = plan_tasks(config)
+            try:
+                return _evaluate(config, plans, store, started, progress)
+            finally:
+                _close_backends(plans)
     finally:
         store.release_lock()
+
+
+FULL_COLLECTION_THRESHOLD = 1000
+
+
+@contextmanager
+def fewer_full_collections() -> Iterator[None]:
+    """Raise Python's generation-2 threshold (`gc.set_threshold`'s third value, default 10) to
+    FULL_COLLECTION_THRESHOLD while a run is in progress, then restore it.
+
+    A run holds its planned samples (up to 100,000 a task) and their requests while it works:
+    about a million tracked objects, which every full collection walks. In a replay of 100,000
+    samples with exact match, 12 full collections took 2.5 s of 7.8 s (`gc.callbacks`), more
+    than exact match itself. Young generations are still collected as before (short-lived
+    cycles are freed at once); full collections come once per 1,000 second-generation ones
+    instead of 10 (about every 7 million allocations), and `finish_run` collects once after the
+    pipeline."""
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, max(old, FULL_COLLECTION_THRESHOLD))
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, old)
 
 
 def _evaluate(
