@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from evalkit.stats.bootstrap import corpus_ci, mean_ci, resampled_sums
 
@@ -38,3 +39,38 @@ def test_corpus_ci_uses_summed_statistics():
     value, low, high = corpus_ci(stats, ratio, seed=0, n_resamples=200)
     assert value == 4.0 / 10.0
     assert low <= value <= high
+
+
+@pytest.mark.parametrize(
+    ("n", "low", "high"),
+    [
+        (1, 0, 1),
+        (7, 0, 1),
+        (1_000, 0, 1),
+        (150_001, 0, 1),
+        (3_000, -5, 5),
+        (2_000, -(2**40), 2**40),
+    ],
+)
+def test_whole_number_sums_by_gathering_are_bit_identical_to_the_product(n, low, high):
+    """The gathering path for a column of whole numbers (0/1 metrics) gives the very sums of
+    the counts-times-values product, across chunk boundaries (n = 150,001: 13 resamples a
+    chunk) and for values whose sums need the full 53 bits."""
+    rng = np.random.default_rng(n)
+    rows = rng.integers(low, high + 1, size=(n, 1)).astype(np.float64)
+    gathered = resampled_sums(rows, seed=11, n_resamples=40)
+    product = resampled_sums(rows, seed=11, n_resamples=40, gather=False)
+    assert np.array_equal(gathered, product)
+
+
+def test_columns_that_are_not_whole_numbers_take_the_product():
+    rows = np.array([[0.5], [1.0], [0.25], [1.0]])
+    assert np.array_equal(
+        resampled_sums(rows, seed=2, n_resamples=30),
+        resampled_sums(rows, seed=2, n_resamples=30, gather=False),
+    )
+    too_large = np.full((4, 1), 2.0**52)  # 4 draws of 2**52 overflow 2**53: the product path
+    assert np.array_equal(
+        resampled_sums(too_large, seed=2, n_resamples=5),
+        resampled_sums(too_large, seed=2, n_resamples=5, gather=False),
+    )
