@@ -125,8 +125,7 @@ def _choose(
     the first LISTED_FAILURES failed generations over the whole run."""
     shown: dict[int, int] = {}
     human: dict[int, int] = {}
-    failed_rows: list[tuple[int, int]] = []
-    n_failed: Counter[GroupKey] = Counter()
+    failed_rows: list[tuple[int, int, GroupKey]] = []
     for key, group in columns.groups.items():
         rows, _, first = group.latest()
         ordinal = np.frombuffer(group.ordinal, dtype=np.int64)
@@ -140,11 +139,11 @@ def _choose(
             if int(ordinal[row]) in human_lines:
                 human[int(ordinal[row])] = int(first[row])
         failed = np.frombuffer(group.failed, dtype=np.uint8)[rows].astype(bool)
-        n_failed[key] = int(failed.sum())
-        failed_rows += [(int(first[r]), int(ordinal[r])) for r in rows[failed]]
-    failed_rows.sort()
-    listed = {o: f for f, o in failed_rows[:LISTED_FAILURES]}
-    return _Chosen(shown, human, listed), +n_failed
+        failed_rows += [(int(first[r]), int(ordinal[r]), key) for r in rows[failed]]
+    failed_rows.sort(key=lambda row: row[0])
+    listed = {o: f for f, o, _ in failed_rows[:LISTED_FAILURES]}
+    n_failed = Counter(key for _, _, key in failed_rows)  # in the order of their first failure
+    return _Chosen(shown, human, listed), n_failed
 
 
 def _ordered(kept: dict[int, SampleRecord], chosen: dict[int, int]) -> list[SampleRecord]:
