@@ -7,7 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import click
 
@@ -237,6 +237,33 @@ def distill(overrides: Sequence[str]) -> None:
     click.echo(str(result.directory))
 
 
+def _sample_cap(ctx: Any, param: Any, value: str | None) -> int | Literal["run"] | None:
+    """`--max-samples`: a whole number >= 0, or 'all' (None); unset: "run", the run's own."""
+    if value is None:
+        return "run"
+    text = value.strip().lower()
+    if text.isdigit():
+        return int(text)
+    if text == "all":
+        return None
+    raise click.BadParameter(f"{value!r} is not a whole number >= 0 or 'all'")
+
+
+def _runs_own_cap(run_dirs: tuple[Path, ...]) -> int | None:
+    """The sample browser's cap when none is given: a single run's own `report.max_samples`
+    (what `evalkit run` drew, so its stored analysis is reused; None: every output, as runs
+    before the cap existed were drawn), else BROWSER_SAMPLES."""
+    if len(run_dirs) != 1:
+        return BROWSER_SAMPLES
+    from evalkit.analysis.rundir import open_run
+
+    report = open_run(run_dirs[0]).record.config.get("report")
+    if not isinstance(report, dict) or "max_samples" not in report:
+        return BROWSER_SAMPLES
+    cap = report["max_samples"]
+    return cap if isinstance(cap, int) and not isinstance(cap, bool) and cap >= 0 else None
+
+
 @cli.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
@@ -361,14 +388,18 @@ def compare(
 )
 @click.option(
     "--max-samples",
-    type=click.IntRange(min=0),
-    default=BROWSER_SAMPLES,
-    show_default=True,
-    help="Outputs per task x model in the sample browser, the first by data order (the "
-    "statistics always use every output).",
+    default=None,
+    callback=_sample_cap,
+    metavar="N|all",
+    help="Outputs per task x model in the sample browser, the first by data order; 'all' for "
+    "every output, 0 for none (default: a single run's own report.max_samples, as `evalkit run` "
+    f"drew it; {BROWSER_SAMPLES:,} for several runs). The statistics always use every output.",
 )
 def report(
-    run_dirs: tuple[Path, ...], output: Path | None, baseline: str | None, max_samples: int | None
+    run_dirs: tuple[Path, ...],
+    output: Path | None,
+    baseline: str | None,
+    max_samples: int | Literal["run"] | None,
 ) -> None:
     """Render one self-contained HTML report of one or more runs from their stored records.
 
@@ -382,8 +413,9 @@ def report(
 
     if output is None and len(run_dirs) > 1:
         raise UserError("several runs make one report: say where to write it with -o FILE.html")
+    cap = _runs_own_cap(run_dirs) if max_samples == "run" else max_samples
     where = analysis_path(run_dirs, output)
-    analysis = stored_analysis(run_dirs, where, baseline=baseline, max_samples=max_samples)
+    analysis = stored_analysis(run_dirs, where, baseline=baseline, max_samples=cap)
     target = output or run_dirs[0] / REPORT_FILE
     atomic_write_text(target, render_analysis(analysis))
     click.echo(str(target))

@@ -16,6 +16,7 @@ import gc
 import hashlib
 import json
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -402,12 +403,15 @@ def run_evaluation(
 
 
 FULL_COLLECTION_THRESHOLD = 1000
+_deferring = threading.Lock()
+_deferring_runs = 0  # runs now inside fewer_full_collections (threads of one host)
+_host_threshold: tuple[int, ...] = ()  # the threshold the first of them found
 
 
 @contextmanager
 def fewer_full_collections() -> Iterator[None]:
     """Raise Python's generation-2 threshold (`gc.set_threshold`'s third value, default 10) to
-    FULL_COLLECTION_THRESHOLD while a run is in progress, then restore it.
+    FULL_COLLECTION_THRESHOLD while runs are in progress, then restore it.
 
     A run holds its planned samples (up to 100,000 a task) and their requests while it works:
     about a million tracked objects, which every full collection walks. In a replay of 100,000
@@ -415,13 +419,22 @@ def fewer_full_collections() -> Iterator[None]:
     than exact match itself. Young generations are still collected as before (short-lived
     cycles are freed at once); full collections come once per 1,000 second-generation ones
     instead of 10 (about every 7 million allocations), and `finish_run` collects once after the
-    pipeline."""
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(young, middle, max(old, FULL_COLLECTION_THRESHOLD))
+    pipeline. Runs that overlap in threads share it: the first one in saves the host's
+    threshold, the last one out puts it back."""
+    global _deferring_runs, _host_threshold
+    with _deferring:
+        if _deferring_runs == 0:
+            _host_threshold = gc.get_threshold()
+            young, middle, old = _host_threshold
+            gc.set_threshold(young, middle, max(old, FULL_COLLECTION_THRESHOLD))
+        _deferring_runs += 1
     try:
         yield
     finally:
-        gc.set_threshold(young, middle, old)
+        with _deferring:
+            _deferring_runs -= 1
+            if _deferring_runs == 0:
+                gc.set_threshold(*_host_threshold)
 
 
 def _evaluate(

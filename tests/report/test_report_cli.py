@@ -112,3 +112,41 @@ def test_a_negative_sample_cap_is_a_usage_error(tmp_path):
 
     out = cli_in_process("report", str(tmp_path), "--max-samples", "-3")
     assert out.returncode == 2 and "--max-samples" in out.stderr
+
+
+def test_the_sample_cap_follows_the_run_unless_given(tmp_path):
+    """`evalkit report RUN` draws as many outputs as the run's own report.max_samples (null:
+    all, as runs before the cap were drawn); --max-samples N or 'all' overrides it; several
+    runs default to BROWSER_SAMPLES."""
+    from evalkit.app.cli import _runs_own_cap
+    from evalkit.limits import BROWSER_SAMPLES
+    from tests.conftest import cli_in_process
+
+    def run_dir(name: str, report: object) -> Path:
+        path = tmp_path / name
+        task = write_task(tmp_path / "tasks" / name, 6, seed=3)
+        args = ["run", f"tasks=[{task}]", f"run_dir={path}"]
+        out = cli_in_process(*args, *([f"report.max_samples={report}"] if report else []))
+        assert out.returncode == 0, out.stderr[-2000:]
+        return path
+
+    everything, two, default = run_dir("all", "null"), run_dir("two", 2), run_dir("def", None)
+    assert _runs_own_cap((everything,)) is None
+    assert _runs_own_cap((two,)) == 2
+    assert _runs_own_cap((default,)) == BROWSER_SAMPLES
+    assert _runs_own_cap((two, default)) == BROWSER_SAMPLES
+
+    def shown(*args: str) -> int:
+        out = cli_in_process("report", *args)
+        assert out.returncode == 0, out.stderr[-2000:]
+        html = Path(out.stdout.strip().splitlines()[-1]).read_text()
+        outputs = report_data(html)["outputs"]
+        return len(set(zip(outputs["s"], outputs["m"], strict=True)))
+
+    per_run = 6 * 4  # 6 samples x 4 models
+    assert shown(str(everything)) == per_run
+    assert shown(str(two)) == 2 * 4
+    assert shown(str(two), "--max-samples", "all") == per_run
+    assert shown(str(two), "--max-samples", "0") == 0
+    bad = cli_in_process("report", str(two), "--max-samples", "some")
+    assert bad.returncode == 2 and "'some' is not a whole number >= 0 or 'all'" in bad.stderr

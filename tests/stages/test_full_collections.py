@@ -58,3 +58,34 @@ def test_a_run_gives_the_threshold_back(threshold, tmp_path):
         gc.callbacks.pop()
     assert gc.get_threshold() == (700, 10, 10)
     assert (700, 10, FULL_COLLECTION_THRESHOLD) in seen  # raised while the run worked
+
+
+def test_overlapping_runs_give_the_host_its_threshold_back(threshold):
+    """Two runs in threads, the second starting after the first raised the threshold and ending
+    after it: the host's threshold comes back when the last one ends (the second no longer
+    takes the raised value for the host's)."""
+    import threading
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    inside = []
+
+    def first() -> None:
+        with fewer_full_collections():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(5)
+        with fewer_full_collections():
+            second_in.set()
+            first_out.wait(5)
+            inside.append(gc.get_threshold())  # the first has ended: still raised
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert inside == [(700, 10, FULL_COLLECTION_THRESHOLD)]
+    assert gc.get_threshold() == (700, 10, 10)
