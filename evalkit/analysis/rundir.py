@@ -17,7 +17,6 @@ command that needs only run.json (`leaderboard`, `results`) never parses samples
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,20 +61,13 @@ class StoredRun:
         """pairwise.jsonl: the pairwise judgments `evalkit judge run` stored (if any)."""
         return self.path / PAIRWISE_FILE
 
-    def check_samples_agree(self, digest: RunDigest | None = None) -> None:
+    def check_samples_agree(self, digest: RunDigest) -> None:
         """Raise UserError when samples.jsonl holds fewer `ok` scores of a task x model x metric
         than run.json's aggregate of it counted (`n`): the directory changed after the run (a
         line deleted, the file cut short, replaced or removed), and numbers recomputed from its
-        samples would contradict those run.json states. Counts from `digest` (this run's, as
-        `digest()` reads it) when given, else from the sample records."""
-        if digest is not None:
-            found = digest.ok_counts()
-        else:
-            found = Counter()
-            for record in self.stored_records:
-                for score in record.scores:
-                    if score.status == "ok":
-                        found[(record.task, record.model, score.name)] += 1
+        samples would contradict those run.json states. `digest`: this run's, as `digest()`
+        reads it."""
+        found = digest.ok_counts()
         for a in self.record.aggregates:
             held = found[(a.task, a.model, a.metric)]
             if held < a.n:
