@@ -45,6 +45,7 @@ class AdaptedBackend(BackendDefaults):
         self.name = str(inner.name)
         self.concurrent_batches = int(getattr(inner, "concurrent_batches", 1))
         self.cacheable = bool(getattr(inner, "cacheable", True))
+        self.runs_inline = bool(getattr(inner, "runs_inline", False))
         self.failure_guard = getattr(inner, "failure_guard", None)
         self.estimate = _optional_method(inner, "estimate")
         self.report = _optional_method(inner, "report")
@@ -70,6 +71,7 @@ class AdaptedScorer(ScorerDefaults):
         self.described = described or f"scorer '{self.name}' ({_qualified(inner)})"
         self.metrics = tuple(inner.metrics)
         self.cpu_heavy = bool(getattr(inner, "cpu_heavy", True))
+        self.memoize = bool(getattr(inner, "memoize", True))
         self.higher_is_better = bool(getattr(inner, "higher_is_better", True))
         self.counts_truncated = bool(getattr(inner, "counts_truncated", False))
         self.scale = getattr(inner, "scale", None)

@@ -56,6 +56,13 @@ class Backend(Protocol):
         ...
 
     @property
+    def runs_inline(self) -> bool:
+        """Whether `generate` is pure Python work that holds the GIL throughout (replay): it then
+        runs on the pipeline's thread, since a worker thread would only add hand-offs of the GIL;
+        False (the default) for backends that wait on a server or a device."""
+        ...
+
+    @property
     def failure_guard(self) -> FailureGuard | None:
         """Counts failed requests in a row and stops the run when it trips; None."""
         ...
@@ -81,6 +88,7 @@ class BackendDefaults:
 
     concurrent_batches: int = 1
     cacheable: bool = True
+    runs_inline: bool = False
     failure_guard: FailureGuard | None = None
     estimate: Estimator | None = None
     report: Callable[[], dict[str, Any]] | None = None
@@ -139,6 +147,13 @@ class Scorer(Protocol):
         ...
 
     @property
+    def memoize(self) -> bool:
+        """Score an item equal to one already scored in the run (two systems with the same
+        output for a sample) once, by look-up; True. False for scorers cheaper than the look-up
+        (exact match, F1, numeric match: 0.15 s of a 3.6 s replay of 100,000 samples)."""
+        ...
+
+    @property
     def higher_is_better(self) -> bool:
         """The metrics' direction (stored in run.json's metric specs); True."""
         ...
@@ -183,6 +198,7 @@ class ScorerDefaults:
     """The defaults of `Scorer`'s optional capabilities, for a scorer to inherit."""
 
     cpu_heavy: bool = True
+    memoize: bool = True
     higher_is_better: bool = True
     counts_truncated: bool = False
     scale: tuple[float | None, float | None] | None = None
@@ -198,9 +214,10 @@ class ScorerDefaults:
 
 
 BACKEND_CAPABILITIES: Final = (
-    "concurrent_batches", "cacheable", "failure_guard", "estimate", "report", "close",
+    "concurrent_batches", "cacheable", "runs_inline", "failure_guard", "estimate", "report",
+    "close",
 )  # fmt: skip
 SCORER_CAPABILITIES: Final = (
-    "cpu_heavy", "higher_is_better", "counts_truncated", "scale", "prepare", "corpus_value",
-    "corpus_formula", "sentence_embedders", "close",
+    "cpu_heavy", "memoize", "higher_is_better", "counts_truncated", "scale", "prepare",
+    "corpus_value", "corpus_formula", "sentence_embedders", "close",
 )  # fmt: skip

@@ -56,6 +56,7 @@ class CorpusPlainScorer(PlainScorer):
 
     name = "corpus_plain"
     cpu_heavy = False
+    memoize = False
     higher_is_better = False
 
     def __init__(self) -> None:
@@ -112,6 +113,7 @@ def test_a_plugin_without_the_base_class_gets_the_defaults() -> None:
     assert (scorer.cpu_heavy, scorer.higher_is_better, scorer.counts_truncated) == (
         True, True, False,
     )  # fmt: skip
+    assert scorer.memoize
     assert scorer.scale is None and scorer.prepare is None and scorer.corpus_value is None
     assert scorer.corpus_formula is None and scorer.sentence_embedders() == []
     scorer.close()  # a no-op, there to call
@@ -121,7 +123,7 @@ def test_a_plugin_without_the_base_class_gets_the_defaults() -> None:
 
 def test_a_plugin_s_own_capabilities_are_read_once_and_kept() -> None:
     scorer = registry.register("scorer", "corpus_plain", CorpusPlainScorer).build({})  # type: ignore[union-attr]
-    assert not scorer.cpu_heavy and not scorer.higher_is_better
+    assert not scorer.cpu_heavy and not scorer.higher_is_better and not scorer.memoize
     assert scorer.prepare is not None and scorer.corpus_value is not None
     scorer.prepare([("a", "b")])
     assert scorer.inner.prepared == [("a", "b")]  # type: ignore[attr-defined]
@@ -153,7 +155,7 @@ def test_a_structural_backend_is_adapted_once_and_keeps_its_identity() -> None:
     second = entry.build("echo", {}, None)  # type: ignore[union-attr]
     assert isinstance(first[0], AdaptedBackend) and first[0] is second[0]
     backend = first[0]
-    assert (backend.concurrent_batches, backend.cacheable) == (1, True)
+    assert (backend.concurrent_batches, backend.cacheable, backend.runs_inline) == (1, True, False)
     assert backend.failure_guard is None and backend.estimate is None and backend.report is None
 
     plan = SimpleNamespace(backends=[backend, second[0]], scorers=[])  # what is read of a plan

@@ -69,6 +69,10 @@ class MatchOptions:
         self.ignore_case = ignore_case
         self.ignore_punctuation = ignore_punctuation
         self.ignore_numbers = ignore_numbers
+        # no option set: `apply` returns every text as it is
+        self.is_identity = not (regexes_to_ignore or ignore_case or ignore_punctuation) and not (
+            ignore_numbers
+        )
 
     def apply(self, text: str) -> str:
         for regex in self.regexes:
@@ -98,6 +102,7 @@ class ExactMatch(ReferenceScorer):
 
     name = "exact_match"
     cpu_heavy = False
+    memoize = False  # scoring costs less than looking an item up
     metrics = ("exact_match",)
 
     def __init__(
@@ -129,16 +134,21 @@ class ExactMatch(ReferenceScorer):
             return exact_match_hf(
                 prediction=item.prediction, references=item.references, options=self.options
             )
+        if self.options.is_identity:
+            return exact_match(prediction=item.prediction, references=item.references)
         refs = [self.options.apply(r) for r in item.references]
         return exact_match(prediction=self.options.apply(item.prediction), references=refs)
 
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
-        return [[Score(name="exact_match", value=self._one(i))] for i in items]
+        # two frozen Scores shared by every sample of the batch (a value is 0.0 or 1.0)
+        scores = {v: Score(name="exact_match", value=v) for v in (0.0, 1.0)}
+        return [[scores[self._one(i)]] for i in items]
 
 
 class TokenF1(ReferenceScorer):
     name = "f1"
     cpu_heavy = False
+    memoize = False  # scoring costs less than looking an item up
     metrics = ("f1",)
 
     def signature(self) -> str:

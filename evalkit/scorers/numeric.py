@@ -88,6 +88,7 @@ class NumericMatch(ReferenceScorer):
 
     name = "numeric_match"
     cpu_heavy = False
+    memoize = False  # scoring costs less than looking an item up
     metrics = ("numeric_match",)
 
     def __init__(

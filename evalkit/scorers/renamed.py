@@ -26,6 +26,7 @@ class RenamedMetricsScorer(ScorerDefaults):
         self.metrics = tuple(inner_metric)
         self._inner_metric = inner_metric
         self.cpu_heavy = inner.cpu_heavy
+        self.memoize = inner.memoize
         self.higher_is_better = inner.higher_is_better
         self.counts_truncated = inner.counts_truncated
         self.scale = inner.scale

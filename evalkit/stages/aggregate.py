@@ -104,7 +104,7 @@ def aggregate_records(
     """`aggregate_columns` of `records` (the latest of each sample), each metric aggregated as
     its scorer declares it (see `task_metrics`)."""
     columns = RunColumns()
-    columns.add_records(records)
+    columns.add_records(list(records))
     metrics = {
         task: task_metrics([(s.name, {}) for s in scorers], scorers)
         for task, scorers in scorers_by_task.items()

@@ -12,18 +12,16 @@ columns are put in data order, so the aggregates equal an uninterrupted run's.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from evalkit.errors import MissingExtra, ScorerRaised, UserError
 from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.protocols import Backend, Scorer
 from evalkit.stages.aggregate import aggregate_columns, extraction_of, task_metrics, usage_of
+from evalkit.stages.collection import fewer_full_collections, planning_frozen
 from evalkit.stages.conversations import Produced, converse
 from evalkit.stages.extraction_scoring import extracted_answers
 from evalkit.stages.metricspec import specs_of_scorers
@@ -245,6 +244,11 @@ def _pending_batches(
     """The batches still to do, made as they are needed (a streamed task is read per backend)."""
     for plan in plans:
         for backend in plan.backends:
+            if not done:  # a fresh run: every sample, in batches
+                samples = iter(plan.samples)
+                while batch := list(islice(samples, batch_size)):
+                    yield Batch(plan, backend, batch)
+                continue
             todo: list[Sample] = []
             for s in plan.samples:
                 if any((plan.task.name, backend.name, i) not in done for i in record_ids(s)):
@@ -259,6 +263,8 @@ def _pending_batches(
 def _pending_records(plans: list[TaskPlan], done: set[tuple[str, str, str]]) -> int:
     """Records still to write: exact for held tasks; for a streamed task, its records less the
     finished ones of its models (not read again for a count)."""
+    if not done:
+        return sum(plan.records * len(plan.backends) for plan in plans)
     pending = 0
     for plan in plans:
         names = {(plan.task.name, b.name) for b in plan.backends}
@@ -313,8 +319,21 @@ class GenerationStage:
         signature = batch.backend.signature() if cache is not None else ""
         lookup = look_up(cache, signature, requests)
         todo = [requests[i] for i in lookup.missing]
-        future = self._executor.submit(self._timed, batch.backend, todo)
+        if batch.backend.runs_inline:
+            future = self._run_inline(batch.backend, todo)
+        else:
+            future = self._executor.submit(self._timed, batch.backend, todo)
         return Generating(batch, requests, lookup, future)
+
+    def _run_inline(self, backend: Backend, requests: list[Request]) -> Future[list[Generation]]:
+        """`backend.generate` on this thread, as a finished future: an exception is raised
+        where a worker's would be, when the batch is finished (earlier batches are written)."""
+        future = Future[list[Generation]]()
+        try:
+            future.set_result(self._timed(backend, requests))
+        except Exception as exc:
+            future.set_exception(exc)
+        return future
 
     def finish(self, item: Generating) -> list[Produced]:
         """Each record's sample, request and generation (a multi-turn sample: one per turn)."""
@@ -358,19 +377,21 @@ class GenerationStage:
 def _records(
     batch: Batch, produced: list[Produced], scores: list[list[Score]]
 ) -> Iterator[SampleRecord]:
+    task, model = batch.plan.task, batch.backend.name
+    name, extract, shots = task.name, task.spec.extract, task.spec.fewshot is not None
     for made, sample_scores in zip(produced, scores, strict=True):
         sample, generation = made.sample, made.generation
         yield SampleRecord(
-            task=batch.plan.task.name,
-            model=batch.backend.name,
+            task=name,
+            model=model,
             sample_id=sample.id,
             index=sample.index,
             request=made.request,
             generation=generation,
             scores=sample_scores,
             references=sample.references,
-            extracted=extracted_answers(batch.plan.task.spec.extract, generation),
-            fewshot_ids=batch.plan.task.fewshot_ids(sample) if made.turn <= 1 else [],
+            extracted=extracted_answers(extract, generation) if extract is not None else [],
+            fewshot_ids=task.fewshot_ids(sample) if shots and made.turn <= 1 else [],
         )
 
 
@@ -393,48 +414,14 @@ def run_evaluation(
     store.acquire_lock()  # before tasks and models load: a run_dir in use is refused at once
     try:
         with fewer_full_collections():
-            plans = plan_tasks(config)
+            with planning_frozen():
+                plans = plan_tasks(config)
             try:
                 return _evaluate(config, plans, store, started, progress)
             finally:
                 _close_backends(plans)
     finally:
         store.release_lock()
-
-
-FULL_COLLECTION_THRESHOLD = 1000
-_deferring = threading.Lock()
-_deferring_runs = 0  # runs now inside fewer_full_collections (threads of one host)
-_host_threshold: tuple[int, ...] = ()  # the threshold the first of them found
-
-
-@contextmanager
-def fewer_full_collections() -> Iterator[None]:
-    """Raise Python's generation-2 threshold (`gc.set_threshold`'s third value, default 10) to
-    FULL_COLLECTION_THRESHOLD while runs are in progress, then restore it.
-
-    A run holds its planned samples (up to 100,000 a task) and their requests while it works:
-    about a million tracked objects, which every full collection walks. In a replay of 100,000
-    samples with exact match, 12 full collections took 2.5 s of 7.8 s (`gc.callbacks`), more
-    than exact match itself. Young generations are still collected as before (short-lived
-    cycles are freed at once); full collections come once per 1,000 second-generation ones
-    instead of 10 (about every 7 million allocations), and `finish_run` collects once after the
-    pipeline. Runs that overlap in threads share it: the first one in saves the host's
-    threshold, the last one out puts it back."""
-    global _deferring_runs, _host_threshold
-    with _deferring:
-        if _deferring_runs == 0:
-            _host_threshold = gc.get_threshold()
-            young, middle, old = _host_threshold
-            gc.set_threshold(young, middle, max(old, FULL_COLLECTION_THRESHOLD))
-        _deferring_runs += 1
-    try:
-        yield
-    finally:
-        with _deferring:
-            _deferring_runs -= 1
-            if _deferring_runs == 0:
-                gc.set_threshold(*_host_threshold)
 
 
 def _evaluate(

