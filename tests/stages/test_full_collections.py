@@ -36,13 +36,13 @@ def test_a_host_with_a_higher_threshold_keeps_it(threshold):
     assert gc.get_threshold() == (700, 10, 5000)
 
 
-def test_a_run_gives_the_threshold_back(threshold, tmp_path):
+def _small_run(tmp_path):
+    """A replay run of 5 samples."""
     from evalkit.config import RunConfig
-    from evalkit.stages.pipeline import run_evaluation
     from evalkit.testing.synthetic_runs import write_task
 
     task = write_task(tmp_path / "tasks" / "synth", 5, seed=1)
-    config = RunConfig.from_dict(
+    return RunConfig.from_dict(
         {
             "suite": {"name": "t", "tasks": [str(task)]},
             "model": {"name": "replay", "backend": "replay"},
@@ -50,6 +50,12 @@ def test_a_run_gives_the_threshold_back(threshold, tmp_path):
             "cache": {"enabled": False},
         }
     )
+
+
+def test_a_run_gives_the_threshold_back(threshold, tmp_path):
+    from evalkit.stages.pipeline import run_evaluation
+
+    config = _small_run(tmp_path)
     seen = []
     gc.callbacks.append(lambda phase, info: seen.append(gc.get_threshold()))
     try:
@@ -152,19 +158,9 @@ def test_planning_that_raises_freezes_nothing_and_a_disabled_collector_stays_off
 
 
 def test_a_run_leaves_the_collector_as_it_found_it(threshold, tmp_path, monkeypatch):
-    from evalkit.config import RunConfig
     from evalkit.stages import pipeline
-    from evalkit.testing.synthetic_runs import write_task
 
-    task = write_task(tmp_path / "tasks" / "synth", 5, seed=1)
-    config = RunConfig.from_dict(
-        {
-            "suite": {"name": "t", "tasks": [str(task)]},
-            "model": {"name": "replay", "backend": "replay"},
-            "progress": False,
-            "cache": {"enabled": False},
-        }
-    )
+    config = _small_run(tmp_path)
     after_planning = []
     evaluate = pipeline._evaluate
 
