@@ -44,8 +44,8 @@ class AdaptedBackend(BackendDefaults):
         self.inner = inner
         self.name = str(inner.name)
         self.concurrent_batches = int(getattr(inner, "concurrent_batches", 1))
-        self.cacheable = bool(getattr(inner, "cacheable", True))
-        self.runs_inline = bool(getattr(inner, "runs_inline", False))
+        self.cacheable = _flag(inner, "cacheable", True)
+        self.runs_inline = _flag(inner, "runs_inline", False)
         self.failure_guard = getattr(inner, "failure_guard", None)
         self.estimate = _optional_method(inner, "estimate")
         self.report = _optional_method(inner, "report")
@@ -70,10 +70,10 @@ class AdaptedScorer(ScorerDefaults):
         self.name = str(inner.name)
         self.described = described or f"scorer '{self.name}' ({_qualified(inner)})"
         self.metrics = tuple(inner.metrics)
-        self.cpu_heavy = bool(getattr(inner, "cpu_heavy", True))
-        self.memoize = bool(getattr(inner, "memoize", True))
-        self.higher_is_better = bool(getattr(inner, "higher_is_better", True))
-        self.counts_truncated = bool(getattr(inner, "counts_truncated", False))
+        self.cpu_heavy = _flag(inner, "cpu_heavy", True)
+        self.memoize = _flag(inner, "memoize", True)
+        self.higher_is_better = _flag(inner, "higher_is_better", True)
+        self.counts_truncated = _flag(inner, "counts_truncated", False)
         self.scale = getattr(inner, "scale", None)
         self.prepare = _optional_method(inner, "prepare")
         self.corpus_value = _optional_method(inner, "corpus_value")
@@ -115,6 +115,25 @@ def _qualified(obj: object) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+def check_scored(scored: object, n_items: int) -> None:
+    """Raise TypeError unless `scored` (what a plugin's `score` returned) is one list (or
+    tuple) of `Score` objects per item."""
+    if not isinstance(scored, list | tuple) or len(scored) != n_items:
+        size = len(scored) if isinstance(scored, list | tuple) else type(scored).__name__
+        raise TypeError(f"score() returned {size} score lists for {n_items} items")
+    for position, scores in enumerate(scored):
+        if not isinstance(scores, list | tuple):
+            wrong: object = scores
+        elif all(isinstance(s, Score) for s in scores):
+            continue
+        else:
+            wrong = next(s for s in scores if not isinstance(s, Score))
+        raise TypeError(
+            f"score() must return a list of evalkit.types.Score per item; item {position + 1} "
+            f"has {type(wrong).__name__} {repr(wrong)[:60]}"
+        )
+
+
 def plugin_scorer(scorer: object) -> str | None:
     """ "scorer 'NAME' (SOURCE)" when `scorer` is (or wraps, through evalkit's wrappers'
     `inner`) a third-party scorer: an adapted plain class, or a class defined outside evalkit;
@@ -130,6 +149,12 @@ def plugin_scorer(scorer: object) -> str | None:
             return None
         seen = inner
     return None
+
+
+def _flag(obj: object, name: str, default: bool) -> bool:
+    """A declared yes/no capability: an attribute, a property, or (read kindly) a method."""
+    found = getattr(obj, name, default)
+    return bool(found() if callable(found) else found)
 
 
 def _optional_method(obj: object, name: str) -> Callable[..., Any] | None:

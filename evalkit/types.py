@@ -284,7 +284,9 @@ class UsageSummary(Frozen):
 
 
 class ScorerTiming(Frozen):
-    """Wall time a scorer spent on one task's distinct items (identical outputs are scored once)."""
+    """Wall time a scorer spent on one task's items and how many it scored: every item, or for a
+    task with a scorer that `memoize`s the distinct ones (an item equal to one scored before is
+    looked up). Runs before the `memoize` capability counted distinct items for every scorer."""
 
     task: str
     scorer: str

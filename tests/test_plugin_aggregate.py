@@ -193,3 +193,60 @@ def test_a_raising_plugin_in_process_is_scorer_raised(tmp_path: Path, qa_task: P
         )  # fmt: skip
     stored = json.loads((tmp_path / "run" / "run.json").read_text())
     assert stored["status"] == "aborted"
+
+
+@pytest.mark.parametrize(
+    ("returned", "named"),
+    [
+        (lambda items: [[{"name": "median_len", "value": 1.0}] for _ in items], "has dict"),
+        (lambda items: [[None] for _ in items], "has NoneType"),
+        (lambda items: [Score(name="median_len", value=1.0) for _ in items], "has Score"),
+        (
+            lambda items: [[Score(name="median_len", value=1.0)]],
+            r"returned 1 score lists for \d+ items",
+        ),
+    ],
+)
+def test_a_plugin_that_returns_something_else_than_scores_is_its_fault_in_one_line(
+    tmp_path: Path, qa_task: Path, returned: Any, named: str
+) -> None:
+    """Not a batch-long pydantic error about SampleRecord (a tester saw 770 lines) nor a
+    traceback: the plugin's TypeError, the run aborted."""
+
+    class Wrong(MedianScorer):
+        def score(self, items: Sequence[Any]) -> list[list[Score]]:
+            return returned(items)
+
+    registry.register("scorer", "wrong", Wrong)
+    with pytest.raises(
+        ScorerRaised, match=rf"scorer 'wrong' \(.*Wrong\) raised TypeError: .*{named}"
+    ):
+        evalkit.evaluate(
+            [str(qa_task)], scorers={"wrong": {}}, run_dir=tmp_path / "run",
+            report={"enabled": False}, progress=False, scoring={"workers": 0},
+        )  # fmt: skip
+    stored = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert stored["status"] == "aborted"
+
+
+def test_an_invalid_record_names_its_first_error_not_the_batch_s(
+    tmp_path: Path, qa_task: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Records are validated a batch at a time; when one is invalid the error is that record's
+    alone, as when they were validated one by one (not one error per record of the batch)."""
+    from pydantic import ValidationError
+
+    from evalkit.stages import scoring
+
+    class Wrong(MedianScorer):
+        def score(self, items: Sequence[Any]) -> list[list[Score]]:
+            return [[{"name": "median_len", "value": "abc"}] for _ in items]  # type: ignore[list-item]
+
+    monkeypatch.setattr(scoring, "plugin_scorer", lambda scorer: None)  # as if evalkit's own
+    registry.register("scorer", "wrong", Wrong)
+    with pytest.raises(ValidationError) as raised:
+        evalkit.evaluate(
+            [str(qa_task)], scorers={"wrong": {}}, run_dir=tmp_path / "run",
+            report={"enabled": False}, progress=False, scoring={"workers": 0}, batch_size=8,
+        )  # fmt: skip
+    assert raised.value.error_count() == 1 and raised.value.title == "SampleRecord"

@@ -233,3 +233,16 @@ def test_a_structural_plugin_scorer_runs_in_a_run(tmp_path: Path, qa_task: Path)
         lengths = [len(o["output"]) for o in outputs if o["system"] == system]
         [value] = [a["value"] for a in stored["aggregates"] if a["model"] == system]
         assert value == pytest.approx(sum(lengths) / len(lengths))  # the corpus value: mean length
+
+
+def test_a_capability_declared_as_a_method_is_read_as_its_value() -> None:
+    class Declares(EchoBackend):
+        def runs_inline(self) -> bool:
+            return False
+
+        def cacheable(self) -> bool:
+            return False
+
+    entry = registry.register("backend", "declares", lambda name, options, task: [Declares(name)])
+    [backend] = entry.build("declares", {}, None)  # type: ignore[union-attr]
+    assert (backend.runs_inline, backend.cacheable) == (False, False)

@@ -25,7 +25,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from evalkit import __version__, registry
 from evalkit.abort import RunAborted, stop_cause
@@ -35,7 +35,7 @@ from evalkit.errors import MissingExtra, ScorerRaised, UserError
 from evalkit.extras import is_optional_dependency, needs_extra
 from evalkit.protocols import Backend, Scorer
 from evalkit.stages.aggregate import aggregate_columns, extraction_of, task_metrics, usage_of
-from evalkit.stages.collection import fewer_full_collections, planning_frozen
+from evalkit.stages.collection import PlanningFreeze, fewer_full_collections
 from evalkit.stages.conversations import Produced, converse
 from evalkit.stages.extraction_scoring import extracted_answers
 from evalkit.stages.metricspec import specs_of_scorers
@@ -329,7 +329,7 @@ class GenerationStage:
 
     def _run_inline(self, backend: Backend, requests: list[Request]) -> Future[list[Generation]]:
         """`backend.generate` on this thread, as a finished future: an exception is raised
-        where a worker's would be, when the batch is finished (earlier batches are written)."""
+        where a worker thread's would be, when the batch is finished."""
         future = Future[list[Generation]]()
         try:
             future.set_result(self._timed(backend, requests))
@@ -384,25 +384,27 @@ def _records(
 ) -> list[SampleRecord]:
     task, model = batch.plan.task, batch.backend.name
     name, extract, shots = task.name, task.spec.extract, task.spec.fewshot is not None
-    return _RECORDS.validate_python(
-        [
-            {
-                "task": name,
-                "model": model,
-                "sample_id": made.sample.id,
-                "index": made.sample.index,
-                "request": made.request,
-                "generation": made.generation,
-                "scores": sample_scores,
-                "references": made.sample.references,
-                "extracted": (
-                    extracted_answers(extract, made.generation) if extract is not None else []
-                ),
-                "fewshot_ids": (task.fewshot_ids(made.sample) if shots and made.turn <= 1 else []),
-            }
-            for made, sample_scores in zip(produced, scores, strict=True)
-        ]
-    )
+    rows = [
+        {
+            "task": name,
+            "model": model,
+            "sample_id": made.sample.id,
+            "index": made.sample.index,
+            "request": made.request,
+            "generation": made.generation,
+            "scores": sample_scores,
+            "references": made.sample.references,
+            "extracted": (
+                extracted_answers(extract, made.generation) if extract is not None else []
+            ),
+            "fewshot_ids": (task.fewshot_ids(made.sample) if shots and made.turn <= 1 else []),
+        }
+        for made, sample_scores in zip(produced, scores, strict=True)
+    ]
+    try:
+        return _RECORDS.validate_python(rows)
+    except ValidationError:  # an invalid record: its own error, not one per record of the batch
+        return [SampleRecord.model_validate(row) for row in rows]
 
 
 def run_evaluation(
@@ -423,8 +425,8 @@ def run_evaluation(
     store = RunStore(run_dir)
     store.acquire_lock()  # before tasks and models load: a run_dir in use is refused at once
     try:
-        with fewer_full_collections():
-            with planning_frozen():
+        with fewer_full_collections(), PlanningFreeze() as freeze:
+            with freeze.planning():
                 plans = plan_tasks(config)
             try:
                 return _evaluate(config, plans, store, started, progress)

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from evalkit import registry
 from evalkit.errors import ScorerRaised, UserError
 from evalkit.extras import is_optional_dependency, needs_extra
-from evalkit.plugins import plugin_scorer
+from evalkit.plugins import check_scored, plugin_scorer
 from evalkit.protocols import Scorer
 from evalkit.scorers.base import failed_scores
 from evalkit.stages.extraction_scoring import PipelineScorer, mark_no_answer, view_for
@@ -206,9 +206,13 @@ def score_items(
 
 def _score_naming_extras(scorer: Scorer, items: Sequence[ScoringItem]) -> list[list[Score]]:
     """`scorer.score(items)`; a model library it imports only now and that is not installed
-    is a UserError naming the extra to install."""
+    is a UserError naming the extra to install. A plugin's exception, or scores that are not
+    one list of `Score` objects per item, is a ScorerRaised naming the plugin."""
     try:
-        return scorer.score(items)
+        scored = scorer.score(items)
+        if plugin_scorer(scorer) is not None:
+            check_scored(scored, len(items))
+        return scored
     except ModuleNotFoundError as exc:
         if is_optional_dependency(exc):
             raise needs_extra(exc, f"scorer '{scorer.name}'") from None

@@ -311,47 +311,44 @@ class Task:
         where = f"{path}:{line_no}"
         if csv or None in row:
             _check_row_shape(where, row, csv)
-        for key, role in self._field_roles:
+
+        def column(key: str | None, role: str) -> Any:
+            if key is None:
+                return None
             if key not in row:
                 raise UserError(
                     f"{where}: field '{key}' missing "
                     f"(task '{self.name}' maps it to {role}); {_fields_found(row, csv)}"
                 )
-        if fields.metadata is not None:
-            metadata = {k: row[k] for k in fields.metadata}
-        else:
-            metadata = {k: v for k, v in row.items() if k not in self._mapped_fields}
-        sample_id = _as_id(where, fields.id, row[fields.id]) if fields.id else str(line_no)
-        references = row[fields.references] if fields.references else None
+            return row[key]
+
+        sample_id = column(fields.id, "id")
+        raw_input = column(fields.input, "input")
+        used = self._mapped_fields
+        keep = fields.metadata if fields.metadata is not None else [k for k in row if k not in used]
         if fields.turns is not None:
-            turns = parse_turns(where, fields.turns, row[fields.turns])
-            per_turn = parse_turn_references(where, fields.references, references, len(turns))
+            turns = parse_turns(where, fields.turns, column(fields.turns, "turns"))
+            per_turn = parse_turn_references(
+                where, fields.references, column(fields.references, "references"), len(turns)
+            )
             return Sample(
-                id=sample_id,
+                id=_as_id(where, fields.id, sample_id) if fields.id else str(line_no),
                 index=index,
                 input=turns[0],
                 references=per_turn[0],
-                metadata=metadata,
+                metadata={k: column(k, "metadata") for k in keep},
                 turns=turns,
                 turn_references=per_turn,
             )
         return Sample(
-            id=sample_id,
+            id=_as_id(where, fields.id, sample_id) if fields.id else str(line_no),
             index=index,
-            input="" if fields.input is None else _as_input(where, fields.input, row[fields.input]),
-            references=self._references(where, fields.references, references),
-            metadata=metadata,
+            input="" if fields.input is None else _as_input(where, fields.input, raw_input),
+            references=self._references(
+                where, fields.references, column(fields.references, "references")
+            ),
+            metadata={k: column(k, "metadata") for k in keep},
         )
-
-    @cached_property
-    def _field_roles(self) -> tuple[tuple[str, str], ...]:
-        """(row key, role) of every field the task maps, in the order a missing one is named."""
-        fields = self.spec.fields
-        roles = [
-            (fields.id, "id"), (fields.input, "input"), (fields.turns, "turns"),
-            (fields.references, "references"), *((k, "metadata") for k in fields.metadata or []),
-        ]  # fmt: skip
-        return tuple((key, role) for key, role in roles if key)
 
     @cached_property
     def _mapped_fields(self) -> frozenset[str]:

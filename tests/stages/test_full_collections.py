@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
-from evalkit.stages.collection import FULL_COLLECTION_THRESHOLD, fewer_full_collections
+from evalkit.stages.collection import (
+    FULL_COLLECTION_THRESHOLD,
+    PlanningFreeze,
+    fewer_full_collections,
+)
 
 
 @pytest.fixture
@@ -103,56 +108,82 @@ class _Node:
     partner: object = None
 
 
+def _cycle() -> weakref.ref[_Node]:
+    """A reference cycle, dropped at once: only the cyclic collector can free it."""
+    node = _Node()
+    node.partner = node
+    return weakref.ref(node)
+
+
 def test_planning_is_not_collected_and_what_it_made_is_frozen_until_the_run_ends(threshold):
-    """Inside a run, planning pauses the collector and then freezes what exists; the last run
-    out unfreezes it, so a reference cycle made while planning is still freed afterwards."""
-    import weakref
-
-    from evalkit.stages.collection import planning_frozen
-
+    """Planning pauses the collector and then freezes what exists; the run's end unfreezes
+    it, so a reference cycle made while planning is still freed afterwards."""
     assert gc.isenabled() and gc.get_freeze_count() == 0
-    with fewer_full_collections():
-        with planning_frozen():
+    with fewer_full_collections(), PlanningFreeze() as freeze:
+        with freeze.planning():
             assert not gc.isenabled()
-            cycle = _Node()
-            cycle.partner = cycle
-            gone = weakref.ref(cycle)
-            del cycle
+            made_while_planning = _cycle()
         assert gc.isenabled() and gc.get_freeze_count() > 0
         gc.collect()
-        assert gone() is not None  # frozen: no collection walks it during the run
+        assert made_while_planning() is not None  # frozen: no collection walks it in the run
     assert gc.get_freeze_count() == 0 and gc.isenabled()
     gc.collect()
-    assert gone() is None
+    assert made_while_planning() is None
+
+
+def test_the_host_s_young_garbage_is_collected_not_frozen(threshold):
+    """A host's recent cyclic garbage is collected before planning pauses the collector, so
+    the freeze does not keep it past the run (found by a tester: a host running many small runs
+    kept every run's garbage, 100 MB after 100 runs)."""
+    host_garbage = _cycle()
+    with fewer_full_collections(), PlanningFreeze() as freeze, freeze.planning():
+        assert host_garbage() is None
+
+
+def test_a_host_that_keeps_making_garbage_between_runs_does_not_accumulate_it(tmp_path):
+    """Runs in one process, each followed by cyclic garbage the host drops without collecting:
+    by the end of the next run none of it is alive (it is collected, not frozen with the run)."""
+    from evalkit.stages.pipeline import run_evaluation
+
+    config = _small_run(tmp_path)
+    dropped: list[weakref.ref[_Node]] = []
+    for i in range(5):
+        run_evaluation(config, tmp_path / f"run{i}")
+        assert sum(ref() is not None for ref in dropped) == 0
+        dropped.extend(_cycle() for _ in range(100))
+
+
+def test_no_freeze_while_another_run_is_in_progress(threshold):
+    with fewer_full_collections(), fewer_full_collections(), PlanningFreeze() as freeze:
+        with freeze.planning():
+            assert gc.isenabled()  # not paused either: pausing without the freeze costs more
+        assert gc.get_freeze_count() == 0 and not freeze.froze
 
 
 def test_a_host_that_froze_objects_keeps_them_frozen(threshold):
-    from evalkit.stages.collection import planning_frozen
-
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
-        with fewer_full_collections():
-            with planning_frozen():
+        with fewer_full_collections(), PlanningFreeze() as freeze:
+            with freeze.planning():
                 pass
-            assert gc.get_freeze_count() == frozen  # not its objects to freeze
-        assert gc.get_freeze_count() == frozen  # nor to unfreeze
+            assert not freeze.froze and gc.get_freeze_count() <= frozen  # not its to freeze
+        # nor to unfreeze (a frozen object may still die by reference counting meanwhile)
+        assert frozen - 100 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
 
 
 def test_planning_that_raises_freezes_nothing_and_a_disabled_collector_stays_off(threshold):
-    from evalkit.stages.collection import planning_frozen
-
-    with fewer_full_collections():
-        with pytest.raises(RuntimeError), planning_frozen():
+    with fewer_full_collections(), PlanningFreeze() as freeze:
+        with pytest.raises(RuntimeError), freeze.planning():
             raise RuntimeError("bad task")
         assert gc.get_freeze_count() == 0 and gc.isenabled()
     gc.disable()
     try:
-        with fewer_full_collections(), planning_frozen():
+        with fewer_full_collections(), PlanningFreeze() as freeze, freeze.planning():
             pass
-        assert not gc.isenabled()
+        assert not gc.isenabled() and gc.get_freeze_count() == 0
     finally:
         gc.enable()
 
