@@ -27,6 +27,12 @@ class ScorerRaised(UserError):
     run stops, marked aborted with this reason (samples already written are kept); exit 2."""
 
 
+class BackendRaised(UserError):
+    """A plugin backend's `generate` raised instead of recording an error per sample:
+    "backend 'NAME' (SOURCE) raised RuntimeError: ...". The run stops, marked aborted with this
+    reason (the batches already scored are written); exit 2."""
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A ' (did you mean ...?)' suffix when a close match exists, else a list of valid names."""
     options = sorted(set(choices))

@@ -40,9 +40,10 @@ def refuse(what: str, problem: str) -> UserError:
 class AdaptedBackend(BackendDefaults):
     """A structural plugin backend with every optional capability of `Backend` filled in."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, described: str | None = None) -> None:
         self.inner = inner
         self.name = str(inner.name)
+        self.described = described or f"backend '{self.name}' ({_qualified(inner)})"
         self.concurrent_batches = int(getattr(inner, "concurrent_batches", 1))
         self.cacheable = _flag(inner, "cacheable", True)
         self.runs_inline = _flag(inner, "runs_inline", False)
@@ -134,6 +135,16 @@ def check_scored(scored: object, n_items: int) -> None:
         )
 
 
+def plugin_backend(backend: object) -> str | None:
+    """ "backend 'NAME' (SOURCE)" when `backend` is a third-party one (an adapted plain class,
+    or a class defined outside evalkit); None for evalkit's own backends."""
+    if isinstance(backend, AdaptedBackend):
+        return backend.described
+    if type(backend).__module__.startswith("evalkit."):
+        return None
+    return f"backend '{getattr(backend, 'name', '?')}' ({_qualified(backend)})"
+
+
 def plugin_scorer(scorer: object) -> str | None:
     """ "scorer 'NAME' (SOURCE)" when `scorer` is (or wraps, through evalkit's wrappers'
     `inner`) a third-party scorer: an adapted plain class, or a class defined outside evalkit;
@@ -172,7 +183,7 @@ def adapt_backend(obj: object, what: str) -> Backend:
         raise refuse(what, "it made a backend whose `name` is not a string")
     if isinstance(obj, BackendDefaults):
         return obj  # type: ignore[return-value]  # checked above; the rest are its defaults
-    return AdaptedBackend(obj)
+    return AdaptedBackend(obj, what)
 
 
 def adapt_scorer(obj: object, what: str) -> Scorer:

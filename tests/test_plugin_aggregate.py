@@ -105,14 +105,14 @@ def test_a_plugin_s_own_aggregate_gives_the_value_everywhere(tmp_path: Path, qa_
         assert cell is not None and f"{value:.4g}" in cell.group(1), system
 
 
-def _distribution(site: Path, code: str, entry_points: str) -> str:
-    """An installed package `ftplug` (its module `code`) with these scorer entry points; the
-    PYTHONPATH that finds it."""
+def _distribution(site: Path, code: str, entry_points: str, group: str = "evalkit.scorers") -> str:
+    """An installed package `ftplug` (its module `code`) with these entry points (scorers by
+    default); the PYTHONPATH that finds it."""
     (site / "ftplug.py").write_text(code, encoding="utf-8")
     info = site / "ftplug-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ftplug\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[evalkit.scorers]\n{entry_points}\n")
+    (info / "entry_points.txt").write_text(f"[{group}]\n{entry_points}\n")
     return os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH", "")) if p)
 
 
@@ -250,3 +250,48 @@ def test_an_invalid_record_names_its_first_error_not_the_batch_s(
             report={"enabled": False}, progress=False, scoring={"workers": 0}, batch_size=8,
         )  # fmt: skip
     assert raised.value.error_count() == 1 and raised.value.title == "SampleRecord"
+
+
+BROKEN_BACKEND = """
+from evalkit.types import Generation
+
+class Flaky:
+    def __init__(self, name):
+        self.name = name
+        self.calls = 0
+
+    def signature(self):
+        return "flaky|v1"
+
+    def generate(self, requests):
+        self.calls += 1
+        if self.calls == 3:
+            raise ConnectionError("the server went away")
+        return [Generation(text="Paris") for _ in requests]
+
+def build(name, options, task):
+    return [Flaky(name)]
+"""
+
+
+def test_a_plugin_backend_that_raises_stops_the_run_aborted_with_one_line(
+    tmp_path: Path, qa_task: Path
+) -> None:
+    """Not a traceback with run.json left "running": one line naming the plugin, exit 2, the
+    run marked aborted, the batches before the failing one kept."""
+    site = tmp_path / "site"
+    site.mkdir()
+    path = _distribution(site, BROKEN_BACKEND, "flaky = ftplug:build", group="evalkit.backends")
+    done = _run(tmp_path, qa_task, path, "~model", "+model={backend: flaky, name: flaky}")
+    assert done.returncode == 2, done.stderr
+    line = (
+        "evalkit: error: backend 'flaky' (ftplug:build) raised ConnectionError: "
+        "the server went away"
+    )
+    assert done.stderr.strip().splitlines() == [line]
+    stored = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert stored["status"] == "aborted"
+    assert stored["stop_reason"].startswith(line.removeprefix("evalkit: error: "))
+    assert "fix the backend and rerun to resume" in stored["stop_reason"]
+    kept = (tmp_path / "out" / "samples.jsonl").read_text().splitlines()
+    assert len(kept) == 16  # two batches of 8, generated and scored before the third raised

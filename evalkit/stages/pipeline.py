@@ -31,8 +31,9 @@ from evalkit import __version__, registry
 from evalkit.abort import RunAborted, stop_cause
 from evalkit.config import TASK_SCORERS, RunConfig
 from evalkit.console.progress import Phase, RunProgress
-from evalkit.errors import MissingExtra, ScorerRaised, UserError
+from evalkit.errors import BackendRaised, MissingExtra, ScorerRaised, UserError
 from evalkit.extras import is_optional_dependency, needs_extra
+from evalkit.plugins import plugin_backend
 from evalkit.protocols import Backend, Scorer
 from evalkit.stages.aggregate import aggregate_columns, extraction_of, task_metrics, usage_of
 from evalkit.stages.collection import PlanningFreeze, fewer_full_collections
@@ -338,12 +339,20 @@ class GenerationStage:
         return future
 
     def finish(self, item: Generating) -> list[Produced]:
-        """Each record's sample, request and generation (a multi-turn sample: one per turn)."""
-        if item.conversation is not None:
-            return item.conversation.result()
-        assert item.future is not None
+        """Each record's sample, request and generation (a multi-turn sample: one per turn).
+        A plugin backend whose `generate` raised is a BackendRaised naming it."""
+        try:
+            if item.conversation is not None:
+                return item.conversation.result()
+            assert item.future is not None
+            made = item.future.result()
+        except Exception as exc:
+            described = plugin_backend(item.batch.backend)
+            if described is None or isinstance(exc, UserError):
+                raise
+            raise BackendRaised(f"{described} raised {type(exc).__name__}: {exc}") from exc
         # the cache's answers plus the backend's (no key in any error text; successes cached)
-        generations = item.lookup.merge(item.future.result(), self.cache)
+        generations = item.lookup.merge(made, self.cache)
         return [
             Produced(s, r, g)
             for s, r, g in zip(item.batch.samples, item.requests, generations, strict=True)
@@ -452,8 +461,10 @@ def _evaluate(
         reason = f"{exc}; {_sample_counts(columns, plans)}; rerun with the same run_dir to resume"
         _write_stopped(store, record, "aborted", reason)
         raise RunAborted(reason) from None
-    except ScorerRaised as exc:  # a plugin's bug: the run is marked aborted, exit 2
-        reason = f"{exc}; {_sample_counts(columns, plans)}; fix the scorer and rerun to resume"
+    except (ScorerRaised, BackendRaised) as exc:  # a plugin's bug: marked aborted, exit 2
+        component = "scorer" if isinstance(exc, ScorerRaised) else "backend"
+        counts = _sample_counts(columns, plans)
+        reason = f"{exc}; {counts}; fix the {component} and rerun to resume"
         _write_stopped(store, record, "aborted", reason)
         raise
     except KeyboardInterrupt as exc:
@@ -700,7 +711,12 @@ def _run_batches(
 
     def to_scoring(stopping: str | None = None) -> None:
         item = generating.popleft()
-        produced = generation.finish(item)
+        try:
+            produced = generation.finish(item)
+        except BackendRaised:
+            while scoring:  # the batches generated before it are kept
+                write_oldest()
+            raise
         generated.advance(len(produced))
         reason = stopping or _abort_reason(item.batch.backend)
         if reason is not None and any(p.generation.error for p in produced):

@@ -12,6 +12,7 @@ import pytest
 
 from evalkit import registry
 from evalkit.config import RunConfig
+from evalkit.errors import BackendRaised
 from evalkit.protocols import BackendDefaults, ScoredItem
 from evalkit.scorers.base import ReferenceScorer
 from evalkit.stages.pipeline import run_evaluation
@@ -103,8 +104,8 @@ def inline_backend() -> Iterator[dict[str, InlineEcho]]:
 def test_an_inline_backend_runs_on_the_pipeline_s_thread_and_fails_as_a_worker_s_would(
     echo_task: Path, tmp_path: Path, inline_backend: dict[str, InlineEcho], inline: bool
 ) -> None:
-    """The batches before the failing one are written either way, and the error is the
-    backend's own."""
+    """Either way the error names the plugin and its exception, and the batches before the
+    failing one are written (scoring in process)."""
     config = RunConfig.from_dict(
         {
             "suite": {"name": "s", "tasks": [str(echo_task)]},
@@ -115,7 +116,9 @@ def test_an_inline_backend_runs_on_the_pipeline_s_thread_and_fails_as_a_worker_s
             "report": {"enabled": False},
         }
     )
-    with pytest.raises(RuntimeError, match="third batch"):
+    with pytest.raises(
+        BackendRaised, match=r"backend 'echo' \(.*InlineEcho\) raised RuntimeError: .*third batch"
+    ):
         run_evaluation(config, tmp_path / "run")
     threads = inline_backend["echo"].threads
     assert len(threads) == 3
