@@ -135,6 +135,20 @@ def check_scored(scored: object, n_items: int) -> None:
         )
 
 
+def check_generated(made: object, n_requests: int) -> None:
+    """Raise TypeError unless `made` (what a plugin's `generate` returned) is one `Generation`
+    per request."""
+    if not isinstance(made, list | tuple) or len(made) != n_requests:
+        size = len(made) if isinstance(made, list | tuple) else type(made).__name__
+        raise TypeError(f"generate() returned {size} generations for {n_requests} requests")
+    wrong = next((g for g in made if not isinstance(g, Generation)), None)
+    if wrong is not None or any(g is None for g in made):
+        raise TypeError(
+            f"generate() must return an evalkit.types.Generation per request; got "
+            f"{type(wrong).__name__} {repr(wrong)[:60]}"
+        )
+
+
 def plugin_backend(backend: object) -> str | None:
     """ "backend 'NAME' (SOURCE)" when `backend` is a third-party one (an adapted plain class,
     or a class defined outside evalkit); None for evalkit's own backends."""
@@ -162,10 +176,35 @@ def plugin_scorer(scorer: object) -> str | None:
     return None
 
 
+BACKEND_FLAGS = ("cacheable", "runs_inline")
+SCORER_FLAGS = ("cpu_heavy", "memoize", "higher_is_better", "counts_truncated")
+
+
 def _flag(obj: object, name: str, default: bool) -> bool:
-    """A declared yes/no capability: an attribute, a property, or (read kindly) a method."""
+    """A declared yes/no capability: an attribute, a property, or (read kindly) a method that
+    takes no argument. Raises TypeError for a method that cannot be called so."""
     found = getattr(obj, name, default)
-    return bool(found() if callable(found) else found)
+    if not callable(found):
+        return bool(found)
+    try:
+        return bool(found())
+    except Exception as exc:
+        raise TypeError(
+            f"its `{name}` must be a yes/no attribute (calling it raised "
+            f"{type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _read_flags(obj: object, names: Sequence[str], what: str) -> None:
+    """An object inheriting evalkit's defaults that declares a capability as a method gets the
+    method's value as an attribute, so that the pipeline reads a yes/no (a bound method would
+    read as yes)."""
+    for name in names:
+        if callable(getattr(obj, name, None)):
+            try:
+                setattr(obj, name, _flag(obj, name, False))
+            except TypeError as exc:
+                raise refuse(what, str(exc)) from None
 
 
 def _optional_method(obj: object, name: str) -> Callable[..., Any] | None:
@@ -182,8 +221,12 @@ def adapt_backend(obj: object, what: str) -> Backend:
     if not isinstance(getattr(obj, "name", None), str):
         raise refuse(what, "it made a backend whose `name` is not a string")
     if isinstance(obj, BackendDefaults):
+        _read_flags(obj, BACKEND_FLAGS, what)
         return obj  # type: ignore[return-value]  # checked above; the rest are its defaults
-    return AdaptedBackend(obj, what)
+    try:
+        return AdaptedBackend(obj, what)
+    except TypeError as exc:
+        raise refuse(what, str(exc)) from None
 
 
 def adapt_scorer(obj: object, what: str) -> Scorer:
@@ -203,5 +246,9 @@ def adapt_scorer(obj: object, what: str) -> Scorer:
     ):
         raise refuse(what, "its `metrics` is not a non-empty tuple of names")
     if isinstance(obj, ScorerDefaults):
+        _read_flags(obj, SCORER_FLAGS, what)
         return obj  # type: ignore[return-value]  # checked above; the rest are its defaults
-    return AdaptedScorer(obj, what)
+    try:
+        return AdaptedScorer(obj, what)
+    except TypeError as exc:
+        raise refuse(what, str(exc)) from None

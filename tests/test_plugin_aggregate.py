@@ -21,7 +21,7 @@ from evalkit import registry
 from evalkit.errors import ScorerRaised
 from evalkit.scorers.match import ExactMatch
 from evalkit.stages.metricspec import own_aggregate
-from evalkit.types import Aggregate, Score
+from evalkit.types import Aggregate, Generation, Score
 from tests.conftest import cli_in_process
 
 
@@ -295,3 +295,38 @@ def test_a_plugin_backend_that_raises_stops_the_run_aborted_with_one_line(
     assert "fix the backend and rerun to resume" in stored["stop_reason"]
     kept = (tmp_path / "out" / "samples.jsonl").read_text().splitlines()
     assert len(kept) == 16  # two batches of 8, generated and scored before the third raised
+
+
+@pytest.mark.parametrize(
+    ("returned", "named"),
+    [
+        (lambda requests: [Generation(text="x")], r"returned 1 generations for \d+ requests"),
+        (lambda requests: ["Paris" for _ in requests], "Generation per request; got str 'Paris'"),
+        (lambda requests: None, "returned NoneType generations"),
+    ],
+)
+def test_a_plugin_backend_that_returns_something_else_is_its_fault_in_one_line(
+    tmp_path: Path, qa_task: Path, returned: Any, named: str
+) -> None:
+    from evalkit.errors import BackendRaised
+    from evalkit.protocols import BackendDefaults
+
+    class Odd(BackendDefaults):
+        name = "odd"
+
+        def signature(self) -> str:
+            return "odd"
+
+        def generate(self, requests: Sequence[Any]) -> list[Generation]:
+            return returned(requests)
+
+    registry.register("backend", "odd_output", lambda name, options, task: [Odd()])
+    with pytest.raises(
+        BackendRaised, match=rf"backend 'odd' \(.*Odd\) raised TypeError: .*{named}"
+    ):
+        evalkit.evaluate(
+            [str(qa_task)], model={"name": "odd", "backend": "odd_output"},
+            run_dir=tmp_path / "run", report={"enabled": False}, progress=False,
+        )  # fmt: skip
+    stored = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert stored["status"] == "aborted"

@@ -246,3 +246,48 @@ def test_a_capability_declared_as_a_method_is_read_as_its_value() -> None:
     entry = registry.register("backend", "declares", lambda name, options, task: [Declares(name)])
     [backend] = entry.build("declares", {}, None)  # type: ignore[union-attr]
     assert (backend.runs_inline, backend.cacheable) == (False, False)
+
+
+def test_a_capability_method_on_a_class_with_the_defaults_is_read_as_its_value() -> None:
+    """Subclasses of BackendDefaults / ReferenceScorer are not wrapped: a method there must
+    still read as its value (a bound method reads as yes)."""
+    from evalkit.protocols import BackendDefaults
+    from evalkit.scorers.match import ExactMatch
+
+    class Declares(BackendDefaults):
+        name = "declares"
+
+        def signature(self) -> str:
+            return "declares"
+
+        def generate(self, requests: Sequence[Request]) -> list[Generation]:
+            return []
+
+        def runs_inline(self) -> bool:  # type: ignore[override]
+            return False
+
+        def cacheable(self) -> bool:  # type: ignore[override]
+            return False
+
+    class Cheap(ExactMatch):
+        def memoize(self) -> bool:  # type: ignore[override]
+            return True
+
+        def higher_is_better(self) -> bool:  # type: ignore[override]
+            return False
+
+    entry = registry.register("backend", "declares2", lambda name, options, task: [Declares()])
+    [backend] = entry.build("declares2", {}, None)  # type: ignore[union-attr]
+    assert (backend.runs_inline, backend.cacheable) == (False, False)
+    scorer = registry.register("scorer", "cheap", Cheap).build({})  # type: ignore[union-attr]
+    assert (scorer.memoize, scorer.higher_is_better) == (True, False)
+
+
+def test_a_capability_method_that_cannot_be_called_is_refused_in_one_line() -> None:
+    class NeedsArgument(PlainScorer):
+        def memoize(self, items: object) -> bool:
+            return True
+
+    entry = registry.register("scorer", "needs", NeedsArgument)
+    with pytest.raises(UserError, match=r"scorer 'needs' .* its `memoize` must be a yes/no"):
+        entry.build({})  # type: ignore[union-attr]

@@ -33,10 +33,10 @@ from evalkit.config import TASK_SCORERS, RunConfig
 from evalkit.console.progress import Phase, RunProgress
 from evalkit.errors import BackendRaised, MissingExtra, ScorerRaised, UserError
 from evalkit.extras import is_optional_dependency, needs_extra
-from evalkit.plugins import plugin_backend
+from evalkit.plugins import check_generated, plugin_backend
 from evalkit.protocols import Backend, Scorer
 from evalkit.stages.aggregate import aggregate_columns, extraction_of, task_metrics, usage_of
-from evalkit.stages.collection import PlanningFreeze, fewer_full_collections
+from evalkit.stages.collection import RunCollection
 from evalkit.stages.conversations import Produced, converse
 from evalkit.stages.extraction_scoring import extracted_answers
 from evalkit.stages.metricspec import specs_of_scorers
@@ -346,6 +346,8 @@ class GenerationStage:
                 return item.conversation.result()
             assert item.future is not None
             made = item.future.result()
+            if plugin_backend(item.batch.backend) is not None:
+                check_generated(made, len(item.lookup.missing))
         except Exception as exc:
             described = plugin_backend(item.batch.backend)
             if described is None or isinstance(exc, UserError):
@@ -434,13 +436,18 @@ def run_evaluation(
     store = RunStore(run_dir)
     store.acquire_lock()  # before tasks and models load: a run_dir in use is refused at once
     try:
-        with fewer_full_collections(), PlanningFreeze() as freeze:
-            with freeze.planning():
+        with RunCollection() as collection:
+            with collection.planning():
                 plans = plan_tasks(config)
+                collection.planned(
+                    samples=sum(len(p.samples) for p in plans),
+                    held=sum(len(p.samples) for p in plans if isinstance(p.samples, list)),
+                )
             try:
                 return _evaluate(config, plans, store, started, progress)
             finally:
                 _close_backends(plans)
+                del plans  # released before the collection policy ends (it may collect)
     finally:
         store.release_lock()
 
