@@ -116,9 +116,13 @@ def _qualified(obj: object) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
-def check_scored(scored: object, n_items: int) -> None:
+def check_scored(
+    scored: object, n_items: int, metrics: Callable[[int], Sequence[str]] | None = None
+) -> None:
     """Raise TypeError unless `scored` (what a plugin's `score` returned) is one list (or
-    tuple) of `Score` objects per item."""
+    tuple) of `Score` objects per item, each list naming every metric `metrics(position)` gives
+    once and no other: a missing score would leave its sample out of the metric's n without
+    counting it as failed, and an unknown one would be dropped unseen."""
     if not isinstance(scored, list | tuple) or len(scored) != n_items:
         size = len(scored) if isinstance(scored, list | tuple) else type(scored).__name__
         raise TypeError(f"score() returned {size} score lists for {n_items} items")
@@ -126,7 +130,14 @@ def check_scored(scored: object, n_items: int) -> None:
         if not isinstance(scores, list | tuple):
             wrong: object = scores
         elif all(isinstance(s, Score) for s in scores):
-            continue
+            expected = sorted(metrics(position)) if metrics is not None else []
+            names = sorted(s.name for s in scores)
+            if metrics is None or names == expected:
+                continue
+            raise TypeError(
+                f"score() must give each item one score per metric {expected}; item "
+                f"{position + 1} has {names} (a failed one is a Score with status 'error')"
+            )
         else:
             wrong = next(s for s in scores if not isinstance(s, Score))
         raise TypeError(

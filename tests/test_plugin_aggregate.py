@@ -200,6 +200,11 @@ def test_a_raising_plugin_in_process_is_scorer_raised(tmp_path: Path, qa_task: P
     [
         (lambda items: [[{"name": "median_len", "value": 1.0}] for _ in items], "has dict"),
         (lambda items: [[None] for _ in items], "has NoneType"),
+        (
+            lambda items: [[] for _ in items],
+            r"one score per metric \['median_len'\]; item 1 has \[\]",
+        ),
+        (lambda items: [[Score(name="other", value=1.0)] for _ in items], r"has \['other'\]"),
         (lambda items: [Score(name="median_len", value=1.0) for _ in items], "has Score"),
         (
             lambda items: [[Score(name="median_len", value=1.0)]],

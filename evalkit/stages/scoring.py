@@ -211,7 +211,7 @@ def _score_naming_extras(scorer: Scorer, items: Sequence[ScoringItem]) -> list[l
     try:
         scored = scorer.score(items)
         if plugin_scorer(scorer) is not None:
-            check_scored(scored, len(items))
+            check_scored(scored, len(items), lambda i: _item_metrics(scorer, items[i]))
         return scored
     except ModuleNotFoundError as exc:
         if is_optional_dependency(exc):
@@ -227,6 +227,11 @@ def _score_naming_extras(scorer: Scorer, items: Sequence[ScoringItem]) -> list[l
         if described is None:
             raise
         raise ScorerRaised(f"{described} raised {type(exc).__name__}: {exc}") from exc
+
+
+def _item_metrics(scorer: Scorer, item: ScoringItem) -> Sequence[str]:
+    """The metrics `scorer` gives `item`: all of them, or a turn scorer's for the item's turn."""
+    return scorer.metrics_for(item.turn) if isinstance(scorer, TurnScorer) else scorer.metrics
 
 
 _WORKER_SCORERS: dict[str, list[Scorer]] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 from evalkit.config import RunConfig
@@ -154,3 +155,44 @@ def test_replay_serves_one_output_per_turn(tmp_path):
     values = {a.metric: (a.value, a.n) for a in run.aggregates}
     assert values["exact_match_turn1"] == (1.0, 1)  # "4" == "4"; b and c have no reference
     assert values["exact_match_turn2"] == (1.0, 1)
+
+
+def test_a_plugin_scorer_on_a_multi_turn_task_gives_each_turn_its_own_metrics(tmp_path):
+    """The contract check a plugin's scores pass (one score per metric) takes a turn's metrics
+    for a turn's items: a plugin scorer works on multi-turn tasks."""
+    from evalkit import registry
+    from evalkit.types import Aggregate, Score
+
+    class Length:
+        name = "length"
+        metrics = ("length",)
+
+        def signature(self) -> str:
+            return "length|v1"
+
+        def score(self, items):
+            return [[Score(name="length", value=float(len(i.prediction)))] for i in items]
+
+        def aggregate(self, metric, scores, *, task, model, seed, n_resamples=1000):
+            ok = [s.value for s in scores if s.status == "ok"]
+            return Aggregate(task=task, model=model, metric=metric, value=sum(ok) / len(ok),
+                             ci_low=None, ci_high=None, n=len(ok), n_failed=0,
+                             method="mean")  # fmt: skip
+
+    registry.register("scorer", "length", Length)
+    task = make_task(tmp_path / "task")
+    outputs = write_jsonl(
+        tmp_path / "outputs.jsonl",
+        [
+            {"id": "a", "system": "x", "output": ["4", "12"]},
+            {"id": "b", "system": "x", "output": ["red", "blue", "green"]},
+            {"id": "c", "system": "x", "output": ["one", "two"]},
+        ],
+    )
+    model = {"name": "replay", "backend": "replay", "path": str(outputs)}
+    settings = config(task, model).model_dump()
+    settings["scorers"] = {"length": {}}
+    run = run_evaluation(RunConfig.from_dict(settings), tmp_path / "run")
+    values = {a.metric: (a.value, a.n) for a in run.aggregates}
+    assert values["length_turn1"] == (pytest.approx((1 + 3 + 3) / 3), 3)
+    assert values["length_turn3"] == (5.0, 1)
