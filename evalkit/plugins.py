@@ -152,12 +152,12 @@ def check_generated(made: object, n_requests: int) -> None:
     if not isinstance(made, list | tuple) or len(made) != n_requests:
         size = len(made) if isinstance(made, list | tuple) else type(made).__name__
         raise TypeError(f"generate() returned {size} generations for {n_requests} requests")
-    wrong = next((g for g in made if not isinstance(g, Generation)), None)
-    if wrong is not None or any(g is None for g in made):
-        raise TypeError(
-            f"generate() must return an evalkit.types.Generation per request; got "
-            f"{type(wrong).__name__} {repr(wrong)[:60]}"
-        )
+    for generation in made:
+        if not isinstance(generation, Generation):
+            raise TypeError(
+                f"generate() must return an evalkit.types.Generation per request; got "
+                f"{type(generation).__name__} {repr(generation)[:60]}"
+            )
 
 
 def plugin_backend(backend: object) -> str | None:

@@ -207,7 +207,7 @@ def score_items(
 def _score_naming_extras(scorer: Scorer, items: Sequence[ScoringItem]) -> list[list[Score]]:
     """`scorer.score(items)`; a model library it imports only now and that is not installed
     is a UserError naming the extra to install. A plugin's exception, or scores that are not
-    one list of `Score` objects per item, is a ScorerRaised naming the plugin."""
+    one `Score` per item and metric (`check_scored`), is a ScorerRaised naming the plugin."""
     try:
         scored = scorer.score(items)
         if plugin_scorer(scorer) is not None:
