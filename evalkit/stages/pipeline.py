@@ -340,7 +340,8 @@ class GenerationStage:
 
     def finish(self, item: Generating) -> list[Produced]:
         """Each record's sample, request and generation (a multi-turn sample: one per turn).
-        A plugin backend whose `generate` raised is a BackendRaised naming it."""
+        A plugin backend whose `generate` raised, or returned other than one Generation per
+        request (`check_generated`), is a BackendRaised naming it."""
         try:
             if item.conversation is not None:
                 return item.conversation.result()
@@ -405,9 +406,7 @@ def _records(
             "generation": made.generation,
             "scores": sample_scores,
             "references": made.sample.references,
-            "extracted": (
-                extracted_answers(extract, made.generation) if extract is not None else []
-            ),
+            "extracted": extracted_answers(extract, made.generation),
             "fewshot_ids": (task.fewshot_ids(made.sample) if shots and made.turn <= 1 else []),
         }
         for made, sample_scores in zip(produced, scores, strict=True)
