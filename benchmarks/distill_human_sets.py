@@ -4,10 +4,11 @@ Scores the sets of `distill_data=all_human` (SummEval, QAGS, Topical-Chat, SF-HO
 MQM, GPT-4 grades) with a judge as it is shipped and prints the per-set table of
 evalkit/distill/perset.py (summary-level Spearman per document then averaged, or sample level for
 sets of small groups; ROUGE-2 recall and F by rouge-score). A judge lacking a dimension is scored
-by a stand-in (`overall` and `mqm`: `gpt4_grade`, the overall grade of the judges trained on
-SummEval + GPT-4 grades). These are NOT held-out figures for the sets a judge was trained on (the
-shipped summeval-* judges saw all of SummEval and the GPT-4 grades): for those, read the judge's
-card; for the others they are out-of-domain figures.
+by a stand-in (`overall`, `mqm` and `engagingness`: `gpt4_grade`, the overall grade of the judges
+trained on SummEval + GPT-4 grades; `understandability`: `fluency`). These are NOT held-out
+figures for the sets a judge was trained on (the shipped summeval-* judges saw all of SummEval and
+the GPT-4 grades): for those, read the judge's card; for the others they are out-of-domain
+figures.
 
     python benchmarks/distill_human_sets.py [--judge summeval-lexical] [--resamples 200]
 """
@@ -25,7 +26,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("EVALKIT_SHARED_DATA", str(ROOT.parent / "shared" / "data"))
-STAND_INS = {"overall": "gpt4_grade", "mqm": "gpt4_grade"}
+STAND_INS = {  # for judges without these dimensions (the SummEval judges)
+    "overall": "gpt4_grade",
+    "mqm": "gpt4_grade",
+    "understandability": "fluency",
+    "engagingness": "gpt4_grade",
+}
 
 
 def main() -> None:

@@ -79,6 +79,10 @@ def _per_set_lines(validation: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _heads(n: int) -> str:
+    return f", {n} head{'' if n == 1 else 's'}"
+
+
 def model_card(result: DistillResult, description: str) -> str:
     meta, validation = result.meta, result.validation
     student = meta.student
@@ -104,10 +108,12 @@ def model_card(result: DistillResult, description: str) -> str:
         description or "A small judge trained by `evalkit judge distill`.",
         "",
         "## What it is",
-        f"- Student: {student['kind']} ({student['head']} head, hidden {student['hidden']}), "
-        f"{reads}; "
+        f"- Student: {student['kind']} ({student['head']} head, hidden {student['hidden']}"
+        + (_heads(student["ensemble"]) if student["kind"] == "encoder_head" else "")
+        + f"), {reads}; "
         f"features v{meta.features_version}"
         + ("" if target == "label" else f"; target: {target} (per-document standardized)")
+        + ("; every data file weighs the same in the loss" if student.get("balance_sets") else "")
         + ".",
         f"- Mode: {meta.mode}; dimensions and scales: {scales}.",
         f"- Use: scorer `distilled_judge` with `judge: {meta.name}` (or this directory's path);"

@@ -95,6 +95,12 @@ class Student(_Strict):
         "(a ranking-aware target for per-document correlations; needs scale: for every dim); "
         "group_rank: the same on the labels' ranks.",
     )
+    balance_sets: bool = Field(
+        False,
+        description="encoder_head: every labeled data file weighs the same in the loss (a row "
+        "weighs the mean file size over its file's size), so one large file does not decide "
+        "what the shared hidden layer learns.",
+    )
     ensemble: int = Field(3, ge=1, description="encoder_head: heads trained with other seeds.")
     hidden: int = 64
     dropout: float = 0.1

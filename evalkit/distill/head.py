@@ -11,6 +11,7 @@ the order gives exactly the complementary probability.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,30 +93,53 @@ def _level_mask(scales: list[Scale], levels: int) -> torch.Tensor:
     return mask
 
 
-def pointwise_loss(net: HeadNet, x: torch.Tensor, y: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """Masked loss over the dimensions each row is labeled on."""
+def pointwise_loss(
+    net: HeadNet,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    m: torch.Tensor,
+    w: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Masked loss over the dimensions each row is labeled on; `w` (n,) weighs rows (the
+    normalization stays the count of labeled cells, so weights averaging 1 keep the scale)."""
     if net.ordinal:
         steps = torch.arange(net.level_mask.shape[1], dtype=y.dtype)
         target = torch.clamp(y.unsqueeze(-1) - net.low.unsqueeze(-1) - steps, 0.0, 1.0)
-        weight = m.unsqueeze(-1) * net.level_mask
+        cells = m.unsqueeze(-1) * net.level_mask
+        weight = cells if w is None else cells * w[:, None, None]
         loss = F.binary_cross_entropy_with_logits(
             net.cumulative_logits(x), target, weight=weight, reduction="sum"
         )
-        return loss / weight.sum().clamp(min=1.0)
-    return masked_mse(net.raw(x), (y - net.target_mean) / net.target_std, m)
+        return loss / cells.sum().clamp(min=1.0)
+    return masked_mse(net.raw(x), (y - net.target_mean) / net.target_std, m, w)
 
 
-def masked_mse(predicted: torch.Tensor, target: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over the labeled cells only."""
-    return ((predicted - target) ** 2 * m).sum() / m.sum().clamp(min=1.0)
+def masked_mse(
+    predicted: torch.Tensor, target: torch.Tensor, m: torch.Tensor, w: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Mean squared error over the labeled cells only (rows weighed by `w` when given)."""
+    cells = m if w is None else m * w[:, None]
+    return ((predicted - target) ** 2 * cells).sum() / m.sum().clamp(min=1.0)
 
 
 def pairwise_loss(
-    utility_a: torch.Tensor, utility_b: torch.Tensor, p: torch.Tensor, m: torch.Tensor
+    utility_a: torch.Tensor,
+    utility_b: torch.Tensor,
+    p: torch.Tensor,
+    m: torch.Tensor,
+    w: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Bradley-Terry: BCE of sigmoid(u_A - u_B) against P(A better) (ties are 0.5)."""
     loss = F.binary_cross_entropy_with_logits(utility_a - utility_b, p, reduction="none")
-    return (loss * m).sum() / m.sum().clamp(min=1.0)
+    cells = m if w is None else m * w[:, None]
+    return (loss * cells).sum() / m.sum().clamp(min=1.0)
+
+
+def set_weights(sets: Sequence[str]) -> np.ndarray:
+    """(n,) float32 row weights under which every set weighs the same: the mean set size over
+    the row's set size (so the weights average 1)."""
+    names, inverse, counts = np.unique(np.asarray(sets), return_inverse=True, return_counts=True)
+    return (len(sets) / len(names) / counts[inverse]).astype(np.float32)
 
 
 def standardize_into(net: HeadNet, x: np.ndarray, y: np.ndarray, m: np.ndarray) -> None:

@@ -147,6 +147,7 @@ def test_the_metrics_recipe_trains_validates_per_set_and_reloads(tmp_path, summe
                 "target": "group_z",
                 "ensemble": 1,
                 "epochs": 3,
+                "balance_sets": True,
             },
             "validation": {"folds": 3, "n_resamples": 20, "baselines": False, "transfer": True},
             "output": str(tmp_path / "judge"),
@@ -163,6 +164,9 @@ def test_the_metrics_recipe_trains_validates_per_set_and_reloads(tmp_path, summe
     assert {r["domain"] for r in result.validation["transfer"]} == {"news", "copy"}
     judge = DistilledJudge.load(result.directory)
     assert judge.meta.signature.endswith("|no encoder|features:metrics-v1")
+    card = (result.directory / "README.md").read_text()
+    assert "hidden 64, 1 head)" in card and "every data file weighs the same in the loss" in card
+    assert judge.meta.student["balance_sets"] is True
     examples = load_dataset(config.data[:1], False).examples[:5]
     scored = judge.score(
         [e.source for e in examples],
