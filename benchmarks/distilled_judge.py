@@ -14,7 +14,7 @@ summ_coherence rubric through the `openai` backend by the `judge` scorer, max_ne
 concurrent requests, the response cache off.
 
     python benchmarks/distilled_judge.py [--articles 100] [--llm-samples 64] [--repeat 3]
-        [--judge NAME|DIR] [--skip-llm]
+        [--judge NAME|DIR] [--skip-llm] [--ted 2600]
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SUMMEVAL = Path(os.environ.get("EVALKIT_SHARED_DATA", ROOT.parent / "shared" / "data")) / (
-    "summeval/summeval.jsonl"
-)
+SHARED = Path(os.environ.get("EVALKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SUMMEVAL = SHARED / "summeval/summeval.jsonl"
+TED = SHARED / "wmt_mqm_ted_ende/ted_ende_mqm.jsonl"
 
 
 def items(articles: int, per_article: int):
@@ -50,6 +50,19 @@ def items(articles: int, per_article: int):
             seen[row["doc_id"]] = count + 1
             out.append(ScoringItem(row["summary"], tuple(row["references"]), None, row["source"]))
     return out
+
+
+def ted_items(n: int):
+    """The first `n` system translations of TED en-de MQM, each with the human translation of
+    its segment as the one reference and the English original as the source."""
+    from evalkit.stages.scoring import ScoringItem
+
+    rows = [json.loads(line) for line in TED.read_text(encoding="utf-8").splitlines()]
+    references = {r["seg_id"]: r["target"] for r in rows if r["system"] == "ref"}
+    systems = [r for r in rows if r["system"] != "ref"][:n]
+    return [
+        ScoringItem(r["target"], (references[r["seg_id"]],), None, r["source"]) for r in systems
+    ]
 
 
 def distilled_rate(batch, repeat: int, judge: str) -> float:
@@ -133,6 +146,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--judge", default="summeval-minilm", help="a judge name or directory")
     parser.add_argument("--skip-llm", action="store_true")
+    parser.add_argument("--ted", type=int, default=0, help="also time N TED translations")
     args = parser.parse_args()
     import torch
 
@@ -143,6 +157,10 @@ def main() -> None:
     rate_single = distilled_rate(single, args.repeat, args.judge)
     print(f"{args.judge}, shared sources: {len(shared)} samples, {rate_shared:,.0f} samples/s")
     print(f"{args.judge}, one per source: {len(single)} samples, {rate_single:,.0f} samples/s")
+    if args.ted:
+        ted = ted_items(args.ted)
+        rate_ted = distilled_rate(ted, args.repeat, args.judge)
+        print(f"{args.judge}, TED en-de: {len(ted)} translations, {rate_ted:,.0f} samples/s")
     if args.skip_llm:
         return
     with tempfile.TemporaryDirectory() as tmp:

@@ -113,7 +113,7 @@ def model_card(result: DistillResult, description: str) -> str:
         + f"), {reads}; "
         f"features v{meta.features_version}"
         + ("" if target == "label" else f"; target: {target} (per-document standardized)")
-        + ("; every data file weighs the same in the loss" if student.get("balance_sets") else "")
+        + ("; each data file's rows weigh the same in total" if student.get("balance_sets") else "")
         + ".",
         f"- Mode: {meta.mode}; dimensions and scales: {scales}.",
         f"- Use: scorer `distilled_judge` with `judge: {meta.name}` (or this directory's path);"

@@ -55,6 +55,11 @@ class FileSource(_Strict):
     )
     limit: int | None = None
 
+    @property
+    def set_name(self) -> str:
+        """The set's name in tables, target standardization and balancing."""
+        return self.name or Path(self.path).stem
+
 
 class RunSource(_Strict):
     """Judge scores stored in past evalkit runs: the teacher is the judge that gave them."""
@@ -62,7 +67,11 @@ class RunSource(_Strict):
     runs: list[str]
     labels: dict[str, str] = Field(description="Dimension -> the judge metric's name in the run.")
     tasks: list[str] | None = None
-    name: str | None = None
+    name: str | None = Field(None, description="Shown in the card; default: runs.")
+
+    @property
+    def set_name(self) -> str:
+        return self.name or "runs"
 
 
 class Student(_Strict):
@@ -97,9 +106,9 @@ class Student(_Strict):
     )
     balance_sets: bool = Field(
         False,
-        description="encoder_head: every labeled data file weighs the same in the loss (a row "
-        "weighs the mean file size over its file's size), so one large file does not decide "
-        "what the shared hidden layer learns.",
+        description="encoder_head: every labeled data file's rows weigh the same in total (a "
+        "row weighs the mean file size over its file's size), so one large file does not decide "
+        "what the shared hidden layer learns; a row still trains every dimension it is rated on.",
     )
     ensemble: int = Field(3, ge=1, description="encoder_head: heads trained with other seeds.")
     hidden: int = 64
@@ -162,6 +171,16 @@ class DistillConfig(_Strict):
             raise ValueError("pairwise mode reads labeled files only")
         if self.student.kind == "cross_encoder" and self.student.head == "ordinal":
             raise ValueError("student.head=ordinal is for the encoder_head student")
+        if self.student.kind == "cross_encoder" and self.student.balance_sets:
+            raise ValueError("student.balance_sets is for the encoder_head student")
+        names = [s.set_name for s in self.data]
+        repeated = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+        if repeated:
+            raise ValueError(
+                f"two data entries are named '{repeated[0]}' (a file's name defaults to its "
+                "stem): give each its own name: (sets are standardized, balanced and tabled "
+                "by name)"
+            )
         for dimension, (low, high) in self.scale.items():
             if not low < high:
                 raise ValueError(f"scale.{dimension}: low must be below high")

@@ -108,7 +108,7 @@ def _from_row(row: Mapping[str, Any], spec: FileSource, where: str, pairwise: bo
         human={d: _number(dotted_field(row, n, where), where, n) for d, n in spec.human.items()},
         system=_text(row, spec.system, where),
         response_b=_text(row, spec.response_b, where) if pairwise else None,
-        dataset=spec.name or Path(spec.path).stem,
+        dataset=spec.set_name,
     )
 
 
@@ -190,6 +190,7 @@ def read_run_source(spec: RunSource) -> tuple[list[Example], str, list[str]]:
                     if isinstance(human, dict)
                     else {},
                     system=record.model,
+                    dataset=spec.set_name,
                 )
             )
     if not examples:
@@ -204,10 +205,10 @@ def load_dataset(sources: Sequence[FileSource | RunSource], pairwise: bool) -> D
     for spec in sources:
         if isinstance(spec, FileSource):
             rows, digest = read_file_source(spec, pairwise)
-            teachers.append(f"{spec.name or Path(spec.path).stem}: labels {dict(spec.labels)}")
+            teachers.append(f"{spec.set_name}: labels {dict(spec.labels)}")
         else:
             rows, digest, judges = read_run_source(spec)
-            teachers.append(f"{spec.name or 'runs'}: judge scores {dict(spec.labels)} {judges}")
+            teachers.append(f"{spec.set_name}: judge scores {dict(spec.labels)} {judges}")
         examples.extend(rows)
         hashes.append(digest)
     dimensions = list(dict.fromkeys(d for e in examples for d in e.labels))

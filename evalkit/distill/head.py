@@ -136,8 +136,9 @@ def pairwise_loss(
 
 
 def set_weights(sets: Sequence[str]) -> np.ndarray:
-    """(n,) float32 row weights under which every set weighs the same: the mean set size over
-    the row's set size (so the weights average 1)."""
+    """(n,) float32 row weights under which every set's rows weigh the same in total: the mean
+    set size over the row's set size (so the weights average 1). Each row keeps all its labeled
+    dimensions, so a set rated on six dimensions still brings six cells per row to the loss."""
     names, inverse, counts = np.unique(np.asarray(sets), return_inverse=True, return_counts=True)
     return (len(sets) / len(names) / counts[inverse]).astype(np.float32)
 

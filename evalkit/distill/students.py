@@ -70,7 +70,7 @@ def _batches(n: int, size: int, generator: torch.Generator) -> list[torch.Tensor
 
 class EncoderHeadStudent:
     """An ensemble of small heads over frozen-encoder features (features.py); trains in seconds
-    on CPU. `balance_sets` weighs every data file the same in the loss (head.set_weights).
+    on CPU. `balance_sets` gives every data file's rows the same total weight (head.set_weights).
     `feature_set: scalars` (the default) reads only the similarity, support, overlap and
     surface scalars; `all` adds the embedding vectors (held out on SummEval the head overfits them:
     summary-level Spearman 0.31 instead of 0.43); `lexical` drops the two encoder similarities and

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -142,11 +141,8 @@ def _per_set(
 ) -> dict[str, Any]:
     """The per-set table (out-of-fold predictions) and, when asked, the transfer table."""
     files = [s for s in config.data if isinstance(s, FileSource)]
-    judged_by = {s.name or Path(s.path).stem: dict(s.judged_by) for s in files}
-    names = {
-        s.name or Path(s.path).stem: {d: f.rsplit(".", 1)[-1] for d, f in s.labels.items()}
-        for s in files
-    }
+    judged_by = {s.set_name: dict(s.judged_by) for s in files}
+    names = {s.set_name: {d: f.rsplit(".", 1)[-1] for d, f in s.labels.items()} for s in files}
     examples, dims = dataset.examples, dataset.dimensions
     seed, n = config.seed, config.validation.n_resamples
     baselines = rouge2_baselines(examples)
@@ -154,7 +150,7 @@ def _per_set(
         "per_set": per_set_table(examples, dims, predicted, judged_by, seed, n, baselines, names)
     }
     if config.validation.transfer:
-        domains = {s.name or Path(s.path).stem: s.domain or s.name or "" for s in files}
+        domains = {s.set_name: s.domain or s.set_name for s in files}
         held_out = transfer_predictions(make_student, examples, y, m, domains)
         fallback = config.validation.transfer_fallback
         if fallback is not None:

@@ -5,8 +5,10 @@ translations)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
+from evalkit.distill.config import DistillConfig
 from evalkit.distill.config import Student as StudentConfig
 from evalkit.distill.examples import Example
 from evalkit.distill.head import (
@@ -19,6 +21,7 @@ from evalkit.distill.head import (
 )
 from evalkit.distill.perset import spearman
 from evalkit.distill.students import EncoderHeadStudent
+from evalkit.errors import UserError
 
 
 def test_set_weights_give_every_set_the_same_total_and_average_one():
@@ -92,3 +95,27 @@ def _fit_and_score_small_set(balance: bool) -> float:
 def test_balanced_sets_let_a_small_set_shape_the_head():
     unbalanced, balanced = _fit_and_score_small_set(False), _fit_and_score_small_set(True)
     assert balanced > unbalanced + 0.2, (unbalanced, balanced)
+
+
+def _config(data: list[dict], **student: object) -> dict:
+    return {"name": "t", "data": data, "student": student}
+
+
+def test_two_files_of_one_name_are_refused_not_merged():
+    files = [
+        {"path": "a/big.jsonl", "labels": {"q": "q"}},
+        {"path": "b/big.jsonl", "labels": {"q": "q"}},
+    ]
+    with pytest.raises(UserError, match="two data entries are named 'big'"):
+        DistillConfig.from_dict(_config(files))
+    files[1]["name"] = "big2"
+    assert [s.set_name for s in DistillConfig.from_dict(_config(files)).data] == ["big", "big2"]
+    runs = [{"runs": ["r1"], "labels": {"q": "judge_q"}}, {"runs": ["r2"], "labels": {"q": "q"}}]
+    with pytest.raises(UserError, match="named 'runs'"):
+        DistillConfig.from_dict(_config(runs))
+
+
+def test_the_cross_encoder_refuses_balance_sets_instead_of_ignoring_it():
+    files = [{"path": "a.jsonl", "labels": {"q": "q"}}]
+    with pytest.raises(UserError, match="balance_sets is for the encoder_head student"):
+        DistillConfig.from_dict(_config(files, kind="cross_encoder", balance_sets=True))

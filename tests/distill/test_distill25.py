@@ -165,7 +165,7 @@ def test_the_metrics_recipe_trains_validates_per_set_and_reloads(tmp_path, summe
     judge = DistilledJudge.load(result.directory)
     assert judge.meta.signature.endswith("|no encoder|features:metrics-v1")
     card = (result.directory / "README.md").read_text()
-    assert "hidden 64, 1 head)" in card and "every data file weighs the same in the loss" in card
+    assert "hidden 64, 1 head)" in card and "each data file's rows weigh the same in total" in card
     assert judge.meta.student["balance_sets"] is True
     examples = load_dataset(config.data[:1], False).examples[:5]
     scored = judge.score(

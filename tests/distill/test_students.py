@@ -126,6 +126,7 @@ def test_labels_from_a_past_run_and_the_judge_as_a_scorer(run_cli, tmp_path):
     examples = read_run_source(config.data[0])[0]
     articles = {s.id: sample_source(s) for s in load_task("summeval").samples()}
     assert all(e.source == articles[e.group.split("/", 1)[1]] for e in examples)
+    assert {e.dataset for e in examples} == {"runs"}  # a set of its own name, as a file's stem
     result = distill(config)
     table = result.validation["dimensions"]["coherence"]
     assert result.meta.n_examples == 96
