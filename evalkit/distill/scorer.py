@@ -2,8 +2,11 @@
 
 Options: `judge` (a name in ./judges or evalkit's judges/, or a directory; default: the shipped
 `summeval-minilm`), `dimensions` (default: all the judge's), `prefix` of the metric names
-(default `dj_`: `dj_coherence`, ...), `batch_size`. The judge reads the sample's input as the
-source and its references when there are any. Runs on CPU in the main process: torch already uses
+(default `dj_`: `dj_coherence`, ...), `batch_size`, `source`. The judge reads the sample's input
+as the source and its references when there are any; `source: first_reference` reads the first
+reference as the source and the others as the references instead (a task whose reference field
+holds the text to be faithful to, such as `topical_chat`'s knowledge fact, where the judge was
+trained with that text as the source). Runs on CPU in the main process: torch already uses
 every core. The judge's name, version, training-data hash, encoder and feature version are in the
 signature, so a retrained judge never shares cached numbers with the old one.
 """
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     from evalkit.scorers.embedding import EmbeddingSimilarity
 
 DEFAULT_JUDGE = "summeval-minilm"
+SOURCES = ("input", "first_reference")
 
 
 class DistilledJudgeScorer(ReferenceScorer):
@@ -35,8 +39,13 @@ class DistilledJudgeScorer(ReferenceScorer):
         dimensions: Sequence[str] | None = None,
         prefix: str = "dj_",
         batch_size: int = 64,
+        source: str = "input",
     ) -> None:
         from evalkit.distill.artifact import DistilledJudge
+
+        if source not in SOURCES:
+            raise UserError(f"distilled_judge: source must be one of {', '.join(SOURCES)}")
+        self.source = source
 
         self.judge = DistilledJudge.load(judge, batch_size=batch_size)
         meta = self.judge.meta
@@ -55,7 +64,8 @@ class DistilledJudgeScorer(ReferenceScorer):
     def signature(self) -> str:
         return (
             f"{self.judge.meta.signature}|dims:{','.join(self.dimensions)}"
-            f"|torch {version('torch')}|sentence-transformers {version('sentence-transformers')}"
+            + ("" if self.source == "input" else f"|source:{self.source}")
+            + f"|torch {version('torch')}|sentence-transformers {version('sentence-transformers')}"
         )
 
     def sentence_embedders(self) -> list[EmbeddingSimilarity]:
@@ -64,14 +74,20 @@ class DistilledJudgeScorer(ReferenceScorer):
         return self.judge.sentence_embedders()
 
     def _unscorable_reason(self, item: ScoredItem) -> str | None:
-        return None if item.prediction.strip() else "empty output"
+        if not item.prediction.strip():
+            return "empty output"
+        if self.source == "first_reference" and not item.references:
+            return "no reference to read as the source (source: first_reference)"
+        return None
 
     def _score_scorable(self, items: Sequence[ScoredItem]) -> list[list[Score]]:
-        values = self.judge.score(
-            [str(getattr(item, "source", "")) for item in items],
-            [item.prediction for item in items],
-            [list(item.references) for item in items],
-        )
+        if self.source == "first_reference":
+            sources = [str(item.references[0]) for item in items]
+            references = [list(item.references[1:]) for item in items]
+        else:
+            sources = [str(getattr(item, "source", "")) for item in items]
+            references = [list(item.references) for item in items]
+        values = self.judge.score(sources, [item.prediction for item in items], references)
         meta = self.judge.meta
         details: dict[str, Any] = {"judge": meta.name, "version": meta.version}
         return [
