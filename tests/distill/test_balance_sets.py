@@ -11,6 +11,7 @@ import torch
 from evalkit.distill.config import DistillConfig
 from evalkit.distill.config import Student as StudentConfig
 from evalkit.distill.examples import Example
+from evalkit.distill.features import FeatureExtractor
 from evalkit.distill.head import (
     HeadNet,
     Scale,
@@ -86,7 +87,8 @@ def _fit_and_score_small_set(balance: bool) -> float:
     y = np.clip(np.concatenate(labels), 1, 5).astype(np.float32)[:, None]
     cache = {(e.id, False): row for e, row in zip(examples, x, strict=True)}
     config = StudentConfig(feature_set="all", ensemble=1, epochs=15, balance_sets=balance)
-    student = EncoderHeadStudent(config, [Scale(1, 5)], False, None, 0, cache)  # type: ignore[arg-type]
+    extractor = FeatureExtractor(use_encoder=False)  # never asked: the rows are in the cache
+    student = EncoderHeadStudent(config, [Scale(1, 5)], False, extractor, 0, cache)
     student.fit(examples, y, np.ones_like(y))
     small = slice(sizes["large"], None)
     return spearman(student.predict(examples[small])[:, 0], y[small, 0])
