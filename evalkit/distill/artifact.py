@@ -7,9 +7,10 @@ student did in validation, with the same encoder, dtype and feature version, whi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,9 @@ from evalkit.distill.examples import Example
 from evalkit.distill.features import FEATURES_VERSION, FeatureExtractor
 from evalkit.distill.head import Scale
 from evalkit.distill.students import (
+    ENCODER_DIR,
     ENCODER_FREE,
+    HEAD_FILE,
     METRIC_SETS,
     CrossEncoderStudent,
     EncoderHeadStudent,
@@ -47,9 +50,13 @@ class JudgeMeta:
     teachers: list[str]
     n_examples: int
     evalkit_version: str
+    # sha256 of the weight files (see `weights_sha256`); "" in judges saved before it existed
+    weights_sha256: str = ""
 
     @property
     def signature(self) -> str:
+        """What its scores depend on. The weights' hash is in it, so a retrain under the same
+        name and version (another recipe, seed or ensemble) never shares cached scores."""
         kind, feature_set = self.student["kind"], self.student.get("feature_set", "scalars")
         reads = (
             "no encoder"
@@ -62,7 +69,32 @@ class JudgeMeta:
         return (
             f"distilled_judge|{self.name}@v{self.version}|data:{self.data_sha256[:12]}|{kind}"
             f"|{reads}{features}"
+            + (f"|weights:{self.weights_sha256[:12]}" if self.weights_sha256 else "")
         )
+
+
+def weight_files(directory: Path, kind: str) -> list[Path]:
+    """The files a student of `kind` loads its weights from, in a fixed order."""
+    if kind == "encoder_head":
+        return [directory / HEAD_FILE]
+    return sorted(p for p in (directory / ENCODER_DIR).rglob("*") if p.is_file())
+
+
+def weights_sha256(directory: Path, kind: str) -> str:
+    """sha256 over the weight files' paths (relative to `directory`) and bytes.
+
+    Raises UserError when a weight file is missing."""
+    digest = hashlib.sha256()
+    files = weight_files(directory, kind)
+    if not files or not all(f.is_file() for f in files):
+        expected = HEAD_FILE if kind == "encoder_head" else f"{ENCODER_DIR}/"
+        raise UserError(f"{directory}: judge weights missing (expected {expected})")
+    for file in files:
+        digest.update(file.relative_to(directory).as_posix().encode() + b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -128,6 +160,14 @@ class DistilledJudge:
             meta = JudgeMeta(**data)
         except (json.JSONDecodeError, TypeError) as exc:
             raise UserError(f"{directory / META_FILE}: not a judge description ({exc})") from None
+        loaded = weights_sha256(directory, meta.student["kind"])
+        if meta.weights_sha256 and meta.weights_sha256 != loaded:
+            raise UserError(
+                f"judge '{meta.name}': its weights are not the ones {META_FILE} was written with "
+                f"(sha256 {loaded[:12]}, recorded {meta.weights_sha256[:12]}); restore them or "
+                "retrain the judge"
+            )
+        meta = replace(meta, weights_sha256=loaded)
         if meta.features_version != FEATURES_VERSION:
             raise UserError(
                 f"judge '{meta.name}' was trained on features v{meta.features_version}; "

@@ -7,8 +7,9 @@ as the source and its references when there are any; `source: first_reference` r
 reference as the source and the others as the references instead (a task whose reference field
 holds the text to be faithful to, such as `topical_chat`'s knowledge fact, where the judge was
 trained with that text as the source). Runs on CPU in the main process: torch already uses
-every core. The judge's name, version, training-data hash, encoder and feature version are in the
-signature, so a retrained judge never shares cached numbers with the old one.
+every core. The judge's name, version, training-data hash, encoder, feature version and the sha256
+of its weights are in the signature, so a retrained judge (even under the same name and version)
+never shares cached numbers with the old one.
 """
 
 from __future__ import annotations

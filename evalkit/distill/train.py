@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from evalkit import __version__
-from evalkit.distill.artifact import DistillResult, JudgeMeta, write_meta
+from evalkit.distill.artifact import DistillResult, JudgeMeta, weights_sha256, write_meta
 from evalkit.distill.card import model_card
 from evalkit.distill.config import DistillConfig, FileSource
 from evalkit.distill.domains import group_z_targets, transfer_predictions
@@ -226,6 +227,7 @@ def distill(config: DistillConfig) -> DistillResult:
         final = make_student()
         final.fit(dataset.examples, y, m)
         final.save(directory)
+        meta = replace(meta, weights_sha256=weights_sha256(directory, config.student.kind))
         write_meta(directory, meta)
     validation = {"config": config.model_dump(), **report}
     atomic_write_text(directory / VALIDATION_FILE, json.dumps(validation, indent=1) + "\n")
