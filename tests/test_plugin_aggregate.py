@@ -335,3 +335,87 @@ def test_a_plugin_backend_that_returns_something_else_is_its_fault_in_one_line(
         )  # fmt: skip
     stored = json.loads((tmp_path / "run" / "run.json").read_text())
     assert stored["status"] == "aborted"
+
+
+class _Stops(MedianScorer):
+    """A backend and scorer in one whose second batch calls sys.exit(3)."""
+
+    calls = 0
+
+    @staticmethod
+    def _second_call_exits() -> None:
+        _Stops.calls += 1
+        if _Stops.calls > 1:
+            sys.exit(3)
+
+    def generate(self, requests: Sequence[Any]) -> list[Generation]:
+        self._second_call_exits()
+        return [Generation(text="Paris") for _ in requests]
+
+    def score(self, items: Sequence[Any]) -> list[list[Score]]:
+        self._second_call_exits()
+        return super().score(items)
+
+
+@pytest.mark.parametrize("role", ["backend", "scorer"])
+def test_a_plugin_s_sys_exit_is_its_fault_in_one_line_and_the_run_is_marked_aborted(
+    tmp_path: Path, qa_task: Path, monkeypatch: pytest.MonkeyPatch, role: str
+) -> None:
+    """A plugin calling sys.exit() mid-run does not end evalkit with the plugin's status and
+    run.json left "running": ScorerRaised / BackendRaised naming it, the first batch kept."""
+    from evalkit.errors import BackendRaised
+    from evalkit.protocols import BackendDefaults
+
+    class Stops(_Stops, BackendDefaults):
+        name = "stops"
+
+    monkeypatch.setattr(_Stops, "calls", 0)
+    if role == "backend":
+        registry.register("backend", "stops", lambda name, options, task: [Stops()])
+        options: dict[str, Any] = {"model": {"name": "stops", "backend": "stops"}}
+        raised: type[Exception] = BackendRaised
+    else:
+        registry.register("scorer", "stops", Stops)
+        options, raised = {"scorers": {"stops": {}}}, ScorerRaised
+    with pytest.raises(raised, match=rf"{role} 'stops' \(.*Stops\) raised SystemExit: 3"):
+        evalkit.evaluate(
+            [str(qa_task)], run_dir=tmp_path / "run", report={"enabled": False}, progress=False,
+            scoring={"workers": 0}, batch_size=8, **options,
+        )  # fmt: skip
+    stored = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert stored["status"] == "aborted" and "raised SystemExit: 3" in stored["stop_reason"]
+    assert len((tmp_path / "run" / "samples.jsonl").read_text().splitlines()) == 8
+
+
+@pytest.mark.parametrize(
+    ("failure", "reason"),
+    [
+        (None, "the API key was rejected; 8 of "),  # a UserError: its own line, as raised
+        (RuntimeError("an evalkit bug"), "RuntimeError: an evalkit bug; 8 of "),
+    ],
+)
+def test_a_run_stopped_by_any_other_error_is_marked_aborted_with_why(
+    tmp_path: Path, qa_task: Path, monkeypatch: pytest.MonkeyPatch, failure: Any, reason: str
+) -> None:
+    """Errors that are not a plugin's bug (a backend's UserError, a bug in evalkit itself)
+    propagate unchanged, and run.json says why the run stopped instead of "running"."""
+    from evalkit.errors import UserError
+
+    calls = iter(range(100))
+
+    def generate(self: Any, requests: Sequence[Any]) -> list[Generation]:
+        if next(calls) > 0:
+            raise failure or UserError("the API key was rejected")
+        return [Generation(text="Paris") for _ in requests]
+
+    from evalkit.backends.replay import ReplayBackend
+
+    monkeypatch.setattr(ReplayBackend, "generate", generate)
+    with pytest.raises(type(failure or UserError("")), match=r"rejected|evalkit bug"):
+        evalkit.evaluate(
+            [str(qa_task)], run_dir=tmp_path / "run", report={"enabled": False}, progress=False,
+            scoring={"workers": 0}, batch_size=8,
+        )  # fmt: skip
+    stored = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert stored["status"] == "aborted" and stored["stop_reason"].startswith(reason)
+    assert len((tmp_path / "run" / "samples.jsonl").read_text().splitlines()) == 8

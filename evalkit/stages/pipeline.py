@@ -334,7 +334,7 @@ class GenerationStage:
         future = Future[list[Generation]]()
         try:
             future.set_result(self._timed(backend, requests))
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # SystemExit: a plugin's sys.exit(), see finish
             future.set_exception(exc)
         return future
 
@@ -349,7 +349,7 @@ class GenerationStage:
             made = item.future.result()
             if plugin_backend(item.batch.backend) is not None:
                 check_generated(made, len(item.lookup.missing))
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             described = plugin_backend(item.batch.backend)
             if described is None or isinstance(exc, UserError):
                 raise
@@ -477,6 +477,14 @@ def _evaluate(
         reason = f"{stop_cause(exc)}; {_sample_counts(columns, plans)}"
         _write_stopped(store, record, "interrupted", reason)
         exc.args = (reason,)  # the CLI's one line quotes the counts
+        raise
+    except UserError as exc:  # a backend's or scorer's own one-line error mid-run (a rejected key)
+        reason = f"{exc}; {_sample_counts(columns, plans)}; rerun with the same run_dir to resume"
+        _write_stopped(store, record, "aborted", reason)
+        raise
+    except BaseException as exc:  # anything else still leaves run.json saying why it stopped
+        counts = _sample_counts(columns, plans)
+        _write_stopped(store, record, "aborted", f"{type(exc).__name__}: {exc}; {counts}")
         raise
 
 

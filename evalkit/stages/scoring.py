@@ -222,8 +222,8 @@ def _score_naming_extras(scorer: Scorer, items: Sequence[ScoringItem]) -> list[l
         raise ScorerRaised(f"{described} raised {type(exc).__name__}: {exc}") from exc
     except UserError:
         raise
-    except Exception as exc:  # a plugin's bug: one line naming it (evalkit's own: traceback)
-        described = plugin_scorer(scorer)
+    except (Exception, SystemExit) as exc:  # a plugin's bug: one line naming it (evalkit's own:
+        described = plugin_scorer(scorer)  # traceback); a plugin's sys.exit() stops no run
         if described is None:
             raise
         raise ScorerRaised(f"{described} raised {type(exc).__name__}: {exc}") from exc
