@@ -14,7 +14,7 @@ A component that lacks a required member is refused with one UserError naming it
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from evalkit.errors import UserError
 from evalkit.protocols import Backend, BackendDefaults, ScoredItem, Scorer, ScorerDefaults
@@ -223,6 +223,17 @@ def _optional_method(obj: object, name: str) -> Callable[..., Any] | None:
     return found if callable(found) else None
 
 
+def _check_signature(obj: object, what: str) -> None:
+    """Call `obj.signature()` once, before any run uses it: raising, or returning anything but a
+    non-empty string, is a UserError naming `what` (it keys the cache and run.json)."""
+    try:
+        signature = cast(Any, obj).signature()  # present: checked by missing_methods
+    except Exception as exc:
+        raise refuse(what, f"its signature() raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(signature, str) or not signature:
+        raise refuse(what, f"its signature() returned {signature!r}, not a non-empty string")
+
+
 def adapt_backend(obj: object, what: str) -> Backend:
     """`obj` as a Backend: itself when it inherits the defaults, else wrapped. Raises UserError
     naming `what` (e.g. "backend 'echo' (pkg.mod:factory)") when a required member is missing."""
@@ -231,6 +242,7 @@ def adapt_backend(obj: object, what: str) -> Backend:
         raise refuse(what, f"it made a backend without {missing[0]}()")
     if not isinstance(getattr(obj, "name", None), str):
         raise refuse(what, "it made a backend whose `name` is not a string")
+    _check_signature(obj, what)
     if isinstance(obj, BackendDefaults):
         _read_flags(obj, BACKEND_FLAGS, what)
         return obj  # type: ignore[return-value]  # checked above; the rest are its defaults
@@ -256,6 +268,7 @@ def adapt_scorer(obj: object, what: str) -> Scorer:
         or not all(isinstance(m, str) for m in metrics)
     ):
         raise refuse(what, "its `metrics` is not a non-empty tuple of names")
+    _check_signature(obj, what)
     if isinstance(obj, ScorerDefaults):
         _read_flags(obj, SCORER_FLAGS, what)
         return obj  # type: ignore[return-value]  # checked above; the rest are its defaults

@@ -291,3 +291,25 @@ def test_a_capability_method_that_cannot_be_called_is_refused_in_one_line() -> N
     entry = registry.register("scorer", "needs", NeedsArgument)
     with pytest.raises(UserError, match=r"scorer 'needs' .* its `memoize` must be a yes/no"):
         entry.build({})  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("signature", "problem"),
+    [
+        (lambda self: 1 / 0, r"its signature\(\) raised ZeroDivisionError: division by zero"),
+        (lambda self: None, r"its signature\(\) returned None, not a non-empty string"),
+        (lambda self: "", r"its signature\(\) returned '', not a non-empty string"),
+    ],
+)
+def test_a_plugin_whose_signature_fails_is_refused_when_built(signature: Any, problem: str) -> None:
+    """signature() keys the response cache and run.json: checked once when the plugin is built,
+    so it is one line before the run starts, not a traceback from inside it."""
+    registry.register(
+        "scorer", "bad_signature", type("BadSig", (PlainScorer,), {"signature": signature})
+    )
+    with pytest.raises(UserError, match=rf"scorer 'bad_signature' .*BadSig\) .*{problem}"):
+        registry.scorer("bad_signature").build({})
+    backend = type("BadSigBackend", (EchoBackend,), {"signature": signature})
+    registry.register("backend", "bad_signature", lambda name, options, task: [backend(name)])
+    with pytest.raises(UserError, match=rf"backend 'bad_signature' .*{problem}"):
+        registry.backend("bad_signature").build("bad_signature", {}, None)
