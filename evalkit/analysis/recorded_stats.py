@@ -22,6 +22,7 @@ import numpy as np
 
 from evalkit.errors import UserError
 from evalkit.judges.recorded_judgments import RecordedJudgments, RecordedPair, RecordedScore
+from evalkit.stats.agreement import cohen_kappa
 from evalkit.stats.bootstrap import mean_ci
 from evalkit.stats.pairwise_stats import (
     Comparison,
@@ -194,7 +195,49 @@ def _pair_report(pairs: Sequence[RecordedPair]) -> dict[str, JSONValue]:
         "tie_rate": sum(p.outcome == 0.5 for p in read) / len(read) if read else None,
         "swap_consistency": sum(bool(p.consistent) for p in both) / len(both) if both else None,
         "longer_answer_win_rate": sum(longer) / len(longer) if longer else None,
+        **_human_agreement([p for p in pairs if p.human is not None]),
     }
+
+
+def _verdict(outcome: float | None) -> str:
+    if outcome is None:
+        return "none"
+    return "first" if outcome > 0.5 else "second" if outcome < 0.5 else "tie"
+
+
+def _human_agreement(pairs: Sequence[RecordedPair]) -> dict[str, JSONValue]:
+    """The judge against the people's (or gold) labels the judgments carry: the share of
+    judgments whose verdict is the people's (no verdict counts as a miss), per order shown when
+    the file says, both orders right (an as-listed verdict that is right and consistent), and
+    Cohen's kappa (per order, then averaged). On an LLMBar result file these are its
+    statistics.json `correct_average`, `correct_False`, `correct_True` and `correct_both`."""
+    if not pairs:
+        return {}
+
+    def agreement(chosen: Sequence[RecordedPair]) -> float:
+        return sum(_verdict(p.outcome) == _verdict(p.human) for p in chosen) / len(chosen)
+
+    def kappa(chosen: Sequence[RecordedPair]) -> float | None:
+        value = cohen_kappa(
+            [_verdict(p.outcome) for p in chosen], [_verdict(p.human) for p in chosen]
+        )
+        return _num(value)
+
+    out: dict[str, JSONValue] = {"human_n": len(pairs), "human_agreement": agreement(pairs)}
+    orders = [[p for p in pairs if p.swapped is s] for s in (False, True)]
+    if all(orders):
+        listed, swapped = orders
+        out["human_agreement_as_listed"] = agreement(listed)
+        out["human_agreement_swapped"] = agreement(swapped)
+        right_both = [
+            _verdict(p.outcome) == _verdict(p.human) and p.consistent is True for p in listed
+        ]
+        out["human_agreement_both_orders"] = sum(right_both) / len(listed)
+        kappas = [kappa(listed), kappa(swapped)]
+        out["human_kappa"] = None if None in kappas else sum(k or 0.0 for k in kappas) / 2
+    else:
+        out["human_kappa"] = kappa(pairs)
+    return out
 
 
 def _score_rows(scores: Sequence[RecordedScore], seed: int) -> list[JSONValue]:

@@ -164,6 +164,25 @@ def task_import(path: Path, out_dir: Path, name: str | None) -> None:
         click.echo(f"wrote {spec_path}")
 
 
+@task.command("llmbar")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("out_dir", type=click.Path(path_type=Path), default=Path("tasks/llmbar"))
+@click.option(
+    "--set", "subsets", multiple=True,
+    help="Natural, Adversarial/Neighbor, Adversarial/GPTInst, Adversarial/GPTOut, "
+    "Adversarial/Manual [all five: 419 pairs].",
+)  # fmt: skip
+def task_llmbar(source: Path, out_dir: Path, subsets: Sequence[str]) -> None:
+    """Write a judge-evaluation task (OUT_DIR, default tasks/llmbar) from a checkout of
+    princeton-nlp/LLMBar (SOURCE): each instruction's two outputs replayed as systems output_1
+    and output_2, the one that follows it marked as people's choice. Then `evalkit run
+    tasks=[OUT_DIR] model=replay` and `evalkit judge RUN_DIR` give the judge's accuracy and
+    swap consistency."""
+    from evalkit.tasks.llmbar import SUBSETS, write_llmbar_task
+
+    click.echo(f"wrote {write_llmbar_task(source, out_dir, tuple(subsets) or SUBSETS)}")
+
+
 @cli.command("list")
 @click.argument(
     "kind", type=click.Choice(["tasks", "models", "scorers", "backends", "suites", "judges"])
@@ -652,15 +671,15 @@ def ratings_leaderboard(source: Path, seed: int, as_json: bool) -> None:
 
 @cli.group()
 def judgments() -> None:
-    """Recorded judgments (AlpacaEval annotations, MT-Bench / Arena-Hard judgment files, evalkit
-    JSONL): statistics without calling any model."""
+    """Recorded judgments (AlpacaEval annotations, MT-Bench / Arena-Hard judgment files, LLMBar
+    evaluator results, evalkit JSONL): statistics without calling any model."""
 
 
 @judgments.command("stats")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--format", "fmt", required=True,
-    type=click.Choice(["alpaca_eval", "mt_bench", "arena_hard", "evalkit"]),
+    type=click.Choice(["alpaca_eval", "mt_bench", "arena_hard", "llmbar", "evalkit"]),
 )  # fmt: skip
 @click.option("--baseline", default=None, help="Baseline model [the model in the most pairs].")
 @click.option(
@@ -674,7 +693,7 @@ def judgments() -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Also write it to FILE.")
 def judgments_stats(
     paths: Sequence[Path],
-    fmt: Literal["alpaca_eval", "mt_bench", "arena_hard", "evalkit"],
+    fmt: Literal["alpaca_eval", "mt_bench", "arena_hard", "llmbar", "evalkit"],
     baseline: str | None,
     lc: Literal["none", "evalkit", "alpaca_eval"],
     difficulty: Path | None,

@@ -18,6 +18,15 @@ item, a model and a score. Formats (`format=`):
   each with a `score` label such as `A>>B`): game 1 shows the baseline as A, game 2 the model as A;
   a strong verdict (`>>`) counts as 3 battles (their weight), and a line with a missing label is
   dropped, as arena-hard-auto's show_result does. The baseline is not in the file: pass it.
+- `llmbar`: an LLMBar evaluator's `result.json` (princeton-nlp/LLMBar, `Dataset/LLMBar/<set>/
+  evaluators/<LLM>/<strategy>/result.json`): per pair the instruction (`input`; the item is
+  `<set>-<index>`, the sample id `evalkit task llmbar` writes, when the file is in that layout),
+  `output_1`, `output_2`, the gold `label` (1 or 2: which output follows the instruction) and
+  the judge's `winner` in each order (`swap = False` / `swap = True` of the last round, both
+  named in the listed labeling). Each order is one judgment of `output_1` against `output_2`;
+  the gold label is its `human` outcome; an unparsed winner is no verdict. The two orders are
+  consistent when their recorded winners are equal (two unparsed ones too, as LLMBar's
+  `equal` counts them). The judge is `<LLM>/<strategy>` from the path.
 - `evalkit`: JSONL with `item` (or `sample_id`), `first`, `second`, `outcome` (or `preference`)
   for pairs, or `item`, `model`, `score` for points; evalkit's own `pairwise.jsonl` reads as is.
 
@@ -34,8 +43,8 @@ from typing import Any, Literal
 
 from evalkit.errors import UserError
 
-Format = Literal["alpaca_eval", "mt_bench", "arena_hard", "evalkit"]
-FORMATS: tuple[Format, ...] = ("alpaca_eval", "mt_bench", "arena_hard", "evalkit")
+Format = Literal["alpaca_eval", "mt_bench", "arena_hard", "llmbar", "evalkit"]
+FORMATS: tuple[Format, ...] = ("alpaca_eval", "mt_bench", "arena_hard", "llmbar", "evalkit")
 
 # Arena-Hard labels -> (score of the answer shown as A, battles it counts for)
 ARENA_HARD_WEIGHT = 3
@@ -58,6 +67,8 @@ class RecordedPair:
     lengths: tuple[int, int] | None = None  # first's and second's output length (characters)
     position: int | None = None  # row in the file (AlpacaEval: the instruction index)
     consistent: bool | None = None  # both orders agreed (formats that judge both)
+    human: float | None = None  # people's (or a gold label's) preference for `first` in [0, 1]
+    swapped: bool | None = None  # shown second-first (True) or as listed (False); None: unknown
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,8 @@ def read_recorded(paths: list[Path], fmt: Format, baseline: str | None = None) -
             raise UserError(f"{path}: no such judgments file")
         if fmt == "alpaca_eval":
             out.extend(_alpaca_eval(path))
+        elif fmt == "llmbar":
+            out.extend(_llmbar(path))
         elif fmt == "arena_hard":
             if not baseline:
                 raise UserError("arena_hard judgments do not name the baseline: pass --baseline")
@@ -123,14 +136,8 @@ def _preference(value: Any, where: str, low: float = 0.0) -> float | None:
 
 
 def _alpaca_eval(path: Path) -> RecordedJudgments:
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(rows, list):
-        raise UserError(f"{path}: an AlpacaEval annotations file is a JSON list")
     out = RecordedJudgments(str(path), "alpaca_eval")
-    for k, row in enumerate(rows):
+    for k, row in enumerate(_json_list(path, "an AlpacaEval annotations file")):
         where = f"{path}: row {k}"
         if not isinstance(row, dict):
             raise UserError(f"{where}: not an object")
@@ -149,6 +156,63 @@ def _alpaca_eval(path: Path) -> RecordedJudgments:
         annotator = row.get("annotator")
         if isinstance(annotator, str) and annotator not in out.judges:
             out.judges.append(annotator)
+    return out
+
+
+def _json_list(path: Path, what: str) -> list[Any]:
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(rows, list):
+        raise UserError(f"{path}: {what} is a JSON list")
+    return rows
+
+
+_LLMBAR_WINNER = {"1": 1.0, "2": 0.0}
+
+
+def _llmbar(path: Path) -> RecordedJudgments:
+    judge = f"{path.parent.parent.name}/{path.parent.name}" if path.parent.name else None
+    out = RecordedJudgments(str(path), "llmbar", [judge] if judge else [])
+    # in LLMBar's layout (<set>/evaluators/<LLM>/<strategy>/result.json) a pair's item is the
+    # sample id `evalkit task llmbar` gives it: an instruction can be in two sets
+    in_layout = len(path.parents) > 3 and path.parents[2].name == "evaluators"
+    set_name = path.parents[3].name.lower() if in_layout else None
+    for k, row in enumerate(_json_list(path, "an LLMBar result file")):
+        where = f"{path}: pair {k}"
+        if not isinstance(row, dict):
+            raise UserError(f"{where}: not an object")
+        label = str(_field(row, "label", where))
+        if label not in _LLMBAR_WINNER:
+            raise UserError(f"{where}: label {row['label']!r} is not 1 or 2")
+        rounds = _field(row, "results", where)
+        if not isinstance(rounds, list) or not rounds or not isinstance(rounds[-1], dict):
+            raise UserError(f"{where}: 'results' must be a non-empty list of rounds")
+        orders = {
+            swapped: rounds[-1][key]
+            for swapped, key in ((False, "swap = False"), (True, "swap = True"))
+            if isinstance(rounds[-1].get(key), dict)
+        }
+        if not orders:
+            raise UserError(f"{where}: the last round has no 'swap = False' or 'swap = True'")
+        winners = {swapped: order.get("winner") for swapped, order in orders.items()}
+        consistent = winners[False] == winners[True] if len(winners) == 2 else None
+        first, second = str(_field(row, "output_1", where)), str(_field(row, "output_2", where))
+        for swapped, winner in winners.items():
+            out.pairs.append(
+                RecordedPair(
+                    item=f"{set_name}-{k}" if set_name else str(_field(row, "input", where)),
+                    first="output_1",
+                    second="output_2",
+                    outcome=_LLMBAR_WINNER.get(str(winner)),
+                    lengths=(len(first), len(second)),
+                    position=k,
+                    consistent=consistent,
+                    human=_LLMBAR_WINNER[label],
+                    swapped=swapped,
+                )
+            )
     return out
 
 

@@ -118,7 +118,7 @@ class JudgeConfig(BaseModel):
         description="Recorded verdicts instead of a judge model (pairwise rubrics): a file or a "
         "list of files.",
     )
-    recorded_format: Literal["alpaca_eval", "mt_bench", "arena_hard", "evalkit"] = Field(
+    recorded_format: Literal["alpaca_eval", "mt_bench", "arena_hard", "llmbar", "evalkit"] = Field(
         "evalkit", description="The recorded verdicts' format (see `evalkit judgments stats`)."
     )
     cache: CacheConfig = Field(

@@ -6,14 +6,15 @@ panel (swap consistency where the file holds both orders, length bias, agreement
 ratings the outputs carry) without calling any model.
 
 A recorded judgment joins a pair of the run when its item is the sample's id (or the sample's input
-text, e.g. AlpacaEval's instruction) and its two models are the pair's models. Arena-Hard's strong
+text, e.g. AlpacaEval's instruction, when no other sample of the task has that input) and its two
+models are the pair's models. Arena-Hard's strong
 verdicts count 3 times, as in `evalkit judgments stats`. Errors: `UserError` when nothing in the
 file matches the run, or when the rubric is pointwise (recorded scores: `evalkit judgments stats`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,10 +51,13 @@ def judge_recorded(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord
     results: dict[str, list[PairJudgment]] = {}
     for task, per_sample, _, _, jobs in pairwise_jobs(data, cfg):
         results[task] = []
+        shared = Counter(sample_source(sample) for sample in data.samples[task].values())
         for sample_id, first, second in jobs:
             models = frozenset((first, second))
             text = sample_source(data.samples[task][sample_id])
-            found = index.get((sample_id, models)) or index.get((text, models))
+            found = index.get((sample_id, models))
+            if not found and shared[text] == 1:  # an input two samples share names neither
+                found = index.get((text, models))
             if found:
                 outputs = per_sample[sample_id]
                 results[task].append(_judgment(found, sample_id, first, second, outputs))

@@ -237,4 +237,28 @@ def pairwise_report(
         report["human_n"] = len(pairs)
         report["human_accuracy"] = _rounded(sum(a == b for a, b in pairs) / len(pairs))
         report["human_kappa"] = _rounded(cohen_kappa(judge_labels, human_labels))
+    per_order = _human_accuracy_per_order(judged)
+    if per_order is not None:
+        report["human_accuracy_per_order"] = _rounded(per_order)
     return report
+
+
+def _human_accuracy_per_order(judged: Sequence[PairJudgment]) -> float | None:
+    """The share of single-order verdicts that pick the output people preferred, over every
+    order the judge was asked for in pairs with a decisive human outcome; a verdict that could
+    not be read counts as a miss. With both orders asked this is LLMBar's headline accuracy
+    (Zeng et al. 2024: the mean of the two orders' accuracies); `human_accuracy` instead needs
+    the pair's outcome, both orders together, to be right."""
+    slots = [
+        (v, wanted)
+        for j in judged
+        if j.human in (0.0, 1.0)
+        # the first output shown as A, then as B: the position people's choice sits in
+        for v, r, wanted in zip(
+            j.verdicts, j.reasons, ("A", "B") if j.human == 1.0 else ("B", "A"), strict=True
+        )
+        if v is not None or r is not None
+    ]
+    if not slots:
+        return None
+    return sum(v is not None and winner_shown(v) == wanted for v, wanted in slots) / len(slots)
