@@ -161,3 +161,42 @@ def test_every_llmbar_evaluator_s_published_accuracies_are_reproduced():
         assert got == pytest.approx([_fraction(published[k]) for k in keys], abs=1e-12), path
         average = float(published["correct_average"].rstrip("%")) / 100
         assert report["human_agreement"] == pytest.approx(average, abs=1e-12), path
+
+
+@pytest.mark.parametrize(
+    ("policy", "per_order", "both", "consistency"),
+    [
+        ("first_shown", 0.5, 0.0, 0.0),  # position bias: right in exactly one order of each
+        ("follows", 1.0, 1.0, 1.0),  # picks the output that follows the instruction
+    ],
+)
+def test_a_live_judge_on_the_llmbar_task_gets_llmbar_s_accuracy(
+    run_cli, tmp_path, policy, per_order, both, consistency
+):
+    """A scripted judge on the written task, asked both orders: the panel's accuracy per order
+    (LLMBar's), both orders right, and swap consistency follow from its policy."""
+    from tests.backends.judge_server import JudgeServer
+    from tests.judging.test_judging import judge_args
+
+    pairs = [_pair(k, 1 + k % 2) for k in range(6)]
+    root = _checkout(tmp_path / "LLMBar", {"Natural": pairs}, {"Natural": [("1", "1")] * 6})
+    out = run_cli("task", "llmbar", str(root), str(tmp_path / "task"), "--set", "Natural")
+    assert out.returncode == 0, out.stderr
+    run_dir = tmp_path / "run"
+    out = run_cli("run", f"tasks=[{tmp_path / 'task'}]", "model=replay", f"run_dir={run_dir}",
+                  "progress=false", "report.enabled=false")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+
+    def reply(messages):
+        a = messages[-1]["content"].split("[Answer A]", 1)[1].split("[Answer B]", 1)[0]
+        if policy == "first_shown":
+            return '{"verdict": "A"}'
+        return '{"verdict": "%s"}' % ("A" if "right" in a else "B")
+
+    with JudgeServer(reply) as server:
+        out = run_cli("judge", str(run_dir), *judge_args(server, "judge=pairwise_preference"))
+    assert out.returncode == 0, out.stderr
+    [panel] = json.loads((run_dir / "run.json").read_text())["judge_reports"]
+    assert (panel["pairs"], panel["human_n"]) == (6, 6)
+    assert panel["human_accuracy_per_order"] == per_order
+    assert panel["human_accuracy"] == both and panel["swap_consistency"] == consistency
