@@ -228,7 +228,7 @@ def _check_signature(obj: object, what: str) -> None:
     non-empty string, is a UserError naming `what` (it keys the cache and run.json)."""
     try:
         signature = cast(Any, obj).signature()  # present: checked by missing_methods
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # SystemExit: a plugin's sys.exit()
         raise refuse(what, f"its signature() raised {type(exc).__name__}: {exc}") from None
     if not isinstance(signature, str) or not signature:
         raise refuse(what, f"its signature() returned {signature!r}, not a non-empty string")

@@ -297,6 +297,7 @@ def test_a_capability_method_that_cannot_be_called_is_refused_in_one_line() -> N
     ("signature", "problem"),
     [
         (lambda self: 1 / 0, r"its signature\(\) raised ZeroDivisionError: division by zero"),
+        (lambda self: sys.exit(3), r"its signature\(\) raised SystemExit: 3"),
         (lambda self: None, r"its signature\(\) returned None, not a non-empty string"),
         (lambda self: "", r"its signature\(\) returned '', not a non-empty string"),
     ],

@@ -209,7 +209,8 @@ def _human_agreement(pairs: Sequence[RecordedPair]) -> dict[str, JSONValue]:
     """The judge against the people's (or gold) labels the judgments carry: the share of
     judgments whose verdict is the people's (no verdict counts as a miss), per order shown when
     the file says, both orders right (an as-listed verdict that is right and consistent), and
-    Cohen's kappa (per order, then averaged). On an LLMBar result file these are its
+    Cohen's kappa (`human_kappa_per_order`: per order, then averaged; without orders
+    `human_kappa` over the judgments). On an LLMBar result file these are its
     statistics.json `correct_average`, `correct_False`, `correct_True` and `correct_both`."""
     if not pairs:
         return {}
@@ -233,8 +234,8 @@ def _human_agreement(pairs: Sequence[RecordedPair]) -> dict[str, JSONValue]:
             _verdict(p.outcome) == _verdict(p.human) and p.consistent is True for p in listed
         ]
         out["human_agreement_both_orders"] = sum(right_both) / len(listed)
-        kappas = [kappa(listed), kappa(swapped)]
-        out["human_kappa"] = None if None in kappas else sum(k or 0.0 for k in kappas) / 2
+        kappas = [kappa(listed), kappa(swapped)]  # not `evalkit judge`'s human_kappa (pairs)
+        out["human_kappa_per_order"] = None if None in kappas else sum(k or 0.0 for k in kappas) / 2
     else:
         out["human_kappa"] = kappa(pairs)
     return out

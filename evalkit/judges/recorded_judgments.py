@@ -26,7 +26,8 @@ item, a model and a score. Formats (`format=`):
   named in the listed labeling). Each order is one judgment of `output_1` against `output_2`;
   the gold label is its `human` outcome; an unparsed winner is no verdict. The two orders are
   consistent when their recorded winners are equal (two unparsed ones too, as LLMBar's
-  `equal` counts them). The judge is `<LLM>/<strategy>` from the path.
+  `equal` counts them). The judge is `<LLM>/<strategy>` from the path; files of two judges
+  are refused (their verdicts would be averaged into a figure of neither).
 - `evalkit`: JSONL with `item` (or `sample_id`), `first`, `second`, `outcome` (or `preference`)
   for pairs, or `item`, `model`, `score` for points; evalkit's own `pairwise.jsonl` reads as is.
 
@@ -97,6 +98,10 @@ def read_recorded(paths: list[Path], fmt: Format, baseline: str | None = None) -
     if fmt not in FORMATS:
         raise UserError(f"unknown judgments format '{fmt}' (known: {', '.join(FORMATS)})")
     out = RecordedJudgments(", ".join(str(p) for p in paths), fmt)
+    seen = [p.resolve() for p in paths]
+    twice = next((p for k, p in enumerate(paths) if seen[k] in seen[:k]), None)
+    if twice is not None:
+        raise UserError(f"{twice}: given twice (its judgments would count twice)")
     for path in paths:
         if not path.is_file():
             raise UserError(f"{path}: no such judgments file")
@@ -113,6 +118,11 @@ def read_recorded(paths: list[Path], fmt: Format, baseline: str | None = None) -
             out.extend(_lines(path, fmt, reader))
     if not out.pairs and not out.scores:
         raise UserError(f"{out.source}: no judgments found")
+    if fmt == "llmbar" and len(out.judges) > 1:  # one pair's verdicts would be averaged across
+        raise UserError(  # judges: a figure of none of them
+            f"LLMBar result files of {len(out.judges)} judges ({', '.join(out.judges)}): give "
+            "one judge's files (one per set) at a time"
+        )
     return out
 
 
@@ -173,11 +183,12 @@ _LLMBAR_WINNER = {"1": 1.0, "2": 0.0}
 
 
 def _llmbar(path: Path) -> RecordedJudgments:
-    judge = f"{path.parent.parent.name}/{path.parent.name}" if path.parent.name else None
-    out = RecordedJudgments(str(path), "llmbar", [judge] if judge else [])
-    # in LLMBar's layout (<set>/evaluators/<LLM>/<strategy>/result.json) a pair's item is the
-    # sample id `evalkit task llmbar` gives it: an instruction can be in two sets
+    # in LLMBar's layout (<set>/evaluators/<LLM>/<strategy>/result.json) the judge is
+    # <LLM>/<strategy>, and a pair's item is the sample id `evalkit task llmbar` gives it (an
+    # instruction can be in two sets)
     in_layout = len(path.parents) > 3 and path.parents[2].name == "evaluators"
+    judge = f"{path.parents[1].name}/{path.parents[0].name}" if in_layout else None
+    out = RecordedJudgments(str(path), "llmbar", [judge] if judge else [])
     set_name = path.parents[3].name.lower() if in_layout else None
     for k, row in enumerate(_json_list(path, "an LLMBar result file")):
         where = f"{path}: pair {k}"

@@ -14,6 +14,7 @@ file matches the run, or when the rubric is pointwise (recorded scores: `evalkit
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from evalkit.judging.command import JudgeConfig, RunData
 
 Key = tuple[str, frozenset[str]]
+logger = logging.getLogger(__name__)
 
 
 def judge_recorded(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord:
@@ -49,6 +51,7 @@ def judge_recorded(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord
     for pair in recorded.pairs:
         index[(pair.item, frozenset((pair.first, pair.second)))].append(pair)
     results: dict[str, list[PairJudgment]] = {}
+    ambiguous = 0
     for task, per_sample, _, _, jobs in pairwise_jobs(data, cfg):
         results[task] = []
         shared = Counter(sample_source(sample) for sample in data.samples[task].values())
@@ -56,11 +59,19 @@ def judge_recorded(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord
             models = frozenset((first, second))
             text = sample_source(data.samples[task][sample_id])
             found = index.get((sample_id, models))
-            if not found and shared[text] == 1:  # an input two samples share names neither
+            if not found and shared[text] > 1:  # an input two samples share names neither
+                ambiguous += (text, models) in index
+            elif not found:
                 found = index.get((text, models))
             if found:
                 outputs = per_sample[sample_id]
                 results[task].append(_judgment(found, sample_id, first, second, outputs))
+    if ambiguous:
+        logger.warning(
+            "%d pairs of the run were not joined to recorded judgments: their input is shared by "
+            "other samples of the task, and the file names no sample id (give items as ids)",
+            ambiguous,
+        )
     if not any(results.values()):
         raise UserError(
             f"{recorded.source}: no recorded judgment matches this run (items are matched to sample"
@@ -83,14 +94,45 @@ def _judgment(
         if p.outcome is not None
         for _ in range(p.weight)
     ]
+    verdicts, reasons = _orders(found, first)
     flags = {p.consistent for p in found}
     lengths = (
         len(outputs[first].generation.text.split()),
         len(outputs[second].generation.text.split()),
     )
     return PairJudgment(
-        sample_id, first, second, (None, None), (None, None),
+        sample_id, first, second, verdicts, reasons,
         float(np.mean(battles)) if battles else None,
         flags.pop() if len(flags) == 1 else None, lengths, [],
         human_outcome(outputs[first], outputs[second]), battles,
     )  # fmt: skip
+
+
+NO_VERDICT = "no verdict recorded"
+
+
+def _orders(
+    found: Sequence[RecordedPair], first: str
+) -> tuple[tuple[str | None, str | None], tuple[str | None, str | None]]:
+    """The verdict labels per order (`first` shown as A, then as B) when the file says which
+    order each judgment was shown in (LLMBar's), one judgment per order and each a win, a tie
+    or a loss: so the panel reads position bias, parse failures and the accuracy per order from
+    them. An unparsed recorded winner is a parse failure. Otherwise no per-order verdicts."""
+    shown = [p.swapped for p in found]
+    if None in shown or len(set(shown)) != len(found):
+        return (None, None), (None, None)
+    if any(p.outcome not in (None, 0.0, 0.5, 1.0) for p in found):
+        return (None, None), (None, None)
+    verdicts: list[str | None] = [None, None]
+    reasons: list[str | None] = [None, None]
+    for p in found:
+        shown_a = p.second if p.swapped else p.first
+        slot = 0 if shown_a == first else 1
+        if p.outcome is None:
+            reasons[slot] = NO_VERDICT
+        elif p.outcome == 0.5:
+            verdicts[slot] = "tie"
+        else:
+            winner = p.first if p.outcome == 1.0 else p.second
+            verdicts[slot] = "A" if winner == shown_a else "B"
+    return (verdicts[0], verdicts[1]), (reasons[0], reasons[1])

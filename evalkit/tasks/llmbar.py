@@ -67,9 +67,13 @@ def read_pairs(root: Path, subsets: Sequence[str] = SUBSETS) -> list[dict[str, A
 
 
 def write_llmbar_task(source: Path, out_dir: Path, subsets: Sequence[str] = SUBSETS) -> Path:
-    """Write the task folder `out_dir` (task.yaml, data.jsonl, outputs.jsonl, README.md) from an
-    LLMBar checkout; returns its task.yaml. Raises UserError for a folder that is not one."""
+    """Write the task folder `out_dir` (task.yaml, data.jsonl, outputs.jsonl, README.md; those
+    files are replaced, others left) from an LLMBar checkout; returns its task.yaml. A set named
+    twice is read once. Raises UserError for a folder that is not one, or `out_dir` a file."""
+    subsets = list(dict.fromkeys(s.strip("/") for s in subsets))  # "Natural/" is Natural
     pairs = read_pairs(llmbar_root(source), subsets)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"{out_dir}: exists and is not a folder")
     out_dir.mkdir(parents=True, exist_ok=True)
     data, outputs = [], []
     for pair in pairs:

@@ -4,7 +4,8 @@
 not change: every aggregate (value, CI, n, n_failed, method, ...), the metric specifications,
 usage counts, the scorers' item counts, and every number of the report's embedded data
 (`<script type="application/json" id="evalkit-data">`) and of its server-rendered summary
-tables. Left out: timestamps, paths, library and evalkit versions, host details, and measured
+tables. Left out: timestamps, paths, library and evalkit versions, host details, a distilled
+judge's weights hash in its signature (added after the reference was recorded), and measured
 times (run timings, latencies, the scorers' seconds per 1,000 samples). Long texts (prompts,
 references, outputs) and the Compare tab's every-baseline tables are kept as a SHA-256 of their
 canonical JSON, so the view stays small; everything else is kept value by value.
@@ -74,9 +75,25 @@ def columns(rows: list[dict[str, Any]], drop: tuple[str, ...] = ()) -> dict[str,
     return {"columns": keys, "rows": [[r.get(k) for k in keys] for r in rows]}
 
 
+# A distilled judge's signature gained the sha256 of its weights after the reference was recorded
+# (the same weight files; tests/distill/test_judge_weights.py checks the hash against them)
+_WEIGHTS_IN_SIGNATURE = re.compile(r"\|weights:[0-9a-f]{12}(?=\|)")
+
+
+def _without_weights_hash(value: Any) -> Any:
+    """`value` with every distilled judge signature's `|weights:...` segment left out."""
+    if isinstance(value, str) and value.startswith("distilled_judge|"):
+        return _WEIGHTS_IN_SIGNATURE.sub("", value)
+    if isinstance(value, dict):
+        return {k: _without_weights_hash(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_weights_hash(v) for v in value]
+    return value
+
+
 def run_json_numbers(record: dict[str, Any]) -> dict[str, Any]:
     """The kept part of a run.json record (see the module docstring)."""
-    kept: dict[str, Any] = {k: record.get(k) for k in _RUN_FIELDS}
+    kept: dict[str, Any] = {k: _without_weights_hash(record.get(k)) for k in _RUN_FIELDS}
     kept["aggregates"] = columns(record["aggregates"])
     kept["usage"] = columns(record.get("usage") or [], drop=_MEASURED_USAGE)
     kept["scorer_items"] = columns(record.get("scorer_timings") or [], drop=("seconds",))

@@ -163,7 +163,7 @@ def test_the_metrics_recipe_trains_validates_per_set_and_reloads(tmp_path, summe
     assert all(-1 <= r["judge"] <= 1 and -1 <= r["rouge2_recall"] <= 1 for r in table)
     assert {r["domain"] for r in result.validation["transfer"]} == {"news", "copy"}
     judge = DistilledJudge.load(result.directory)
-    assert judge.meta.signature.endswith("|no encoder|features:metrics-v1")
+    assert "|no encoder|features:metrics-v1|weights:" in judge.meta.signature
     card = (result.directory / "README.md").read_text()
     assert "hidden 64, 1 head)" in card and "each data file's rows weigh the same in total" in card
     assert judge.meta.student["balance_sets"] is True

@@ -117,8 +117,50 @@ def test_the_llmbar_task_judged_by_recorded_verdicts_scores_each_pair_once(run_c
     assert panel["pairs"] == 6 and panel["human_n"] == 6
     assert panel["human_accuracy"] == pytest.approx(3 / 6, abs=1e-4)  # both orders right
     assert panel["swap_consistency"] == pytest.approx(5 / 6, abs=1e-4)  # rounded to 4 places
+    assert panel["human_accuracy_per_order"] == pytest.approx(7 / 12, abs=1e-4)  # LLMBar's
+    assert panel["judgments"] == 12 and panel["parse_failure_rate"] == 0
     lines = [json.loads(x) for x in (run_dir / "pairwise.jsonl").read_text().splitlines()]
     assert all(len(line["battles"]) == 2 for line in lines)
+    # outside LLMBar's layout the items are the instructions: the shared one joins neither
+    # sample, and the run says how many pairs were left out
+    flat = tmp_path / "flat"
+    for k, path in enumerate(results):
+        (flat / str(k)).mkdir(parents=True)
+        (flat / str(k) / "result.json").write_text(Path(path).read_text())
+    out = run_cli("judge", str(run_dir), "judge=pairwise_preference", "progress=false",
+                  f"recorded=[{','.join(str(flat / str(k) / 'result.json') for k in range(3))}]",
+                  "recorded_format=llmbar")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "2 pairs of the run were not joined to recorded judgments" in out.stderr
+    reports = json.loads((run_dir / "run.json").read_text())["judge_reports"]
+    [panel] = [r for r in reports if r["judge"] == "recorded:llmbar"]  # no judge in the path
+    assert panel["pairs"] == 4
+
+
+def test_judgments_of_two_judges_or_one_file_twice_are_refused(run_cli, tmp_path):
+    root = tmp_path / "LLMBar"
+    _checkout(root, {"Natural": [_pair(0, 1)]}, {"Natural": [("1", "1")]})
+    first = root / "Dataset/LLMBar/Natural/evaluators/Judge/Vanilla/result.json"
+    other = first.parents[2] / "Other" / "Vanilla" / "result.json"
+    other.parent.mkdir(parents=True)
+    other.write_text(first.read_text())
+    out = run_cli("judgments", "stats", str(first), str(other), "--format", "llmbar")
+    assert out.returncode == 2
+    assert "LLMBar result files of 2 judges (Judge/Vanilla, Other/Vanilla)" in out.stderr
+    out = run_cli("judgments", "stats", str(first), str(first), "--format", "llmbar")
+    assert out.returncode == 2 and "given twice" in out.stderr
+
+
+def test_the_task_writer_reads_a_set_once_and_refuses_a_file_as_its_folder(run_cli, tmp_path):
+    root = _checkout(tmp_path / "LLMBar", {"Natural": [_pair(0, 1)]}, {"Natural": [("1", "1")]})
+    out = run_cli("task", "llmbar", str(root), str(tmp_path / "task"),
+                  "--set", "Natural/", "--set", "Natural")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    ids = [json.loads(x)["id"] for x in (tmp_path / "task" / "data.jsonl").read_text().splitlines()]
+    assert ids == ["natural-0"]
+    (tmp_path / "file").write_text("")
+    out = run_cli("task", "llmbar", str(root), str(tmp_path / "file"), "--set", "Natural")
+    assert out.returncode == 2 and "exists and is not a folder" in out.stderr
 
 
 def test_the_per_order_accuracy_counts_each_order_shown():
