@@ -95,6 +95,8 @@ def _judgment(
         for _ in range(p.weight)
     ]
     verdicts, reasons = _orders(found, first)
+    if any(r is not None for r in reasons):  # an order's verdict unread: no outcome, as when a
+        battles = []  # judge model's reply in one order cannot be parsed
     flags = {p.consistent for p in found}
     lengths = (
         len(outputs[first].generation.text.split()),

@@ -242,3 +242,28 @@ def test_a_live_judge_on_the_llmbar_task_gets_llmbar_s_accuracy(
     assert (panel["pairs"], panel["human_n"]) == (6, 6)
     assert panel["human_accuracy_per_order"] == per_order
     assert panel["human_accuracy"] == both and panel["swap_consistency"] == consistency
+
+
+def test_an_unread_recorded_verdict_is_a_parse_failure_and_leaves_its_pair_without_outcome(
+    run_cli, tmp_path
+):
+    """As for a judge model whose reply in one order cannot be read: the pair has no outcome
+    (out of human_accuracy's n), the verdict counts as a parse failure and as a miss per order."""
+    pairs = [_pair(0, 1), _pair(1, 2), _pair(2, 1)]
+    winners = [("1", "1"), (None, "2"), ("1", "1")]  # pair 1: right as swapped, unread as listed
+    root = _checkout(tmp_path / "LLMBar", {"Natural": pairs}, {"Natural": winners})
+    out = run_cli("task", "llmbar", str(root), str(tmp_path / "task"), "--set", "Natural")
+    assert out.returncode == 0, out.stderr
+    run_dir = tmp_path / "run"
+    out = run_cli("run", f"tasks=[{tmp_path / 'task'}]", "model=replay", f"run_dir={run_dir}",
+                  "progress=false", "report.enabled=false")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    result = root / "Dataset/LLMBar/Natural/evaluators/Judge/Vanilla/result.json"
+    out = run_cli("judge", str(run_dir), "judge=pairwise_preference", "progress=false",
+                  f"recorded={result}", "recorded_format=llmbar")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    [panel] = json.loads((run_dir / "run.json").read_text())["judge_reports"]
+    assert (panel["pairs"], panel["judgments"], panel["human_n"]) == (3, 6, 2)
+    assert panel["parse_failure_rate"] == pytest.approx(1 / 6, abs=1e-4)
+    assert panel["human_accuracy"] == 1.0  # both read pairs right in both orders
+    assert panel["human_accuracy_per_order"] == pytest.approx(5 / 6, abs=1e-4)
