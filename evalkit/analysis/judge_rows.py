@@ -41,6 +41,8 @@ def format_value(value: Any, key: str = "") -> str:
     if isinstance(value, float):
         if any(h in key for h in _PERCENT_HINTS) and 0.0 <= value <= 1.0:
             return f"{100 * value:.3g}%"
+        if abs(value) >= 1000:  # a rating on the Elo scale: 1,001.2, not 1e+03
+            return f"{value:,.1f}"
         return f"{value:.3g}"
     if isinstance(value, str):
         return value or "n/a"

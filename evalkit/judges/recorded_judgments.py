@@ -26,8 +26,9 @@ item, a model and a score. Formats (`format=`):
   named in the listed labeling). Each order is one judgment of `output_1` against `output_2`;
   the gold label is its `human` outcome; an unparsed winner is no verdict. The two orders are
   consistent when their recorded winners are equal (two unparsed ones too, as LLMBar's
-  `equal` counts them). The judge is `<LLM>/<strategy>` from the path; files of two judges
-  are refused (their verdicts would be averaged into a figure of neither).
+  `equal` counts them). The judge is `<LLM>/<strategy>` from the path; files of two judges,
+  or two judgments of one pair (its instruction and outputs) in one order, are refused: their
+  verdicts would be averaged into a figure of neither judge.
 - `evalkit`: JSONL with `item` (or `sample_id`), `first`, `second`, `outcome` (or `preference`)
   for pairs, or `item`, `model`, `score` for points; evalkit's own `pairwise.jsonl` reads as is.
 
@@ -36,6 +37,7 @@ Errors: `UserError` naming the file, line and field for a missing file or malfor
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -70,6 +72,7 @@ class RecordedPair:
     consistent: bool | None = None  # both orders agreed (formats that judge both)
     human: float | None = None  # people's (or a gold label's) preference for `first` in [0, 1]
     swapped: bool | None = None  # shown second-first (True) or as listed (False); None: unknown
+    outputs_sha: str | None = None  # a digest of the two outputs' texts, where the file has them
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,12 @@ def read_recorded(paths: list[Path], fmt: Format, baseline: str | None = None) -
             out.extend(_alpaca_eval(path))
         elif fmt == "llmbar":
             out.extend(_llmbar(path))
+            if len(out.judges) > 1:  # one pair's verdicts would be averaged across judges
+                raise UserError(
+                    f"LLMBar result files of {len(out.judges)} judges ({', '.join(out.judges)}):"
+                    " give one judge's files (one per set) at a time"
+                )
+            _refuse_a_second_judgment(out.pairs, path)
         elif fmt == "arena_hard":
             if not baseline:
                 raise UserError("arena_hard judgments do not name the baseline: pass --baseline")
@@ -118,11 +127,6 @@ def read_recorded(paths: list[Path], fmt: Format, baseline: str | None = None) -
             out.extend(_lines(path, fmt, reader))
     if not out.pairs and not out.scores:
         raise UserError(f"{out.source}: no judgments found")
-    if fmt == "llmbar" and len(out.judges) > 1:  # one pair's verdicts would be averaged across
-        raise UserError(  # judges: a figure of none of them
-            f"LLMBar result files of {len(out.judges)} judges ({', '.join(out.judges)}): give "
-            "one judge's files (one per set) at a time"
-        )
     return out
 
 
@@ -182,6 +186,21 @@ def _json_list(path: Path, what: str) -> list[Any]:
 _LLMBAR_WINNER = {"1": 1.0, "2": 0.0}
 
 
+def _refuse_a_second_judgment(pairs: list[RecordedPair], path: Path) -> None:
+    """One judgment per pair (instruction and its two outputs) and order: a second one comes
+    from another judge's file, or one file given twice under two names; averaged with the
+    first it would give a figure of neither judge. Raises UserError naming `path`."""
+    seen: set[tuple[str, str | None, bool | None]] = set()
+    for pair in pairs:
+        key = (pair.item, pair.outputs_sha, pair.swapped)
+        if key in seen:
+            raise UserError(
+                f"{path}: judges a pair (row {pair.position}) in an order another file already "
+                "judged: give one judge's files, each once"
+            )
+        seen.add(key)
+
+
 def _llmbar(path: Path) -> RecordedJudgments:
     # in LLMBar's layout (<set>/evaluators/<LLM>/<strategy>/result.json) the judge is
     # <LLM>/<strategy>, and a pair's item is the sample id `evalkit task llmbar` gives it (an
@@ -210,6 +229,7 @@ def _llmbar(path: Path) -> RecordedJudgments:
         winners = {swapped: order.get("winner") for swapped, order in orders.items()}
         consistent = winners[False] == winners[True] if len(winners) == 2 else None
         first, second = str(_field(row, "output_1", where)), str(_field(row, "output_2", where))
+        outputs_sha = hashlib.sha256(json.dumps([first, second]).encode()).hexdigest()[:16]
         for swapped, winner in winners.items():
             out.pairs.append(
                 RecordedPair(
@@ -222,6 +242,7 @@ def _llmbar(path: Path) -> RecordedJudgments:
                     consistent=consistent,
                     human=_LLMBAR_WINNER[label],
                     swapped=swapped,
+                    outputs_sha=outputs_sha,
                 )
             )
     return out

@@ -222,8 +222,9 @@ def rewrite_run(
     pairwise: dict[str, JSONValue] | None = None,
 ) -> RunRecord:
     """Store the judged run: aggregates from the latest records, the scorers each task was
-    scored with, the judge reports (replacing same task/kind/rubric/judge ones) and the
-    pairwise tables; then its report."""
+    scored with, the judge reports (replacing same task/kind/rubric/judge ones, and for a
+    pairwise judging every earlier pairwise report of its tasks) and the pairwise tables; then
+    its report."""
     from evalkit.report.page import render_report
 
     scorers_by_task = {task: build_scorers(specs) for task, specs in task_scorers.items()}
@@ -233,11 +234,15 @@ def rewrite_run(
         components[(scorer.name, scorer.signature())] = ComponentInfo(
             name=scorer.name, signature=scorer.signature()
         )
+    replaced = {(n.get("task"), n.get("kind"), n.get("rubric"), n.get("judge")) for n in reports}
+    # pairwise.jsonl holds one pairwise judging per task: an older one's panel would describe
+    # judgments no longer in the run
+    rejudged = {n.get("task") for n in reports if n.get("kind") == "pairwise"}
     keep = [
         r
         for r in data.record.judge_reports
-        if (r.get("task"), r.get("kind"), r.get("rubric"), r.get("judge"))
-        not in {(n.get("task"), n.get("kind"), n.get("rubric"), n.get("judge")) for n in reports}
+        if (r.get("task"), r.get("kind"), r.get("rubric"), r.get("judge")) not in replaced
+        and not (r.get("kind") == "pairwise" and r.get("task") in rejudged)
     ]
     record = data.record.model_copy(
         update={

@@ -149,6 +149,13 @@ def test_judgments_of_two_judges_or_one_file_twice_are_refused(run_cli, tmp_path
     assert "LLMBar result files of 2 judges (Judge/Vanilla, Other/Vanilla)" in out.stderr
     out = run_cli("judgments", "stats", str(first), str(first), "--format", "llmbar")
     assert out.returncode == 2 and "given twice" in out.stderr
+    # outside LLMBar's layout no judge is named: a second judgment of one pair in one order
+    flat = [tmp_path / "a.json", tmp_path / "b.json"]
+    for copy in flat:
+        copy.write_text(first.read_text())
+    out = run_cli("judgments", "stats", *map(str, flat), "--format", "llmbar")
+    assert out.returncode == 2, out.stderr
+    assert "b.json: judges a pair (row 0) in an order another file already judged" in out.stderr
 
 
 def test_the_task_writer_reads_a_set_once_and_refuses_a_file_as_its_folder(run_cli, tmp_path):
@@ -267,3 +274,29 @@ def test_an_unread_recorded_verdict_is_a_parse_failure_and_leaves_its_pair_witho
     assert panel["parse_failure_rate"] == pytest.approx(1 / 6, abs=1e-4)
     assert panel["human_accuracy"] == 1.0  # both read pairs right in both orders
     assert panel["human_accuracy_per_order"] == pytest.approx(5 / 6, abs=1e-4)
+
+
+def test_a_second_pairwise_judging_replaces_the_first_one_s_panel(run_cli, tmp_path):
+    """pairwise.jsonl holds one pairwise judging per task: judged again by another judge, the
+    run keeps only the new panel (the old one's judgments are no longer in the run)."""
+    root = tmp_path / "LLMBar"
+    _checkout(root, {"Natural": [_pair(0, 1), _pair(1, 2)]}, {"Natural": [("1", "1")] * 2})
+    first = root / "Dataset/LLMBar/Natural/evaluators/Judge/Vanilla/result.json"
+    other = first.parents[2] / "Other" / "Vanilla" / "result.json"
+    other.parent.mkdir(parents=True)
+    rows = json.loads(first.read_text())
+    for row in rows:
+        row["results"] = [{"swap = False": {"winner": "2"}, "swap = True": {"winner": "2"}}]
+    other.write_text(json.dumps(rows))
+    out = run_cli("task", "llmbar", str(root), str(tmp_path / "task"), "--set", "Natural")
+    assert out.returncode == 0, out.stderr
+    run_dir = tmp_path / "run"
+    out = run_cli("run", f"tasks=[{tmp_path / 'task'}]", "model=replay", f"run_dir={run_dir}",
+                  "progress=false", "report.enabled=false")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    for result in (first, other):
+        out = run_cli("judge", str(run_dir), "judge=pairwise_preference", "progress=false",
+                      f"recorded={result}", "recorded_format=llmbar")  # fmt: skip
+        assert out.returncode == 0, out.stderr
+    [panel] = json.loads((run_dir / "run.json").read_text())["judge_reports"]
+    assert panel["judge"] == "recorded:Other/Vanilla" and panel["human_accuracy"] == 0.5

@@ -42,6 +42,7 @@ def test_values_read_as_text():
     assert format_value(1200) == "1,200"
     assert format_value(0.125, "parse_failure_rate") == "12.5%"
     assert format_value(0.31234, "length_bias_spearman") == "0.312"
+    assert format_value(1001.24) == "1,001.2" and format_value(-1234.56) == "-1,234.6"  # not 1e+03
     assert format_value(["a", None], "x") == "a, n/a"
     assert format_value({"A": 0.5}, "position_share") == "A: 50%"
 
