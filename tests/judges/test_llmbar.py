@@ -52,6 +52,18 @@ def _checkout(root: Path, sets: dict[str, list[dict]], results: dict[str, list])
     return root
 
 
+def _replayed_task(run_cli, root: Path, tmp_path: Path, *sets: str) -> Path:
+    """`evalkit task llmbar` of `sets` into tmp_path/task, replayed into tmp_path/run."""
+    chosen = [arg for name in sets for arg in ("--set", name)]
+    out = run_cli("task", "llmbar", str(root), str(tmp_path / "task"), *chosen)
+    assert out.returncode == 0, out.stderr
+    run_dir = tmp_path / "run"
+    out = run_cli("run", f"tasks=[{tmp_path / 'task'}]", "model=replay", f"run_dir={run_dir}",
+                  "progress=false", "report.enabled=false")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return run_dir
+
+
 def test_an_llmbar_result_file_gives_its_accuracies_by_definition(tmp_path):
     """Four pairs: right in both orders; wrong in both; right only as listed; unparsed as
     listed and right swapped. LLMBar counts: correct_False 2/4, correct_True 2/4, average 0.5,
@@ -99,13 +111,9 @@ def test_the_llmbar_task_judged_by_recorded_verdicts_scores_each_pair_once(run_c
         "Adversarial/GPTInst": [("2", "2")],  # wrong: had it joined by text, the shared
     }  # instruction's sample would hold four verdicts, two of them another pair's
     root = _checkout(tmp_path / "LLMBar", sets, winners)
-    out = run_cli("task", "llmbar", str(root), str(tmp_path / "task"), "--set", "Natural",
-                  "--set", "Adversarial/Neighbor", "--set", "Adversarial/GPTInst")  # fmt: skip
-    assert out.returncode == 0, out.stderr
-    run_dir = tmp_path / "run"
-    out = run_cli("run", f"tasks=[{tmp_path / 'task'}]", "model=replay", f"run_dir={run_dir}",
-                  "progress=false", "report.enabled=false")  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    run_dir = _replayed_task(
+        run_cli, root, tmp_path, "Natural", "Adversarial/Neighbor", "Adversarial/GPTInst"
+    )
     results = [
         str(p)
         for p in sorted(root.glob("Dataset/LLMBar/**/result.json"))  # every set's verdicts
@@ -229,12 +237,7 @@ def test_a_live_judge_on_the_llmbar_task_gets_llmbar_s_accuracy(
 
     pairs = [_pair(k, 1 + k % 2) for k in range(6)]
     root = _checkout(tmp_path / "LLMBar", {"Natural": pairs}, {"Natural": [("1", "1")] * 6})
-    out = run_cli("task", "llmbar", str(root), str(tmp_path / "task"), "--set", "Natural")
-    assert out.returncode == 0, out.stderr
-    run_dir = tmp_path / "run"
-    out = run_cli("run", f"tasks=[{tmp_path / 'task'}]", "model=replay", f"run_dir={run_dir}",
-                  "progress=false", "report.enabled=false")  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    run_dir = _replayed_task(run_cli, root, tmp_path, "Natural")
 
     def reply(messages):
         a = messages[-1]["content"].split("[Answer A]", 1)[1].split("[Answer B]", 1)[0]
@@ -259,12 +262,7 @@ def test_an_unread_recorded_verdict_is_a_parse_failure_and_leaves_its_pair_witho
     pairs = [_pair(0, 1), _pair(1, 2), _pair(2, 1)]
     winners = [("1", "1"), (None, "2"), ("1", "1")]  # pair 1: right as swapped, unread as listed
     root = _checkout(tmp_path / "LLMBar", {"Natural": pairs}, {"Natural": winners})
-    out = run_cli("task", "llmbar", str(root), str(tmp_path / "task"), "--set", "Natural")
-    assert out.returncode == 0, out.stderr
-    run_dir = tmp_path / "run"
-    out = run_cli("run", f"tasks=[{tmp_path / 'task'}]", "model=replay", f"run_dir={run_dir}",
-                  "progress=false", "report.enabled=false")  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    run_dir = _replayed_task(run_cli, root, tmp_path, "Natural")
     result = root / "Dataset/LLMBar/Natural/evaluators/Judge/Vanilla/result.json"
     out = run_cli("judge", str(run_dir), "judge=pairwise_preference", "progress=false",
                   f"recorded={result}", "recorded_format=llmbar")  # fmt: skip
@@ -288,12 +286,7 @@ def test_a_second_pairwise_judging_replaces_the_first_one_s_panel(run_cli, tmp_p
     for row in rows:
         row["results"] = [{"swap = False": {"winner": "2"}, "swap = True": {"winner": "2"}}]
     other.write_text(json.dumps(rows))
-    out = run_cli("task", "llmbar", str(root), str(tmp_path / "task"), "--set", "Natural")
-    assert out.returncode == 0, out.stderr
-    run_dir = tmp_path / "run"
-    out = run_cli("run", f"tasks=[{tmp_path / 'task'}]", "model=replay", f"run_dir={run_dir}",
-                  "progress=false", "report.enabled=false")  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    run_dir = _replayed_task(run_cli, root, tmp_path, "Natural")
     for result in (first, other):
         out = run_cli("judge", str(run_dir), "judge=pairwise_preference", "progress=false",
                       f"recorded={result}", "recorded_format=llmbar")  # fmt: skip
