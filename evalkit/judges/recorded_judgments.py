@@ -151,10 +151,8 @@ def _preference(value: Any, where: str, low: float = 0.0) -> float | None:
 
 def _alpaca_eval(path: Path) -> RecordedJudgments:
     out = RecordedJudgments(str(path), "alpaca_eval")
-    for k, row in enumerate(_json_list(path, "an AlpacaEval annotations file")):
+    for k, row in enumerate(read_json_objects(path, "an AlpacaEval annotations file")):
         where = f"{path}: row {k}"
-        if not isinstance(row, dict):
-            raise UserError(f"{where}: not an object")
         raw = row.get("preference")
         outcome = 0.5 if raw == 0 else _preference(raw, where, low=1.0)
         out.pairs.append(
@@ -173,13 +171,21 @@ def _alpaca_eval(path: Path) -> RecordedJudgments:
     return out
 
 
-def _json_list(path: Path, what: str) -> list[Any]:
+def read_json_objects(path: Path, what: str, item: str = "row") -> list[dict[str, Any]]:
+    """A JSON file holding a list of objects (`what`: "an LLMBar result file", ...). Raises
+    UserError naming the file (and the `item` number) when it is not UTF-8, not JSON, not a
+    list, or holds something other than an object."""
+    from evalkit.textfiles import read_text
+
     try:
-        rows = json.loads(path.read_text(encoding="utf-8-sig"))
+        rows = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
     if not isinstance(rows, list):
         raise UserError(f"{path}: {what} is a JSON list")
+    for k, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise UserError(f"{path}: {item} {k}: not an object")
     return rows
 
 
@@ -209,10 +215,8 @@ def _llmbar(path: Path) -> RecordedJudgments:
     judge = f"{path.parents[1].name}/{path.parents[0].name}" if in_layout else None
     out = RecordedJudgments(str(path), "llmbar", [judge] if judge else [])
     set_name = path.parents[3].name.lower() if in_layout else None
-    for k, row in enumerate(_json_list(path, "an LLMBar result file")):
+    for k, row in enumerate(read_json_objects(path, "an LLMBar result file", "pair")):
         where = f"{path}: pair {k}"
-        if not isinstance(row, dict):
-            raise UserError(f"{where}: not an object")
         label = str(_field(row, "label", where))
         if label not in _LLMBAR_WINNER:
             raise UserError(f"{where}: label {row['label']!r} is not 1 or 2")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import UserError
+from evalkit.judges.recorded_judgments import read_json_objects
 from evalkit.store.atomicio import atomic_write_text
 
 SUBSETS = (
@@ -51,10 +52,7 @@ def read_pairs(root: Path, subsets: Sequence[str] = SUBSETS) -> list[dict[str, A
         path = root / subset / "dataset.json"
         if not path.is_file():
             raise UserError(f"{path}: no such LLMBar set (sets: {', '.join(SUBSETS)})")
-        try:
-            rows = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+        rows = read_json_objects(path, "an LLMBar dataset.json", "pair")
         for k, row in enumerate(rows):
             where = f"{path}: pair {k}"
             missing = [f for f in ("input", "output_1", "output_2", "label") if f not in row]

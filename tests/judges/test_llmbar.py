@@ -92,6 +92,11 @@ def test_a_bad_llmbar_file_is_one_line(run_cli, tmp_path):
     out = run_cli("task", "llmbar", str(tmp_path), str(tmp_path / "task"))
     assert out.returncode == 2
     assert "not an LLMBar checkout (no Dataset/LLMBar/Natural/dataset.json)" in out.stderr
+    (tmp_path / "Natural").mkdir()
+    (tmp_path / "Natural" / "dataset.json").write_text("[1]")  # not a pair: one line, no traceback
+    out = run_cli("task", "llmbar", str(tmp_path), str(tmp_path / "task"), "--set", "Natural")
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith("Natural/dataset.json: pair 0: not an object")
 
 
 def test_the_llmbar_task_judged_by_recorded_verdicts_scores_each_pair_once(run_cli, tmp_path):
