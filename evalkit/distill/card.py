@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from evalkit.distill.artifact import DistillResult
@@ -57,24 +58,38 @@ def _per_set_lines(validation: dict[str, Any]) -> list[str]:
         )
     transfer = {(r["set"], r["rated"]): r for r in validation.get("transfer", [])}
     if transfer:
+        domains = Counter(
+            domain for domain, _ in {(t["domain"], t["set"]) for t in transfer.values()}
+        )
+        by_set = all("other_sets" in t for t in transfer.values()) and max(domains.values()) > 1
         lines += [
             "",
             "## Transfer between domains",
             "",
             "Leave one domain out: trained on every other domain's sets only, scored on the"
-            " held-out domain (same figure as above).",
+            " held-out domain (same figure as above)."
+            + (
+                " Leave one set out: trained on every other set, the other sets of its own"
+                " domain included."
+                if by_set
+                else ""
+            ),
             "",
-            "| held-out domain | set | rated | judge dimension | cross-validated | other domains"
-            " only | better ROUGE-2 |",
-            "|---|---|---|---|---:|---:|---:|",
+            "| held-out domain | set | rated | judge dimension | cross-validated"
+            + (" | other sets only" if by_set else "")
+            + " | other domains only | better ROUGE-2 |",
+            "|---|---|---|---|---:|" + ("---:|" if by_set else "") + "---:|---:|",
         ]
         for r in rows:
             t = transfer.get((r["set"], r["rated"]))
             if t is not None:
                 best = max(r["rouge2_recall"], r["rouge2_f"])
+                other_sets = f" | {t['other_sets']:.3f}" if by_set else ""
+                if by_set and t["other_sets_dimension"] != t["judge_dimension"]:
+                    other_sets += f" ({t['other_sets_dimension']})"
                 lines.append(
                     f"| {t['domain']} | {r['set']} | {r['rated']} | {t['judge_dimension']} "
-                    f"| {r['judge']:.3f} | {t['judge']:.3f} | {best:.3f} |"
+                    f"| {r['judge']:.3f}{other_sets} | {t['judge']:.3f} | {best:.3f} |"
                 )
     return [*lines, ""]
 

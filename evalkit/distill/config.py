@@ -133,7 +133,9 @@ class Validation(_Strict):
         True, description="Per labeled set: summary-level Spearman next to ROUGE-2 (rouge-score)."
     )
     transfer: bool = Field(
-        False, description="Also train on all domains but one and score the held-out domain."
+        False,
+        description="Also train on all domains but one and score the held-out domain, and on "
+        "all sets but one for each set whose domain holds other sets (model card: transfer).",
     )
     transfer_fallback: str | None = Field(
         None,

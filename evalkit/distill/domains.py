@@ -9,16 +9,18 @@ on different scales (MQM error counts, 1-3 and 1-5 ratings, 0/1 consistency) tra
 together.
 
 `transfer_predictions` trains on every domain but one and predicts the held-out domain (leave one
-domain out), for the model card's transfer table.
+domain out), for the model card's transfer table; with `domains` naming each set as its own
+domain it is leave one set out (the other sets of its domain stay in training).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
+from evalkit.console.progress import ProgressReporter
 from evalkit.distill.examples import Example
 from evalkit.distill.perset import MIN_GROUP, ranks
 from evalkit.distill.students import Student
@@ -79,17 +81,23 @@ def transfer_predictions(
     y: np.ndarray,
     m: np.ndarray,
     domains: dict[str, str],
+    held_out: Collection[str] | None = None,
+    progress: bool = False,
+    label: str = "leave one domain out",
 ) -> np.ndarray:
-    """Each example's prediction by a student trained on the other domains only (NaN if it is
-    the only domain)."""
+    """(n, dims) each example's prediction by a student trained on the other domains only (NaN
+    if it is the only domain, or when `held_out` is given and does not name its domain: only
+    those domains are held out, one at a time)."""
     names = [domain_of(e, domains) for e in examples]
+    units = [d for d in dict.fromkeys(names) if held_out is None or d in held_out]
     predictions = np.full(y.shape, np.nan)
-    for domain in dict.fromkeys(names):
-        test = [i for i, d in enumerate(names) if d == domain]
-        train = [i for i, d in enumerate(names) if d != domain]
-        if not train:
-            continue
-        student = make_student()
-        student.fit([examples[i] for i in train], y[train], m[train])
-        predictions[test] = student.predict([examples[i] for i in test])
+    with ProgressReporter(len(units), enabled=progress, label=label, unit="students") as bar:
+        for domain in units:
+            test = [i for i, d in enumerate(names) if d == domain]
+            train = [i for i, d in enumerate(names) if d != domain]
+            if train:
+                student = make_student()
+                student.fit([examples[i] for i in train], y[train], m[train])
+                predictions[test] = student.predict([examples[i] for i in test])
+            bar.advance(1)
     return predictions

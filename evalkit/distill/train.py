@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -152,13 +152,63 @@ def _per_set(
     }
     if config.validation.transfer:
         domains = {s.set_name: s.domain or s.set_name for s in files}
-        held_out = transfer_predictions(make_student, examples, y, m, domains)
-        fallback = config.validation.transfer_fallback
-        if fallback is not None:
-            judged_by = _with_fallback(examples, dims, m, domains, judged_by, fallback)
-        rows = per_set_table(examples, dims, held_out, judged_by, seed, n, baselines, names)
-        out["transfer"] = [{**r, "domain": domains.get(r["set"], r["set"])} for r in rows]
+        held_out = _HeldOut(examples, dims, y, m, make_student, judged_by, names, baselines, config)
+        transfer = [
+            {**r, "domain": domains.get(r["set"], r["set"])} for r in held_out.table(domains)
+        ]
+        # Leave one set out where its domain holds other sets too (a set alone in its domain has
+        # the same training data either way, and so the same figure).
+        sets = list(dict.fromkeys(e.dataset for e in examples))
+        shared = {
+            a for a in sets if any(b != a and domains.get(b, b) == domains.get(a, a) for b in sets)
+        }
+        if not transfer:  # one domain: no other domain to train on, no table
+            shared = set()
+        by_set = {(r["set"], r["rated"]): r for r in held_out.table({a: a for a in sets}, shared)}
+        for r in transfer:
+            own = by_set.get((r["set"], r["rated"]), r)
+            r["other_sets"], r["other_sets_dimension"] = own["judge"], own["judge_dimension"]
+        out["transfer"] = transfer
     return out
+
+
+@dataclass
+class _HeldOut:
+    """The per-set table of students trained without the held-out unit (a domain, or a set)."""
+
+    examples: list[Example]
+    dims: list[str]
+    y: np.ndarray
+    m: np.ndarray
+    make_student: Callable[[], Student]
+    judged_by: dict[str, dict[str, str]]
+    names: dict[str, dict[str, str]]
+    baselines: tuple[np.ndarray, np.ndarray]
+    config: DistillConfig
+
+    def table(self, units: dict[str, str], held: set[str] | None = None) -> list[dict[str, Any]]:
+        """`units` maps a set to its unit; each unit in `held` (default: all) is held out in turn
+        and only its sets' rows are tabled. A judge dimension no other unit labels is read as
+        `validation.transfer_fallback` when that is set."""
+        if held is not None and not held:
+            return []
+        examples, dims = self.examples, self.dims
+        label = "leave one domain out" if held is None else "leave one set out"
+        predicted = transfer_predictions(
+            self.make_student, examples, self.y, self.m, units, held, self.config.progress, label
+        )
+        rows = [i for i in range(len(examples)) if not np.isnan(predicted[i]).all()]
+        if not rows:  # one domain only: nothing to train on
+            return []
+        judged_by, fallback = self.judged_by, self.config.validation.transfer_fallback
+        if fallback is not None:
+            judged_by = _with_fallback(examples, dims, self.m, units, judged_by, fallback)
+        baselines = (self.baselines[0][rows], self.baselines[1][rows])
+        validation = self.config.validation
+        return per_set_table(
+            [examples[i] for i in rows], dims, predicted[rows], judged_by,
+            self.config.seed, validation.n_resamples, baselines, self.names,
+        )  # fmt: skip
 
 
 def _with_fallback(

@@ -134,6 +134,16 @@ def test_transfer_never_trains_on_the_held_out_domain():
     assert all(len({folds[i] for i, e in enumerate(examples) if e.group == g}) == 1 for g in "01")
 
 
+def test_leave_one_set_out_keeps_the_other_sets_of_its_domain_and_holds_out_only_those_named():
+    examples = [_example(i, str(i), d, overall=1.0) for i, d in enumerate("aabbbcc")]
+    y = np.ones((7, 1), dtype=np.float32)
+    _Recorder.seen = []
+    own = {"a": "a", "b": "b", "c": "c"}
+    out = transfer_predictions(_Recorder, examples, y, y, own, {"a", "b"})
+    assert _Recorder.seen == [{"b", "c"}, {"a", "c"}]
+    assert not np.isnan(out[:5]).any() and np.isnan(out[5:]).all()  # c was not held out
+
+
 def test_the_metrics_recipe_trains_validates_per_set_and_reloads(tmp_path, summeval_slice):
     source = summeval_source(summeval_slice, name="summ", domain="news")
     other = summeval_source(summeval_slice, name="summ_copy", domain="copy")
@@ -174,6 +184,52 @@ def test_the_metrics_recipe_trains_validates_per_set_and_reloads(tmp_path, summe
         [e.references for e in examples],
     )
     assert scored.shape == (5, 2) and np.all((scored >= 1) & (scored <= 5))
+
+
+def _transfer_config(tmp_path, summeval_slice, domains: dict[str, str]) -> DistillConfig:
+    return DistillConfig.from_dict(
+        {
+            "name": "t25-transfer",
+            "data": [
+                summeval_source(summeval_slice, name=name, domain=domain)
+                for name, domain in domains.items()
+            ],
+            "scale": {"coherence": [1, 5], "consistency": [1, 5]},
+            "student": {"feature_set": "metrics", "target": "group_z", "ensemble": 1, "epochs": 2},
+            "validation": {"folds": 2, "n_resamples": 10, "baselines": False, "transfer": True},
+            "output": str(tmp_path / "judge"),
+            "progress": False,
+        }
+    )
+
+
+def test_the_transfer_table_has_a_leave_one_set_out_column_when_a_domain_holds_two_sets(
+    tmp_path, summeval_slice
+):
+    domains = {"summ_a": "news", "summ_b": "news", "summ_c": "other"}
+    result = distill(_transfer_config(tmp_path, summeval_slice, domains))
+    transfer = {(r["set"], r["rated"]): r for r in result.validation["transfer"]}
+    assert {s for s, _ in transfer} == set(domains)
+    for (name, _), row in transfer.items():
+        assert row["domain"] == domains[name] and -1 <= row["other_sets"] <= 1
+        if name == "summ_c":  # alone in its domain: trained on the same sets either way
+            assert row["other_sets"] == row["judge"]
+    # summ_a held out of its set trains on summ_b (and summ_c), out of its domain on summ_c only
+    assert (
+        transfer[("summ_a", "coherence")]["other_sets"]
+        != transfer[("summ_a", "coherence")]["judge"]
+    )
+    card = (result.directory / "README.md").read_text()
+    assert "| cross-validated | other sets only | other domains only | better ROUGE-2 |" in card
+    row = transfer[("summ_a", "coherence")]
+    assert f"| {row['other_sets']:.3f} | {row['judge']:.3f} |" in card
+
+
+def test_one_domain_has_no_transfer_table(tmp_path, summeval_slice):
+    domains = {"summ_a": "news", "summ_b": "news"}
+    result = distill(_transfer_config(tmp_path, summeval_slice, domains))
+    assert result.validation["transfer"] == []
+    assert "Transfer between domains" not in (result.directory / "README.md").read_text()
 
 
 def test_rouge2_baselines_equal_rouge_score_on_summeval():
