@@ -320,3 +320,29 @@ def test_a_model_judged_against_itself_is_left_out_with_a_warning(tmp_path, capl
     pairs = [{**_GOOD["evalkit"], "second": "m"}, {**_GOOD["evalkit"], "item": "z"}]
     recorded = read_recorded([write_jsonl(tmp_path / "e.jsonl", pairs)], "evalkit")
     assert [(p.item, p.first, p.second) for p in recorded.pairs] == [("z", "m", "b")]
+
+
+def test_cli_refuses_options_that_do_not_fit_before_reading(run_cli, tmp_path):
+    """-o naming an input overwrote it; --lc alpaca_eval without --difficulty named
+    `difficulty=FILE`, not the option; --difficulty without --lc alpaca_eval was ignored."""
+    path = write_jsonl(tmp_path / "e.jsonl", [_GOOD["evalkit"]])
+    before = path.read_bytes()
+    (tmp_path / "sub").mkdir()
+    for output in (path, tmp_path / "sub" / ".." / "e.jsonl"):
+        out = run_cli("judgments", "stats", str(path), "--format", "evalkit", "-o", str(output))
+        assert out.returncode == 2 and "is the input file" in out.stderr, out.stderr
+    assert path.read_bytes() == before
+    stats = ("judgments", "stats", str(path), "--format", "evalkit")
+    for extra, message in [
+        (["--lc", "alpaca_eval"], "--lc alpaca_eval needs --difficulty FILE"),
+        (["--difficulty", "d.csv"], "--difficulty and --gamed are read only with --lc alpaca_eval"),
+        (
+            ["--format", "arena_hard"],
+            "arena_hard judgments do not name the baseline: pass --baseline MODEL",
+        ),
+    ]:
+        out = run_cli(*stats, *extra)
+        assert out.returncode == 2 and f"evalkit: error: {message}" in out.stderr, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1
+    with pytest.raises(UserError, match=r"^/dev/null: is a device or a pipe, not a judgments"):
+        read_recorded([Path("/dev/null")], "evalkit")

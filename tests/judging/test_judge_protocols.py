@@ -139,6 +139,7 @@ def test_recorded_verdicts_judge_a_run_without_a_judge_model(run_cli, toy_run, t
     for args, message in [
         ([f"recorded={tmp_path / 'latin1.jsonl'}"], "latin1.jsonl:1: not valid UTF-8 (byte 0xe9"),
         ([f"recorded={path}", "recorded_format=arena_hard"], "pass pairwise.baseline=MODEL"),
+        ([f"recorded={path}", "seed=-1"], "seed: Input should be greater than or equal to 0"),
     ]:
         out = run_cli("judge", str(toy_run), "judge=pairwise_preference", *args)
         assert out.returncode == 2 and message in out.stderr, out.stderr
