@@ -161,7 +161,7 @@ class RunConfig(_Strict):
     sweep_dir: str | None = Field(
         None, description="Where a multirun sweep is written; None: reports/multirun/<date>/..."
     )
-    seed: int = Field(1234, description="Seeds sampling backends and every bootstrap.")
+    seed: int = Field(1234, ge=0, description="Seeds sampling backends and every bootstrap.")
     batch_size: int = Field(256, ge=1, description="Samples per backend call and per record batch.")
     limit: int | None = Field(None, ge=1, description="Only the first N samples of each task.")
     cache: CacheConfig = Field(default_factory=lambda: CacheConfig())

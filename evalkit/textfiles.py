@@ -155,9 +155,13 @@ def yaml_line(path: Path, loc: tuple[str | int, ...]) -> int | None:
 
 
 def require_file(path: Path, missing: str, what: str = "file") -> None:
-    """Raise UserError(`missing`) when nothing is at `path`, and `PATH: is a directory, not a
-    WHAT` when a folder is (a `data: .` or a run directory given for a file)."""
+    """Raise UserError(`missing`) when nothing is at `path`, `PATH: is a directory, not a WHAT`
+    when a folder is (a `data: .` or a run directory given for a file), and `PATH: is a device
+    or a pipe, not a WHAT` for anything else that is not a regular file (/dev/null: it exists,
+    so "not found" would mislead)."""
     if path.is_dir():
         raise UserError(f"{path}: is a directory, not a {what}")
+    if path.exists() and not path.is_file():
+        raise UserError(f"{path}: is a device or a pipe, not a {what}")
     if not path.is_file():
         raise UserError(missing)

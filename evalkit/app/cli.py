@@ -19,6 +19,7 @@ from evalkit.store.redact import redact
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+SEED = click.IntRange(min=0)  # numpy's generators take no negative seed
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
@@ -361,7 +362,7 @@ def meta_eval(
     "t-test and 0/1 metrics McNemar's exact test.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON rows instead of a table.")
-@click.option("--seed", default=1234, show_default=True)
+@click.option("--seed", default=1234, show_default=True, type=SEED)
 @click.option(
     "--resamples",
     default=2000,
@@ -660,7 +661,7 @@ def ratings_agreement(source: Path, as_json: bool) -> None:
 
 @ratings.command("leaderboard")
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--seed", default=1234, show_default=True)
+@click.option("--seed", default=1234, show_default=True, type=SEED)
 @click.option("--json", "as_json", is_flag=True)
 def ratings_leaderboard(source: Path, seed: int, as_json: bool) -> None:
     """Bradley-Terry ratings (Elo scale, 95% bootstrap CIs) from people's A/B/tie votes."""
@@ -688,7 +689,7 @@ def judgments() -> None:
 )  # fmt: skip
 @click.option("--difficulty", type=click.Path(path_type=Path), help="--lc alpaca_eval: CSV.")
 @click.option("--gamed", type=click.Path(path_type=Path), help="--lc alpaca_eval: gamed rows CSV.")
-@click.option("--seed", default=1234, show_default=True)
+@click.option("--seed", default=1234, show_default=True, type=SEED)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Also write it to FILE.")
 def judgments_stats(
@@ -709,6 +710,7 @@ def judgments_stats(
     from evalkit.judges.recorded_judgments import read_recorded
     from evalkit.store.atomicio import atomic_write_text
 
+    _check_stats_options(paths, lc, difficulty, gamed, output)
     recorded = read_recorded(list(paths), fmt, baseline)
     summary = summarize_recorded(
         recorded, baseline=baseline, lc=lc, difficulty=difficulty, gamed=gamed, seed=seed
@@ -720,6 +722,25 @@ def judgments_stats(
         click.echo(text)
     else:
         print_recorded(summary)
+
+
+def _check_stats_options(
+    paths: Sequence[Path],
+    lc: str,
+    difficulty: Path | None,
+    gamed: Path | None,
+    output: Path | None,
+) -> None:
+    """`judgments stats`' options that do not go together, refused before any file is read."""
+    if lc == "alpaca_eval" and difficulty is None:
+        raise UserError("--lc alpaca_eval needs --difficulty FILE (instruction index, difficulty)")
+    if lc != "alpaca_eval" and (difficulty is not None or gamed is not None):
+        raise UserError("--difficulty and --gamed are read only with --lc alpaca_eval")
+    inputs = [*paths, *(p for p in (difficulty, gamed) if p is not None)]
+    if output is not None and output.exists():
+        same = next((p for p in inputs if p.exists() and output.samefile(p)), None)
+        if same is not None:
+            raise UserError(f"-o {output}: is the input file {same}; give another output file")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

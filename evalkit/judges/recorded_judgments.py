@@ -12,8 +12,9 @@ item, a model and a score. Formats (`format=`):
   instruction; `position` is the row (AlpacaEval's instruction index).
 - `mt_bench`: FastChat llm_judge judgment JSONL. Pairwise lines (`model_1`, `model_2`,
   `g1_winner`, `g2_winner` in model_1/model_2/tie/error, or one `winner`): a verdict that flips
-  with the order is a tie, as FastChat's show_result counts it. Single-answer lines (`model`,
-  `score`, -1 for a failed grading). The item id is `question_id` and `turn`.
+  with the order is a tie, as FastChat's show_result counts it, and `error` is no verdict.
+  Single-answer lines (`model`, `score` on MT-Bench's 1-10 scale, -1 for a failed grading). The
+  item id is `question_id` and `turn`.
 - `arena_hard`: Arena-Hard-Auto judgment JSONL (`uid` or `question_id`, `model`, two `games`,
   each with a `score` label such as `A>>B`): game 1 shows the baseline as A, game 2 the model as A;
   a strong verdict (`>>`) counts as 3 battles (their weight), and a line with a missing label is
@@ -32,22 +33,28 @@ item, a model and a score. Formats (`format=`):
 - `evalkit`: JSONL with `item` (or `sample_id`), `first`, `second`, `outcome` (or `preference`)
   for pairs, or `item`, `model`, `score` for points; evalkit's own `pairwise.jsonl` reads as is.
 
-Errors: `UserError` naming the file, line and field for a missing file or malformed line.
+Errors: `UserError` naming the file, line and field for a missing file or malformed line: a
+field of the wrong type, an unknown verdict label, a score that is not a finite number. A
+judgment of a model against itself (AlpacaEval's annotations of its own baseline) is left out,
+with a warning.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from evalkit.errors import UserError
+from evalkit.textfiles import read_text, require_file
 
 Format = Literal["alpaca_eval", "mt_bench", "arena_hard", "llmbar", "evalkit"]
 FORMATS: tuple[Format, ...] = ("alpaca_eval", "mt_bench", "arena_hard", "llmbar", "evalkit")
+logger = logging.getLogger(__name__)
 
 # Arena-Hard labels -> (score of the answer shown as A, battles it counts for)
 ARENA_HARD_WEIGHT = 3
@@ -57,7 +64,9 @@ _ARENA_LABELS: dict[str, tuple[float, int]] = {
     "B>>A": (0.0, ARENA_HARD_WEIGHT), "B=A": (0.5, 1), "B<A": (1.0, 1),
     "B<<A": (1.0, ARENA_HARD_WEIGHT),
 }  # fmt: skip
-_FASTCHAT_WINNER = {"model_1": 1.0, "model_2": 0.0, "tie": 0.5}
+_FASTCHAT_WINNER = {"model_1": 1.0, "model_2": 0.0, "tie": 0.5, "error": None}
+MT_BENCH_SCALE = (1, 10)  # FastChat's single-answer grades, [[1]] to [[10]]
+MT_BENCH_FAILED = -1  # FastChat writes -1 for a grading whose reply had no rating
 
 
 @dataclass(frozen=True)
@@ -96,44 +105,109 @@ class RecordedJudgments:
         self.scores += other.scores
 
 
-def read_recorded(paths: list[Path], fmt: Format, baseline: str | None = None) -> RecordedJudgments:
-    """Every judgment in `paths` (files of one format). `baseline`: Arena-Hard's baseline model."""
+def read_recorded(
+    paths: list[Path],
+    fmt: Format,
+    baseline: str | None = None,
+    *,
+    baseline_option: str = "--baseline MODEL",
+) -> RecordedJudgments:
+    """Every judgment in `paths` (files of one format). `baseline`: Arena-Hard's baseline model
+    (`baseline_option`: how the command names it, for the error when it is missing). A judgment
+    of a model against itself (AlpacaEval's annotations of its baseline, an Arena-Hard file of
+    the baseline) is left out with a warning: it says nothing of either model, and would count
+    as a tie in the judge's figures."""
     if fmt not in FORMATS:
         raise UserError(f"unknown judgments format '{fmt}' (known: {', '.join(FORMATS)})")
+    if fmt == "arena_hard" and not baseline:
+        raise UserError(f"arena_hard judgments do not name the baseline: pass {baseline_option}")
     out = RecordedJudgments(", ".join(str(p) for p in paths), fmt)
     seen = [p.resolve() for p in paths]
     twice = next((p for k, p in enumerate(paths) if seen[k] in seen[:k]), None)
     if twice is not None:
         raise UserError(f"{twice}: given twice (its judgments would count twice)")
+    left_out = 0
     for path in paths:
-        if not path.is_file():
-            raise UserError(f"{path}: no such judgments file")
-        if fmt == "alpaca_eval":
-            out.extend(_alpaca_eval(path))
-        elif fmt == "llmbar":
-            out.extend(_llmbar(path))
+        require_file(path, f"{path}: no such judgments file", "judgments file")
+        part = _read_file(path, fmt, baseline or "")
+        left_out += _leave_out_self_pairs(part, path)
+        out.extend(part)
+        if fmt == "llmbar":
             if len(out.judges) > 1:  # one pair's verdicts would be averaged across judges
                 raise UserError(
                     f"LLMBar result files of {len(out.judges)} judges ({', '.join(out.judges)}):"
                     " give one judge's files (one per set) at a time"
                 )
             _refuse_a_second_judgment(out.pairs, path)
-        elif fmt == "arena_hard":
-            if not baseline:
-                raise UserError("arena_hard judgments do not name the baseline: pass --baseline")
-            out.extend(_lines(path, fmt, lambda row, where: _arena_hard(row, where, baseline)))
-        else:
-            reader = _mt_bench if fmt == "mt_bench" else _evalkit
-            out.extend(_lines(path, fmt, reader))
     if not out.pairs and not out.scores:
-        raise UserError(f"{out.source}: no judgments found")
+        selves = f" (only {left_out} of a model against itself)" if left_out else ""
+        raise UserError(f"{out.source}: no judgments found{selves}")
     return out
+
+
+def _read_file(path: Path, fmt: Format, baseline: str) -> RecordedJudgments:
+    if fmt == "alpaca_eval":
+        return _alpaca_eval(path)
+    if fmt == "llmbar":
+        return _llmbar(path)
+    if fmt == "arena_hard":
+        return _lines(path, fmt, lambda row, where: _arena_hard(row, where, baseline))
+    return _lines(path, fmt, _mt_bench if fmt == "mt_bench" else _evalkit)
+
+
+def _leave_out_self_pairs(part: RecordedJudgments, path: Path) -> int:
+    """Drop `part`'s judgments of a model against itself, with one warning; how many."""
+    selves = [p for p in part.pairs if p.first == p.second]
+    if selves:
+        part.pairs = [p for p in part.pairs if p.first != p.second]
+        logger.warning(
+            "%s: %d judgment(s) of '%s' against itself left out", path, len(selves), selves[0].first
+        )
+    return len(selves)
 
 
 def _field(row: dict[str, Any], name: str, where: str) -> Any:
     if name not in row or row[name] is None:
         raise UserError(f"{where}: missing field '{name}'")
     return row[name]
+
+
+_JSON_TYPES = {
+    dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null",
+}  # fmt: skip
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), "a number")
+
+
+def _text(row: dict[str, Any], name: str, where: str) -> str:
+    """A string field (a model name, an instruction): a list or a number is refused, not
+    printed as a name such as "['m']"."""
+    value = _field(row, name, where)
+    if not isinstance(value, str):
+        raise UserError(f"{where}: '{name}' is {_json_type(value)}, not a string")
+    return value
+
+
+def _item(row: dict[str, Any], names: tuple[str, ...], where: str) -> str:
+    """The item id: the first of `names` the row has, a string or an integer."""
+    name = next((n for n in names if row.get(n) is not None), None)
+    if name is None:
+        also = "".join(f" (or '{n}')" for n in names[1:])
+        raise UserError(f"{where}: missing field '{names[0]}'{also}")
+    value = row[name]
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise UserError(f"{where}: '{name}' is {_json_type(value)}, not a string or an integer")
+    return str(value)
+
+
+def _score(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UserError(f"{where}: score {value!r} is not a number")
+    if not math.isfinite(value):
+        raise UserError(f"{where}: score {value} is not a finite number")
+    return float(value)
 
 
 def _preference(value: Any, where: str, low: float = 0.0) -> float | None:
@@ -157,9 +231,9 @@ def _alpaca_eval(path: Path) -> RecordedJudgments:
         outcome = 0.5 if raw == 0 else _preference(raw, where, low=1.0)
         out.pairs.append(
             RecordedPair(
-                item=str(_field(row, "instruction", where)),
-                first=str(_field(row, "generator_2", where)),
-                second=str(_field(row, "generator_1", where)),
+                item=_text(row, "instruction", where),
+                first=_text(row, "generator_2", where),
+                second=_text(row, "generator_1", where),
                 outcome=outcome,
                 lengths=_alpaca_lengths(row, where),
                 position=k,
@@ -175,8 +249,6 @@ def read_json_objects(path: Path, what: str, item: str = "row") -> list[dict[str
     """A JSON file holding a list of objects (`what`: "an LLMBar result file", ...). Raises
     UserError naming the file (and the `item` number) when it is not UTF-8, not JSON, not a
     list, or holds something other than an object."""
-    from evalkit.textfiles import read_text
-
     try:
         rows = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
@@ -190,6 +262,15 @@ def read_json_objects(path: Path, what: str, item: str = "row") -> list[dict[str
 
 
 _LLMBAR_WINNER = {"1": 1.0, "2": 0.0}
+
+
+def _llmbar_winner(value: Any, where: str) -> float | None:
+    """LLMBar's parsed winner: "1" or "2" (or the number), None when the reply was not parsed."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or str(value) not in _LLMBAR_WINNER:
+        raise UserError(f"{where}: winner {value!r} is not 1, 2 or null")
+    return _LLMBAR_WINNER[str(value)]
 
 
 def _refuse_a_second_judgment(pairs: list[RecordedPair], path: Path) -> None:
@@ -223,24 +304,27 @@ def _llmbar(path: Path) -> RecordedJudgments:
         rounds = _field(row, "results", where)
         if not isinstance(rounds, list) or not rounds or not isinstance(rounds[-1], dict):
             raise UserError(f"{where}: 'results' must be a non-empty list of rounds")
-        orders = {
-            swapped: rounds[-1][key]
-            for swapped, key in ((False, "swap = False"), (True, "swap = True"))
-            if isinstance(rounds[-1].get(key), dict)
-        }
-        if not orders:
+        winners: dict[bool, float | None] = {}
+        for swapped in (False, True):
+            order = rounds[-1].get(f"swap = {swapped}")
+            if order is not None and not isinstance(order, dict):
+                raise UserError(
+                    f"{where}: 'swap = {swapped}' is {_json_type(order)}, not an object"
+                )
+            if order is not None:
+                winners[swapped] = _llmbar_winner(order.get("winner"), where)
+        if not winners:
             raise UserError(f"{where}: the last round has no 'swap = False' or 'swap = True'")
-        winners = {swapped: order.get("winner") for swapped, order in orders.items()}
         consistent = winners[False] == winners[True] if len(winners) == 2 else None
-        first, second = str(_field(row, "output_1", where)), str(_field(row, "output_2", where))
+        first, second = _text(row, "output_1", where), _text(row, "output_2", where)
         outputs_sha = hashlib.sha256(json.dumps([first, second]).encode()).hexdigest()[:16]
         for swapped, winner in winners.items():
             out.pairs.append(
                 RecordedPair(
-                    item=f"{set_name}-{k}" if set_name else str(_field(row, "input", where)),
+                    item=f"{set_name}-{k}" if set_name else _text(row, "input", where),
                     first="output_1",
                     second="output_2",
-                    outcome=_LLMBAR_WINNER.get(str(winner)),
+                    outcome=winner,
                     lengths=(len(first), len(second)),
                     position=k,
                     consistent=consistent,
@@ -261,9 +345,12 @@ def _alpaca_lengths(row: dict[str, Any], where: str) -> tuple[int, int] | None:
 
 
 def _lines(path: Path, fmt: Format, reader: Any) -> RecordedJudgments:
+    """A JSONL file read with `reader`. Lines end at LF, CRLF or CR only: `str.splitlines` would
+    also split a line inside a string at U+2028 or U+0085, which JSON writes unescaped with
+    ensure_ascii=False (arena-hard-auto's judgments)."""
     out = RecordedJudgments(str(path), fmt)
-    text = path.read_text(encoding="utf-8-sig")
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = read_text(path).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{path}: line {number}"
@@ -291,46 +378,65 @@ def _judge_name(row: dict[str, Any]) -> str | None:
     return str(judge) if judge is not None else None
 
 
+def _fastchat_winner(row: dict[str, Any], name: str, where: str) -> float | None:
+    """FastChat's `g1_winner` / `g2_winner` (or `winner`): model_1, model_2, tie, or error (the
+    judge's reply had no verdict: None)."""
+    value = _field(row, name, where)
+    if not isinstance(value, str) or value not in _FASTCHAT_WINNER:
+        raise UserError(f"{where}: {name} {value!r} is not model_1, model_2, tie or error")
+    return _FASTCHAT_WINNER[value]
+
+
 def _mt_bench(row: dict[str, Any], where: str) -> Parsed:
-    item = f"{_field(row, 'question_id', where)}:turn{row.get('turn', 1)}"
+    turn = row.get("turn", 1)
+    if isinstance(turn, bool) or not isinstance(turn, int):
+        raise UserError(f"{where}: 'turn' is {_json_type(turn)}, not an integer")
+    item = f"{_item(row, ('question_id',), where)}:turn{turn}"
     if "model_1" in row:
-        if "winner" in row:
-            games = [row["winner"]]
-        else:
-            games = [_field(row, "g1_winner", where), _field(row, "g2_winner", where)]
-        read = [_FASTCHAT_WINNER.get(str(g)) for g in games]
+        names = ["winner"] if "winner" in row else ["g1_winner", "g2_winner"]
+        read = [_fastchat_winner(row, name, where) for name in names]
         outcome: float | None = None
         consistent: bool | None = None
         if all(v is not None for v in read):
             consistent = len(set(read)) == 1
             outcome = read[0] if consistent else 0.5
         pair = RecordedPair(
-            item, str(_field(row, "model_1", where)), str(_field(row, "model_2", where)),
-            outcome, consistent=consistent if len(games) == 2 else None,
+            item, _text(row, "model_1", where), _text(row, "model_2", where), outcome,
+            consistent=consistent if len(names) == 2 else None,
         )  # fmt: skip
         return [pair], [], _judge_name(row)
-    score = _field(row, "score", where)
-    if isinstance(score, bool) or not isinstance(score, int | float):
-        raise UserError(f"{where}: score {score!r} is not a number")
-    value = None if score == -1 else float(score)  # FastChat writes -1 for a failed grading
-    return [], [RecordedScore(item, str(_field(row, "model", where)), value)], _judge_name(row)
+    score = _score(_field(row, "score", where), where)
+    if score != MT_BENCH_FAILED and not MT_BENCH_SCALE[0] <= score <= MT_BENCH_SCALE[1]:
+        raise UserError(
+            f"{where}: score {score:g} is outside MT-Bench's {MT_BENCH_SCALE[0]}-"
+            f"{MT_BENCH_SCALE[1]} scale ({MT_BENCH_FAILED} marks a failed grading)"
+        )
+    value = None if score == MT_BENCH_FAILED else score
+    return [], [RecordedScore(item, _text(row, "model", where), value)], _judge_name(row)
+
+
+def _arena_label(game: Any, where: str) -> str | None:
+    """A game's verdict label; None for a null game or label (arena-hard-auto drops the line)."""
+    if game is None:
+        return None
+    if not isinstance(game, dict):
+        raise UserError(f"{where}: a game is {_json_type(game)}, not an object")
+    label = game.get("score")
+    if label is not None and (not isinstance(label, str) or label not in _ARENA_LABELS):
+        raise UserError(f"{where}: unknown verdict label {label!r}")
+    return label
 
 
 def _arena_hard(row: dict[str, Any], where: str, baseline: str) -> Parsed:
-    item = str(row.get("uid", row.get("question_id")))
-    if item == "None":
-        raise UserError(f"{where}: missing field 'uid' (or 'question_id')")
-    model = str(_field(row, "model", where))
+    item = _item(row, ("uid", "question_id"), where)
+    model = _text(row, "model", where)
     games = _field(row, "games", where)
     if not isinstance(games, list) or len(games) != 2:
         raise UserError(f"{where}: 'games' must hold the two orders' judgments")
-    labels = [g.get("score") if isinstance(g, dict) else None for g in games]
-    for label in labels:
-        if label is not None and label not in _ARENA_LABELS:
-            raise UserError(f"{where}: unknown verdict label {label!r}")
+    labels = [_arena_label(game, where) for game in games]
     if labels[0] is None or labels[1] is None:  # arena-hard-auto drops the whole line
         return [RecordedPair(item, model, baseline, None)], [], _judge_name(row)
-    (a1, w1), (a2, w2) = _ARENA_LABELS[str(labels[0])], _ARENA_LABELS[str(labels[1])]
+    (a1, w1), (a2, w2) = _ARENA_LABELS[labels[0]], _ARENA_LABELS[labels[1]]
     model_first = 1.0 - a1  # game 1: the baseline is A
     consistent = (model_first > 0.5, model_first < 0.5) == (a2 > 0.5, a2 < 0.5)
     pairs = [
@@ -340,24 +446,33 @@ def _arena_hard(row: dict[str, Any], where: str, baseline: str) -> Parsed:
     return pairs, [], _judge_name(row)
 
 
+def _lengths(value: Any, where: str) -> tuple[int, int] | None:
+    """evalkit's `lengths`: the two outputs' lengths, or null (not recorded)."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in value)
+    ):
+        raise UserError(f"{where}: lengths {value!r} are not two non-negative integers")
+    return value[0], value[1]
+
+
 def _evalkit(row: dict[str, Any], where: str) -> Parsed:
-    item = str(row.get("item", row.get("sample_id")))
-    if item == "None":
-        raise UserError(f"{where}: missing field 'item'")
+    item = _item(row, ("item", "sample_id"), where)
     if "model" in row and "score" in row:
-        score = row["score"]
-        if score is not None and (isinstance(score, bool) or not isinstance(score, int | float)):
-            raise UserError(f"{where}: score {score!r} is not a number")
-        value = None if score is None else float(score)
-        return [], [RecordedScore(item, str(row["model"]), value)], _judge_name(row)
+        value = None if row["score"] is None else _score(row["score"], where)
+        return [], [RecordedScore(item, _text(row, "model", where), value)], _judge_name(row)
     key = "outcome" if "outcome" in row else "preference"
     if key not in row:
         raise UserError(f"{where}: missing field 'outcome' (or 'model' and 'score')")
-    lengths = row.get("lengths")
+    consistent = row.get("consistent")
+    if consistent is not None and not isinstance(consistent, bool):
+        raise UserError(f"{where}: 'consistent' is {_json_type(consistent)}, not true/false")
     pair = RecordedPair(
-        item, str(_field(row, "first", where)), str(_field(row, "second", where)),
-        _preference(row[key], where),
-        lengths=(int(lengths[0]), int(lengths[1])) if isinstance(lengths, list) else None,
-        consistent=row.get("consistent") if isinstance(row.get("consistent"), bool) else None,
+        item, _text(row, "first", where), _text(row, "second", where),
+        _preference(row[key], where), lengths=_lengths(row.get("lengths"), where),
+        consistent=consistent,
     )  # fmt: skip
     return [pair], [], _judge_name(row)

@@ -106,7 +106,7 @@ class JudgeConfig(BaseModel):
         64, ge=1, description="Records (pairwise: pairs) judged and appended per batch."
     )
     pairwise: PairwiseOptions = Field(default_factory=PairwiseOptions)
-    seed: int = 1234
+    seed: int = Field(1234, ge=0, description="Seeds the bootstraps and shown orders.")
     progress: bool = True
     ratings: str | None = Field(
         None,

@@ -46,7 +46,10 @@ def judge_recorded(data: RunData, rubric: Rubric, cfg: JudgeConfig) -> RunRecord
         )
     files = [cfg.recorded] if isinstance(cfg.recorded, str) else list(cfg.recorded or [])
     paths = [Path(p) for p in files]
-    recorded = read_recorded(paths, cfg.recorded_format, cfg.pairwise.baseline)
+    recorded = read_recorded(
+        paths, cfg.recorded_format, cfg.pairwise.baseline,
+        baseline_option="pairwise.baseline=MODEL",
+    )  # fmt: skip
     index: dict[Key, list[RecordedPair]] = defaultdict(list)
     for pair in recorded.pairs:
         index[(pair.item, frozenset((pair.first, pair.second)))].append(pair)

@@ -26,11 +26,14 @@ against the baseline, on every instruction i:
   leaderboard; here in [0, 1].
 
 Needs scikit-learn (`pip install 'evalkit[alpaca_eval]'`). Errors: `UserError` for a missing or
-malformed difficulty / gamed-baselines file, or an instruction index the difficulty file lacks.
+malformed difficulty / gamed-baselines file (naming the line and the cell), an instruction index
+the difficulty file lacks, or fewer judged rows than the cross-validation's folds.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from evalkit.errors import UserError
+from evalkit.textfiles import read_text, require_file
 
 REGULARIZE_LAMBDA = 0.2
 N_SPLITS = 5
@@ -71,38 +74,74 @@ class GamedRows:
 
 def read_difficulty(path: Path) -> dict[int, float]:
     """instruction index -> difficulty, from a CSV whose first column is the index and whose
-    second is the difficulty (AlpacaEval's `instruction_difficulty.csv`)."""
-    frame = _read_csv(path)
-    if frame.shape[1] < 2:
+    second is the difficulty (AlpacaEval's `instruction_difficulty.csv`). An index that is not
+    an integer, one given twice, or a difficulty that is not a finite number is refused."""
+    header, rows = _read_csv(path)
+    if len(header) < 2:
         raise UserError(f"{path}: needs two columns, instruction index and difficulty")
-    try:
-        return {int(i): float(d) for i, d in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=True)}
-    except (TypeError, ValueError) as exc:
-        raise UserError(f"{path}: {exc}") from None
+    out: dict[int, float] = {}
+    for line, row in rows:
+        try:
+            index = int(row[0])
+        except ValueError:
+            raise UserError(f"{path}: line {line}: index {row[0]!r} is not an integer") from None
+        if index in out:
+            raise UserError(f"{path}: line {line}: instruction index {index} given twice")
+        out[index] = _finite(row[1], "difficulty", path, line)
+    return out
+
+
+_GAMED_COLUMNS = ("preference", "std_delta_len", "instruction_difficulty")
 
 
 def read_gamed(path: Path) -> GamedRows:
     """The gamed baselines' rows from a CSV with columns preference (in [0, 1]), std_delta_len
-    and instruction_difficulty (AlpacaEval's `df_gamed.csv`)."""
-    frame = _read_csv(path)
-    missing = {"preference", "std_delta_len", "instruction_difficulty"} - set(frame.columns)
+    and instruction_difficulty (AlpacaEval's `df_gamed.csv`). A row without a preference is
+    left out (no verdict); any other empty or non-numeric cell is refused."""
+    header, rows = _read_csv(path)
+    missing = set(_GAMED_COLUMNS) - set(header)
     if missing:
         raise UserError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-    frame = frame[frame["preference"].notna()]
-    return GamedRows(
-        frame["preference"].to_numpy(np.float64),
-        frame["std_delta_len"].to_numpy(np.float64),
-        frame["instruction_difficulty"].to_numpy(np.float64),
-    )
+    at = {name: header.index(name) for name in _GAMED_COLUMNS}
+    table: list[list[float]] = []
+    for line, row in rows:
+        preference = row[at["preference"]]
+        if preference.strip().lower() in ("", "nan"):
+            continue
+        values = [_finite(row[at[name]], name, path, line) for name in _GAMED_COLUMNS]
+        if not 0 <= values[0] <= 1:
+            raise UserError(f"{path}: line {line}: preference {preference} is outside [0, 1]")
+        table.append(values)
+    columns = np.array(table, np.float64).reshape(-1, 3).T
+    return GamedRows(columns[0], columns[1], columns[2])
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
+def _finite(cell: str, name: str, path: Path, line: int) -> float:
     try:
-        return pd.read_csv(path)
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise UserError(f"{path}: not a CSV file ({exc})") from None
+        value = float(cell)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise UserError(f"{path}: line {line}: {name} {cell!r} is not a finite number")
+    return value
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The CSV's header and its rows with their line numbers (read as UTF-8, as evalkit reads
+    every file); blank lines are skipped, a row of another length than the header refused."""
+    require_file(path, f"{path}: no such file", "CSV file")
+    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    try:
+        header = next(reader, None)
+        rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise UserError(f"{path}: line {reader.line_num}: not a CSV file ({exc})") from None
+    if not header:
+        raise UserError(f"{path}: the file is empty (a CSV file with a header line is needed)")
+    for line, row in rows:
+        if len(row) != len(header):
+            raise UserError(f"{path}: line {line}: {len(row)} cells, the header has {len(header)}")
+    return header, rows
 
 
 def alpaca_eval_lc(
@@ -152,6 +191,11 @@ def _fit(
             "AlpacaEval's LC win rate needs scikit-learn: pip install 'evalkit[alpaca_eval]'"
         ) from None
     n = len(p)
+    if n < N_SPLITS:  # its cross-validation needs a row per fold
+        raise UserError(
+            f"AlpacaEval's LC win rate needs at least {N_SPLITS} judged rows (its {N_SPLITS}-fold"
+            f" cross-validation); there are {n}"
+        )
     x_dup = np.vstack([x, x])
     y_dup = np.concatenate([np.ones(n), np.zeros(n)])
     prob = np.concatenate([p, 1 - p])  # the probability of each copy's label

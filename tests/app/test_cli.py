@@ -144,10 +144,14 @@ def test_multirun_sweep(run_cli, qa_task, tmp_path):
         (["run", "tasks=[summevl]"], "unknown task 'summevl' (did you mean 'summeval'?)"),
         (["run", "+scorers.bleuu={}"], "unknown scorer 'bleuu' (did you mean 'bleu'?)"),
         (["run", "limit=many"], "config: limit: Input should be a valid integer"),
+        (["run", "seed=-1"], "config: seed: Input should be greater than or equal to 0"),
         (["run", "nonsense_key=1"], "Could not override 'nonsense_key'"),
         (["run", "tasks=[/no/such/task.yaml]"], "/no/such/task.yaml: task file not found"),
         (["results", "/no/such/run"], "/no/such/run: not a run directory (no run.json)"),
         (["validate", "/no/such/dir"], "task file not found"),
+        (["compare", "/no/such/run", "--seed", "-1"], "'--seed': -1 is not in the range x>=0"),
+        (["ratings", "leaderboard", "/no/such", "--seed", "-1"], "'--seed': -1 is not in the"),
+        (["judgments", "stats", "j.jsonl", "--format", "evalkit", "--seed", "-1"], "'--seed': -1"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(run_cli, args, message):

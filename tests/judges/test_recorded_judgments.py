@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import statistics
 from pathlib import Path
 
@@ -172,3 +173,176 @@ def test_alpaca_eval_2_win_rate_and_standard_error_equal_the_leaderboard(model):
     assert (row["wins"], row["losses"], row["ties"], row["n"]) == tuple(
         int(published[k]) for k in ("n_wins", "n_wins_base", "n_draws", "n_total")
     )
+
+
+# one well-formed line per JSONL format, and the first row of each JSON one
+_GOOD = {
+    "mt_bench": {"question_id": 1, "model": "a", "score": 7.5},
+    "arena_hard": {"uid": "q1", "model": "m", "games": [{"score": "A>B"}, {"score": "B>A"}]},
+    "evalkit": {"item": "a", "first": "m", "second": "b", "outcome": 1},
+    "alpaca_eval": {"instruction": "q", "generator_1": "b", "generator_2": "m", "preference": 2},
+    "llmbar": {"input": "i", "output_1": "o1", "output_2": "o2", "label": 1,
+               "results": [{"swap = False": {"winner": "1"}, "swap = True": {"winner": "2"}}]},
+}  # fmt: skip
+
+
+def _write(path: Path, fmt: str, rows: list[dict[str, object]], tail: bytes = b"") -> Path:
+    if fmt in ("alpaca_eval", "llmbar"):
+        text = json.dumps(rows, ensure_ascii=False).encode()
+        path.write_bytes(text[:-1] + tail + text[-1:] if tail else text)
+    else:
+        path.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in rows) + tail)
+    return path
+
+
+@pytest.mark.parametrize("fmt", sorted(_GOOD))
+def test_every_format_refuses_bytes_that_are_not_utf8_in_one_line(run_cli, tmp_path, fmt):
+    """Non-UTF-8 bytes were a UnicodeDecodeError traceback for the JSONL formats."""
+    tail = b'\n, "caf\xe9"' if fmt in ("alpaca_eval", "llmbar") else b'{"caf\xe9": 1}\n'
+    path = _write(tmp_path / "j.json", fmt, [_GOOD[fmt]], tail)
+    out = run_cli("judgments", "stats", str(path), "--format", fmt, "--baseline", "b")
+    assert out.returncode == 2, out.stderr
+    assert f"{path}:2: not valid UTF-8 (byte 0xe9" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_a_jsonl_line_holding_u2028_is_one_line(tmp_path):
+    """str.splitlines cut a line at U+2028 inside a string (json writes it raw with
+    ensure_ascii=False, as arena-hard-auto does): the line was "not JSON"."""
+    row = {**_GOOD["arena_hard"], "judge": "gpt-4", "note": "a\u2028b\x85c"}
+    path = tmp_path / "m.jsonl"
+    path.write_text("\ufeff" + json.dumps(row, ensure_ascii=False) + "\r\n", encoding="utf-8")
+    recorded = read_recorded([path], "arena_hard", baseline="b")
+    assert [p.outcome for p in recorded.pairs] == [0.0, 0.0] and recorded.judges == ["gpt-4"]
+
+
+_NAN, _INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "change", "message"),
+    [
+        ("arena_hard", {"games": [{"score": ["A>B"]}, {"score": "A>B"}]},
+         r"line 1: unknown verdict label \['A>B'\]"),
+        ("arena_hard", {"games": [{"score": {"x": 1}}, {"score": "A>B"}]},
+         "line 1: unknown verdict label {'x': 1}"),
+        ("arena_hard", {"games": [5, {"score": "A>B"}]}, "line 1: a game is a number"),
+        ("arena_hard", {"model": ["m"]}, "line 1: 'model' is a list, not a string"),
+        ("arena_hard", {"uid": {"q": 1}}, "line 1: 'uid' is an object, not a string or an"),
+        ("evalkit", {"lengths": ["x", "y"]}, r"line 1: lengths \['x', 'y'\] are not two"),
+        ("evalkit", {"lengths": [1]}, r"line 1: lengths \[1\] are not two non-negative"),
+        ("evalkit", {"lengths": [None, 3]}, r"line 1: lengths \[None, 3\] are not two"),
+        ("evalkit", {"lengths": [True, 3]}, "line 1: lengths"),
+        ("evalkit", {"first": ["m"]}, "line 1: 'first' is a list, not a string"),
+        ("evalkit", {"second": 7}, "line 1: 'second' is a number, not a string"),
+        ("evalkit", {"consistent": "yes"}, "line 1: 'consistent' is a string, not true/false"),
+        ("evalkit", {"outcome": None, "item": None, "sample_id": None},
+         r"line 1: missing field 'item' \(or 'sample_id'\)"),
+        ("evalkit", {"first": None, "model": "m", "score": _NAN},
+         "line 1: score nan is not a finite number"),
+        ("evalkit", {"first": None, "model": "m", "score": _INF},
+         "line 1: score inf is not a finite number"),
+        ("evalkit", {"first": None, "model": ["m"], "score": 3}, "line 1: 'model' is a list"),
+        ("mt_bench", {"score": _NAN}, "line 1: score nan is not a finite number"),
+        ("mt_bench", {"score": -_INF}, "line 1: score -inf is not a finite number"),
+        ("mt_bench", {"score": 42}, "line 1: score 42 is outside MT-Bench's 1-10 scale"),
+        ("mt_bench", {"score": -7}, "line 1: score -7 is outside MT-Bench's 1-10 scale"),
+        ("mt_bench", {"score": 0.5}, "line 1: score 0.5 is outside"),
+        ("mt_bench", {"model": ["a"]}, "line 1: 'model' is a list, not a string"),
+        ("mt_bench", {"turn": "1"}, "line 1: 'turn' is a string, not an integer"),
+        ("mt_bench", {"question_id": [1]}, "line 1: 'question_id' is a list"),
+        ("mt_bench", {"model_1": "a", "model_2": "b", "g1_winner": ["model_1"],
+                      "g2_winner": "model_1"}, r"line 1: g1_winner \['model_1'\] is not model_1"),
+        ("mt_bench", {"model_1": "a", "model_2": "b", "g1_winner": "model_1", "g2_winner": "A"},
+         "line 1: g2_winner 'A' is not model_1, model_2, tie or error"),
+        ("mt_bench", {"model_1": ["a"], "model_2": "b", "winner": "tie"}, "line 1: 'model_1' is a"),
+        ("alpaca_eval", {"generator_2": ["m"]}, "row 0: 'generator_2' is a list, not a string"),
+        ("alpaca_eval", {"instruction": 5}, "row 0: 'instruction' is a number, not a string"),
+        ("llmbar", {"results": [{"swap = False": {"winner": [1]}}]},
+         r"pair 0: winner \[1\] is not 1, 2 or null"),
+        ("llmbar", {"results": [{"swap = False": {"winner": "3"}}]}, "pair 0: winner '3' is not"),
+        ("llmbar", {"results": [{"swap = False": {"winner": True}}]}, "pair 0: winner True"),
+        ("llmbar", {"results": [{"swap = False": {"winner": "1"}, "swap = True": "2"}]},
+         "pair 0: 'swap = True' is a string, not an object"),
+        ("llmbar", {"input": ["i"]}, "pair 0: 'input' is a list, not a string"),
+        ("llmbar", {"output_2": None}, "pair 0: missing field 'output_2'"),
+    ],
+)  # fmt: skip
+def test_a_field_of_the_wrong_type_or_value_is_refused_naming_file_and_line(
+    tmp_path, fmt, change, message
+):
+    """Each was a traceback (unhashable label, int() of a length), a figure of nan/inf or of a
+    score off the scale with exit 0, a name printed as "['m']", or an unknown winner counted as
+    no verdict."""
+    row = {k: v for k, v in {**_GOOD[fmt], **change}.items() if v is not None}
+    path = _write(tmp_path / "j.json", fmt, [row])
+    with pytest.raises(UserError, match=f"^{re.escape(str(path))}: {message}"):
+        read_recorded([path], fmt, baseline="b")
+
+
+def test_documented_values_still_read(tmp_path):
+    """What the formats' own tools write: MT-Bench's -1 (a failed grading) and 1 to 10 (7.5 too),
+    FastChat's "error" (no verdict), LLMBar's null winner and its number spelling, a null
+    Arena-Hard game, evalkit's null lengths and consistent."""
+    rows = [{**_GOOD["mt_bench"], "score": s} for s in (-1, 1, 10, 7.5)] + [
+        {"question_id": 2, "model_1": "a", "model_2": "b", "g1_winner": "error", "g2_winner": "tie"}
+    ]
+    recorded = read_recorded([_write(tmp_path / "mt.jsonl", "mt_bench", rows)], "mt_bench")
+    assert [s.score for s in recorded.scores] == [None, 1.0, 10.0, 7.5]
+    assert recorded.pairs[0].outcome is None
+    llmbar = {**_GOOD["llmbar"], "results": [{"swap = False": {"winner": None},
+                                              "swap = True": {"winner": 2}}]}  # fmt: skip
+    recorded = read_recorded([_write(tmp_path / "r.json", "llmbar", [llmbar])], "llmbar")
+    assert [p.outcome for p in recorded.pairs] == [None, 0.0]
+    assert recorded.pairs[0].consistent is False
+    arena = {**_GOOD["arena_hard"], "games": [None, {"score": "A>B"}]}
+    path = _write(tmp_path / "m.jsonl", "arena_hard", [arena])
+    assert [p.outcome for p in read_recorded([path], "arena_hard", "b").pairs] == [None]
+    pair = {**_GOOD["evalkit"], "lengths": None, "consistent": None}
+    [read] = read_recorded([_write(tmp_path / "e.jsonl", "evalkit", [pair])], "evalkit").pairs
+    assert (read.lengths, read.consistent, read.outcome) == (None, None, 1.0)
+
+
+def test_a_model_judged_against_itself_is_left_out_with_a_warning(tmp_path, caplog):
+    """AlpacaEval's annotations of its baseline (generator_1 == generator_2, preference 1.5),
+    an Arena-Hard file of the baseline, a pair of one model twice: they counted as judgments
+    (ties) in the judge figures, or gave an empty win-rate table with exit 0 and no word."""
+    rows = _alpaca_rows([2.0, 1.0, 1.5])
+    rows[2]["generator_1"] = rows[2]["generator_2"] = "model"
+    (tmp_path / "a.json").write_text(json.dumps(rows), encoding="utf-8")
+    summary = summarize_recorded(read_recorded([tmp_path / "a.json"], "alpaca_eval"), lc="none")
+    assert summary["judge_report"]["judgments"] == 2
+    assert summary["judge_report"]["tie_rate"] == 0.0
+    assert "1 judgment(s) of 'model' against itself left out" in caplog.text
+    arena = write_jsonl(tmp_path / "gpt-4-0314.jsonl", [{**_GOOD["arena_hard"], "model": "b"}])
+    with pytest.raises(UserError, match="no judgments found \\(only 2 of a model against itself"):
+        read_recorded([arena], "arena_hard", baseline="b")
+    pairs = [{**_GOOD["evalkit"], "second": "m"}, {**_GOOD["evalkit"], "item": "z"}]
+    recorded = read_recorded([write_jsonl(tmp_path / "e.jsonl", pairs)], "evalkit")
+    assert [(p.item, p.first, p.second) for p in recorded.pairs] == [("z", "m", "b")]
+
+
+def test_cli_refuses_options_that_do_not_fit_before_reading(run_cli, tmp_path):
+    """-o naming an input overwrote it; --lc alpaca_eval without --difficulty named
+    `difficulty=FILE`, not the option; --difficulty without --lc alpaca_eval was ignored."""
+    path = write_jsonl(tmp_path / "e.jsonl", [_GOOD["evalkit"]])
+    before = path.read_bytes()
+    (tmp_path / "sub").mkdir()
+    for output in (path, tmp_path / "sub" / ".." / "e.jsonl"):
+        out = run_cli("judgments", "stats", str(path), "--format", "evalkit", "-o", str(output))
+        assert out.returncode == 2 and "is the input file" in out.stderr, out.stderr
+    assert path.read_bytes() == before
+    stats = ("judgments", "stats", str(path), "--format", "evalkit")
+    for extra, message in [
+        (["--lc", "alpaca_eval"], "--lc alpaca_eval needs --difficulty FILE"),
+        (["--difficulty", "d.csv"], "--difficulty and --gamed are read only with --lc alpaca_eval"),
+        (
+            ["--format", "arena_hard"],
+            "arena_hard judgments do not name the baseline: pass --baseline MODEL",
+        ),
+    ]:
+        out = run_cli(*stats, *extra)
+        assert out.returncode == 2 and f"evalkit: error: {message}" in out.stderr, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1
+    with pytest.raises(UserError, match=r"^/dev/null: is a device or a pipe, not a judgments"):
+        read_recorded([Path("/dev/null")], "evalkit")

@@ -133,3 +133,14 @@ def test_recorded_verdicts_judge_a_run_without_a_judge_model(run_cli, toy_run, t
         "judge", str(toy_run), "judge=pairwise_preference", f"recorded={tmp_path / 'other.jsonl'}"
     )
     assert out.returncode == 2 and "no recorded judgment matches this run" in out.stderr
+    # a file that is not UTF-8 was a UnicodeDecodeError traceback; Arena-Hard's missing
+    # baseline named `--baseline`, an option `evalkit judge` does not have
+    (tmp_path / "latin1.jsonl").write_bytes(b'{"item": "caf\xe9", "first": "a"}\n')
+    for args, message in [
+        ([f"recorded={tmp_path / 'latin1.jsonl'}"], "latin1.jsonl:1: not valid UTF-8 (byte 0xe9"),
+        ([f"recorded={path}", "recorded_format=arena_hard"], "pass pairwise.baseline=MODEL"),
+        ([f"recorded={path}", "seed=-1"], "seed: Input should be greater than or equal to 0"),
+    ]:
+        out = run_cli("judge", str(toy_run), "judge=pairwise_preference", *args)
+        assert out.returncode == 2 and message in out.stderr, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1

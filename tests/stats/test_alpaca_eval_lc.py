@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ import pytest
 from evalkit.analysis.recorded_stats import summarize_recorded
 from evalkit.errors import UserError
 from evalkit.judges.recorded_judgments import read_recorded
+from evalkit.stats.alpaca_eval_lc import read_difficulty, read_gamed
 from tests.conftest import REPO, SHARED_DATA
 
 pytest.importorskip("sklearn")
@@ -95,3 +97,69 @@ def test_a_pure_length_effect_is_removed(tmp_path):
     short.write_text("index,instruction_difficulty\n0,0.1\n", encoding="utf-8")
     with pytest.raises(UserError, match="no difficulty for instruction index 1"):
         summarize_recorded(recorded, lc="alpaca_eval", difficulty=short)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("index,d\n0,0.5\n1,nan\n", "line 3: difficulty 'nan' is not a finite number"),
+        ("index,d\n0,0.5\n1,\n", "line 3: difficulty '' is not a finite number"),
+        ("index,d\n0,0.5\n\n1,hard\n", "line 4: difficulty 'hard' is not a finite number"),
+        ("index,d\n0,inf\n", "line 2: difficulty 'inf' is not a finite number"),
+        ("index,d\n0.7,0.5\n", "line 2: index '0.7' is not an integer"),
+        ("index,d\n0,0.5\n0,0.6\n", "line 3: instruction index 0 given twice"),
+        ("index,d\n0,0.5,1\n", "line 2: 3 cells, the header has 2"),
+        ("index\n0\n", "needs two columns, instruction index and difficulty"),
+        ("", "the file is empty"),
+    ],
+)
+def test_a_bad_difficulty_file_is_one_line_naming_the_line_and_the_value(tmp_path, text, message):
+    """An empty or nan cell was sklearn's "Input X contains NaN" traceback; 0.7 read as 0."""
+    path = tmp_path / "difficulty.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UserError, match=f"^{re.escape(f'{path}: {message}')}"):
+        read_difficulty(path)
+
+
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ("0.5,abc,0.3", "line 3: std_delta_len 'abc' is not a finite number"),
+        ("0.5,,0.3", "line 3: std_delta_len '' is not a finite number"),
+        ("0.5,0.1,nan", "line 3: instruction_difficulty 'nan' is not a finite number"),
+        ("1.7,0.2,0.3", "line 3: preference 1.7 is outside [0, 1]"),
+    ],
+)
+def test_a_bad_gamed_file_is_one_line_naming_the_line_and_the_value(tmp_path, cells, message):
+    path = tmp_path / "gamed.csv"
+    header = "model,preference,std_delta_len,instruction_difficulty\n"
+    path.write_text(f"{header}g,0.2,0.1,0.1\ng,{cells}\n", encoding="utf-8")
+    with pytest.raises(UserError, match=f"^{re.escape(f'{path}: {message}')}"):
+        read_gamed(path)
+
+
+def test_gamed_rows_without_a_preference_are_left_out_and_files_read_as_utf8(tmp_path):
+    path = tmp_path / "gamed.csv"
+    path.write_text(
+        "\ufeffpreference,std_delta_len,instruction_difficulty\r\n0.25,-1,0.5\r\n,2,0.1\r\n"
+        "nan,3,0.2\r\n1,0.5,-0.5\r\n",
+        encoding="utf-8",
+    )
+    rows = read_gamed(path)
+    assert rows.preference.tolist() == [0.25, 1.0] and rows.std_delta_len.tolist() == [-1, 0.5]
+    assert rows.difficulty.tolist() == [0.5, -0.5]
+    path.write_bytes(b"index,d\n0,0.\xff\n")
+    with pytest.raises(UserError, match=r"gamed\.csv:2: not valid UTF-8 \(byte 0xff"):
+        read_difficulty(path)
+    with pytest.raises(UserError, match=r"^/dev/null: is a device or a pipe, not a CSV file"):
+        read_difficulty(Path("/dev/null"))
+
+
+def test_too_few_verdicts_for_the_cross_validation_is_one_line(tmp_path):
+    """Fewer judged rows than the 5 folds was sklearn's GroupKFold ValueError traceback."""
+    path = _annotations(tmp_path, np.random.default_rng(1), 3)
+    difficulty = tmp_path / "difficulty.csv"
+    difficulty.write_text("index,d\n0,0.1\n1,0.2\n2,0.3\n", encoding="utf-8")
+    recorded = read_recorded([path], "alpaca_eval")
+    with pytest.raises(UserError, match=r"needs at least 5 judged rows .* there are 3"):
+        summarize_recorded(recorded, lc="alpaca_eval", difficulty=difficulty)
