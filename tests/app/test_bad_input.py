@@ -138,6 +138,11 @@ def _existing_file(tmp: Path) -> list[str]:
     return run_args("run_dir=TMP/a_file")(tmp)
 
 
+def _under_a_file(tmp: Path) -> list[str]:
+    (tmp / "a_file").write_text("not a directory", encoding="utf-8")
+    return run_args("run_dir=TMP/a_file/sub/run")(tmp)
+
+
 LMEVAL_YAML = REPO / "tests" / "data" / "lmeval" / "arith.yaml"
 TWO_TURNS_YAML = (
     "name: t\nversion: 1\ndata: data.jsonl\nfields: {id: id, turns: turns}\n"
@@ -429,6 +434,7 @@ CASES = [
         "base_url",
     ),
     Case("run_dir_is_a_file", _existing_file, "is an existing file, not a directory"),
+    Case("run_dir_under_a_file", _under_a_file, "a_file' is an existing file, not a directory"),
     # replay files
     Case(
         "replay_duplicate",
