@@ -278,6 +278,31 @@ CASES = [
     Case("csv_short_row", data_text("id,input,ref\na,q1\n", "d.csv"), "d.csv:2: fewer fields"),
     Case("csv_header_only", data_text("id,input,ref\n", "d.csv"), "d.csv: no samples"),
     Case(
+        "csv_duplicate_column",
+        data_text("id,input,ref,ref\na,q1,x,y\n", "d.csv"),
+        "d.csv:1: the header names the column 'ref' twice",
+    ),
+    Case(
+        "csv_unclosed_quote",
+        data_text('id,input,ref\na,"q1,x\nb,q2,y\nc,q3,z\n', "d.csv"),
+        "d.csv:2: a quoted field opens on this line and is never closed",
+    ),
+    Case(
+        "csv_unclosed_quote_after_a_multiline_field",
+        data_text('id,input,ref\na,"q1\nmore",x\nb,q2,"y\nc,q3,z\n', "d.csv"),
+        "d.csv:4: a quoted field opens on this line and is never closed",
+    ),
+    Case(
+        "csv_field_over_the_limit",
+        data_text("id,input,ref\na,q1,x\nb," + "q" * 200_000 + ",y\n", "d.csv"),
+        "d.csv:3: not a readable CSV row (field larger than field limit (131072))",
+    ),
+    Case(
+        "csv_text_after_a_closing_quote",
+        data_text('id,input,ref\na,"q1,x\nb,"q2",y\n', "d.csv"),
+        "d.csv:2: a quoted field opens on this line and has text after its closing quote on line 3",
+    ),
+    Case(
         "data_missing",
         task_yaml(GOOD_YAML.replace("data.jsonl", "nope.jsonl")),
         "nope.jsonl: file not found",
