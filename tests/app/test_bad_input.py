@@ -587,12 +587,30 @@ def test_bad_input_one_line_exit_2(
 def test_resume_after_a_damaged_line_keeps_every_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The refusal changes nothing: samples.jsonl is byte-for-byte what it was."""
+    """The refusal changes nothing: samples.jsonl and run.json (a complete run's: not marked
+    aborted by a refusal before the resume began) are byte-for-byte what they were."""
     monkeypatch.chdir(tmp_path)
     args = resume_with('{"task": "t", garbage}')(tmp_path)
     before = (tmp_path / "run" / "samples.jsonl").read_bytes()
+    run_json = (tmp_path / "run" / "run.json").read_bytes()
+    assert json.loads(run_json)["status"] == "complete"
     assert call(args)[0] == 2
     assert (tmp_path / "run" / "samples.jsonl").read_bytes() == before
+    assert (tmp_path / "run" / "run.json").read_bytes() == run_json
+
+
+def test_a_new_run_refused_before_its_work_is_marked_aborted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run_dir with a damaged samples.jsonl and no run.json: the run.json this run wrote
+    says why it stopped, not "running"."""
+    monkeypatch.chdir(tmp_path)
+    args = resume_with('{"task": "t", garbage}')(tmp_path)
+    (tmp_path / "run" / "run.json").unlink()
+    code, err = call(args)
+    assert code == 2 and "samples.jsonl:1: not a valid sample record" in err
+    stored = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
+    assert stored["status"] == "aborted" and "not a valid sample record" in stored["stop_reason"]
 
 
 def test_missing_optional_dependency_names_the_extra(tmp_path: Path) -> None:
