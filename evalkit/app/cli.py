@@ -247,11 +247,16 @@ def distill(overrides: Sequence[str]) -> None:
     """
     from evalkit.app.runner_loader import load_runner
     from evalkit.distill.config import DistillConfig
-    from evalkit.distill.train import distill as run_distill
-    from evalkit.distill.view import print_validation
+    from evalkit.extras import extra_needed_by, require
 
     config = DistillConfig.from_dict(load_runner("judge_distill").compose_config(list(overrides)))
-    result = run_distill(config)
+    what = "evalkit judge distill"
+    require(what, "torch", "safetensors")  # every student: checked before any work
+    with extra_needed_by(what):
+        from evalkit.distill.train import distill as run_distill
+        from evalkit.distill.view import print_validation
+
+        result = run_distill(config)
     print_validation(result)
     click.echo(str(result.directory))
 
