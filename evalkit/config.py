@@ -191,8 +191,12 @@ class RunConfig(_Strict):
     @field_validator("run_dir")
     @classmethod
     def _run_dir_not_a_file(cls, value: str | None) -> str | None:
-        if value is not None and Path(value).exists() and not Path(value).is_dir():
-            raise ValueError(f"'{value}' is an existing file, not a directory")
+        """run_dir, or a folder above it, must not be an existing file (mkdir would fail)."""
+        if value is None:
+            return value
+        for folder in (Path(value), *Path(value).parents):
+            if folder.exists() and not folder.is_dir():
+                raise ValueError(f"'{folder}' is an existing file, not a directory")
         return value
 
     @classmethod

@@ -7,6 +7,9 @@ that into a UserError naming the component and the extra to install.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from evalkit.errors import MissingExtra
 
 # top-level module -> extra of pyproject.toml [project.optional-dependencies] that installs it
@@ -62,3 +65,15 @@ def require(what: str, *modules: str) -> None:
             found = None
         if found is None:
             raise needs_extra(ModuleNotFoundError(f"No module named '{module}'", name=module), what)
+
+
+@contextmanager
+def extra_needed_by(what: str) -> Iterator[None]:
+    """Inside: a third-party package that cannot be imported is the MissingExtra of `what`
+    (e.g. "evalkit judge distill"), one line, instead of a ModuleNotFoundError traceback."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if not is_optional_dependency(exc):
+            raise
+        raise needs_extra(exc, what) from None

@@ -6,9 +6,10 @@ extra fields, so a typo in a stored record is an error rather than silently igno
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 JSONValue = Any
 """A JSON-serialisable value (pydantic validates the concrete contents)."""
@@ -131,10 +132,21 @@ def _is_none(value: object) -> bool:
     return value is None
 
 
+def _nan_for_null(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored score with NaN (written as null: strict JSON has no NaN) back in its value and
+    statistics; a score written as the constant NaN before is read as it is."""
+    if "value" in data and data["value"] is None:
+        data = {**data, "value": math.nan}
+    if isinstance(data.get("statistics"), list):
+        data = {**data, "statistics": [math.nan if v is None else v for v in data["statistics"]]}
+    return data
+
+
 class Score(Frozen):
     """One metric value for one sample. A failure is a status, never a silent 0.
 
-    A failed score's value is NaN, written as the JSON constant NaN so it reads back as a float.
+    A failed score's value is NaN, written as JSON null (strict JSON has no NaN) and read back
+    as NaN; a file written before, with the constant NaN, reads the same.
     `statistics` holds a corpus metric's per-sample sufficient statistics, the row sacrebleu's
     `_extract_corpus_statistics` gives for this sample (floats; summed over samples, the
     metric's corpus formula gives the task value):
@@ -148,7 +160,7 @@ class Score(Frozen):
     kept them in `details["stats"]`; they read back with the statistics here.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="constants")
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_inf_nan="null")
 
     name: str
     value: float
@@ -163,9 +175,14 @@ class Score(Frozen):
 
     @model_validator(mode="before")
     @classmethod
-    def _statistics_from_details(cls, data: Any) -> Any:
-        """A record written before `statistics` existed: its `details["stats"]` moves there."""
-        if not isinstance(data, dict) or data.get("statistics") is not None:
+    def _statistics_from_details(cls, data: Any, info: ValidationInfo) -> Any:
+        """A record written before `statistics` existed: its `details["stats"]` moves there.
+        In JSON, a null value or statistic (how NaN is written) is NaN."""
+        if not isinstance(data, dict):
+            return data
+        if info.mode == "json":
+            data = _nan_for_null(data)
+        if data.get("statistics") is not None:
             return data
         details = data.get("details")
         if isinstance(details, dict) and isinstance(details.get("stats"), list):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from evalkit import registry
 from evalkit.app.serve import ServeConfig, serve_forever
+from evalkit.extras import extra_needed_by
 
 from .compose import compose_dict
 
@@ -17,5 +18,6 @@ def launch(overrides: list[str]) -> None:
     config = ServeConfig.from_dict(data)
     settings = config.settings()
     model = config.model
-    [backend] = registry.backend(model.backend).build(model.name, model.options, None)
+    with extra_needed_by(f"backend '{model.backend}'"):  # as `evalkit run` says it
+        [backend] = registry.backend(model.backend).build(model.name, model.options, None)
     serve_forever(backend, settings)

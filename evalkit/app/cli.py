@@ -246,13 +246,24 @@ def distill(overrides: Sequence[str]) -> None:
     E.g. `evalkit judge distill distill_data=summeval name=my-summeval-judge`. The last line
     printed is the judge's directory; its validation report is validation.html there.
     """
+    from importlib import import_module
+
     from evalkit.app.runner_loader import load_runner
+    from evalkit.console.logs import adopt_torch_logging, block_torchao
     from evalkit.distill.config import DistillConfig
-    from evalkit.distill.train import distill as run_distill
-    from evalkit.distill.view import print_validation
+    from evalkit.extras import extra_needed_by, require
 
     config = DistillConfig.from_dict(load_runner("judge_distill").compose_config(list(overrides)))
-    result = run_distill(config)
+    what = "evalkit judge distill"
+    require(what, "torch", "safetensors")  # every student: checked before any work
+    block_torchao()  # no student is quantized; transformers would import torchao and its noise
+    with extra_needed_by(what):
+        import_module("torch")
+        adopt_torch_logging()  # torch's warnings: run.log's policy, not printed on the console
+        from evalkit.distill.train import distill as run_distill
+        from evalkit.distill.view import print_validation
+
+        result = run_distill(config)
     print_validation(result)
     click.echo(str(result.directory))
 

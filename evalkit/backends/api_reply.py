@@ -3,7 +3,9 @@
 What is not an answer raises: an error object (`{"error": {...}}`, or vLLM's `{"object": "error"}`)
 in a body or inside a stream, which servers send when generation fails after the headers went out
 (`RetryableError`, or `FatalError` when its code is a client error such as 400); a stream that
-ends before `data: [DONE]` with a choice still unfinished (`RetryableError`). Reasoning text that
+ends before `data: [DONE]` with a choice still unfinished, an answer with no choice at all, a
+choice that a server ended with finish_reason "error" or "abort", and a body whose `choices`,
+`message` or content has the wrong shape (all `RetryableError`). Reasoning text that
 a server returns apart from the answer (`reasoning_content`, or `reasoning`, in a message or a
 stream delta) is collected per choice, and so is whether a choice's answer was null (`content:
 null`, or a stream in which no delta carried any content): no answer, unlike an empty string.
@@ -21,6 +23,9 @@ import aiohttp
 
 RETRYABLE_STATUS = {408, 409, 429}
 REASONING_KEYS = ("reasoning_content", "reasoning")
+FAILED_FINISH_REASONS = frozenset({"error", "abort"})
+"""Finish reasons of a choice the server stopped without completing: "error" (vLLM: generation
+failed) and "abort" (vLLM, SGLang: the request was aborted). Any text before is no answer."""
 
 
 class RetryableError(Exception):
@@ -88,7 +93,35 @@ def _content(value: Any) -> str:
     if isinstance(value, list):
         parts = [p for p in value if isinstance(p, dict) and p.get("type") == "text"]
         return "".join(str(p.get("text") or "") for p in parts)
-    return ""
+    if value is None:
+        return ""
+    raise RetryableError("malformed answer: content is not text, null or a list of parts")
+
+
+def _check_finished(reasons: list[Any]) -> None:
+    """Raise when there is no answer at all, or a choice was stopped by the server."""
+    if not reasons:
+        raise RetryableError("no choices in the response")
+    for reason in reasons:
+        if reason in FAILED_FINISH_REASONS:
+            raise RetryableError(
+                f"finish_reason {reason!r}: the server stopped this answer without completing it"
+            )
+
+
+def _choices(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """A body's choices in index order, each checked to hold what an answer is read from."""
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise RetryableError("malformed answer: 'choices' is not a list of objects")
+    return sorted(choices, key=lambda c: c.get("index", 0))
+
+
+def _message(choice: dict[str, Any]) -> dict[str, Any]:
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise RetryableError("malformed answer: a choice has no message object")
+    return message
 
 
 def _reasoning(holder: dict[str, Any]) -> str | None:
@@ -100,25 +133,27 @@ def _reasoning(holder: dict[str, Any]) -> str | None:
 
 
 def parse_body(body: dict[str, Any], endpoint: str) -> Reply:
-    """A non-streaming answer. Raises for an error object; KeyError/TypeError if malformed."""
+    """A non-streaming answer. Raises for an error object and for a body with no answer."""
     if (error := error_object(body)) is not None:
         raise error_exception(error, "response body")
-    choices = sorted(body["choices"], key=lambda c: c.get("index", 0))
+    choices = _choices(body)
+    _check_finished([c.get("finish_reason") for c in choices])
     usage = body.get("usage") or {}
     if endpoint == "chat":
-        raw = [c["message"].get("content") for c in choices]
-        reasoning = [_reasoning(c["message"]) for c in choices]
+        messages = [_message(c) for c in choices]
+        raw = [m.get("content") for m in messages]
+        reasoning = [_reasoning(m) for m in messages]
     else:
         raw = [c.get("text") for c in choices]
         reasoning = [_reasoning(c) for c in choices]
     texts = [_content(value) for value in raw]
     return Reply(
         texts=texts,
-        finish_reason=choices[0].get("finish_reason") if choices else None,
+        finish_reason=choices[0].get("finish_reason"),
         input_tokens=usage.get("prompt_tokens"),
         output_tokens=usage.get("completion_tokens"),
         first_token_s=None,
-        logprobs=choices[0].get("logprobs") if choices else None,
+        logprobs=choices[0].get("logprobs"),
         reasoning=reasoning,
         null=[value is None for value in raw],
     )
@@ -159,7 +194,8 @@ class _Stream:
         unfinished = [i for i in self.texts if i not in self.finish]
         if not done and (unfinished or not self.texts):
             raise RetryableError("stream ended before [DONE] with no finish_reason (cut off)")
-        indices = sorted(self.texts) or [0]
+        indices = sorted(self.texts)
+        _check_finished([self.finish.get(i) for i in indices])
         return Reply(
             texts=["".join(self.texts.get(i, [])) for i in indices],
             finish_reason=self.finish.get(indices[0]),

@@ -121,6 +121,23 @@ def block_torchao() -> None:
         sys.modules["torchao"] = None  # type: ignore[assignment]  # find_spec -> None
 
 
+def adopt_torch_logging() -> None:
+    """torch writes its loggers' records through stderr handlers of its own that do not
+    propagate (`W1202 ... torch/utils/_pytree.py:630] ...` when torchao registers its enums): once
+    torch is imported, hand them to evalkit's handlers instead (console from ERROR, run.log from
+    WARNING). Left alone when the user asked torch for its logs (TORCH_LOGS)."""
+    if "torch" not in sys.modules or os.environ.get("TORCH_LOGS"):
+        return
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if not isinstance(logger, logging.Logger) or name.split(".")[0] != "torch":
+            continue
+        own = [h for h in logger.handlers if type(h) is logging.StreamHandler]
+        for handler in own:
+            logger.removeHandler(handler)
+        if own:
+            logger.propagate = True
+
+
 def needs_torchao(options: Iterable[Any]) -> bool:
     """Whether any of these option trees (model, scorers) asks for a quantized local model."""
     for value in options:

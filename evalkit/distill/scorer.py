@@ -52,6 +52,8 @@ class DistilledJudgeScorer(ReferenceScorer):
         meta = self.judge.meta
         if meta.mode != "pointwise":
             raise UserError(f"distilled judge '{meta.name}' is pairwise; a scorer needs pointwise")
+        if isinstance(dimensions, str):  # `dimensions: coherence` names one dimension
+            dimensions = [dimensions]
         unknown = [d for d in dimensions or [] if d not in meta.dimensions]
         if unknown:
             raise UserError(

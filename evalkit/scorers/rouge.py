@@ -94,6 +94,8 @@ class Rouge(ReferenceScorer):
         lsum_split: str = "pysbd",
         language: str | None = None,
     ) -> None:
+        if isinstance(types, str):  # `types: rougeL` names one type, as in exact_match
+            types = [types]
         unknown = [t for t in types if t not in ROUGE_TYPES]
         if unknown:
             raise UserError(f"scorer 'rouge': unknown type(s) {unknown} (use {list(ROUGE_TYPES)})")

@@ -459,32 +459,33 @@ def _evaluate(
     progress: RunProgress,
 ) -> RunRecord:
     data_hashes = {p.task.name: p.task.data_hash() for p in plans}
+    created = not store.exists()
     record = _open_run(store, _new_run_record(config, plans, data_hashes))
     columns = RunColumns()
     try:
         return _evaluate_open(config, plans, store, started, progress, record, columns)
     except RunAborted as exc:
         reason = f"{exc}; {_sample_counts(columns, plans)}; rerun with the same run_dir to resume"
-        _write_stopped(store, record, "aborted", reason)
+        _write_stopped(store, record, created, "aborted", reason)
         raise RunAborted(reason) from None
     except (ScorerRaised, BackendRaised) as exc:  # a plugin's bug: marked aborted, exit 2
         component = "scorer" if isinstance(exc, ScorerRaised) else "backend"
         counts = _sample_counts(columns, plans)
         reason = f"{exc}; {counts}; fix the {component} and rerun to resume"
-        _write_stopped(store, record, "aborted", reason)
+        _write_stopped(store, record, created, "aborted", reason)
         raise
     except KeyboardInterrupt as exc:
         reason = f"{stop_cause(exc)}; {_sample_counts(columns, plans)}"
-        _write_stopped(store, record, "interrupted", reason)
+        _write_stopped(store, record, created, "interrupted", reason)
         exc.args = (reason,)  # the CLI's one line quotes the counts
         raise
     except UserError as exc:  # a backend's or scorer's own one-line error mid-run (a rejected key)
         reason = f"{exc}; {_sample_counts(columns, plans)}; rerun with the same run_dir to resume"
-        _write_stopped(store, record, "aborted", reason)
+        _write_stopped(store, record, created, "aborted", reason)
         raise
     except BaseException as exc:  # anything else still leaves run.json saying why it stopped
         counts = _sample_counts(columns, plans)
-        _write_stopped(store, record, "aborted", f"{type(exc).__name__}: {exc}; {counts}")
+        _write_stopped(store, record, created, "aborted", f"{type(exc).__name__}: {exc}; {counts}")
         raise
 
 
@@ -501,8 +502,14 @@ def _sample_counts(columns: RunColumns, plans: Sequence[TaskPlan]) -> str:
     return f"{done} of {total} samples done{failed_text}, {max(total - latest, 0)} not tried"
 
 
-def _write_stopped(store: RunStore, record: RunRecord, status: str, reason: str) -> None:
-    """run.json of a run that stopped before its end: why, when, and the sample counts."""
+def _write_stopped(
+    store: RunStore, record: RunRecord, created: bool, status: str, reason: str
+) -> None:
+    """run.json of a run that stopped before its end: why, when, and the sample counts. Only a
+    run this invocation created, or whose samples.jsonl it opened to add to: a resume refused
+    before its work began (a damaged samples.jsonl) leaves the run's run.json as it was."""
+    if not (created or store.log_opened):
+        return
     store.write_run(
         record.model_copy(
             update={

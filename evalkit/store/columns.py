@@ -49,7 +49,8 @@ def _score_line(
     statistics = score.get("statistics")
     if statistics is None and "stats" in details:
         statistics = details["stats"]
-    return score["name"], float(score["value"]), score.get("status", "ok"), details, statistics
+    value = NAN if score["value"] is None else float(score["value"])  # null: how NaN is written
+    return score["name"], value, score.get("status", "ok"), details, statistics
 
 
 @dataclass
@@ -72,7 +73,7 @@ class MetricColumn:
                 self.stats.extend([NAN] * (self.width * len(self.rows)))
             if len(stats) != self.width:
                 raise ValueError(f"sufficient statistics of {len(stats)} values, not {self.width}")
-            self.stats.extend(float(v) for v in stats)
+            self.stats.extend(NAN if v is None else float(v) for v in stats)
         elif self.width is not None:
             self.stats.extend([NAN] * self.width)
         self.rows.append(row)

@@ -10,7 +10,9 @@ report.html, printed on stderr. `redact` replaces
 - anything shaped like a credential: `Bearer <token>` and OpenAI-style `sk-...` keys,
 
 with `[REDACTED]`. `redact_secrets` replaces only the exact secret values: safe to run over a whole
-serialized record, where a model output may legitimately discuss "sk-" strings.
+serialized record, where a model output may legitimately discuss "sk-" strings. A secret is also
+masked in its URL-encoded forms (`quote`, `quote_plus`, hex in either case): a server may echo a
+key holding `/` or `+` as a URL or form body carried it.
 
 Length rules: a value shorter than 4 characters is never masked (it would mask ordinary text
 everywhere). A key a backend holds (registered) of 4 or 5 characters is masked by `redact` (every
@@ -26,6 +28,7 @@ import os
 import re
 import threading
 from typing import TYPE_CHECKING
+from urllib.parse import quote, quote_plus
 
 if TYPE_CHECKING:  # pydantic's models load only when a generation is redacted
     from evalkit.types import Generation
@@ -49,7 +52,15 @@ def register_secret(value: str | None) -> None:
     if not value or len(value) < _MIN_KEY_LEN:
         return
     with _lock:
-        (_registered if len(value) >= _MIN_SECRET_LEN else _short_keys).add(value)
+        (_registered if len(value) >= _MIN_SECRET_LEN else _short_keys).update(_forms(value))
+
+
+def _forms(value: str) -> set[str]:
+    """`value` and the forms a URL or form body gives it: percent-encoded with `/` kept or not
+    (`quote`), with a space as `+` (`quote_plus`), hex digits upper- or lower-case."""
+    encoded = {quote(value), quote(value, safe=""), quote_plus(value)}
+    lower = {re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), e) for e in encoded}
+    return {value, *encoded, *lower}
 
 
 def register_env(name: str | None) -> None:
@@ -79,9 +90,10 @@ def _environment_secrets() -> set[str]:
     if isinstance(raw, dict) and raw == _env_seen:
         return _env_values
     values = {
-        value
+        form
         for name, value in os.environ.items()
         if any(word in name.upper() for word in _SECRET_ENV_WORDS) and _credential_shaped(value)
+        for form in _forms(value)
     }
     if isinstance(raw, dict):
         with _lock:

@@ -44,6 +44,7 @@ class RunStore:
         self.report_path = run_dir / REPORT_FILE
         self._log: IO[str] | None = None
         self._lock: IO[str] | None = None
+        self.log_opened = False  # samples.jsonl was opened to add to (the run's work began)
 
     def exists(self) -> bool:
         return self.run_path.is_file()
@@ -90,6 +91,7 @@ class RunStore:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         truncate_partial_tail(self.samples_path)
         self._log = self.samples_path.open("a", encoding="utf-8")
+        self.log_opened = True
 
     def append(self, records: Iterable[SampleRecord]) -> None:
         """Write one batch of records (secrets masked), then flush it to the OS."""

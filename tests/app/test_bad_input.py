@@ -138,6 +138,11 @@ def _existing_file(tmp: Path) -> list[str]:
     return run_args("run_dir=TMP/a_file")(tmp)
 
 
+def _under_a_file(tmp: Path) -> list[str]:
+    (tmp / "a_file").write_text("not a directory", encoding="utf-8")
+    return run_args("run_dir=TMP/a_file/sub/run")(tmp)
+
+
 LMEVAL_YAML = REPO / "tests" / "data" / "lmeval" / "arith.yaml"
 TWO_TURNS_YAML = (
     "name: t\nversion: 1\ndata: data.jsonl\nfields: {id: id, turns: turns}\n"
@@ -272,6 +277,31 @@ CASES = [
     ),
     Case("csv_short_row", data_text("id,input,ref\na,q1\n", "d.csv"), "d.csv:2: fewer fields"),
     Case("csv_header_only", data_text("id,input,ref\n", "d.csv"), "d.csv: no samples"),
+    Case(
+        "csv_duplicate_column",
+        data_text("id,input,ref,ref\na,q1,x,y\n", "d.csv"),
+        "d.csv:1: the header names the column 'ref' twice",
+    ),
+    Case(
+        "csv_unclosed_quote",
+        data_text('id,input,ref\na,"q1,x\nb,q2,y\nc,q3,z\n', "d.csv"),
+        "d.csv:2: a quoted field opens on this line and is never closed",
+    ),
+    Case(
+        "csv_unclosed_quote_after_a_multiline_field",
+        data_text('id,input,ref\na,"q1\nmore",x\nb,q2,"y\nc,q3,z\n', "d.csv"),
+        "d.csv:4: a quoted field opens on this line and is never closed",
+    ),
+    Case(
+        "csv_field_over_the_limit",
+        data_text("id,input,ref\na,q1,x\nb," + "q" * 200_000 + ",y\n", "d.csv"),
+        "d.csv:3: not a readable CSV row (field larger than field limit (131072))",
+    ),
+    Case(
+        "csv_text_after_a_closing_quote",
+        data_text('id,input,ref\na,"q1,x\nb,"q2",y\n', "d.csv"),
+        "d.csv:2: a quoted field opens on this line and has text after its closing quote on line 3",
+    ),
     Case(
         "data_missing",
         task_yaml(GOOD_YAML.replace("data.jsonl", "nope.jsonl")),
@@ -429,6 +459,7 @@ CASES = [
         "base_url",
     ),
     Case("run_dir_is_a_file", _existing_file, "is an existing file, not a directory"),
+    Case("run_dir_under_a_file", _under_a_file, "a_file' is an existing file, not a directory"),
     # replay files
     Case(
         "replay_duplicate",
@@ -556,12 +587,30 @@ def test_bad_input_one_line_exit_2(
 def test_resume_after_a_damaged_line_keeps_every_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The refusal changes nothing: samples.jsonl is byte-for-byte what it was."""
+    """The refusal changes nothing: samples.jsonl and run.json (a complete run's: not marked
+    aborted by a refusal before the resume began) are byte-for-byte what they were."""
     monkeypatch.chdir(tmp_path)
     args = resume_with('{"task": "t", garbage}')(tmp_path)
     before = (tmp_path / "run" / "samples.jsonl").read_bytes()
+    run_json = (tmp_path / "run" / "run.json").read_bytes()
+    assert json.loads(run_json)["status"] == "complete"
     assert call(args)[0] == 2
     assert (tmp_path / "run" / "samples.jsonl").read_bytes() == before
+    assert (tmp_path / "run" / "run.json").read_bytes() == run_json
+
+
+def test_a_new_run_refused_before_its_work_is_marked_aborted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run_dir with a damaged samples.jsonl and no run.json: the run.json this run wrote
+    says why it stopped, not "running"."""
+    monkeypatch.chdir(tmp_path)
+    args = resume_with('{"task": "t", garbage}')(tmp_path)
+    (tmp_path / "run" / "run.json").unlink()
+    code, err = call(args)
+    assert code == 2 and "samples.jsonl:1: not a valid sample record" in err
+    stored = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))
+    assert stored["status"] == "aborted" and "not a valid sample record" in stored["stop_reason"]
 
 
 def test_missing_optional_dependency_names_the_extra(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from evalkit.analysis.leaderboard import build_leaderboards, print_leaderboards
 from evalkit.console.logs import configure_logging, needs_torchao, split_verbosity_flags
 from evalkit.console.progress import RunProgress, eta_seconds, format_duration
 from evalkit.types import Aggregate
+from tests.conftest import write_jsonl
 
 NOISE = ("Batches", "Loading weights", "torchao", "Failed to load", "triton", "_pytree", "it/s]")
 ANSI = re.compile(r"\x1b\[")
@@ -147,6 +148,44 @@ def test_blocking_torchao_keeps_transformers_from_importing_it():
     )
     assert out.stdout.strip() == "True", out.stderr
     assert "Failed to load" not in out.stderr and "_pytree" not in out.stderr
+
+
+def test_torch_s_own_log_handler_is_handed_to_evalkit_s(tmp_path):
+    """torch prints its loggers' warnings through a stderr handler of its own (`W1202 ...
+    torch/utils/_pytree.py:630] ...`); adopted, they follow evalkit's policy: run.log, not the
+    console, which still shows torch's errors."""
+    code = (
+        "import logging, sys; from pathlib import Path;"
+        "from evalkit.console.logs import adopt_torch_logging, configure_logging;"
+        "configure_logging(0, Path(sys.argv[1])); import torch; adopt_torch_logging();"
+        "logging.getLogger('torch.utils._pytree').warning('an Enum subclass (W1202 noise)');"
+        "logging.getLogger('torch').error('a real torch error')"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TORCH_LOGS"}
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run.log")], env=env,
+                         capture_output=True, text=True, timeout=300, check=True)  # fmt: skip
+    assert out.stderr == "torch: error: a real torch error\n"
+    log = (tmp_path / "run.log").read_text()
+    assert "torch.utils._pytree: an Enum subclass (W1202 noise)" in log
+
+
+def test_judge_distill_prints_no_third_party_noise(run_cli, tmp_path):
+    """`evalkit judge distill` printed torch's `W1202 ... _pytree` warnings (torchao imported by
+    transformers, through torch's own handler); its console is evalkit's lines only."""
+    rows = [
+        {"doc": f"d{i % 10}", "source": f"a source text {i} about cats", "summary":
+         f"summary {i} " + "cats " * (i % 5), "human": 1 + i % 5}
+        for i in range(40)
+    ]  # fmt: skip
+    write_jsonl(tmp_path / "labels.jsonl", rows)
+    data = (
+        f"data=[{{path: {tmp_path / 'labels.jsonl'}, group: doc, source: source, "
+        "response: summary, labels: {coherence: human}}]"
+    )
+    out = run_cli("judge", "distill", data, f"output={tmp_path / 'out'}", "student.ensemble=1",
+                  "validation.folds=2", subprocess=True)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert not [word for word in (*NOISE, "W1202") if word in out.stderr], out.stderr
 
 
 def agg(task: str, model: str, metric: str, value: float, higher: bool = True) -> Aggregate:
@@ -402,8 +441,6 @@ def test_a_phase_that_fails_prints_no_done_line():
 def test_sacrebleu_warning_in_a_scoring_worker_goes_to_run_log(tmp_path):
     """120 outputs ending in a tokenized period: sacrebleu warns "forgot to detokenize" from the
     scoring worker process (scoring.workers=1); run.log has it, the console does not."""
-    from tests.conftest import write_jsonl
-
     root = tmp_path / "tasks" / "tok"
     rows = [
         {"id": f"s{i}", "src": f"sentence {i}", "ref": f"Satz Nummer {i} ."} for i in range(120)

@@ -10,7 +10,9 @@ with an error object); "length" (the answer with finish_reason "length"); "reaso
 (content null, finish_reason "stop", no reasoning); "inline:<shape>" (reasoning inside the
 content: "closed" `<think>..</think>answer`, "open" `<think>..` cut at the token limit, "r1" `..
 </think>answer` as DeepSeek-R1's template leaves it, "late" an answer that mentions a
-`<think>` tag later on); "lateend" (a stream whose body ends 50 ms after [DONE]). Prompts
+`<think>` tag later on); "lateend" (a stream whose body ends 50 ms after [DONE]); "body:<json>"
+(HTTP 200 with that body); "finish:<reason>" (the answer, partial when streamed, with that
+finish_reason); "nochoices" (a stream with no choice at all, only usage and [DONE]). Prompts
 without a script answer "echo: <prompt>", failing with a random 500/502/503 at `fail_rate`.
 Everything is recorded: attempt times per prompt, requests in flight (current and peak),
 Authorization headers seen, the connections requests came on.
@@ -130,12 +132,16 @@ class FaultServer:
             return web.Response(text='{"choices": [', content_type="application/json")
         if action.startswith("bodyerr"):
             return web.json_response({"error": _error_object(action)})
+        if action.startswith("body:"):
+            return web.json_response(json.loads(action[5:]))
         text = _INLINE.get(action, "{answer}").format(answer=f"echo: {prompt}", prompt=prompt)
         usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
         if body.get("stream"):
             return await self._stream(request, text, usage, action)
         message: dict[str, Any] = {"role": "assistant", "content": text}
         finish = "length" if action in ("length", "inline:open") else "stop"
+        if action.startswith("finish:"):
+            finish = action[7:]
         if action == "null":
             message = {"role": "assistant", "content": None}
         if action.startswith("reason:"):
@@ -153,8 +159,12 @@ class FaultServer:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         finish = "length" if action in ("length", "inline:open") else "stop"
-        if action.startswith("reason:"):
-            finish = action.split(":")[2]
+        if action.startswith(("reason:", "finish:")):
+            finish = action.split(":")[-1]
+        usage_chunk = f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode()
+        if action == "nochoices":
+            await response.write(usage_chunk + b"data: [DONE]\n\n")
+            return response
         for delta in [{"role": "assistant"}] if action == "null" else _deltas(text, action):
             if "content" in delta and finish == "length" and action.startswith("reason:"):
                 continue  # the budget ran out while reasoning: no content at all
@@ -172,7 +182,7 @@ class FaultServer:
         await response.write(f"data: {json.dumps(final)}\n\n".encode())
         if action == "nodone":
             return response  # finished, then the connection ends without [DONE]
-        await response.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
+        await response.write(usage_chunk)
         await response.write(b"data: [DONE]\n\n")
         if action == "lateend":
             await asyncio.sleep(0.05)  # the body's last chunk comes a little after [DONE]
@@ -189,7 +199,7 @@ _INLINE = {
 
 def _deltas(text: str, action: str) -> list[dict[str, str]]:
     words = text.split(" ")
-    if action.startswith("streamerr"):
+    if action.startswith(("streamerr", "finish:")):
         words = words[:1]  # a partial answer before the error
     deltas = [{"content": w + " "} for w in words]
     if action.startswith("reason:"):

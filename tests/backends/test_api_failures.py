@@ -315,3 +315,78 @@ def test_a_run_counts_null_and_unclosed_reasoning_as_failed_and_caches_neither(
     [usage] = record.usage
     assert (usage.n_errors, usage.n_empty) == (2, 2)
     assert asked_again == ["question 0", "question 2"]
+
+
+# ---- an HTTP 200 that holds no real answer is a failed sample, never an ok "" ----
+
+
+def _choice(**fields: object) -> dict[str, object]:
+    return {"index": 0, "finish_reason": "stop", **fields}
+
+
+NO_MESSAGE = "malformed answer: a choice has no message object"
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"choices": []}, "no choices in the response"),
+        ({"choices": None}, "malformed answer: 'choices' is not a list of objects"),
+        ({"choices": {"0": _choice()}}, "malformed answer: 'choices' is not a list of objects"),
+        ({"choices": ["echo"]}, "malformed answer: 'choices' is not a list of objects"),
+        ({"choices": [_choice()]}, NO_MESSAGE),
+        ({"choices": [_choice(message=None)]}, NO_MESSAGE),
+        ({"choices": [_choice(message="echo")]}, NO_MESSAGE),
+        (
+            {"choices": [_choice(message={"content": 42})]},
+            "malformed answer: content is not text, null or a list of parts",
+        ),
+        (
+            {"choices": [_choice(message={"content": "a stub"}, finish_reason="error")]},
+            "finish_reason 'error': the server stopped this answer without completing it",
+        ),
+        (
+            {"choices": [_choice(message={"content": "a stub"}, finish_reason="abort")]},
+            "finish_reason 'abort': the server stopped this answer without completing it",
+        ),
+    ],
+)
+def test_a_body_without_a_real_answer_is_a_failed_sample(body: object, error: str) -> None:
+    with FaultServer() as server:
+        server.script["p"] = ["body:" + json.dumps(body)]
+        [g] = ask(backend(server, max_tries=2), "p")
+        assert len(server.attempts["p"]) == 2  # retried: a server's slip, not a bad request
+    assert (g.status, g.failed, g.text) == ("error", True, "")
+    assert g.error == f"gave up after 2 tries: {error}"
+
+
+@pytest.mark.parametrize(
+    ("action", "error"),
+    [
+        ("finish:error", "finish_reason 'error': the server stopped this answer without"),
+        ("finish:abort", "finish_reason 'abort': the server stopped this answer without"),
+        ("nochoices", "no choices in the response"),
+    ],
+)
+def test_a_stream_without_a_real_answer_is_a_failed_sample(action: str, error: str) -> None:
+    with FaultServer() as server:
+        server.script["p"] = [action]
+        server.script["q"] = [action, "ok"]
+        g, h = ask(backend(server, stream=True, max_tries=2), "p", "q")
+    assert (g.status, g.failed, g.text) == ("error", True, "")
+    assert g.error is not None and g.error.startswith(f"gave up after 2 tries: {error}")
+    assert h.error is None and h.text.strip() == "echo: q"
+
+
+def test_a_run_counts_answers_without_choices_or_with_an_error_finish_as_failed(
+    tmp_path: Path,
+) -> None:
+    task = make_task(tmp_path / "task", 3)
+    actions = ['body:{"choices": []}', "finish:error", "ok"]
+    with FaultServer() as server:
+        server.script.update({f"question {i}": [a] for i, a in enumerate(actions)})
+        record = run_evaluation(run_config(task, server, max_tries=1), tmp_path / "run")
+    [em] = record.aggregates
+    assert (em.n, em.n_failed, em.value) == (1, 2, 1.0)
+    [usage] = record.usage
+    assert usage.n_errors == 2

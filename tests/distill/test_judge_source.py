@@ -40,3 +40,12 @@ def test_an_item_without_a_reference_is_counted_unscorable_not_scored():
 def test_an_unknown_source_is_one_line():
     with pytest.raises(UserError, match="source must be one of input, first_reference"):
         DistilledJudgeScorer(judge="human-metrics", source="history")
+
+
+def test_dimensions_given_as_one_name_is_that_dimension():
+    """`dimensions: coherence` in a task.yaml is one dimension, as exact_match's
+    `regexes_to_ignore` takes one string (it was read letter by letter)."""
+    scorer = DistilledJudgeScorer(judge="summeval-minilm", dimensions="coherence")
+    assert (scorer.dimensions, scorer.metrics) == (["coherence"], ("dj_coherence",))
+    with pytest.raises(UserError, match="has no dimension coherenc "):
+        DistilledJudgeScorer(judge="summeval-minilm", dimensions="coherenc")

@@ -83,6 +83,12 @@ def test_unknown_type_is_a_user_error():
         Rouge(types=["rouge3"])
 
 
+def test_types_given_as_one_name_is_that_type():
+    """`types: rougeL` is one type, as exact_match's `regexes_to_ignore` takes one string (it
+    was read letter by letter: unknown type(s) ['r', 'o', ...])."""
+    assert Rouge(types="rougeL").metrics == ("rougeL",)
+
+
 # ---- conventions: multi-reference aggregation and ROUGE-Lsum sentences (issue 18, kind 4) ----
 
 _REFS = ("the cat sat on the mat today", "a dog ran away from the cat", "cats sit on mats")

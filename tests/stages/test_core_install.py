@@ -75,3 +75,24 @@ def test_require_names_the_missing_package_without_importing():
     require("scorer 'x'", "json")  # installed: nothing happens
     with pytest.raises(MissingExtra, match="scorer 'x' needs the Python package 'no_such_mod_"):
         require("scorer 'x'", "json", "no_such_mod_evalkit")
+
+
+def test_commands_that_need_torch_say_which_extra_in_one_line(tmp_path):
+    """`evalkit judge distill` and `evalkit serve model=hf` on a core install: the one line
+    `evalkit run` gives (was a ModuleNotFoundError traceback); `evalkit list judges` lists the
+    rubrics and says why the distilled judges are not listed."""
+    evalkit = _core_install(tmp_path)
+    torch_line = 'needs torch, which is not installed: pip install "evalkit[local]"'
+    distill = evalkit("judge", "distill")
+    assert distill.returncode == 2
+    assert distill.stderr.strip().splitlines() == [
+        f"evalkit: error: evalkit judge distill {torch_line}"
+    ]
+    served = evalkit("serve", "model=hf", f"model.path={tmp_path}", "port=1")
+    assert served.returncode == 2
+    assert served.stderr.strip().splitlines() == [f"evalkit: error: backend 'hf' {torch_line}"]
+    listed = evalkit("list", "judges")
+    assert listed.returncode == 0 and "overall_quality\tpointwise" in listed.stdout
+    assert listed.stderr.strip().splitlines() == [
+        f"evalkit: distilled judges not listed: reading them {torch_line}"
+    ]

@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import psutil
 import pytest
@@ -243,6 +244,50 @@ def test_an_echoed_key_is_never_stored_or_printed(
         assert needle.lower() not in (out + err).lower()
         # nowhere on disk: run dir (samples, run.json, run.log, .hydra), cache, the task folder
         assert files_containing(tmp_path, needle.encode()) == []
+
+
+SLASH_PLUS_KEY = "gw/Zx+9Qe/0123456789+abcd=="  # base64-like: '/' and '+' change when encoded
+
+
+class EchoEncodedKeyServer(FaultServer):
+    """Answers 401 with the key it received URL-encoded, in a URL (quote_plus, as a query
+    string carries it) and in the message (quote, '/' encoded too)."""
+
+    async def _respond(
+        self, request: web.Request, body: dict[str, Any], prompt: str, action: str
+    ) -> web.StreamResponse:
+        key = request.headers.get("Authorization", "")[len("Bearer ") :]
+        message = f"key {quote(key, safe='')} rejected at https://gw/v1?key={quote_plus(key)}"
+        return web.json_response({"error": {"message": message}}, status=401)
+
+
+def test_a_key_echoed_url_encoded_is_never_stored_or_printed(tmp_path: Path) -> None:
+    task = make_task(tmp_path / "task", 3)
+    with EchoEncodedKeyServer() as server:
+        code, out, err = evalkit(
+            tmp_path,
+            *openai_args(task, server.base_url, tmp_path / "run"),
+            env={"EVALKIT_TEST_KEY": SLASH_PLUS_KEY},
+        )
+    assert code == 3, err
+    assert "[REDACTED]" in err
+    forms = {quote(SLASH_PLUS_KEY), quote_plus(SLASH_PLUS_KEY)}  # '/' kept, '/' encoded
+    assert len(forms) == 2
+    for needle in [SLASH_PLUS_KEY, *forms, "0123456789"]:
+        assert needle not in out + err
+        assert files_containing(tmp_path, needle.encode()) == []
+
+
+def test_url_encoded_forms_of_a_key_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evalkit.store.redact import MASK, redact, redact_secrets, register_secret
+
+    register_secret("Kq/7+zz/9a")  # a backend's key
+    monkeypatch.setenv("GATEWAY_TOKEN", "tok+en/0123456789")  # found by its variable's name
+    for key in ("Kq/7+zz/9a", "tok+en/0123456789"):
+        for form in (quote(key), quote(key, safe=""), quote_plus(key)):
+            lower = form.replace("%2F", "%2f").replace("%2B", "%2b")  # hex in either case
+            text = f"url ?k={form} and ?k={lower}"
+            assert redact(text) == redact_secrets(text) == f"url ?k={MASK} and ?k={MASK}"
 
 
 def test_redaction_of_error_texts(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import multiprocessing
 import os
 import threading
@@ -10,9 +12,11 @@ from typing import Any
 
 import pytest
 
+from evalkit.analysis.run_digest import read_digest
 from evalkit.errors import UserError
 from evalkit.store.atomicio import atomic_write_text
 from evalkit.store.cache import ResponseCache, cache_key
+from evalkit.store.columns import RunColumns
 from evalkit.store.run_store import RunStore
 from evalkit.types import ChatMessage, Generation, GenerationParams, Request, SampleRecord, Score
 
@@ -50,6 +54,46 @@ def test_nan_scores_round_trip(tmp_path):
     store.close()
     [back] = store.records()
     assert back.scores[0].status == "error" and back.scores[0].value != back.scores[0].value
+
+
+def _strict_json(line: str) -> Any:
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not strict JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def _nan_read_back_by_every_reader(store: RunStore) -> None:
+    """The record model, the columns read from parsed lines (resume, aggregation) and the
+    digest (report, compare) all read the unscorable score as NaN, its statistic NaN too."""
+    [back] = store.records()
+    assert math.isnan(back.scores[0].value) and back.scores[0].status == "unscorable"
+    assert back.scores[0].statistics is not None and math.isnan(back.scores[0].statistics[1])
+    columns = RunColumns()
+    for _, head in store.lines():
+        columns.add_line(head)
+    metric = columns.groups[("t", "m")].metrics["x"]
+    assert math.isnan(metric.values[0]) and not metric.ok[0] and math.isnan(metric.stats[1])
+    digest_metric = read_digest(store).columns.groups[("t", "m")].metrics["x"]
+    assert math.isnan(digest_metric.values[0])
+
+
+def test_unscorable_scores_are_written_as_strict_json_null_and_read_back_as_nan(tmp_path):
+    score = Score(name="x", value=math.nan, status="unscorable", statistics=[1.0, math.nan])
+    store = RunStore(tmp_path / "new")
+    store.append([record(0).model_copy(update={"scores": [score]})])
+    store.close()
+    [line] = store.samples_path.read_text(encoding="utf-8").splitlines()
+    stored = _strict_json(line)["scores"][0]  # a bare NaN is not JSON (jq, JSON.parse refuse it)
+    assert (stored["value"], stored["statistics"]) == (None, [1.0, None])
+    _nan_read_back_by_every_reader(store)
+    # a samples.jsonl written before, with the constant NaN, reads the same
+    old = RunStore(tmp_path / "old")
+    old.samples_path.parent.mkdir()
+    written_before = line.replace('"value":null', '"value":NaN').replace("1.0,null", "1.0,NaN")
+    assert written_before != line
+    old.samples_path.write_text(written_before + "\n", encoding="utf-8")
+    _nan_read_back_by_every_reader(old)
 
 
 def test_atomic_write_replaces_and_keeps_permissions(tmp_path):
