@@ -32,6 +32,7 @@ from evalkit.backends.inline_reasoning import ReasoningTags, joined, split_inlin
 from evalkit.backends.pricing import Price, estimate_tokens
 from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
 from evalkit.backends.retry import RetryPolicy, retry_after_seconds
+from evalkit.store.redact import redact
 from evalkit.types import Generation, Request
 
 __all__ = ["ApiCall", "CallSettings", "payload", "retry_after_seconds"]
@@ -267,7 +268,7 @@ def _gave_up(why: str, failure: _Failure, started: float, history: list[str]) ->
 
 
 async def _raise_for_status(response: aiohttp.ClientResponse) -> None:
-    detail = (await response.text())[:200].replace("\n", " ")
+    detail = redact(await response.text())[:200].replace("\n", " ")  # no key's prefix is left
     message = f"HTTP {response.status}: {detail}"
     if is_retryable_status(response.status):
         raise RetryableError(

@@ -24,6 +24,8 @@ from typing import Any
 
 import aiohttp
 
+from evalkit.store.redact import redact
+
 RETRYABLE_STATUS = {408, 409, 429}
 REASONING_KEYS = ("reasoning_content", "reasoning")
 FAILED_FINISH_REASONS = frozenset({"error", "abort"})
@@ -74,7 +76,7 @@ def error_exception(error: Any, where: str) -> RetryableError | FatalError:
     """The exception for an error object: fatal for a client-error code (4xx other than 408, 409,
     429: the request will not get better), retryable like a 5xx otherwise."""
     if isinstance(error, dict):
-        message = str(error.get("message") or json.dumps(error)[:200])
+        message = str(error.get("message") or redact(json.dumps(error))[:200])
         kind, code = error.get("type"), error.get("code")
     else:
         message, kind, code = str(error), None, None
