@@ -46,10 +46,11 @@ from .sweep import check_launcher, first_of_sweeps, job_dirname, name_swept_only
 CONFIG_NAME = "run"
 __all__ = ["job_dirname", "launch", "main", "preflight"]
 
-# `${evalkit_or:${run_dir},default}`: the value unless it is null (oc.select only covers missing).
+# `${evalkit_or:${run_dir},default}`: the value unless it is null or empty (`run_dir=` on the
+# command line: not given, rather than the current directory); oc.select only covers missing.
 if not OmegaConf.has_resolver("evalkit_or"):
     OmegaConf.register_new_resolver(
-        "evalkit_or", lambda value, default: default if value is None else value
+        "evalkit_or", lambda value, default: default if value is None or value == "" else value
     )
 
 # `${evalkit_model_name:${model.name},${model.backend},...}`: the model's display name for the

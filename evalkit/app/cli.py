@@ -300,11 +300,13 @@ def _runs_own_cap(run_dirs: tuple[Path, ...]) -> int | None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 def results(run_dirs: Sequence[Path], fmt: str) -> None:
     """Print tidy result rows: task, model, metric, value, ci_low, ci_high, n, n_failed."""
+    from evalkit.analysis.page_text import finite
     from evalkit.analysis.results import results_frame
 
     frame = results_frame(run_dirs)
-    if fmt == "json":
-        click.echo(json.dumps(frame.to_dict(orient="records"), indent=2))
+    if fmt == "json":  # NaN (no value) as null, as run.json writes it: strict JSON has no NaN
+        rows = finite(frame.to_dict(orient="records"))
+        click.echo(json.dumps(rows, indent=2, allow_nan=False))
     elif fmt == "csv":
         click.echo(frame.to_csv(index=False), nl=False)
     else:

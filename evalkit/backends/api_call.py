@@ -32,6 +32,7 @@ from evalkit.backends.inline_reasoning import ReasoningTags, joined, split_inlin
 from evalkit.backends.pricing import Price, estimate_tokens
 from evalkit.backends.ratelimit import AdaptiveLimit, MinuteBudget
 from evalkit.backends.retry import RetryPolicy, retry_after_seconds
+from evalkit.store.redact import redact
 from evalkit.types import Generation, Request
 
 __all__ = ["ApiCall", "CallSettings", "payload", "retry_after_seconds"]
@@ -184,8 +185,10 @@ class ApiCall:
 
     def _generation(self, reply: Reply, t0: float, attempt: int) -> Generation:
         """The answer as a Generation; its status (ok / truncated / empty) follows from the text
-        and finish reason (`Generation`), and a null answer (`content: null`, or a reasoning
-        block never closed) with no text to score is `empty` whatever the finish reason."""
+        and finish reason (`Generation`), and a null answer (`content: null`, parts with no
+        text, or a reasoning block never closed) with no text to score is `empty` whatever the
+        finish reason, and so is an answer with no text that the server's content filter
+        stopped."""
         cost = self.price.cost(reply.input_tokens, reply.output_tokens) if self.price else None
         metadata: dict[str, Any] = {"attempts": attempt}
         answers, reasoning, null = self._answers(reply)
@@ -198,11 +201,11 @@ class ApiCall:
             metadata["logprobs"] = reply.logprobs
         text = texts[0] if texts else ""
         status, error = None, None
-        if null and null[0] and not text.strip() and reply.finish_reason != "length":
-            status, error = (
-                "empty",
-                f"empty output: {null[0]} (finish_reason {reply.finish_reason!r})",
-            )
+        why = null[0] if null else None
+        if why is None and reply.finish_reason == "content_filter":
+            why = "the server's content filter stopped the answer"
+        if why and not text.strip() and reply.finish_reason != "length":
+            status, error = "empty", f"empty output: {why} (finish_reason {reply.finish_reason!r})"
         return Generation(
             text=text,
             reasoning=reasoning[0] if reasoning else None,
@@ -265,7 +268,7 @@ def _gave_up(why: str, failure: _Failure, started: float, history: list[str]) ->
 
 
 async def _raise_for_status(response: aiohttp.ClientResponse) -> None:
-    detail = (await response.text())[:200].replace("\n", " ")
+    detail = redact(await response.text())[:200].replace("\n", " ")  # no key's prefix is left
     message = f"HTTP {response.status}: {detail}"
     if is_retryable_status(response.status):
         raise RetryableError(

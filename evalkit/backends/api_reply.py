@@ -4,11 +4,14 @@ What is not an answer raises: an error object (`{"error": {...}}`, or vLLM's `{"
 in a body or inside a stream, which servers send when generation fails after the headers went out
 (`RetryableError`, or `FatalError` when its code is a client error such as 400); a stream that
 ends before `data: [DONE]` with a choice still unfinished, an answer with no choice at all, a
-choice that a server ended with finish_reason "error" or "abort", and a body whose `choices`,
-`message` or content has the wrong shape (all `RetryableError`). Reasoning text that
-a server returns apart from the answer (`reasoning_content`, or `reasoning`, in a message or a
-stream delta) is collected per choice, and so is whether a choice's answer was null (`content:
-null`, or a stream in which no delta carried any content): no answer, unlike an empty string.
+choice that a server ended with finish_reason "error" or "abort" (in any case), and a body whose
+`choices`, `message`, content (a text part's text included) or finish_reason has the wrong shape
+(all `RetryableError`). Reasoning text that a server returns apart from the answer
+(`reasoning_content`, or `reasoning`, in a message or a stream delta) is collected per choice, and
+so is whether a choice's answer was null (`content: null`, a list of parts none of which holds
+text, or a stream in which no delta carried any content): no answer, unlike an empty string.
+Usage token counts that are not whole numbers from 0 to MAX_TOKENS are unknown (None), as when a
+server sends no usage: no cost is computed from them.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+
+from evalkit.store.redact import redact
 
 RETRYABLE_STATUS = {408, 409, 429}
 REASONING_KEYS = ("reasoning_content", "reasoning")
@@ -71,7 +76,7 @@ def error_exception(error: Any, where: str) -> RetryableError | FatalError:
     """The exception for an error object: fatal for a client-error code (4xx other than 408, 409,
     429: the request will not get better), retryable like a 5xx otherwise."""
     if isinstance(error, dict):
-        message = str(error.get("message") or json.dumps(error)[:200])
+        message = str(error.get("message") or redact(json.dumps(error))[:200])
         kind, code = error.get("type"), error.get("code")
     else:
         message, kind, code = str(error), None, None
@@ -86,16 +91,55 @@ def error_exception(error: Any, where: str) -> RetryableError | FatalError:
     return RetryableError(text, rate_limited=status == 429)
 
 
-def _content(value: Any) -> str:
-    """Message content as text: a string, null, or a list of parts ({type: text, text})."""
+TEXT_PART_TYPES = frozenset({"text", "output_text"})
+"""Types of a content part that holds answer text: "text" (chat completions) and "output_text"
+(the OpenAI Responses API's name, which some servers send in chat answers too)."""
+
+MAX_TOKENS = 10**9
+"""The most tokens a usage count may say for one request; above it the count is unknown."""
+
+
+def _content(value: Any) -> str | None:
+    """Message content as text, or None when it holds no answer: null, or a list of parts
+    ({type: text | output_text, text}) none of which holds text (`[]`, images only)."""
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        parts = [p for p in value if isinstance(p, dict) and p.get("type") == "text"]
-        return "".join(str(p.get("text") or "") for p in parts)
+        parts = [p for p in value if isinstance(p, dict) and p.get("type") in TEXT_PART_TYPES]
+        texts = [p.get("text") for p in parts]
+        if not all(t is None or isinstance(t, str) for t in texts):
+            raise RetryableError("malformed answer: a text part's text is not a string")
+        strings = [t for t in texts if t is not None]
+        return "".join(strings) if strings else None
     if value is None:
-        return ""
+        return None
     raise RetryableError("malformed answer: content is not text, null or a list of parts")
+
+
+def _finish_reason(value: Any) -> str | None:
+    """A choice's finish reason, lower-case ("ERROR" is "error"), or None when there is none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RetryableError("malformed answer: finish_reason is not a string")
+    return value.lower() or None
+
+
+def _count(value: Any) -> int | None:
+    """A usage token count, or None (unknown, as when a server sends no usage) for one that is
+    not a whole number from 0 to MAX_TOKENS: no cost is computed from a count that is wrong."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
+        return None
+    return value
+
+
+def _usage(value: Any) -> tuple[int | None, int | None]:
+    """Prompt and completion token counts of a `usage` object; unknown where not given."""
+    if not isinstance(value, dict):
+        return None, None
+    return _count(value.get("prompt_tokens")), _count(value.get("completion_tokens"))
 
 
 def _check_finished(reasons: list[Any]) -> None:
@@ -137,8 +181,9 @@ def parse_body(body: dict[str, Any], endpoint: str) -> Reply:
     if (error := error_object(body)) is not None:
         raise error_exception(error, "response body")
     choices = _choices(body)
-    _check_finished([c.get("finish_reason") for c in choices])
-    usage = body.get("usage") or {}
+    reasons = [_finish_reason(c.get("finish_reason")) for c in choices]
+    _check_finished(reasons)
+    input_tokens, output_tokens = _usage(body.get("usage"))
     if endpoint == "chat":
         messages = [_message(c) for c in choices]
         raw = [m.get("content") for m in messages]
@@ -148,14 +193,14 @@ def parse_body(body: dict[str, Any], endpoint: str) -> Reply:
         reasoning = [_reasoning(c) for c in choices]
     texts = [_content(value) for value in raw]
     return Reply(
-        texts=texts,
-        finish_reason=choices[0].get("finish_reason"),
-        input_tokens=usage.get("prompt_tokens"),
-        output_tokens=usage.get("completion_tokens"),
+        texts=[text or "" for text in texts],
+        finish_reason=reasons[0],
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
         first_token_s=None,
         logprobs=choices[0].get("logprobs"),
         reasoning=reasoning,
-        null=[value is None for value in raw],
+        null=[text is None for text in texts],
     )
 
 
@@ -167,7 +212,7 @@ class _Stream:
     reasoning: dict[int, list[str]] = field(default_factory=dict)
     finish: dict[int, str] = field(default_factory=dict)
     answered: set[int] = field(default_factory=set)  # choices with a content string, even ""
-    usage: dict[str, Any] = field(default_factory=dict)
+    usage: Any = None
     first: float | None = None
 
     def add(self, chunk: dict[str, Any]) -> None:
@@ -180,15 +225,15 @@ class _Stream:
             value = holder.get("content" if self.endpoint == "chat" else "text")
             piece = _content(value)
             self.texts.setdefault(index, [])
-            if value is not None:
+            if piece is not None:
                 self.answered.add(index)
             if piece:
                 self.first = self.first if self.first is not None else time.perf_counter() - self.t0
                 self.texts[index].append(piece)
             if thought := _reasoning(holder):
                 self.reasoning.setdefault(index, []).append(thought)
-            if choice.get("finish_reason"):
-                self.finish[index] = choice["finish_reason"]
+            if reason := _finish_reason(choice.get("finish_reason")):
+                self.finish[index] = reason
 
     def reply(self, done: bool) -> Reply:
         unfinished = [i for i in self.texts if i not in self.finish]
@@ -196,11 +241,12 @@ class _Stream:
             raise RetryableError("stream ended before [DONE] with no finish_reason (cut off)")
         indices = sorted(self.texts)
         _check_finished([self.finish.get(i) for i in indices])
+        input_tokens, output_tokens = _usage(self.usage)
         return Reply(
             texts=["".join(self.texts.get(i, [])) for i in indices],
             finish_reason=self.finish.get(indices[0]),
-            input_tokens=self.usage.get("prompt_tokens"),
-            output_tokens=self.usage.get("completion_tokens"),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
             first_token_s=self.first,
             reasoning=[_joined(self.reasoning.get(i)) for i in indices],
             null=[i not in self.answered for i in indices],

@@ -12,7 +12,9 @@ report.html, printed on stderr. `redact` replaces
 with `[REDACTED]`. `redact_secrets` replaces only the exact secret values: safe to run over a whole
 serialized record, where a model output may legitimately discuss "sk-" strings. A secret is also
 masked in its URL-encoded forms (`quote`, `quote_plus`, hex in either case): a server may echo a
-key holding `/` or `+` as a URL or form body carried it.
+key holding `/` or `+` as a URL or form body carried it; and in its JSON-escaped (`\\"`, `\\\\`,
+`\\u00e9`, `\\/`) and HTML-escaped (`&quot;`, `&amp;`, `&lt;`) forms, as an error body read as text
+carries it. Error bodies are redacted before they are cut short, so no prefix of a key is left.
 
 Length rules: a value shorter than 4 characters is never masked (it would mask ordinary text
 everywhere). A key a backend holds (registered) of 4 or 5 characters is masked by `redact` (every
@@ -23,6 +25,8 @@ and HTML tags; from 6 characters a registered key is masked in both.
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import os
 import re
@@ -56,11 +60,21 @@ def register_secret(value: str | None) -> None:
 
 
 def _forms(value: str) -> set[str]:
-    """`value` and the forms a URL or form body gives it: percent-encoded with `/` kept or not
-    (`quote`), with a space as `+` (`quote_plus`), hex digits upper- or lower-case."""
+    """`value` and the forms a server may echo it in: percent-encoded with `/` kept or not
+    (`quote`), with a space as `+` (`quote_plus`), hex digits upper- or lower-case (a URL or form
+    body); JSON-escaped (`"` as `\\"`, non-ASCII as `\\u00e9` or kept, `/` as `\\/` or kept, hex
+    either case: a JSON error body read as text); HTML-escaped (`&quot;`, `&#x27;` or `&#39;`:
+    an HTML error page)."""
     encoded = {quote(value), quote(value, safe=""), quote_plus(value)}
     lower = {re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), e) for e in encoded}
-    return {value, *encoded, *lower}
+    escaped = {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    escaped |= {
+        re.sub(r"\\u[0-9a-f]{4}", lambda m: "\\u" + m.group()[2:].upper(), e) for e in escaped
+    }
+    escaped |= {e.replace("/", "\\/") for e in escaped}
+    marked = {html.escape(value), html.escape(value, quote=False)}
+    marked |= {m.replace("&#x27;", "&#39;") for m in marked}
+    return {value, *encoded, *lower, *escaped, *marked}
 
 
 def register_env(name: str | None) -> None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from evalkit.errors import NotARunDirectory, UserError
 from evalkit.store.atomicio import atomic_write_text
 from evalkit.store.redact import redact_secrets, secret_values
+from evalkit.textfiles import require_file
 from evalkit.types import RunRecord, SampleRecord
 from evalkit.validation import first_error
 
@@ -88,7 +89,8 @@ class RunStore:
 
     def open_log(self) -> None:
         """Open samples.jsonl for appending, first dropping a partial line a crash left behind."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        make_run_dir(self.run_dir)
+        self.has_log()
         truncate_partial_tail(self.samples_path)
         self._log = self.samples_path.open("a", encoding="utf-8")
         self.log_opened = True
@@ -111,9 +113,17 @@ class RunStore:
             self._log.close()
             self._log = None
 
+    def has_log(self) -> bool:
+        """Whether samples.jsonl exists; a UserError when something else than a file is there
+        (a directory: nothing could be resumed from it or appended to it)."""
+        if not self.samples_path.exists():
+            return False
+        require_file(self.samples_path, f"{self.samples_path}: not found", "samples file")
+        return True
+
     def records(self) -> Iterator[SampleRecord]:
         """Every complete record; a partial last line (a crash mid-write) is ignored."""
-        if not self.samples_path.is_file():
+        if not self.has_log():
             return
         for line_no, line in complete_lines(self.samples_path):
             try:
@@ -139,7 +149,7 @@ class RunStore:
         """("FILE:LINE", parsed record) of every complete line, in order, parsed as JSON only
         (not validated as a SampleRecord); a line that is not a JSON object with the fields
         task, model, sample_id and generation (an object) is a UserError naming it."""
-        if not self.samples_path.is_file():
+        if not self.has_log():
             return
         fix = "fix or delete that line to resume (the other records are kept)"
         for line_no, line in complete_lines(self.samples_path, fix):
@@ -197,6 +207,16 @@ def done_of(
     return {key for key, ok in state.items() if ok or not successful_only}
 
 
+def make_run_dir(run_dir: Path) -> None:
+    """Create run_dir (and the folders above it). Raises UserError naming it and the OS's
+    reason (`/proc/x`: no such file or directory; a read-only or forbidden folder)."""
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UserError(f"{run_dir}: cannot create the run directory ({reason})") from None
+
+
 _held: dict[Path, tuple[IO[str], int]] = {}  # run_dir -> (locked .lock handle, holders)
 
 
@@ -206,8 +226,11 @@ def _take(run_dir: Path) -> IO[str]:
         handle, count = _held[key]
         _held[key] = (handle, count + 1)
         return handle
-    key.mkdir(parents=True, exist_ok=True)  # a run_dir in use exists: nothing is made in it
-    handle = (key / LOCK_FILE).open("a+", encoding="utf-8")  # its .lock exists: not written
+    make_run_dir(run_dir)  # a run_dir in use exists: nothing is made in it
+    try:
+        handle = (key / LOCK_FILE).open("a+", encoding="utf-8")  # its .lock exists: not written
+    except OSError as exc:
+        raise UserError(f"{run_dir}: cannot write its lock file ({exc.strerror or exc})") from None
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evalkit.backends.hf_loading import HFOptions
 from evalkit.backends.openai_api import OpenAIOptions
 from evalkit.errors import UserError
+from evalkit.store.redact import redact
 from evalkit.textfiles import load_yaml, require_file
 from evalkit.validation import first_error
 
@@ -122,7 +123,7 @@ def done_line(
 
 
 def error_line(text: str) -> str:
-    return json.dumps({"error": text[:300]}) + "\n"
+    return json.dumps({"error": redact(text)[:300]}) + "\n"  # redacted whole: no key prefix
 
 
 def stream_answer(model: PlaygroundModel, messages: Messages) -> AsyncIterator[str]:

@@ -143,6 +143,15 @@ def _under_a_file(tmp: Path) -> list[str]:
     return run_args("run_dir=TMP/a_file/sub/run")(tmp)
 
 
+def _samples_a_directory(tmp: Path) -> list[str]:
+    """A complete run whose samples.jsonl was replaced by a directory, resumed."""
+    args = run_args()(tmp)
+    assert call(args)[0] == 0
+    (tmp / "run" / "samples.jsonl").unlink()
+    (tmp / "run" / "samples.jsonl").mkdir()
+    return args
+
+
 LMEVAL_YAML = REPO / "tests" / "data" / "lmeval" / "arith.yaml"
 TWO_TURNS_YAML = (
     "name: t\nversion: 1\ndata: data.jsonl\nfields: {id: id, turns: turns}\n"
@@ -460,6 +469,12 @@ CASES = [
     ),
     Case("run_dir_is_a_file", _existing_file, "is an existing file, not a directory"),
     Case("run_dir_under_a_file", _under_a_file, "a_file' is an existing file, not a directory"),
+    Case(
+        "run_dir_cannot_be_made",
+        run_args("run_dir=/proc/evalkit_no_such/run"),
+        "/proc/evalkit_no_such/run: cannot create the run directory (No such file or directory)",
+    ),
+    Case("resume_samples_a_directory", _samples_a_directory, "samples.jsonl: is a directory"),
     # replay files
     Case(
         "replay_duplicate",
@@ -597,6 +612,31 @@ def test_resume_after_a_damaged_line_keeps_every_record(
     assert call(args)[0] == 2
     assert (tmp_path / "run" / "samples.jsonl").read_bytes() == before
     assert (tmp_path / "run" / "run.json").read_bytes() == run_json
+
+
+def test_resume_into_a_samples_directory_leaves_run_json_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = _samples_a_directory(tmp_path)
+    run_json = (tmp_path / "run" / "run.json").read_bytes()
+    assert call(args)[0] == 2
+    assert (tmp_path / "run" / "run.json").read_bytes() == run_json
+
+
+def test_an_empty_run_dir_is_the_default_never_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run_dir=` (empty) wrote run.json, samples.jsonl, .hydra and .lock into the current
+    directory; it is taken as not given: reports/<date>/<time>_<suite>_<model>."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code, err = call(run_args("run_dir=")(tmp_path))
+    assert code == 0, err
+    assert sorted(p.name for p in work.iterdir()) == ["reports"]
+    [run_json] = (work / "reports").glob("*/*/run.json")
+    assert json.loads(run_json.read_text(encoding="utf-8"))["status"] == "complete"
 
 
 def test_a_new_run_refused_before_its_work_is_marked_aborted(

@@ -201,3 +201,21 @@ def test_compare_models_of_a_run(run_cli, qa_task, tmp_path):
     assert "paired comparison" in run_cli("compare", str(run_dir), "--baseline", "bad").stdout
     bad = run_cli("compare", str(run_dir), "--baseline", "godd")
     assert bad.returncode == 2 and "did you mean 'good'" in bad.stderr
+
+
+def test_results_json_writes_a_nan_value_as_null(run_cli, qa_task, tmp_path):
+    """A metric with no value (NaN: stored as null in run.json) was printed as bare NaN."""
+    run_dir = tmp_path / "run"
+    assert run_cli("run", f"tasks=[{qa_task}]", f"run_dir={run_dir}").returncode == 0
+    stored = json.loads((run_dir / "run.json").read_text())
+    stored["aggregates"][0].update(value=None, ci_low=None, ci_high=None)
+    (run_dir / "run.json").write_text(json.dumps(stored))
+
+    def strict(constant: str) -> None:
+        raise ValueError(f"not JSON: {constant}")
+
+    out = run_cli("results", str(run_dir), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout, parse_constant=strict)
+    assert (rows[0]["value"], rows[0]["ci_low"], rows[0]["ci_high"]) == (None, None, None)
+    assert rows[1]["value"] is not None

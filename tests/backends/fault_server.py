@@ -12,7 +12,8 @@ content: "closed" `<think>..</think>answer`, "open" `<think>..` cut at the token
 </think>answer` as DeepSeek-R1's template leaves it, "late" an answer that mentions a
 `<think>` tag later on); "lateend" (a stream whose body ends 50 ms after [DONE]); "body:<json>"
 (HTTP 200 with that body); "finish:<reason>" (the answer, partial when streamed, with that
-finish_reason); "nochoices" (a stream with no choice at all, only usage and [DONE]). Prompts
+finish_reason); "nochoices" (a stream with no choice at all, only usage and [DONE]); "sse:<json
+list>" (a stream of those chunks, then [DONE]). Prompts
 without a script answer "echo: <prompt>", failing with a random 500/502/503 at `fail_rate`.
 Everything is recorded: attempt times per prompt, requests in flight (current and peak),
 Authorization headers seen, the connections requests came on.
@@ -162,6 +163,11 @@ class FaultServer:
         if action.startswith(("reason:", "finish:")):
             finish = action.split(":")[-1]
         usage_chunk = f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode()
+        if action.startswith("sse:"):
+            for chunk in json.loads(action[4:]):
+                await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            await response.write(b"data: [DONE]\n\n")
+            return response
         if action == "nochoices":
             await response.write(usage_chunk + b"data: [DONE]\n\n")
             return response

@@ -390,3 +390,141 @@ def test_a_run_counts_answers_without_choices_or_with_an_error_finish_as_failed(
     assert (em.n, em.n_failed, em.value) == (1, 2, 1.0)
     [usage] = record.usage
     assert usage.n_errors == 2
+
+
+# ---- a reply's fields of the wrong type or value: a failed sample or an unknown count ----
+
+
+def _sse(*chunks: dict[str, object]) -> str:
+    return "sse:" + json.dumps(list(chunks))
+
+
+def _delta(content: object, finish: object = None) -> dict[str, object]:
+    choice = {"index": 0, "delta": {"content": content}, "finish_reason": finish}
+    return {"choices": [choice]}
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_finish_reason_that_is_not_a_string_is_a_failed_sample(stream: bool) -> None:
+    body = {"choices": [_choice(message={"content": "a stub"}, finish_reason=5)]}
+    action = _sse(_delta("a stub", 5)) if stream else "body:" + json.dumps(body)
+    with FaultServer() as server:
+        server.script["p"] = [action]
+        [g] = ask(backend(server, stream=stream, max_tries=2), "p")
+    assert (g.status, g.failed, g.text) == ("error", True, "")
+    assert g.error == "gave up after 2 tries: malformed answer: finish_reason is not a string"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("count", ["abc", 5.5, 1e30, -5, True, 10**12, [3]])
+def test_a_usage_count_that_is_not_a_real_count_is_unknown_and_costs_nothing(
+    stream: bool, count: object
+) -> None:
+    usage = {"prompt_tokens": count, "completion_tokens": 7}
+    body = {"choices": [_choice(message={"content": "a stub"})], "usage": usage}
+    final = {"choices": [], "usage": usage}
+    action = _sse(_delta("a stub", "stop"), final) if stream else "body:" + json.dumps(body)
+    with FaultServer() as server:
+        server.script["p"] = [action]
+        b = backend(server, stream=stream, price={"input": 2.0, "output": 10.0})
+        [g] = ask(b, "p")
+    assert (g.status, g.text, g.input_tokens, g.output_tokens) == ("ok", "a stub", None, 7)
+    assert g.cost_usd is None  # as with no usage at all: never a cost from a wrong count
+
+
+def test_a_whole_float_count_is_read_and_a_usage_that_is_not_an_object_is_unknown() -> None:
+    def body(usage: object) -> dict[str, object]:
+        return {"choices": [_choice(message={"content": "x"})], "usage": usage}
+
+    reply = parse_body(body({"prompt_tokens": 5.0, "completion_tokens": 0}), "chat")
+    assert (reply.input_tokens, reply.output_tokens) == (5, 0)
+    reply = parse_body(body(["prompt_tokens"]), "chat")
+    assert (reply.input_tokens, reply.output_tokens) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("content", "text", "null"),
+    [
+        ([], "", True),
+        ([{"type": "image_url", "image_url": {"url": "x"}}], "", True),
+        (["2"], "", True),
+        ([{"type": "output_text", "text": "2"}], "2", False),
+        ([{"type": "text", "text": "1"}, {"type": "output_text", "text": "2"}], "12", False),
+        ([{"type": "text", "text": ""}], "", False),
+    ],
+)
+def test_content_parts_are_read_as_text_or_as_no_answer(
+    content: object, text: str, null: bool
+) -> None:
+    reply = parse_body({"choices": [_choice(message={"content": content})]}, "chat")
+    assert (reply.texts, reply.null) == ([text], [null])
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("content", [[], [{"type": "image_url"}], ["2"]])
+def test_content_parts_without_text_are_an_empty_failure(stream: bool, content: object) -> None:
+    body = {"choices": [_choice(message={"content": content})]}
+    action = _sse(_delta(content, "stop")) if stream else "body:" + json.dumps(body)
+    with FaultServer() as server:
+        server.script["p"] = [action]
+        [g] = ask(backend(server, stream=stream), "p")
+    assert (g.status, g.failed, g.text) == ("empty", True, "")
+    assert g.error == "empty output: the answer's content was null (finish_reason 'stop')"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_text_part_whose_text_is_not_a_string_is_a_failed_sample(stream: bool) -> None:
+    content = [{"type": "text", "text": {"value": "2"}}]
+    body = {"choices": [_choice(message={"content": content})]}
+    action = _sse(_delta(content, "stop")) if stream else "body:" + json.dumps(body)
+    with FaultServer() as server:
+        server.script["p"] = [action]
+        [g] = ask(backend(server, stream=stream, max_tries=2), "p")
+    assert (g.status, g.failed, g.text) == ("error", True, "")
+    assert g.error == "gave up after 2 tries: malformed answer: a text part's text is not a string"
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize(("content", "status"), [("", "empty"), ("  ", "empty"), ("Paris", "ok")])
+def test_content_filter_with_no_text_is_an_empty_failure(
+    stream: bool, content: str, status: str
+) -> None:
+    body = {"choices": [_choice(message={"content": content}, finish_reason="content_filter")]}
+    action = _sse(_delta(content, "content_filter")) if stream else "body:" + json.dumps(body)
+    with FaultServer() as server:
+        server.script["p"] = [action]
+        [g] = ask(backend(server, stream=stream), "p")
+    assert (g.status, g.text, g.finish_reason) == (status, content, "content_filter")
+    if status == "empty":
+        assert g.error == (
+            "empty output: the server's content filter stopped the answer"
+            " (finish_reason 'content_filter')"
+        )
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("reason", ["ERROR", "Abort"])
+def test_failed_finish_reasons_count_in_any_case(stream: bool, reason: str) -> None:
+    body = {"choices": [_choice(message={"content": "a stub"}, finish_reason=reason)]}
+    action = _sse(_delta("a stub", reason)) if stream else "body:" + json.dumps(body)
+    with FaultServer() as server:
+        server.script["p"] = [action]
+        [g] = ask(backend(server, stream=stream, max_tries=1), "p")
+    assert (g.status, g.failed, g.text) == ("error", True, "")
+    assert g.error is not None and f"finish_reason {reason.lower()!r}" in g.error
+
+
+def test_a_run_with_malformed_fields_counts_failures_and_is_not_aborted(tmp_path: Path) -> None:
+    """The tester's reply shapes that aborted the whole run (exit 1) or were scored as wrong."""
+    task = make_task(tmp_path / "task", 3)
+    bodies = [
+        {"choices": [_choice(message={"content": "x"}, finish_reason=5)]},
+        {"choices": [_choice(message={"content": []})]},
+        {"choices": [_choice(message={"content": "x"})], "usage": {"prompt_tokens": "abc"}},
+    ]
+    with FaultServer() as server:
+        script = {f"question {i}": ["body:" + json.dumps(b)] for i, b in enumerate(bodies)}
+        server.script.update(script)
+        record = run_evaluation(run_config(task, server, max_tries=1), tmp_path / "run")
+    [em] = record.aggregates
+    assert (em.n, em.n_failed) == (1, 2)

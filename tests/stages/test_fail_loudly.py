@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import signal
@@ -542,3 +543,60 @@ def test_a_short_key_is_masked_in_texts_not_in_stored_structure() -> None:
     assert redact(f"Wq4 {MASK}") == f"Wq4 {MASK}"  # a mask already written stays whole
     record = '{"Wq4z": 1, "output": "Wq4z"}'  # whole files: 4-5 characters could be structure
     assert redact_secrets(record) == record
+
+
+ESCAPED_KEY = 'gw/q"te\\back<&>0123456789abcdef'  # '/', '"', '\\', '<', '&', '>' change escaped
+
+
+def _escaped_forms(key: str) -> dict[str, str]:
+    text = json.dumps(key)[1:-1]
+    return {"json": text, "json-slash": text.replace("/", "\\/"), "html": html.escape(key)}
+
+
+class EchoEscapedKeyServer(FaultServer):
+    """Answers 401 with a text body that echoes the key it received JSON-escaped, with `\\/`,
+    HTML-escaped, and last as sent, straddling the 200th character where the body is cut."""
+
+    async def _respond(
+        self, request: web.Request, body: dict[str, Any], prompt: str, action: str
+    ) -> web.StreamResponse:
+        key = request.headers.get("Authorization", "")[len("Bearer ") :]
+        text = " ".join(f"{name}: {form}" for name, form in _escaped_forms(key).items()) + " "
+        text = text.ljust(195, ".") + f"{key} was rejected"
+        return web.Response(status=401, text=text)
+
+
+def test_a_key_echoed_escaped_or_cut_is_never_stored_or_printed(tmp_path: Path) -> None:
+    task = make_task(tmp_path / "task", 3)
+    with EchoEscapedKeyServer() as server:
+        code, out, err = evalkit(
+            tmp_path,
+            *openai_args(task, server.base_url, tmp_path / "run"),
+            env={"EVALKIT_TEST_KEY": ESCAPED_KEY},
+        )
+    assert code == 3, err
+    assert "[REDACTED]" in err
+    needles = [ESCAPED_KEY, *_escaped_forms(ESCAPED_KEY).values(), ESCAPED_KEY[:5]]
+    for needle in needles:
+        assert needle not in out + err, needle
+        assert files_containing(tmp_path, needle.encode()) == [], needle
+
+
+def test_json_and_html_escaped_forms_of_a_key_are_masked() -> None:
+    from evalkit.store.redact import MASK, redact, redact_secrets, register_secret
+
+    key = 'cl\u00e9-"q\\b/<&>-9a'  # non-ASCII, a quote, a backslash, a slash, HTML specials
+    register_secret(key)
+    text = json.dumps(key)[1:-1]
+    forms = [
+        text,  # ASCII JSON: \u00e9
+        text.replace("\\u00e9", "\\u00E9"),
+        text.replace("/", "\\/"),
+        json.dumps(key, ensure_ascii=False)[1:-1],
+        html.escape(key),
+        html.escape(key, quote=False),
+    ]
+    for form in forms:
+        assert (
+            redact(f"bad key {form}!") == redact_secrets(f"bad key {form}!") == f"bad key {MASK}!"
+        )
