@@ -322,6 +322,36 @@ def test_a_model_judged_against_itself_is_left_out_with_a_warning(tmp_path, capl
     assert [(p.item, p.first, p.second) for p in recorded.pairs] == [("z", "m", "b")]
 
 
+def test_cli_output_writes_through_links_and_pipes_and_reports_failures(run_cli, tmp_path):
+    """-o /dev/stdout (as root) replaced the /dev/stdout link with a regular file and -o a
+    dangling link replaced the link: the atomic write renamed a temporary file over the path.
+    -o /proc/x.json and /sys/x.json were tracebacks."""
+    path = write_jsonl(tmp_path / "e.jsonl", [_GOOD["evalkit"]])
+    stats = ("judgments", "stats", str(path), "--format", "evalkit", "-o")
+    target, link, dangling = tmp_path / "t.json", tmp_path / "l.json", tmp_path / "d.json"
+    target.write_text("old", encoding="utf-8")
+    link.symlink_to(target)
+    dangling.symlink_to(tmp_path / "new.json")
+    for output, written in [(link, target), (dangling, tmp_path / "new.json")]:
+        out = run_cli(*stats, str(output))
+        assert out.returncode == 0, out.stderr
+        assert output.is_symlink() and json.loads(written.read_text(encoding="utf-8"))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        out = run_cli(*stats, str(fifo))
+        assert out.returncode == 0, out.stderr
+        assert fifo.is_fifo() and json.loads(os.read(reader, 1 << 16))
+    finally:
+        os.close(reader)
+    for output in ("/proc/x.json", "/sys/x.json"):
+        out = run_cli(*stats, output)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert out.stderr.startswith(f"evalkit: error: {output}: cannot write (")
+        assert len(out.stderr.strip().splitlines()) == 1
+
+
 def test_cli_refuses_options_that_do_not_fit_before_reading(run_cli, tmp_path):
     """-o naming an input overwrote it; --lc alpaca_eval without --difficulty named
     `difficulty=FILE`, not the option; --difficulty without --lc alpaca_eval was ignored."""
