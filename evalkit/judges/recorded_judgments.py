@@ -45,6 +45,7 @@ import hashlib
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -105,6 +106,23 @@ class RecordedJudgments:
         self.scores += other.scores
 
 
+def _refuse_a_file_given_twice(paths: Sequence[Path]) -> None:
+    """UserError when two of `paths` are one file: the same name, a symbolic link or a hard link
+    (same device and inode; a missing file is compared by its resolved name)."""
+    seen: dict[object, Path] = {}
+    for path in paths:
+        try:
+            info = path.stat()
+            key: object = (info.st_dev, info.st_ino)
+        except OSError:
+            key = path.resolve()
+        if key in seen:
+            first = seen[key]
+            same = "" if first == path else f" (the same file as {first})"
+            raise UserError(f"{path}: given twice{same}; its judgments would count twice")
+        seen[key] = path
+
+
 def read_recorded(
     paths: list[Path],
     fmt: Format,
@@ -122,10 +140,7 @@ def read_recorded(
     if fmt == "arena_hard" and not baseline:
         raise UserError(f"arena_hard judgments do not name the baseline: pass {baseline_option}")
     out = RecordedJudgments(", ".join(str(p) for p in paths), fmt)
-    seen = [p.resolve() for p in paths]
-    twice = next((p for k, p in enumerate(paths) if seen[k] in seen[:k]), None)
-    if twice is not None:
-        raise UserError(f"{twice}: given twice (its judgments would count twice)")
+    _refuse_a_file_given_twice(paths)
     left_out = 0
     for path in paths:
         require_file(path, f"{path}: no such judgments file", "judgments file")

@@ -376,3 +376,17 @@ def test_cli_refuses_options_that_do_not_fit_before_reading(run_cli, tmp_path):
         assert len(out.stderr.strip().splitlines()) == 1
     with pytest.raises(UserError, match=r"^/dev/null: is a device or a pipe, not a judgments"):
         read_recorded([Path("/dev/null")], "evalkit")
+
+
+def test_a_file_given_twice_by_a_hard_link_or_symlink_is_refused(tmp_path):
+    """A hard-linked copy given next to the file was read twice (n doubled): the check compared
+    resolved names, and a hard link has its own name. One file is one (device, inode)."""
+    path = write_jsonl(tmp_path / "e.jsonl", [_GOOD["evalkit"]])
+    hard, soft = tmp_path / "hard.jsonl", tmp_path / "soft.jsonl"
+    os.link(path, hard)
+    soft.symlink_to(path)
+    for other in (hard, soft, path):
+        with pytest.raises(UserError, match=r"given twice.*its judgments would count twice"):
+            read_recorded([path, other], "evalkit")
+    copy = write_jsonl(tmp_path / "copy.jsonl", [_GOOD["evalkit"]])  # a real copy: two files
+    assert len(read_recorded([path, copy], "evalkit").pairs) == 2
