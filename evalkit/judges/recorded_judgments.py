@@ -230,7 +230,8 @@ def _preference(value: Any, where: str, low: float = 0.0) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UserError(f"{where}: preference {value!r} is not a number")
+        shown = json.dumps(value) if isinstance(value, bool) else repr(value)
+        raise UserError(f"{where}: preference {shown} is not a number")
     if math.isnan(value):
         return None
     if not low <= value <= low + 1:
@@ -243,7 +244,8 @@ def _alpaca_eval(path: Path) -> RecordedJudgments:
     for k, row in enumerate(read_json_objects(path, "an AlpacaEval annotations file")):
         where = f"{path}: row {k}"
         raw = row.get("preference")
-        outcome = 0.5 if raw == 0 else _preference(raw, where, low=1.0)
+        tie = raw == 0 and not isinstance(raw, bool)  # false == 0 in Python: not a tie
+        outcome = 0.5 if tie else _preference(raw, where, low=1.0)
         out.pairs.append(
             RecordedPair(
                 item=_text(row, "instruction", where),
@@ -352,6 +354,21 @@ def _llmbar(path: Path) -> RecordedJudgments:
 
 
 def _alpaca_lengths(row: dict[str, Any], where: str) -> tuple[int, int] | None:
+    """(model's, baseline's) length: of `output_2`/`output_1` (strings in AlpacaEval's files),
+    else `len_2`/`len_1` (non-negative integers); None when neither pair is there. A field of
+    the wrong type is refused: it would drop the lengths, and the LC win rate with them."""
+    for name in ("output_1", "output_2"):
+        value = row.get(name)
+        if value is not None and not isinstance(value, str):
+            raise UserError(f"{where}: '{name}' is {_json_type(value)}, not a string")
+    for name in ("len_1", "len_2"):
+        value = row.get(name)
+        if isinstance(value, float):
+            raise UserError(f"{where}: '{name}' {value!r} is not an integer (a text's length)")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise UserError(f"{where}: '{name}' is {_json_type(value)}, not an integer")
+        if value is not None and value < 0:
+            raise UserError(f"{where}: '{name}' {value} is negative (a text's length)")
     if isinstance(row.get("output_2"), str) and isinstance(row.get("output_1"), str):
         return len(row["output_2"]), len(row["output_1"])
     if isinstance(row.get("len_2"), int) and isinstance(row.get("len_1"), int):

@@ -390,3 +390,42 @@ def test_a_file_given_twice_by_a_hard_link_or_symlink_is_refused(tmp_path):
             read_recorded([path, other], "evalkit")
     copy = write_jsonl(tmp_path / "copy.jsonl", [_GOOD["evalkit"]])  # a real copy: two files
     assert len(read_recorded([path, copy], "evalkit").pairs) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"preference": False}, "row 0: preference false is not a number"),  # was a tie
+        ({"preference": True}, "row 0: preference true is not a number"),
+        ({"output_1": 5}, "row 0: 'output_1' is a number, not a string"),  # dropped the lengths
+        ({"output_2": ["x"]}, "row 0: 'output_2' is a list, not a string"),
+        ({"len_1": -5, "len_2": 100}, "row 0: 'len_1' -5 is negative"),  # was used in LC
+        ({"len_1": 5, "len_2": 100.0}, "row 0: 'len_2' 100.0 is not an integer"),
+        ({"len_1": True, "len_2": 100}, "row 0: 'len_1' is true/false, not an integer"),
+    ],
+)
+def test_alpaca_eval_fields_of_the_wrong_type_are_refused(tmp_path, change, message):
+    """AlpacaEval's annotations hold output_1/output_2 as strings and preference as a number in
+    [1, 2] (0: a legacy tie); len_1/len_2 stand in for texts left out. A boolean preference was
+    a tie and a negative length entered the LC fit; a wrong-typed text or length dropped the
+    lengths, and the LC win rate with them, silently."""
+    rows = _alpaca_rows([2.0, 1.0])
+    if "len_1" in change or "len_2" in change:
+        for row in rows:
+            del row["output_1"], row["output_2"]
+    rows[0].update(change)
+    path = tmp_path / "annotations.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    with pytest.raises(UserError, match=re.escape(message)):
+        read_recorded([path], "alpaca_eval")
+
+
+def test_alpaca_eval_lengths_from_len_fields_when_the_texts_are_left_out(tmp_path):
+    rows = _alpaca_rows([2.0, 0])
+    for row in rows:
+        del row["output_1"], row["output_2"]
+        row.update(len_1=0, len_2=7)
+    path = tmp_path / "annotations.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    recorded = read_recorded([path], "alpaca_eval")
+    assert [(p.outcome, p.lengths) for p in recorded.pairs] == [(1.0, (7, 0)), (0.5, (7, 0))]
