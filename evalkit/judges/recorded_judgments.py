@@ -34,7 +34,8 @@ item, a model and a score. Formats (`format=`):
   for pairs, or `item`, `model`, `score` for points; evalkit's own `pairwise.jsonl` reads as is.
 
 Errors: `UserError` naming the file, line and field for a missing file or malformed line: a
-field of the wrong type, an unknown verdict label, a score that is not a finite number. A
+field of the wrong type, an unknown verdict label, a score that is not a finite number or is
+beyond +-MAX_SCORE, an integer too long for Python to convert. A
 judgment of a model against itself (AlpacaEval's annotations of its own baseline) is left out,
 with a warning.
 """
@@ -217,12 +218,38 @@ def _item(row: dict[str, Any], names: tuple[str, ...], where: str) -> str:
     return str(value)
 
 
+MAX_SCORE = 1e15
+"""The largest score magnitude read: beyond it a float no longer holds every integer, no judge's
+scale comes near it, and a mean or variance of such scores can overflow to infinity."""
+
+
 def _score(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise UserError(f"{where}: score {value!r} is not a number")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise UserError(f"{where}: score {value} is not a finite number")
+    if abs(value) > MAX_SCORE:
+        raise UserError(f"{where}: score {_shown(value)} is beyond +-{MAX_SCORE:.0e}")
     return float(value)
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """`value` as written, cut to `limit` characters (a 5000-digit number is not echoed)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _loads(text: str, where: str, *, whole_file: bool = False) -> Any:
+    """json.loads; UserError naming `where` when the text is not JSON or holds an integer of more
+    digits than Python converts (4300: `sys.get_int_max_str_digits`)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        line = f", line {exc.lineno}" if whole_file else ""
+        raise UserError(f"{where}: not JSON ({exc.msg}{line})") from None
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        reason = str(exc).split(";")[0].split(":")[0]
+        raise UserError(f"{where}: a number in it is too long ({reason})") from None
 
 
 def _preference(value: Any, where: str, low: float = 0.0) -> float | None:
@@ -266,10 +293,7 @@ def read_json_objects(path: Path, what: str, item: str = "row") -> list[dict[str
     """A JSON file holding a list of objects (`what`: "an LLMBar result file", ...). Raises
     UserError naming the file (and the `item` number) when it is not UTF-8, not JSON, not a
     list, or holds something other than an object."""
-    try:
-        rows = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    rows = _loads(read_text(path), str(path), whole_file=True)
     if not isinstance(rows, list):
         raise UserError(f"{path}: {what} is a JSON list")
     for k, row in enumerate(rows):
@@ -386,10 +410,7 @@ def _lines(path: Path, fmt: Format, reader: Any) -> RecordedJudgments:
         if not line.strip():
             continue
         where = f"{path}: line {number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{where}: not JSON ({exc.msg})") from None
+        row = _loads(line, where)
         if not isinstance(row, dict):
             raise UserError(f"{where}: not an object")
         pairs, scores, judge = reader(row, where)

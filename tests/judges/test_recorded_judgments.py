@@ -429,3 +429,31 @@ def test_alpaca_eval_lengths_from_len_fields_when_the_texts_are_left_out(tmp_pat
     path.write_text(json.dumps(rows), encoding="utf-8")
     recorded = read_recorded([path], "alpaca_eval")
     assert [(p.outcome, p.lengths) for p in recorded.pairs] == [(1.0, (7, 0)), (0.5, (7, 0))]
+
+
+def test_huge_numbers_are_one_line_and_json_output_is_strict_json(run_cli, tmp_path):
+    """A 5000-digit integer was json's ValueError traceback (Python converts at most 4300
+    digits); scores of 1e308 twice gave mean Infinity and --json printed Infinity and NaN."""
+    huge = "9" * 5000
+    files = {
+        "a.json": ("alpaca_eval", f'[{{"instruction": "q", "preference": {huge}}}]'),
+        "m.jsonl": ("mt_bench", f'{{"question_id": 1, "model": "a", "score": {huge}}}\n'),
+        "e.jsonl": ("evalkit", '{"item": "i", "model": "a", "score": 1e308}\n' * 2),
+        "i.jsonl": ("evalkit", f'{{"item": "i", "model": "a", "score": {"9" * 400}}}\n'),
+    }
+    for name, (fmt, text) in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        out = run_cli("judgments", "stats", str(tmp_path / name), "--format", fmt, "--json")
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert out.stderr.startswith(f"evalkit: error: {tmp_path / name}")
+        assert len(out.stderr.strip().splitlines()) == 1 and len(out.stderr) < 300
+    scores = [{"item": k, "model": "a", "score": 1e15} for k in "ij"]
+    path = write_jsonl(tmp_path / "ok.jsonl", [*scores, {"item": "i", "model": "b", "score": 1}])
+    out = run_cli("judgments", "stats", str(path), "--format", "evalkit", "--json")
+    assert out.returncode == 0, out.stderr
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in --json output")
+
+    summary = json.loads(out.stdout, parse_constant=refuse)
+    assert json.dumps(summary).count("1000000000000000.0") >= 1
