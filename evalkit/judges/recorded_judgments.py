@@ -444,6 +444,8 @@ def _mt_bench(row: dict[str, Any], where: str) -> Parsed:
     turn = row.get("turn", 1)
     if isinstance(turn, bool) or not isinstance(turn, int):
         raise UserError(f"{where}: 'turn' is {_json_type(turn)}, not an integer")
+    if turn < 1:
+        raise UserError(f"{where}: 'turn' {turn} is below 1 (MT-Bench's turns count from 1)")
     item = f"{_item(row, ('question_id',), where)}:turn{turn}"
     if "model_1" in row:
         names = ["winner"] if "winner" in row else ["g1_winner", "g2_winner"]

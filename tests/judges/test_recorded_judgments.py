@@ -457,3 +457,13 @@ def test_huge_numbers_are_one_line_and_json_output_is_strict_json(run_cli, tmp_p
 
     summary = json.loads(out.stdout, parse_constant=refuse)
     assert json.dumps(summary).count("1000000000000000.0") >= 1
+
+
+@pytest.mark.parametrize("turn", [0, -1])
+def test_mt_bench_turns_count_from_one(tmp_path, turn):
+    """FastChat's judgment files number turns 1 and 2; turn 0 or -1 was read as another item."""
+    path = write_jsonl(tmp_path / "m.jsonl", [{**_GOOD["mt_bench"], "turn": turn}])
+    with pytest.raises(UserError, match=rf"line 1: 'turn' {turn} is below 1"):
+        read_recorded([path], "mt_bench")
+    ok = write_jsonl(tmp_path / "ok.jsonl", [{**_GOOD["mt_bench"], "turn": 2}])
+    assert [s.item for s in read_recorded([ok], "mt_bench").scores] == ["1:turn2"]
