@@ -40,7 +40,7 @@ from evalkit.stats.significance_policy import (
     holm_by_family,
     paired_outcome,
 )
-from evalkit.store.atomicio import atomic_write_text, ensure_dir
+from evalkit.store.atomicio import atomic_write_bytes, atomic_write_text
 from evalkit.tasks.datafiles import read_yaml_mapping
 from evalkit.textfiles import require_file
 from evalkit.validation import first_error
@@ -152,9 +152,8 @@ def save_baseline(run_dir: Path, output: Path) -> Path:
         **asdict(snap),
     }
     text = json.dumps(payload, separators=(",", ":"))
-    ensure_dir(output.parent)
     if output.suffix == ".gz":
-        output.write_bytes(gzip.compress(text.encode("utf-8")))
+        atomic_write_bytes(output, gzip.compress(text.encode("utf-8")))
     else:
         atomic_write_text(output, text)
     return output

@@ -718,6 +718,7 @@ def judgments_stats(
 ) -> None:
     """Win rates (with standard error and bootstrap CI), length-controlled win rate,
     Bradley-Terry ratings and judge figures from recorded verdict files."""
+    from evalkit.analysis.page_text import finite
     from evalkit.analysis.recorded_stats import summarize_recorded
     from evalkit.app.judge_view import print_recorded
     from evalkit.judges.recorded_judgments import read_recorded
@@ -728,7 +729,8 @@ def judgments_stats(
     summary = summarize_recorded(
         recorded, baseline=baseline, lc=lc, difficulty=difficulty, gamed=gamed, seed=seed
     )
-    text = json.dumps(summary, indent=2, ensure_ascii=False)
+    # NaN and infinities have no JSON: null (a CI of one judgment, a spread of one value)
+    text = json.dumps(finite(summary), indent=2, ensure_ascii=False, allow_nan=False)
     if output is not None:
         atomic_write_text(output, text + "\n")
     if as_json:

@@ -34,7 +34,8 @@ item, a model and a score. Formats (`format=`):
   for pairs, or `item`, `model`, `score` for points; evalkit's own `pairwise.jsonl` reads as is.
 
 Errors: `UserError` naming the file, line and field for a missing file or malformed line: a
-field of the wrong type, an unknown verdict label, a score that is not a finite number. A
+field of the wrong type, an unknown verdict label, a score that is not a finite number or is
+beyond +-MAX_SCORE, an integer too long for Python to convert. A
 judgment of a model against itself (AlpacaEval's annotations of its own baseline) is left out,
 with a warning.
 """
@@ -45,6 +46,7 @@ import hashlib
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -105,6 +107,23 @@ class RecordedJudgments:
         self.scores += other.scores
 
 
+def _refuse_a_file_given_twice(paths: Sequence[Path]) -> None:
+    """UserError when two of `paths` are one file: the same name, a symbolic link or a hard link
+    (same device and inode; a missing file is compared by its resolved name)."""
+    seen: dict[object, Path] = {}
+    for path in paths:
+        try:
+            info = path.stat()
+            key: object = (info.st_dev, info.st_ino)
+        except OSError:
+            key = path.resolve()
+        if key in seen:
+            first = seen[key]
+            same = "" if first == path else f" (the same file as {first})"
+            raise UserError(f"{path}: given twice{same}; its judgments would count twice")
+        seen[key] = path
+
+
 def read_recorded(
     paths: list[Path],
     fmt: Format,
@@ -122,10 +141,7 @@ def read_recorded(
     if fmt == "arena_hard" and not baseline:
         raise UserError(f"arena_hard judgments do not name the baseline: pass {baseline_option}")
     out = RecordedJudgments(", ".join(str(p) for p in paths), fmt)
-    seen = [p.resolve() for p in paths]
-    twice = next((p for k, p in enumerate(paths) if seen[k] in seen[:k]), None)
-    if twice is not None:
-        raise UserError(f"{twice}: given twice (its judgments would count twice)")
+    _refuse_a_file_given_twice(paths)
     left_out = 0
     for path in paths:
         require_file(path, f"{path}: no such judgments file", "judgments file")
@@ -202,12 +218,38 @@ def _item(row: dict[str, Any], names: tuple[str, ...], where: str) -> str:
     return str(value)
 
 
+MAX_SCORE = 1e15
+"""The largest score magnitude read: beyond it a float no longer holds every integer, no judge's
+scale comes near it, and a mean or variance of such scores can overflow to infinity."""
+
+
 def _score(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise UserError(f"{where}: score {value!r} is not a number")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise UserError(f"{where}: score {value} is not a finite number")
+    if abs(value) > MAX_SCORE:
+        raise UserError(f"{where}: score {_shown(value)} is beyond +-{MAX_SCORE:.0e}")
     return float(value)
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """`value` as written, cut to `limit` characters (a 5000-digit number is not echoed)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _loads(text: str, where: str, *, whole_file: bool = False) -> Any:
+    """json.loads; UserError naming `where` when the text is not JSON or holds an integer of more
+    digits than Python converts (4300: `sys.get_int_max_str_digits`)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        line = f", line {exc.lineno}" if whole_file else ""
+        raise UserError(f"{where}: not JSON ({exc.msg}{line})") from None
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        reason = str(exc).split(";")[0].split(":")[0]
+        raise UserError(f"{where}: a number in it is too long ({reason})") from None
 
 
 def _preference(value: Any, where: str, low: float = 0.0) -> float | None:
@@ -215,7 +257,8 @@ def _preference(value: Any, where: str, low: float = 0.0) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise UserError(f"{where}: preference {value!r} is not a number")
+        shown = json.dumps(value) if isinstance(value, bool) else repr(value)
+        raise UserError(f"{where}: preference {shown} is not a number")
     if math.isnan(value):
         return None
     if not low <= value <= low + 1:
@@ -228,7 +271,8 @@ def _alpaca_eval(path: Path) -> RecordedJudgments:
     for k, row in enumerate(read_json_objects(path, "an AlpacaEval annotations file")):
         where = f"{path}: row {k}"
         raw = row.get("preference")
-        outcome = 0.5 if raw == 0 else _preference(raw, where, low=1.0)
+        tie = raw == 0 and not isinstance(raw, bool)  # false == 0 in Python: not a tie
+        outcome = 0.5 if tie else _preference(raw, where, low=1.0)
         out.pairs.append(
             RecordedPair(
                 item=_text(row, "instruction", where),
@@ -249,10 +293,7 @@ def read_json_objects(path: Path, what: str, item: str = "row") -> list[dict[str
     """A JSON file holding a list of objects (`what`: "an LLMBar result file", ...). Raises
     UserError naming the file (and the `item` number) when it is not UTF-8, not JSON, not a
     list, or holds something other than an object."""
-    try:
-        rows = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    rows = _loads(read_text(path), str(path), whole_file=True)
     if not isinstance(rows, list):
         raise UserError(f"{path}: {what} is a JSON list")
     for k, row in enumerate(rows):
@@ -337,6 +378,21 @@ def _llmbar(path: Path) -> RecordedJudgments:
 
 
 def _alpaca_lengths(row: dict[str, Any], where: str) -> tuple[int, int] | None:
+    """(model's, baseline's) length: of `output_2`/`output_1` (strings in AlpacaEval's files),
+    else `len_2`/`len_1` (non-negative integers); None when neither pair is there. A field of
+    the wrong type is refused: it would drop the lengths, and the LC win rate with them."""
+    for name in ("output_1", "output_2"):
+        value = row.get(name)
+        if value is not None and not isinstance(value, str):
+            raise UserError(f"{where}: '{name}' is {_json_type(value)}, not a string")
+    for name in ("len_1", "len_2"):
+        value = row.get(name)
+        if isinstance(value, float):
+            raise UserError(f"{where}: '{name}' {value!r} is not an integer (a text's length)")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise UserError(f"{where}: '{name}' is {_json_type(value)}, not an integer")
+        if value is not None and value < 0:
+            raise UserError(f"{where}: '{name}' {value} is negative (a text's length)")
     if isinstance(row.get("output_2"), str) and isinstance(row.get("output_1"), str):
         return len(row["output_2"]), len(row["output_1"])
     if isinstance(row.get("len_2"), int) and isinstance(row.get("len_1"), int):
@@ -354,10 +410,7 @@ def _lines(path: Path, fmt: Format, reader: Any) -> RecordedJudgments:
         if not line.strip():
             continue
         where = f"{path}: line {number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{where}: not JSON ({exc.msg})") from None
+        row = _loads(line, where)
         if not isinstance(row, dict):
             raise UserError(f"{where}: not an object")
         pairs, scores, judge = reader(row, where)
@@ -391,6 +444,8 @@ def _mt_bench(row: dict[str, Any], where: str) -> Parsed:
     turn = row.get("turn", 1)
     if isinstance(turn, bool) or not isinstance(turn, int):
         raise UserError(f"{where}: 'turn' is {_json_type(turn)}, not an integer")
+    if turn < 1:
+        raise UserError(f"{where}: 'turn' {turn} is below 1 (MT-Bench's turns count from 1)")
     item = f"{_item(row, ('question_id',), where)}:turn{turn}"
     if "model_1" in row:
         names = ["winner"] if "winner" in row else ["g1_winner", "g2_winner"]

@@ -44,8 +44,8 @@ _CJK_THAI_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Mya
 _AK_AL_SCRIPTS = ("Tibetan", "Balinese", "Javanese", "Buginese")  # Line_Break AL / AK
 SPACELESS_SCRIPTS = (*_CJK_THAI_SCRIPTS, *_AK_AL_SCRIPTS)
 """Scripts written without spaces named outright (the first seven: every character with the
-script extension, digits and signs too, as since evalkit 0.1; the others: letters, marks and
-digits, so Tibetan's tsheg is a separator); other such scripts' letters come from the
+script extension, letters, marks and digits, never punctuation or symbols; the others: letters,
+marks and digits, so Tibetan's tsheg is a separator); other such scripts' letters come from the
 Line_Break property (module docstring)."""
 SPACELESS_LANGUAGES = (
     "zh", "ja", "th", "lo", "km", "my", "yue", "wuu", "bo", "dz", "ii", "shn", "khb", "nod",
@@ -62,14 +62,16 @@ _SPACELESS = (
     + "".join(rf"[\p{{scx={s}}}&&[\p{{L}}\p{{M}}\p{{N}}]]" for s in _AK_AL_SCRIPTS)
     + _LINE_BREAK_SPACELESS
 )
-_AUTO = regex.compile(rf"(?V1)[{_SPACELESS}]\p{{M}}*|[\p{{L}}\p{{M}}\p{{N}}]+")
+# Punctuation and symbols (\p{P}, \p{S}: 。、「」〜・ ๚ ។ ...) are never tokens, in any script.
+_SPACELESS_TOKEN = rf"[[{_SPACELESS}]--[\p{{P}}\p{{S}}]]"
+_AUTO = regex.compile(rf"(?V1){_SPACELESS_TOKEN}\p{{M}}*|[\p{{L}}\p{{M}}\p{{N}}]+")
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
 _GRAPHEME = regex.compile(r"\X")
 _LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
 _ASCII_WORD = regex.compile(r"^[a-z0-9]+$")
 
 
-_SPACELESS_CHAR = regex.compile(rf"(?V1)[{_SPACELESS}]")
+_SPACELESS_CHAR = regex.compile(rf"(?V1){_SPACELESS_TOKEN}")
 _LETTER = regex.compile(r"\p{L}")
 
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,19 @@ from evalkit.textfiles import read_text, require_file
 
 REGULARIZE_LAMBDA = 0.2
 N_SPLITS = 5
+MAX_MAGNITUDE = 1e6
+"""The largest difficulty or std_delta_len read: AlpacaEval's are of order 1 (a difficulty is a
+fitted coefficient, std_delta_len a standardised difference); far larger ones overflow the fit."""
+_INDEX = re.compile(r"[+-]?[0-9]{1,18}", re.ASCII)
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+"""Plain ASCII decimal forms: Python's int/float also take '1_00', '0_1' and full-width digits."""
+
+
+def _shown(cell: str, limit: int = 40) -> str:
+    """A cell as echoed in an error: quoted, cut to `limit` characters."""
+    return repr(cell if len(cell) <= limit else cell[:limit] + "...")
+
+
 N_CS = 10
 RANDOM_STATE = 123
 _EPS = 1e-15
@@ -81,10 +95,12 @@ def read_difficulty(path: Path) -> dict[int, float]:
         raise UserError(f"{path}: needs two columns, instruction index and difficulty")
     out: dict[int, float] = {}
     for line, row in rows:
-        try:
-            index = int(row[0])
-        except ValueError:
-            raise UserError(f"{path}: line {line}: index {row[0]!r} is not an integer") from None
+        if not _INDEX.fullmatch(row[0].strip()):
+            raise UserError(
+                f"{path}: line {line}: index {_shown(row[0])} is not an integer (of at most 18"
+                " plain digits)"
+            )
+        index = int(row[0])
         if index in out:
             raise UserError(f"{path}: line {line}: instruction index {index} given twice")
         out[index] = _finite(row[1], "difficulty", path, line)
@@ -112,17 +128,22 @@ def read_gamed(path: Path) -> GamedRows:
         if not 0 <= values[0] <= 1:
             raise UserError(f"{path}: line {line}: preference {preference} is outside [0, 1]")
         table.append(values)
+    if not table:
+        raise UserError(f"{path}: no row with a preference (nothing to regularise towards)")
     columns = np.array(table, np.float64).reshape(-1, 3).T
     return GamedRows(columns[0], columns[1], columns[2])
 
 
 def _finite(cell: str, name: str, path: Path, line: int) -> float:
-    try:
-        value = float(cell)
-    except ValueError:
-        value = math.nan
+    """A plain decimal number of magnitude at most MAX_MAGNITUDE."""
+    value = float(cell) if _NUMBER.fullmatch(cell.strip()) else math.nan
     if not math.isfinite(value):
-        raise UserError(f"{path}: line {line}: {name} {cell!r} is not a finite number")
+        raise UserError(f"{path}: line {line}: {name} {_shown(cell)} is not a finite number")
+    if abs(value) > MAX_MAGNITUDE:
+        raise UserError(
+            f"{path}: line {line}: {name} {_shown(cell)} is beyond +-{MAX_MAGNITUDE:.0e}"
+            " (it would overflow the fit)"
+        )
     return value
 
 
@@ -130,14 +151,24 @@ def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The CSV's header and its rows with their line numbers (read as UTF-8, as evalkit reads
     every file); blank lines are skipped, a row of another length than the header refused."""
     require_file(path, f"{path}: no such file", "CSV file")
-    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+    reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    start = 1  # the line where the record being read opens
     try:
-        header = next(reader, None)
-        rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
-    except csv.Error as exc:
-        raise UserError(f"{path}: line {reader.line_num}: not a CSV file ({exc})") from None
+        for row in reader:
+            if header is None:
+                header = row
+            elif any(cell.strip() for cell in row):
+                rows.append((reader.line_num, row))
+            start = reader.line_num + 1
+    except csv.Error as exc:  # strict: a quote never closed, text after a closing quote
+        raise UserError(f"{path}: line {start}: not a readable CSV row ({exc})") from None
     if not header:
         raise UserError(f"{path}: the file is empty (a CSV file with a header line is needed)")
+    twice = next((name for k, name in enumerate(header) if name in header[:k]), None)
+    if twice is not None:
+        raise UserError(f"{path}: line 1: the header names the column {_shown(twice)} twice")
     for line, row in rows:
         if len(row) != len(header):
             raise UserError(f"{path}: line {line}: {len(row)} cells, the header has {len(header)}")

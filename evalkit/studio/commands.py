@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from evalkit.errors import UserError
 from evalkit.judges.rubric import Rubric, load_rubric
-from evalkit.store.atomicio import atomic_write_text, ensure_dir
+from evalkit.store.atomicio import atomic_write_bytes, atomic_write_text
 from evalkit.store.ratings_db import DB_NAME, RatingsDB, open_db
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -108,8 +109,9 @@ def export_ratings(
     if fmt == "parquet":
         if output is None:
             raise UserError("--format parquet needs --output FILE")
-        ensure_dir(output.parent)
-        frame.to_parquet(output, index=False)
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        atomic_write_bytes(output, buffer.getvalue())
         return None
     if fmt == "csv":
         text = frame.to_csv(index=False)

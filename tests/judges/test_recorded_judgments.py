@@ -322,6 +322,36 @@ def test_a_model_judged_against_itself_is_left_out_with_a_warning(tmp_path, capl
     assert [(p.item, p.first, p.second) for p in recorded.pairs] == [("z", "m", "b")]
 
 
+def test_cli_output_writes_through_links_and_pipes_and_reports_failures(run_cli, tmp_path):
+    """-o /dev/stdout (as root) replaced the /dev/stdout link with a regular file and -o a
+    dangling link replaced the link: the atomic write renamed a temporary file over the path.
+    -o /proc/x.json and /sys/x.json were tracebacks."""
+    path = write_jsonl(tmp_path / "e.jsonl", [_GOOD["evalkit"]])
+    stats = ("judgments", "stats", str(path), "--format", "evalkit", "-o")
+    target, link, dangling = tmp_path / "t.json", tmp_path / "l.json", tmp_path / "d.json"
+    target.write_text("old", encoding="utf-8")
+    link.symlink_to(target)
+    dangling.symlink_to(tmp_path / "new.json")
+    for output, written in [(link, target), (dangling, tmp_path / "new.json")]:
+        out = run_cli(*stats, str(output))
+        assert out.returncode == 0, out.stderr
+        assert output.is_symlink() and json.loads(written.read_text(encoding="utf-8"))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        out = run_cli(*stats, str(fifo))
+        assert out.returncode == 0, out.stderr
+        assert fifo.is_fifo() and json.loads(os.read(reader, 1 << 16))
+    finally:
+        os.close(reader)
+    for output in ("/proc/x.json", "/sys/x.json"):
+        out = run_cli(*stats, output)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert out.stderr.startswith(f"evalkit: error: {output}: cannot write (")
+        assert len(out.stderr.strip().splitlines()) == 1
+
+
 def test_cli_refuses_options_that_do_not_fit_before_reading(run_cli, tmp_path):
     """-o naming an input overwrote it; --lc alpaca_eval without --difficulty named
     `difficulty=FILE`, not the option; --difficulty without --lc alpaca_eval was ignored."""
@@ -346,3 +376,94 @@ def test_cli_refuses_options_that_do_not_fit_before_reading(run_cli, tmp_path):
         assert len(out.stderr.strip().splitlines()) == 1
     with pytest.raises(UserError, match=r"^/dev/null: is a device or a pipe, not a judgments"):
         read_recorded([Path("/dev/null")], "evalkit")
+
+
+def test_a_file_given_twice_by_a_hard_link_or_symlink_is_refused(tmp_path):
+    """A hard-linked copy given next to the file was read twice (n doubled): the check compared
+    resolved names, and a hard link has its own name. One file is one (device, inode)."""
+    path = write_jsonl(tmp_path / "e.jsonl", [_GOOD["evalkit"]])
+    hard, soft = tmp_path / "hard.jsonl", tmp_path / "soft.jsonl"
+    os.link(path, hard)
+    soft.symlink_to(path)
+    for other in (hard, soft, path):
+        with pytest.raises(UserError, match=r"given twice.*its judgments would count twice"):
+            read_recorded([path, other], "evalkit")
+    copy = write_jsonl(tmp_path / "copy.jsonl", [_GOOD["evalkit"]])  # a real copy: two files
+    assert len(read_recorded([path, copy], "evalkit").pairs) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"preference": False}, "row 0: preference false is not a number"),  # was a tie
+        ({"preference": True}, "row 0: preference true is not a number"),
+        ({"output_1": 5}, "row 0: 'output_1' is a number, not a string"),  # dropped the lengths
+        ({"output_2": ["x"]}, "row 0: 'output_2' is a list, not a string"),
+        ({"len_1": -5, "len_2": 100}, "row 0: 'len_1' -5 is negative"),  # was used in LC
+        ({"len_1": 5, "len_2": 100.0}, "row 0: 'len_2' 100.0 is not an integer"),
+        ({"len_1": True, "len_2": 100}, "row 0: 'len_1' is true/false, not an integer"),
+    ],
+)
+def test_alpaca_eval_fields_of_the_wrong_type_are_refused(tmp_path, change, message):
+    """AlpacaEval's annotations hold output_1/output_2 as strings and preference as a number in
+    [1, 2] (0: a legacy tie); len_1/len_2 stand in for texts left out. A boolean preference was
+    a tie and a negative length entered the LC fit; a wrong-typed text or length dropped the
+    lengths, and the LC win rate with them, silently."""
+    rows = _alpaca_rows([2.0, 1.0])
+    if "len_1" in change or "len_2" in change:
+        for row in rows:
+            del row["output_1"], row["output_2"]
+    rows[0].update(change)
+    path = tmp_path / "annotations.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    with pytest.raises(UserError, match=re.escape(message)):
+        read_recorded([path], "alpaca_eval")
+
+
+def test_alpaca_eval_lengths_from_len_fields_when_the_texts_are_left_out(tmp_path):
+    rows = _alpaca_rows([2.0, 0])
+    for row in rows:
+        del row["output_1"], row["output_2"]
+        row.update(len_1=0, len_2=7)
+    path = tmp_path / "annotations.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    recorded = read_recorded([path], "alpaca_eval")
+    assert [(p.outcome, p.lengths) for p in recorded.pairs] == [(1.0, (7, 0)), (0.5, (7, 0))]
+
+
+def test_huge_numbers_are_one_line_and_json_output_is_strict_json(run_cli, tmp_path):
+    """A 5000-digit integer was json's ValueError traceback (Python converts at most 4300
+    digits); scores of 1e308 twice gave mean Infinity and --json printed Infinity and NaN."""
+    huge = "9" * 5000
+    files = {
+        "a.json": ("alpaca_eval", f'[{{"instruction": "q", "preference": {huge}}}]'),
+        "m.jsonl": ("mt_bench", f'{{"question_id": 1, "model": "a", "score": {huge}}}\n'),
+        "e.jsonl": ("evalkit", '{"item": "i", "model": "a", "score": 1e308}\n' * 2),
+        "i.jsonl": ("evalkit", f'{{"item": "i", "model": "a", "score": {"9" * 400}}}\n'),
+    }
+    for name, (fmt, text) in files.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        out = run_cli("judgments", "stats", str(tmp_path / name), "--format", fmt, "--json")
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr
+        assert out.stderr.startswith(f"evalkit: error: {tmp_path / name}")
+        assert len(out.stderr.strip().splitlines()) == 1 and len(out.stderr) < 300
+    scores = [{"item": k, "model": "a", "score": 1e15} for k in "ij"]
+    path = write_jsonl(tmp_path / "ok.jsonl", [*scores, {"item": "i", "model": "b", "score": 1}])
+    out = run_cli("judgments", "stats", str(path), "--format", "evalkit", "--json")
+    assert out.returncode == 0, out.stderr
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in --json output")
+
+    summary = json.loads(out.stdout, parse_constant=refuse)
+    assert json.dumps(summary).count("1000000000000000.0") >= 1
+
+
+@pytest.mark.parametrize("turn", [0, -1])
+def test_mt_bench_turns_count_from_one(tmp_path, turn):
+    """FastChat's judgment files number turns 1 and 2; turn 0 or -1 was read as another item."""
+    path = write_jsonl(tmp_path / "m.jsonl", [{**_GOOD["mt_bench"], "turn": turn}])
+    with pytest.raises(UserError, match=rf"line 1: 'turn' {turn} is below 1"):
+        read_recorded([path], "mt_bench")
+    ok = write_jsonl(tmp_path / "ok.jsonl", [{**_GOOD["mt_bench"], "turn": 2}])
+    assert [s.item for s in read_recorded([ok], "mt_bench").scores] == ["1:turn2"]

@@ -338,3 +338,52 @@ def test_property_spaceless_scripts_are_scored_per_character_or_flagged(script, 
         # tercom's Asian normalization (sacrebleu tokenizer_ter._normalize_asian) keeps a run of
         # kana as one word: a kana-only Japanese text is one word for TER, as in sacrebleu
         assert 0.0 < expected < 100.0 or script in ("Hiragana", "Katakana")
+
+
+# Punctuation and symbols are never ROUGE tokens (README: one token per character for the
+# LETTERS of scripts written without spaces). Golden lists follow that rule and Unicode
+# categories: a character whose unicodedata.category starts with 'P' or 'S' is not a token.
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("。。", []),
+        ("、", []),
+        ("「」", []),
+        ("！，（）", []),  # fullwidth forms
+        ("〜・〃〈〉【】", []),  # CJK symbols and punctuation
+        ("ฯๆ๏๚๛", ["ฯ", "ๆ"]),  # Thai: ฯ is Lo, ๆ is Lm; ๏ ๚ ๛ are Po
+        ("។៕៖", []),  # Khmer punctuation
+        ("中文。测试", ["中", "文", "测", "试"]),
+        ("๑๒", ["๑", "๒"]),  # Thai digits stay tokens
+        ("hello, 世界！", ["hello", "世", "界"]),
+    ],
+)
+def test_auto_never_makes_a_token_of_punctuation_or_symbols(text, tokens):
+    import unicodedata
+
+    expected = [t for t in tokens if not unicodedata.category(t[0]).startswith(("P", "S"))]
+    assert expected == tokens  # the golden list itself follows the rule
+    assert RougeTokenizer("auto", False).tokenize(text) == tokens
+
+
+def test_no_punctuation_or_symbol_of_a_spaceless_block_is_an_auto_token():
+    import unicodedata
+
+    blocks = [(0x0E00, 0x0E7F), (0x0E80, 0x0EFF), (0x1780, 0x17FF), (0x3000, 0x303F)]
+    blocks += [(0x30A0, 0x30FF), (0xFF00, 0xFF65), (0x0F00, 0x0FFF), (0x1000, 0x109F)]
+    tokenizer = RougeTokenizer("auto", False)
+    for low, high in blocks:
+        for code in range(low, high + 1):
+            char = chr(code)
+            if unicodedata.category(char)[0] in "PS":
+                assert tokenizer.tokenize(f"中{char}文") == ["中", "文"], hex(code)
+
+
+def test_cjk_punctuation_only_is_unscorable_and_does_not_inflate_chinese_rouge():
+    scores = one(Rouge(), "。。、「」", "今天天气很好。")
+    assert scores["rouge1"].status == "unscorable"
+    # by hand: 我 喜 欢 猫 vs 我 喜 欢 狗 -> 3 of 4 each way, F 0.75 ('。' matching would give 0.8)
+    scores = one(Rouge(types=["rouge1"]), "我喜欢猫。", "我喜欢狗。")
+    assert scores["rouge1"].details["precision"] == pytest.approx(3 / 4)
+    assert scores["rouge1"].details["recall"] == pytest.approx(3 / 4)
+    assert scores["rouge1"].value == pytest.approx(0.75)

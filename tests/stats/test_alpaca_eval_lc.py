@@ -111,6 +111,16 @@ def test_a_pure_length_effect_is_removed(tmp_path):
         ("index,d\n0,0.5,1\n", "line 2: 3 cells, the header has 2"),
         ("index\n0\n", "needs two columns, instruction index and difficulty"),
         ("", "the file is empty"),
+        # a magnitude that overflows the fit was sklearn's traceback
+        ("index,d\n0,1e300\n", "line 2: difficulty '1e300' is beyond +-1e+06"),
+        # Python's int/float read these; only plain ASCII decimals are numbers here
+        ("index,d\n0_1,0.5\n", "line 2: index '0_1' is not an integer"),
+        ("index,d\n\uff10,0.5\n", "line 2: index '\uff10' is not an integer"),
+        ("index,d\n0,1_00\n", "line 2: difficulty '1_00' is not a finite number"),
+        ("index,d\n0,\uff10.5\n", "line 2: difficulty '\uff10.5' is not a finite number"),
+        (f"index,d\n{'9' * 5000},0.5\n", f"line 2: index '{'9' * 40}...' is not an integer"),
+        ('index,d\n0,0.5\n13,"0.5\n', "line 3: not a readable CSV row (unexpected end of data)"),
+        ("index,index\n0,0.5\n", "line 1: the header names the column 'index' twice"),
     ],
 )
 def test_a_bad_difficulty_file_is_one_line_naming_the_line_and_the_value(tmp_path, text, message):
@@ -128,12 +138,33 @@ def test_a_bad_difficulty_file_is_one_line_naming_the_line_and_the_value(tmp_pat
         ("0.5,,0.3", "line 3: std_delta_len '' is not a finite number"),
         ("0.5,0.1,nan", "line 3: instruction_difficulty 'nan' is not a finite number"),
         ("1.7,0.2,0.3", "line 3: preference 1.7 is outside [0, 1]"),
+        ("0.5,1e300,0.3", "line 3: std_delta_len '1e300' is beyond +-1e+06"),
+        ('0.5,0.1,"0.3', "line 3: not a readable CSV row (unexpected end of data)"),
     ],
 )
 def test_a_bad_gamed_file_is_one_line_naming_the_line_and_the_value(tmp_path, cells, message):
     path = tmp_path / "gamed.csv"
     header = "model,preference,std_delta_len,instruction_difficulty\n"
     path.write_text(f"{header}g,0.2,0.1,0.1\ng,{cells}\n", encoding="utf-8")
+    with pytest.raises(UserError, match=f"^{re.escape(f'{path}: {message}')}"):
+        read_gamed(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # no row regularised, yet the summary said alpaca_eval_lc_regularized: true
+        ("preference,std_delta_len,instruction_difficulty\n", "no row with a preference"),
+        ("preference,std_delta_len,instruction_difficulty\nnan,1,1\n", "no row with a preference"),
+        (
+            "preference,std_delta_len,preference,instruction_difficulty\n0.5,1,0.2,1\n",
+            "line 1: the header names the column 'preference' twice",
+        ),
+    ],
+)
+def test_a_gamed_file_without_rows_or_with_a_column_twice_is_refused(tmp_path, text, message):
+    path = tmp_path / "gamed.csv"
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(UserError, match=f"^{re.escape(f'{path}: {message}')}"):
         read_gamed(path)
 
