@@ -50,7 +50,10 @@ __all__ = ["job_dirname", "launch", "main", "preflight"]
 # command line: not given, rather than the current directory); oc.select only covers missing.
 if not OmegaConf.has_resolver("evalkit_or"):
     OmegaConf.register_new_resolver(
-        "evalkit_or", lambda value, default: default if value is None or value == "" else value
+        "evalkit_or",
+        lambda value, default: (
+            default if value is None or (isinstance(value, str) and not value.strip()) else value
+        ),
     )
 
 # `${evalkit_model_name:${model.name},${model.backend},...}`: the model's display name for the
@@ -172,6 +175,8 @@ def preflight(overrides: list[str]) -> Preflight:
             cfg = compose_config(CONFIG_NAME, first_of_sweeps(plain))
     try:
         run_dir = cfg.get("run_dir")  # checked now: Hydra creates it before `main` runs
+        if isinstance(run_dir, str) and not run_dir.strip():  # blank: not given (evalkit_or)
+            run_dir = None
         _validated(cfg, Path(run_dir) if run_dir else None)
         if not single:  # a sweep's jobs have directories of their own
             return Preflight()

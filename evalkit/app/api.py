@@ -66,7 +66,7 @@ def evaluate(
     if isinstance(tasks, str | Path):
         raise UserError("evaluate: tasks must be a list of task names or paths")
     models = model_config(model)
-    if run_dir is None or run_dir == "":  # empty: not given, never the current directory
+    if run_dir is None or not str(run_dir).strip():  # empty or blank: not given, never the cwd
         now = datetime.now()
         run_dir = (
             Path("reports")

@@ -64,7 +64,10 @@ _SPACELESS = (
 )
 # Punctuation and symbols (\p{P}, \p{S}: 。、「」〜・ ๚ ។ ...) are never tokens, in any script.
 _SPACELESS_TOKEN = rf"[[{_SPACELESS}]--[\p{{P}}\p{{S}}]]"
-_AUTO = regex.compile(rf"(?V1){_SPACELESS_TOKEN}\p{{M}}*|[\p{{L}}\p{{M}}\p{{N}}]+")
+# A word of other scripts stops at a spaceless letter: "共3个苹果" is 共 3 个 苹 果, not 共 3个苹果.
+_AUTO = regex.compile(
+    rf"(?V1){_SPACELESS_TOKEN}\p{{M}}*|[[\p{{L}}\p{{M}}\p{{N}}]--{_SPACELESS_TOKEN}]+"
+)
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
 _GRAPHEME = regex.compile(r"\X")
 _LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")

@@ -624,15 +624,17 @@ def test_resume_into_a_samples_directory_leaves_run_json_as_it_was(
     assert (tmp_path / "run" / "run.json").read_bytes() == run_json
 
 
+@pytest.mark.parametrize("run_dir", ["run_dir=", "run_dir='  '"])
 def test_an_empty_run_dir_is_the_default_never_the_current_directory(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_dir: str
 ) -> None:
     """`run_dir=` (empty) wrote run.json, samples.jsonl, .hydra and .lock into the current
-    directory; it is taken as not given: reports/<date>/<time>_<suite>_<model>."""
+    directory, and a blank one into a folder named by its spaces; both are taken as not given:
+    reports/<date>/<time>_<suite>_<model>."""
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
-    code, err = call(run_args("run_dir=")(tmp_path))
+    code, err = call(run_args(run_dir)(tmp_path))
     assert code == 0, err
     assert sorted(p.name for p in work.iterdir()) == ["reports"]
     [run_json] = (work / "reports").glob("*/*/run.json")

@@ -387,3 +387,30 @@ def test_cjk_punctuation_only_is_unscorable_and_does_not_inflate_chinese_rouge()
     assert scores["rouge1"].details["precision"] == pytest.approx(3 / 4)
     assert scores["rouge1"].details["recall"] == pytest.approx(3 / 4)
     assert scores["rouge1"].value == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("共3个苹果", ["共", "3", "个", "苹", "果"]),
+        ("我爱Python编程", ["我", "爱", "python", "编", "程"]),
+        ("２０２４年", ["２０２４", "年"]),
+        ("東京タワーは333m", ["東", "京", "タ", "ワ", "ー", "は", "333m"]),
+    ],
+)
+def test_auto_ends_a_word_of_digits_or_latin_letters_at_a_spaceless_letter(text, tokens):
+    """README: one token per letter of a spaceless script, words elsewhere; a run of digits or
+    Latin letters written against Han or kana is a word of its own, not a prefix of them."""
+    assert RougeTokenizer("auto", False).tokenize(text) == tokens
+
+
+@pytest.mark.parametrize(
+    ("prediction", "reference", "f1"),
+    [
+        ("共3个苹果", "共3个香蕉", 3 / 5),  # 共 3 个 shared of 5 tokens each
+        ("今天是2024年。", "今天是2023年。", 4 / 5),  # 今 天 是 年
+        ("我爱Python编程", "我爱Java编程", 4 / 5),  # 我 爱 编 程
+    ],
+)
+def test_mixed_script_rouge1_equals_the_hand_count(prediction, reference, f1):
+    assert one(Rouge(types=["rouge1"]), prediction, reference)["rouge1"].value == pytest.approx(f1)
