@@ -149,6 +149,11 @@ class OpenAIBackend(BackendDefaults):
         if o.api_key_env and not key:
             raise UserError(f"model '{self.name}': environment variable {o.api_key_env} is not set")
         register_secret(key)  # masked in every error text, log line and stored field
+        if key and not key.isascii():  # a header carries ASCII: sent as UTF-8 bytes, a server
+            raise UserError(  # decodes it as Latin-1 and echoes a form no redaction knows
+                f"model '{self.name}': the key in {o.api_key_env} holds non-ASCII characters;"
+                " API keys are ASCII (check for a stray character pasted with it)"
+            )
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         session = aiohttp.ClientSession(
             base_url=o.base_url.rstrip("/") + "/",

@@ -600,3 +600,18 @@ def test_json_and_html_escaped_forms_of_a_key_are_masked() -> None:
         assert (
             redact(f"bad key {form}!") == redact_secrets(f"bad key {form}!") == f"bad key {MASK}!"
         )
+
+
+def test_a_key_with_non_ascii_characters_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A header carries ASCII: a non-ASCII key went out as UTF-8, a server decoding it as
+    Latin-1 echoed a form no redaction knew ('â\x82¬' for '€'), so it is refused, unprinted."""
+    task = make_task(tmp_path / "task", 2)
+    key = "Zq7Wx-ab€éfGh-0123456789"
+    code, out, err = evalkit(
+        tmp_path,
+        *openai_args(task, "http://127.0.0.1:9/v1", tmp_path / "run"),
+        env={"EVALKIT_TEST_KEY": key},
+    )
+    assert code == 2, err
+    assert "holds non-ASCII characters" in err and len(err.strip().splitlines()) == 1
+    assert "0123456789" not in out + err
