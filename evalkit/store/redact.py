@@ -13,7 +13,8 @@ with `[REDACTED]`. `redact_secrets` replaces only the exact secret values: safe 
 serialized record, where a model output may legitimately discuss "sk-" strings. A secret is also
 masked in its URL-encoded forms (`quote`, `quote_plus`, hex in either case): a server may echo a
 key holding `/` or `+` as a URL or form body carried it; and in its JSON-escaped (`\\"`, `\\\\`,
-`\\u00e9`, `\\/`) and HTML-escaped (`&quot;`, `&amp;`, `&lt;`) forms, as an error body read as text
+`\\u00e9`, `\\/`) and HTML-escaped (`&quot;`, `&amp;`, `&lt;`, or any of its characters as a numeric
+character reference, `&#34;`, `&#x2F;`, mixed as they come) forms, as an error body read as text
 carries it. Error bodies are redacted before they are cut short, so no prefix of a key is left.
 
 Length rules: a value shorter than 4 characters is never masked (it would mask ordinary text
@@ -31,6 +32,7 @@ import logging
 import os
 import re
 import threading
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
@@ -129,10 +131,35 @@ def _mask(text: str, values: list[str]) -> str:
     where several start at one place (so a short key inside a longer secret, or inside a MASK
     already written, never leaves part of a secret or mangles the mask)."""
     present = [v for v in values if v in text]
+    if "&#" in text:  # numeric character references, any mix of them: `&#34;`, `&#x2F;`
+        text = _mask_entities(text, values)
     if not present:
         return text
     present.sort(key=len, reverse=True)
     return re.sub("|".join(map(re.escape, [MASK, *present])), MASK, text)  # a MASK stays whole
+
+
+def _mask_entities(text: str, values: list[str]) -> str:
+    """`text` with each of `values` masked where an HTML page wrote some of its characters as
+    numeric character references (decimal or hex, any case, each character its own way: Go's
+    html/template writes `"` as `&#34;`, others `/` as `&#x2F;`)."""
+    for value in values:
+        if value != MASK:
+            text = _entity_pattern(value).sub(MASK, text)
+    return text
+
+
+@lru_cache(maxsize=1024)
+def _entity_pattern(value: str) -> re.Pattern[str]:
+    """`value` with every character that is not an ASCII letter or digit matched as itself or as
+    its numeric character reference."""
+    parts = [
+        re.escape(c)
+        if c.isascii() and c.isalnum()
+        else f"(?:{re.escape(c)}|&#0*{ord(c)};|&#[xX]0*(?i:{ord(c):x});)"
+        for c in value
+    ]
+    return re.compile("".join(parts))
 
 
 def redact_secrets(text: str, secrets: list[str] | None = None) -> str:

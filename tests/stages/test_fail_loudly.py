@@ -615,3 +615,22 @@ def test_a_key_with_non_ascii_characters_is_refused_in_one_line(tmp_path: Path) 
     assert code == 2, err
     assert "holds non-ASCII characters" in err and len(err.strip().splitlines()) == 1
     assert "0123456789" not in out + err
+
+
+def test_numeric_character_references_of_a_key_are_masked_in_any_mix() -> None:
+    """An HTML page may write any character of a key as a decimal or hex reference, each its own
+    way (Go's html/template: `&#34;`; others `&#x2F;`); text that only looks similar stays."""
+    from evalkit.store.redact import MASK, redact, redact_secrets, register_secret
+
+    key = 'Zq7Wx/ab"Cd€éfGh/ijKLmnop'
+    register_secret(key)
+    echoed = [
+        "Zq7Wx&#x2F;ab&#34;Cd€éfGh&#x2f;ijKLmnop",
+        "Zq7Wx&#47;ab&#X22;Cd&#8364;&#233;fGh/ijKLmnop",
+        'Zq7Wx&#0047;ab"Cd&#x20AC;éfGh&#x2F;ijKLmnop',
+    ]
+    for form in echoed:
+        text = f"<p>{form}</p> &#34;quoted&#34;"
+        assert redact(text) == redact_secrets(text) == f"<p>{MASK}</p> &#34;quoted&#34;"
+    other = "Zq7Wx&#47;ab&#34;Cd€éfGh&#47;ijKLmnoq"  # one letter differs: not the key
+    assert redact_secrets(other) == other
