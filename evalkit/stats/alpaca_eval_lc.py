@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from evalkit.csvfiles import csv_error, refuse_duplicate_columns
 from evalkit.errors import UserError
 from evalkit.textfiles import read_text, require_file
 
@@ -163,12 +164,10 @@ def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
                 rows.append((reader.line_num, row))
             start = reader.line_num + 1
     except csv.Error as exc:  # strict: a quote never closed, text after a closing quote
-        raise UserError(f"{path}: line {start}: not a readable CSV row ({exc})") from None
+        raise csv_error(path, ",", start, exc) from None
     if not header:
         raise UserError(f"{path}: the file is empty (a CSV file with a header line is needed)")
-    twice = next((name for k, name in enumerate(header) if name in header[:k]), None)
-    if twice is not None:
-        raise UserError(f"{path}: line 1: the header names the column {_shown(twice)} twice")
+    refuse_duplicate_columns(path, header)
     for line, row in rows:
         if len(row) != len(header):
             raise UserError(f"{path}: line {line}: {len(row)} cells, the header has {len(header)}")

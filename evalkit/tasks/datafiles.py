@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from evalkit.csvfiles import csv_error, refuse_duplicate_columns
 from evalkit.errors import UserError
 from evalkit.textfiles import BOM, ENCODING, load_yaml, require_file, utf8_error
 
@@ -77,61 +78,13 @@ def _read_csv(path: Path) -> Iterator[tuple[int, Row]]:
         with path.open(encoding=ENCODING, newline="") as handle:
             reader = csv.DictReader(handle, delimiter=delimiter, strict=True)
             try:
-                _check_header(path, reader.fieldnames or [])
+                refuse_duplicate_columns(path, reader.fieldnames or [])
                 for row in reader:
                     yield reader.line_num, dict(row)
             except csv.Error as exc:
-                raise _csv_error(path, delimiter, reader.line_num + 1, exc) from None
+                raise csv_error(path, delimiter, reader.line_num + 1, exc) from None
     except UnicodeDecodeError:
         raise utf8_error(path) from None
-
-
-def _check_header(path: Path, names: Sequence[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name.strip() and name in seen:
-            raise UserError(f"{path}:1: the header names the column {name!r} twice")
-        seen.add(name)
-
-
-def _csv_error(path: Path, delimiter: str, line: int, exc: csv.Error) -> UserError:
-    """The one-line error for what the csv module refused on `line` (the one after the last
-    line it read whole), a badly quoted field named at the line where it opens."""
-    opened, closed_at = _open_quote(path, delimiter)
-    if opened is not None and closed_at is None:
-        return UserError(
-            f"{path}:{opened}: a quoted field opens on this line and is never closed "
-            "(no closing quote mark)"
-        )
-    if opened is not None:
-        return UserError(
-            f"{path}:{opened}: a quoted field opens on this line and has text after its closing "
-            f'quote on line {closed_at} (a quote mark inside a quoted field is written "")'
-        )
-    return UserError(f"{path}:{line}: not a readable CSV row ({exc})")
-
-
-def _open_quote(path: Path, delimiter: str) -> tuple[int | None, int | None]:
-    """The line where the first badly quoted field opens (None if none) and the line where text
-    follows its closing quote (None: the field is still open at the end of the file). A quote
-    mark opens a quoted field only at a field's start, as in RFC 4180 and the csv module."""
-    with path.open(encoding=ENCODING, newline="") as handle:
-        text = handle.read()
-    line, opened, state = 1, 0, "start"
-    for i, char in enumerate(text):
-        end = char == delimiter or char in "\r\n"
-        if state == "start" and char == '"':
-            state, opened = "quoted", line
-        elif state in ("start", "unquoted"):
-            state = "start" if end else "unquoted"
-        elif state == "quoted" and char == '"':
-            state = "quote"  # closes the field, or escapes a second quote mark
-        elif state == "quote":
-            if char != '"' and not end:
-                return opened, line
-            state = "quoted" if char == '"' else "start"
-        line += char == "\n" or (char == "\r" and text[i + 1 : i + 2] != "\n")
-    return (opened, None) if state == "quoted" else (None, None)
 
 
 def _read_parquet(path: Path) -> Iterator[tuple[int, Row]]:
