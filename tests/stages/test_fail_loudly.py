@@ -262,21 +262,30 @@ class EchoEncodedKeyServer(FaultServer):
         return web.json_response({"error": {"message": message}}, status=401)
 
 
-def test_a_key_echoed_url_encoded_is_never_stored_or_printed(tmp_path: Path) -> None:
+def _assert_echoed_key_nowhere(
+    tmp_path: Path, server_class: type[FaultServer], key: str, needles: list[str]
+) -> None:
+    """Run 3 samples against a server that rejects `key` and echoes it: each needle (the key's
+    forms, or a part of it) must be neither printed nor in any file of the run."""
     task = make_task(tmp_path / "task", 3)
-    with EchoEncodedKeyServer() as server:
+    with server_class() as server:
         code, out, err = evalkit(
             tmp_path,
             *openai_args(task, server.base_url, tmp_path / "run"),
-            env={"EVALKIT_TEST_KEY": SLASH_PLUS_KEY},
+            env={"EVALKIT_TEST_KEY": key},
         )
     assert code == 3, err
     assert "[REDACTED]" in err
+    for needle in needles:
+        assert needle not in out + err, needle
+        assert files_containing(tmp_path, needle.encode()) == [], needle
+
+
+def test_a_key_echoed_url_encoded_is_never_stored_or_printed(tmp_path: Path) -> None:
     forms = {quote(SLASH_PLUS_KEY), quote_plus(SLASH_PLUS_KEY)}  # '/' kept, '/' encoded
     assert len(forms) == 2
-    for needle in [SLASH_PLUS_KEY, *forms, "0123456789"]:
-        assert needle not in out + err
-        assert files_containing(tmp_path, needle.encode()) == []
+    needles = [SLASH_PLUS_KEY, *forms, "0123456789"]
+    _assert_echoed_key_nowhere(tmp_path, EchoEncodedKeyServer, SLASH_PLUS_KEY, needles)
 
 
 def test_url_encoded_forms_of_a_key_are_masked(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -567,19 +576,8 @@ class EchoEscapedKeyServer(FaultServer):
 
 
 def test_a_key_echoed_escaped_or_cut_is_never_stored_or_printed(tmp_path: Path) -> None:
-    task = make_task(tmp_path / "task", 3)
-    with EchoEscapedKeyServer() as server:
-        code, out, err = evalkit(
-            tmp_path,
-            *openai_args(task, server.base_url, tmp_path / "run"),
-            env={"EVALKIT_TEST_KEY": ESCAPED_KEY},
-        )
-    assert code == 3, err
-    assert "[REDACTED]" in err
     needles = [ESCAPED_KEY, *_escaped_forms(ESCAPED_KEY).values(), ESCAPED_KEY[:5]]
-    for needle in needles:
-        assert needle not in out + err, needle
-        assert files_containing(tmp_path, needle.encode()) == [], needle
+    _assert_echoed_key_nowhere(tmp_path, EchoEscapedKeyServer, ESCAPED_KEY, needles)
 
 
 def test_json_and_html_escaped_forms_of_a_key_are_masked() -> None:
